@@ -1,0 +1,120 @@
+/**
+ * Protocol constants: version, frame limits, method names and error codes.
+ *
+ * This is the single source of truth that `docs/protocol.md` describes; the
+ * framing, codec, server and client layers all import from here.
+ * @module
+ */
+
+/** Wire protocol version, sent in `hello` and bound into the auth transcript. */
+export const PROTOCOL_VERSION = 1;
+
+/** Server and client software version. */
+export const RMON_VERSION = "0.1.0";
+
+/** Default TCP port: unprivileged (the seed's port 50 needs root on Linux). */
+export const DEFAULT_PORT = 5050;
+
+/** Default bind address: loopback only; anything else must be asked for. */
+export const DEFAULT_HOST = "127.0.0.1";
+
+/** Frame size limits in bytes, excluding the terminating `\n`. */
+export const FRAME_LIMITS = {
+  /** Before authentication succeeds: small, so strangers cannot make us buffer much. */
+  preAuth: 4 * 1024,
+  /** After authentication (configurable with `--max-frame`). */
+  postAuth: 1024 * 1024,
+} as const;
+
+/** Timing defaults in milliseconds. */
+export const TIMEOUTS = {
+  /** Absolute deadline for the handshake; traffic does not extend it. */
+  authDeadlineMs: 10_000,
+  /** Default per-call timeout of exec. */
+  execTimeoutMs: 60_000,
+  /** Upper bound a client may ask for an exec timeout. */
+  execMaxTimeoutMs: 24 * 60 * 60 * 1000,
+  /** Time between SIGTERM and SIGKILL when stopping a process group. */
+  killGraceMs: 2_000,
+  /** Extra time a ping gets beyond one second per echo request. */
+  pingSlackMs: 3_000,
+} as const;
+
+/** Output and concurrency limits. */
+export const LIMITS = {
+  /** Default cap of exec output per call (stdout + stderr), in bytes. */
+  execOutputBytes: 16 * 1024 * 1024,
+  /** Largest chunk of child output sent in one notification, in bytes. */
+  outputChunkBytes: 64 * 1024,
+  /** Ping count is clamped to this range. */
+  pingCountMin: 1,
+  pingCountMax: 10,
+  /** Calls in flight per connection before `busy` is answered. */
+  callsPerConnection: 64,
+  /** Concurrent connections before new ones are refused. */
+  connections: 1024,
+  /** Longest command line accepted for exec, in bytes. */
+  commandBytes: 64 * 1024,
+} as const;
+
+/** Nonce length in bytes (256 bits; the spec asks for at least 128). */
+export const NONCE_BYTES = 32;
+
+/** JSON-RPC method names. Notifications are marked in {@linkcode NOTIFICATIONS}. */
+export const METHODS = {
+  auth: "auth",
+  ram: "ram",
+  cpu: "cpu",
+  os: "os",
+  name: "name",
+  ip: "ip",
+  disk: "disk",
+  uptime: "uptime",
+  info: "info",
+  ping: "ping",
+  exec: "exec",
+  cancel: "cancel",
+  heartbeat: "heartbeat",
+  disconnect: "disconnect",
+  reset: "reset",
+  kill: "kill",
+} as const;
+
+/** A request method name. */
+export type MethodName = typeof METHODS[keyof typeof METHODS];
+
+/** Server-to-client notification names. */
+export const NOTIFICATIONS = {
+  /** First frame on every connection: version and the server's nonce. */
+  hello: "hello",
+  /** A chunk of output of a running call, tagged with the call's request id. */
+  output: "output",
+  /** The server is closing this connection (disconnect, reset, kill, shutdown). */
+  bye: "bye",
+} as const;
+
+/** Error codes: JSON-RPC 2.0 standard ones and rmon's application range. */
+export const ERROR_CODES = {
+  parseError: -32700,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  internalError: -32603,
+  /** Missing, wrong or late authentication; also any request before auth. */
+  unauthorized: -32001,
+  /** The call ran past its deadline and was stopped. */
+  timeout: -32002,
+  /** The call was cancelled by `cancel` or by the connection closing. */
+  cancelled: -32003,
+  /** Too many calls or connections; try later. */
+  busy: -32004,
+  /** A frame or an argument exceeded a size limit. */
+  tooLarge: -32005,
+  /** The server runs `--read-only` and refuses exec and lifecycle commands. */
+  forbidden: -32006,
+  /** A required tool (e.g. `ping`) is missing or failed to start on the server. */
+  unavailable: -32007,
+} as const;
+
+/** A numeric error code carried on the wire. */
+export type ErrorCode = typeof ERROR_CODES[keyof typeof ERROR_CODES];

@@ -1,0 +1,229 @@
+/**
+ * Message types of the wire protocol: JSON-RPC 2.0 envelopes and the typed
+ * params and results of every method. Codec layer: no I/O here.
+ * @module
+ */
+
+import type { ErrorCode } from "./constants.ts";
+
+/** A request id: the client picks it; the server echoes it on the response. */
+export type RequestId = number | string;
+
+/** A JSON value. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A JSON object. */
+export type JsonObject = { [key: string]: Json };
+
+/** A call that expects a response. */
+export interface Request {
+  jsonrpc: "2.0";
+  id: RequestId;
+  method: string;
+  params?: JsonObject;
+}
+
+/** A one-way message (no id, no response). */
+export interface Notification {
+  jsonrpc: "2.0";
+  method: string;
+  params?: JsonObject;
+}
+
+/** The error object of a failed call. */
+export interface RpcErrorObject {
+  code: ErrorCode | number;
+  message: string;
+  data?: Json;
+}
+
+/** The answer to a request that succeeded. */
+export interface SuccessResponse {
+  jsonrpc: "2.0";
+  id: RequestId;
+  result: Json;
+}
+
+/** The answer to a request that failed; `id` is null when it could not be read. */
+export interface ErrorResponse {
+  jsonrpc: "2.0";
+  id: RequestId | null;
+  error: RpcErrorObject;
+}
+
+/** Any message on the wire, tagged by `kind` once decoded. */
+export type Message =
+  | { kind: "request"; msg: Request }
+  | { kind: "notification"; msg: Notification }
+  | { kind: "success"; msg: SuccessResponse }
+  | { kind: "error"; msg: ErrorResponse };
+
+// ---- Notifications sent by the server ----
+
+/** `hello`: the first frame on a connection. */
+export interface HelloParams {
+  protocol: number;
+  server: string;
+  /** Base64url of NONCE_BYTES random bytes. */
+  nonce: string;
+}
+
+/** `output`: a chunk of a running call's output. */
+export interface OutputParams {
+  /** The id of the request this output belongs to. */
+  id: RequestId;
+  stream: "stdout" | "stderr";
+  data: string;
+}
+
+/** `bye`: the server is closing the connection, and why. */
+export interface ByeParams {
+  reason: "disconnect" | "reset" | "kill" | "shutdown" | "error";
+  message?: string;
+}
+
+// ---- Requests and their results ----
+
+/** `auth` params: the client's nonce and its proof. */
+export interface AuthParams {
+  nonce: string;
+  mac: string;
+}
+
+/** `auth` result: the server's proof and who it is. */
+export interface AuthResult {
+  mac: string;
+  server: string;
+  readOnly: boolean;
+}
+
+/** `ram` result. */
+export interface RamInfo {
+  usedPercent: number;
+  totalBytes: number;
+  availableBytes: number;
+  swapTotalBytes: number;
+  swapFreeBytes: number;
+}
+
+/** `cpu` result. */
+export interface CpuInfo {
+  /** Busy share of all cores over a short sample, 0-100. */
+  usagePercent: number;
+  cores: number;
+  model: string;
+  /** 1, 5 and 15 minute load averages (zeros where the OS has none). */
+  loadAvg: [number, number, number];
+}
+
+/** `os` result. */
+export interface OsInfo {
+  platform: string;
+  release: string;
+  arch: string;
+  /** Human name of the OS where known (e.g. `Debian GNU/Linux 12`). */
+  name: string;
+}
+
+/** `name` result. */
+export interface NameInfo {
+  hostname: string;
+}
+
+/** One address of one interface. */
+export interface InterfaceAddress {
+  name: string;
+  family: "IPv4" | "IPv6";
+  address: string;
+  cidr: string;
+  mac: string;
+  internal: boolean;
+}
+
+/** `ip` result. */
+export interface IpInfo {
+  addresses: InterfaceAddress[];
+}
+
+/** One mounted file system. */
+export interface MountUsage {
+  mount: string;
+  device: string;
+  fsType: string;
+  sizeBytes: number;
+  usedBytes: number;
+  freeBytes: number;
+  usedPercent: number;
+}
+
+/** `disk` result. */
+export interface DiskInfo {
+  mounts: MountUsage[];
+}
+
+/** `uptime` result. */
+export interface UptimeInfo {
+  uptimeSeconds: number;
+  /** Boot time, milliseconds since the epoch. */
+  bootTime: number;
+}
+
+/** `info` result: every metric in one object. */
+export interface FullInfo {
+  ram: RamInfo;
+  cpu: CpuInfo;
+  os: OsInfo;
+  name: NameInfo;
+  ip: IpInfo;
+  disk: DiskInfo;
+  uptime: UptimeInfo;
+}
+
+/** Which shell runs an exec command line. */
+export type ShellKind = "sh" | "cmd" | "ps";
+
+/** `exec` params. */
+export interface ExecParams {
+  shell: ShellKind;
+  command: string;
+  /** Per-call timeout; server default 60 s. */
+  timeoutMs?: number;
+  /** Output cap in bytes; server default 16 MiB (and never above the server's own cap). */
+  maxOutputBytes?: number;
+}
+
+/** `ping` params. */
+export interface PingParams {
+  host: string;
+  /** Clamped to 1-10 by the server. */
+  count?: number;
+}
+
+/** The result of a streaming call (`ping`, `exec`) once its process has ended. */
+export interface CallEnd {
+  /** Exit code, or null when the process ended by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  /** True when output went over the cap and was cut. */
+  truncated: boolean;
+  /** How many bytes of output were not sent. */
+  droppedBytes: number;
+}
+
+/** `cancel` params: the id of the call to stop. */
+export interface CancelParams {
+  id: RequestId;
+}
+
+/** `cancel` result. */
+export interface CancelResult {
+  /** False when no such call was running (it may have just ended). */
+  cancelled: boolean;
+}
+
+/** `heartbeat` result. */
+export interface HeartbeatResult {
+  /** Server clock, milliseconds since the epoch. */
+  time: number;
+}
