@@ -1,0 +1,135 @@
+/**
+ * Handshake cryptography: nonces, the canonical MAC transcript, HMAC-SHA256
+ * proofs and their constant-time comparison. Pure apart from WebCrypto.
+ *
+ * Both sides prove they hold the shared token without sending it: the client
+ * MACs (server nonce, client nonce), the server MACs (client nonce, server
+ * nonce), each with its direction label, over a length-prefixed transcript so
+ * that no field can be shifted into another.
+ * @module
+ */
+
+import { NONCE_BYTES } from "./constants.ts";
+
+/** Which side a proof comes from; part of the MAC input so proofs cannot be reflected. */
+export type Direction = "client" | "server";
+
+/** Label at the start of every transcript, versioning the MAC construction itself. */
+const TRANSCRIPT_LABEL = "rmon-auth-v1";
+const MIN_NONCE_BYTES = 16;
+const MAX_NONCE_BYTES = 64;
+
+const encoder = new TextEncoder();
+
+/** Base64url without padding. */
+export function toBase64Url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** Decode base64url (padding optional); throws `SyntaxError` on bad text. */
+export function fromBase64Url(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) {
+    throw new SyntaxError("Cannot decode base64url: bad character");
+  }
+  const b64 = text.replaceAll("-", "+").replaceAll("_", "/");
+  const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+/** A fresh random nonce, base64url. */
+export function newNonce(): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(NONCE_BYTES)));
+}
+
+/** Whether `text` is an acceptable nonce: base64url of 16 to 64 bytes. */
+export function isValidNonce(text: unknown): text is string {
+  if (typeof text !== "string" || text.length > 100) return false;
+  try {
+    const n = fromBase64Url(text).length;
+    return n >= MIN_NONCE_BYTES && n <= MAX_NONCE_BYTES;
+  } catch (_err) {
+    // Not base64url: simply not a valid nonce.
+    return false;
+  }
+}
+
+/**
+ * The canonical MAC input: each field as a 4-byte big-endian length and its
+ * UTF-8 bytes, in the order label, protocol version, direction, own-side nonce
+ * last. Client: (server nonce, client nonce). Server: (client nonce, server nonce).
+ */
+export function transcript(
+  direction: Direction,
+  protocolVersion: number,
+  clientNonce: string,
+  serverNonce: string,
+): Uint8Array {
+  const nonces = direction === "client" ? [serverNonce, clientNonce] : [clientNonce, serverNonce];
+  const fields = [TRANSCRIPT_LABEL, String(protocolVersion), direction, ...nonces].map((f) =>
+    encoder.encode(f)
+  );
+  const out = new Uint8Array(fields.reduce((n, f) => n + 4 + f.length, 0));
+  const view = new DataView(out.buffer);
+  let off = 0;
+  for (const f of fields) {
+    view.setUint32(off, f.length);
+    out.set(f, off + 4);
+    off += 4 + f.length;
+  }
+  return out;
+}
+
+/** An HMAC-SHA256 key derived from the shared token, imported once and reused. */
+export class TokenKey {
+  #key: Promise<CryptoKey>;
+
+  /** Import `token` (its UTF-8 bytes are the HMAC key). */
+  constructor(token: string) {
+    if (token.length === 0) throw new TypeError("Cannot use token: it is empty");
+    this.#key = crypto.subtle.importKey(
+      "raw",
+      encoder.encode(token),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+  }
+
+  /** The proof for `direction`, base64url. */
+  async prove(
+    direction: Direction,
+    protocolVersion: number,
+    clientNonce: string,
+    serverNonce: string,
+  ): Promise<string> {
+    const data = transcript(direction, protocolVersion, clientNonce, serverNonce);
+    const mac = await crypto.subtle.sign("HMAC", await this.#key, data as Uint8Array<ArrayBuffer>);
+    return toBase64Url(new Uint8Array(mac));
+  }
+
+  /** Whether `received` is the right proof for `direction`; compares in constant time. */
+  async verify(
+    received: unknown,
+    direction: Direction,
+    protocolVersion: number,
+    clientNonce: string,
+    serverNonce: string,
+  ): Promise<boolean> {
+    const expected = await this.prove(direction, protocolVersion, clientNonce, serverNonce);
+    return typeof received === "string" && constantTimeEqual(expected, received);
+  }
+}
+
+/**
+ * Compare two strings in time that depends only on their lengths, never on
+ * where they first differ (the expected MAC always has the same length).
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ (y[i % Math.max(y.length, 1)] ?? 0);
+  return diff === 0;
+}

@@ -1,0 +1,248 @@
+/**
+ * Connection layer: one authenticated socket carrying JSON-RPC in both
+ * directions. Assigns request ids, matches responses to calls, routes `output`
+ * notifications to the call they belong to, and fails every pending call when
+ * the socket closes. Used by the client (calls) and the server (requests).
+ * @module
+ */
+
+import { ConnectionClosedError, ProtocolError, RemoteError, TimeoutError } from "../errors.ts";
+import {
+  DecodeError,
+  decodeMessage,
+  encodeError,
+  encodeNotification,
+  encodeRequest,
+  encodeResult,
+} from "./codec.ts";
+import { ERROR_CODES, METHODS, NOTIFICATIONS } from "./constants.ts";
+import type { FrameReader, FrameWriter } from "./framing.ts";
+import type {
+  Json,
+  JsonObject,
+  Notification,
+  OutputParams,
+  Request,
+  RequestId,
+  RpcErrorObject,
+} from "./messages.ts";
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Aborting sends `cancel` to the server; the call then ends with its `cancelled` answer. */
+  signal?: AbortSignal;
+  /** How long to wait for the answer before giving up locally (and cancelling remotely). */
+  timeoutMs?: number;
+  /** Receives the call's streamed output as it arrives. */
+  onOutput?: (output: OutputParams) => void;
+}
+
+/** What the peer does with incoming requests and notifications. */
+export interface PeerHandlers {
+  onRequest?: (req: Request) => void;
+  onNotification?: (note: Notification) => void;
+  /** Called once a frame could not be decoded; return true to keep the connection. */
+  onBadFrame?: (err: ProtocolError) => boolean;
+}
+
+interface PendingCall {
+  resolve: (v: Json) => void;
+  reject: (e: Error) => void;
+  onOutput?: (output: OutputParams) => void;
+}
+
+/** An RPC endpoint over framed JSON; see the module doc. */
+export class RpcPeer {
+  #reader: FrameReader;
+  #writer: FrameWriter;
+  #conn: { close(): void };
+  /** What to do with incoming requests and notifications; may be set after construction. */
+  handlers: PeerHandlers;
+  #pending = new Map<RequestId, PendingCall>();
+  #nextId = 1;
+  #closeError: Error | null = null;
+  #closedResolve!: () => void;
+  /** Resolves once the connection is closed and every pending call has failed. */
+  readonly closed: Promise<void> = new Promise((r) => this.#closedResolve = r);
+
+  /** Wrap a reader/writer pair (after the handshake) and its closable socket. */
+  constructor(
+    conn: { close(): void },
+    reader: FrameReader,
+    writer: FrameWriter,
+    handlers: PeerHandlers = {},
+  ) {
+    this.#conn = conn;
+    this.#reader = reader;
+    this.#writer = writer;
+    this.handlers = handlers;
+    writer.onError = (err) => this.close(err);
+  }
+
+  /** Whether the connection has closed. */
+  get isClosed(): boolean {
+    return this.#closeError !== null;
+  }
+
+  /** Calls waiting for an answer. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Run the read loop until the connection ends; never rejects. */
+  async run(): Promise<void> {
+    let reason: Error = new ConnectionClosedError();
+    try {
+      while (true) {
+        const text = await this.#reader.read();
+        if (text === null) break;
+        let keepGoing = true;
+        try {
+          this.#dispatch(text);
+        } catch (err) {
+          if (!(err instanceof ProtocolError)) throw err;
+          keepGoing = this.handlers.onBadFrame?.(err) ?? false;
+          if (!keepGoing) reason = err;
+        }
+        if (!keepGoing) break;
+      }
+    } catch (err) {
+      reason = err instanceof Error ? err : new Error(String(err));
+      if (err instanceof ProtocolError) this.handlers.onBadFrame?.(err);
+    }
+    this.close(reason);
+  }
+
+  #dispatch(text: string): void {
+    const m = decodeMessage(text);
+    switch (m.kind) {
+      case "request":
+        if (this.handlers.onRequest) this.handlers.onRequest(m.msg);
+        else {this.sendError(m.msg.id, {
+            code: ERROR_CODES.methodNotFound,
+            message: "Method not found",
+          });}
+        return;
+      case "notification": {
+        const n = m.msg;
+        if (n.method === NOTIFICATIONS.output && n.params) {
+          const out = n.params as unknown as OutputParams;
+          this.#pending.get(out.id)?.onOutput?.(out);
+        } else {
+          this.handlers.onNotification?.(n);
+        }
+        return;
+      }
+      case "success": {
+        const call = this.#pending.get(m.msg.id);
+        if (!call) {
+          throw new ProtocolError(`Cannot match response: unknown id ${JSON.stringify(m.msg.id)}`);
+        }
+        this.#pending.delete(m.msg.id);
+        call.resolve(m.msg.result);
+        return;
+      }
+      case "error": {
+        const id = m.msg.id;
+        const call = id === null ? undefined : this.#pending.get(id);
+        if (!call) {
+          // An error without a matching call is the peer's verdict on the whole connection.
+          throw new ProtocolError(
+            `Peer reported: ${m.msg.error.message}`,
+            ERROR_CODES.invalidRequest,
+          );
+        }
+        this.#pending.delete(id!);
+        call.reject(new RemoteError(m.msg.error));
+        return;
+      }
+      default: {
+        const never: never = m;
+        throw new Error(`Unhandled message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** Send a request and wait for its answer. Rejects with RemoteError, TimeoutError or ConnectionClosedError. */
+  call(method: string, params?: JsonObject, opts: CallOptions = {}): Promise<Json> {
+    if (this.#closeError) return Promise.reject(this.#closeError);
+    const id = this.#nextId++;
+    return new Promise<Json>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const cancelRemote = () => {
+        if (this.#pending.has(id) && !this.isClosed) {
+          this.call(METHODS.cancel, { id }).catch(
+            () => {/* the call's own answer reports the outcome */},
+          );
+        }
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", cancelRemote);
+      };
+      this.#pending.set(id, {
+        resolve: (v) => {
+          cleanup();
+          resolve(v);
+        },
+        reject: (e) => {
+          cleanup();
+          reject(e);
+        },
+        onOutput: opts.onOutput,
+      });
+      if (opts.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          cancelRemote();
+          const call = this.#pending.get(id);
+          this.#pending.delete(id);
+          call?.reject(new TimeoutError(`No answer to "${method}" within ${opts.timeoutMs} ms`));
+        }, opts.timeoutMs);
+      }
+      if (opts.signal) {
+        if (opts.signal.aborted) queueMicrotask(cancelRemote);
+        else opts.signal.addEventListener("abort", cancelRemote, { once: true });
+      }
+      this.#writer.write(encodeRequest(id, method, params));
+    });
+  }
+
+  /** Send a notification; resolves once written (backpressure for streamed output). */
+  notify(method: string, params: JsonObject): Promise<void> {
+    return this.#writer.write(encodeNotification(method, params));
+  }
+
+  /** Answer request `id` with a result. */
+  sendResult(id: RequestId, result: Json): Promise<void> {
+    return this.#writer.write(encodeResult(id, result));
+  }
+
+  /** Answer request `id` (or null when unknown) with an error. */
+  sendError(id: RequestId | null, error: RpcErrorObject): Promise<void> {
+    return this.#writer.write(encodeError(id, error));
+  }
+
+  /** Close the socket and fail every pending call with `reason`. Idempotent. */
+  close(reason: Error = new ConnectionClosedError()): void {
+    if (this.#closeError) return;
+    this.#closeError = reason instanceof ConnectionClosedError
+      ? reason
+      : new ConnectionClosedError(`Connection closed: ${reason.message}`, { cause: reason });
+    try {
+      this.#conn.close();
+    } catch (err) {
+      // Already closed by the peer or the OS; the close we wanted has happened.
+      if (!(err instanceof Deno.errors.BadResource)) throw err;
+    }
+    for (const call of this.#pending.values()) call.reject(this.#closeError);
+    this.#pending.clear();
+    this.#closedResolve();
+  }
+
+  /** The reason the connection closed, once it has. */
+  get closeReason(): Error | null {
+    return this.#closeError;
+  }
+}
+
+export { DecodeError };

@@ -1,0 +1,169 @@
+/**
+ * Framing layer: bytes ↔ frames. A frame is one UTF-8 line ending in `\n`.
+ *
+ * Deno's stream helpers have no line-length limit, so this is our own bounded
+ * reader: it never buffers more than the current limit plus one read, whatever
+ * the peer sends. The newline search is a native `indexOf` over the buffer, not a
+ * loop over bytes, and the writer coalesces frames queued while a write is in
+ * flight into one system call.
+ * @module
+ */
+
+import { ConnectionClosedError, ProtocolError } from "../errors.ts";
+import { ERROR_CODES } from "./constants.ts";
+
+/** The byte stream the framing layer reads and writes (a `Deno.Conn` satisfies it). */
+export interface ByteStream {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+const NEWLINE = 0x0a;
+/** Smallest free space we ask the socket to fill; also the initial buffer size. */
+const MIN_READ = 8 * 1024;
+
+/** Reads `\n`-terminated UTF-8 frames with a size limit. */
+export class FrameReader {
+  #stream: ByteStream;
+  #buf = new Uint8Array(MIN_READ);
+  #start = 0;
+  #end = 0;
+  /** Where the newline search resumes, so a long frame is never scanned twice. */
+  #scanned = 0;
+  #decoder = new TextDecoder("utf-8", { fatal: true });
+  /** Largest frame accepted, in bytes, excluding the newline. Callers may change it. */
+  maxFrameBytes: number;
+
+  /** Create a reader over `stream` accepting frames up to `maxFrameBytes`. */
+  constructor(stream: ByteStream, maxFrameBytes: number) {
+    this.#stream = stream;
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
+  /**
+   * Read the next frame as text; `null` at a clean end of stream.
+   * Throws `ProtocolError` (tooLarge or parseError) for an oversized frame or
+   * invalid UTF-8, and `ConnectionClosedError` when the stream ends mid-frame.
+   */
+  async read(): Promise<string | null> {
+    while (true) {
+      const nl = this.#buf.subarray(0, this.#end).indexOf(NEWLINE, this.#scanned);
+      if (nl >= 0) {
+        const frame = this.#buf.subarray(this.#start, nl);
+        this.#start = nl + 1;
+        this.#scanned = this.#start;
+        if (frame.length > this.maxFrameBytes) throw this.#tooLarge(frame.length);
+        return this.#decode(frame);
+      }
+      this.#scanned = this.#end;
+      const pending = this.#end - this.#start;
+      if (pending > this.maxFrameBytes) throw this.#tooLarge(pending);
+      this.#makeRoom();
+      const n = await this.#stream.read(this.#buf.subarray(this.#end));
+      if (n === null) {
+        if (this.#end > this.#start) {
+          throw new ConnectionClosedError("Cannot read frame: connection closed mid-frame");
+        }
+        return null;
+      }
+      this.#end += n;
+    }
+  }
+
+  #decode(frame: Uint8Array): string {
+    try {
+      return this.#decoder.decode(frame);
+    } catch (err) {
+      throw new ProtocolError("Cannot read frame: invalid UTF-8", ERROR_CODES.parseError, {
+        cause: err,
+      });
+    }
+  }
+
+  #tooLarge(size: number): ProtocolError {
+    return new ProtocolError(
+      `Cannot read frame: ${size} bytes exceeds the ${this.maxFrameBytes}-byte limit`,
+      ERROR_CODES.tooLarge,
+    );
+  }
+
+  /** Ensure MIN_READ free bytes after `#end`: compact first, grow only if needed. */
+  #makeRoom(): void {
+    if (this.#buf.length - this.#end >= MIN_READ) return;
+    const pending = this.#end - this.#start;
+    // The buffer never needs more than one frame (limit + newline) plus one read.
+    const needed = pending + MIN_READ;
+    if (needed <= this.#buf.length) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+    } else {
+      const bigger = new Uint8Array(Math.max(needed, this.#buf.length * 2));
+      bigger.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = bigger;
+    }
+    this.#scanned -= this.#start;
+    this.#start = 0;
+    this.#end = pending;
+  }
+}
+
+/**
+ * Writes frames; frames queued while a write is in flight go out together in
+ * one write. `write()` resolves once the frame has been handed to the OS, which
+ * gives callers backpressure against a slow peer. It never rejects: a failed
+ * write is reported once through `onError` (the connection then closes), so
+ * fire-and-forget notifications cannot become unhandled rejections.
+ */
+export class FrameWriter {
+  #stream: ByteStream;
+  #queue: string[] = [];
+  #flushing: Promise<void> | null = null;
+  #encoder = new TextEncoder();
+  /** Hears about the first failed write (the connection owner closes the socket). */
+  onError: (err: ConnectionClosedError) => void;
+  /** The write failure, once one happened; later frames are dropped. */
+  failed: ConnectionClosedError | null = null;
+
+  /** Create a writer over `stream`; `onError` hears about the first failed write. */
+  constructor(stream: ByteStream, onError: (err: ConnectionClosedError) => void = () => {}) {
+    this.#stream = stream;
+    this.onError = onError;
+  }
+
+  /** Queue one frame (text without newline); resolves once written or once writing failed. */
+  write(frame: string): Promise<void> {
+    if (this.failed !== null) return Promise.resolve();
+    this.#queue.push(frame);
+    this.#flushing ??= this.#flush();
+    return this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      // Yield once so that frames written in the same tick join this batch.
+      await Promise.resolve();
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.length === 1
+          ? this.#queue[0] + "\n"
+          : this.#queue.join("\n") + "\n";
+        this.#queue = [];
+        await writeAll(this.#stream, this.#encoder.encode(batch));
+      }
+    } catch (err) {
+      this.#queue = [];
+      this.failed = new ConnectionClosedError("Cannot write frame: connection closed", {
+        cause: err,
+      });
+      this.onError(this.failed);
+    } finally {
+      // Runs in the same tick as the last empty-queue check, so no frame is stranded.
+      this.#flushing = null;
+    }
+  }
+}
+
+/** Write every byte of `bytes`, looping over short writes. */
+export async function writeAll(stream: ByteStream, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await stream.write(bytes.subarray(off));
+}

@@ -1,0 +1,223 @@
+/**
+ * The handshake, both sides: `hello` → `auth` → proof check, before any command.
+ *
+ * Server: send `hello` with a fresh nonce, then accept exactly one frame, which
+ * must be a valid `auth` request; anything else, a wrong MAC or the absolute
+ * deadline closes the connection with the same `unauthorized` answer, so known
+ * and unknown methods look alike to a stranger. Client: check the server's
+ * proof before it sends a single command.
+ * @module
+ */
+
+import { AuthError, ProtocolError, TimeoutError } from "../errors.ts";
+import { type Direction, isValidNonce, newNonce, TokenKey } from "./auth.ts";
+import {
+  decodeMessage,
+  encodeError,
+  encodeNotification,
+  encodeRequest,
+  encodeResult,
+  isJsonObject,
+} from "./codec.ts";
+import {
+  ERROR_CODES,
+  FRAME_LIMITS,
+  METHODS,
+  NOTIFICATIONS,
+  PROTOCOL_VERSION,
+  RMON_VERSION,
+} from "./constants.ts";
+import { FrameReader, FrameWriter } from "./framing.ts";
+import { RpcPeer } from "./connection.ts";
+import type { AuthResult, HelloParams } from "./messages.ts";
+import type { Transport } from "./transport.ts";
+
+export { TokenKey };
+export type { Direction };
+
+/** Run `work` against an absolute deadline; on expiry close the socket and throw. */
+async function withDeadline<T>(
+  conn: { close(): void },
+  timeoutMs: number,
+  what: string,
+  work: Promise<T>,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new TimeoutError(`${what}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } catch (err) {
+    closeQuietly(conn);
+    // Let the abandoned read settle so it is not reported as unhandled.
+    work.catch(() => {/* superseded by the error thrown here */});
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Close a socket that may already be closed. */
+export function closeQuietly(conn: { close(): void }): void {
+  try {
+    conn.close();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.BadResource)) throw err;
+  }
+}
+
+/** Options of the server side. */
+export interface ServerHandshakeOptions {
+  key: TokenKey;
+  readOnly: boolean;
+  /** Absolute time allowed for the whole handshake; default 10 s. */
+  deadlineMs: number;
+  /** Frame limit once authenticated. */
+  maxFrameBytes: number;
+}
+
+/**
+ * Authenticate an accepted connection. Resolves with the reader/writer ready for
+ * commands; throws `AuthError` (after answering `unauthorized`), `TimeoutError`
+ * or `ProtocolError`, having closed the socket in every failure case.
+ */
+export async function serverHandshake(
+  transport: Transport,
+  opts: ServerHandshakeOptions,
+): Promise<{ reader: FrameReader; writer: FrameWriter }> {
+  const reader = new FrameReader(transport.conn, FRAME_LIMITS.preAuth);
+  const writer = new FrameWriter(transport.conn);
+  const serverNonce = newNonce();
+  const hello: HelloParams = {
+    protocol: PROTOCOL_VERSION,
+    server: RMON_VERSION,
+    nonce: serverNonce,
+  };
+  const work = (async () => {
+    await writer.write(encodeNotification(NOTIFICATIONS.hello, { ...hello }));
+    const text = await reader.read();
+    if (text === null) throw new AuthError("Authentication failed: connection closed before auth");
+    let msg;
+    try {
+      msg = decodeMessage(text);
+    } catch (err) {
+      throw new AuthError("Authentication failed: malformed first frame", { cause: err });
+    }
+    // One answer for every kind of wrong first frame, so methods cannot be probed.
+    if (
+      msg.kind !== "request" || msg.msg.method !== METHODS.auth || !isJsonObject(msg.msg.params)
+    ) {
+      await writer.write(encodeError(msg.kind === "request" ? msg.msg.id : null, unauthorized()));
+      throw new AuthError("Authentication failed: first request was not auth");
+    }
+    const { id, params } = msg.msg;
+    const clientNonce = params.nonce;
+    const ok = isValidNonce(clientNonce) && clientNonce !== serverNonce &&
+      await opts.key.verify(params.mac, "client", PROTOCOL_VERSION, clientNonce, serverNonce);
+    if (!ok) {
+      await writer.write(encodeError(id, unauthorized()));
+      throw new AuthError("Authentication failed: wrong token");
+    }
+    const result: AuthResult = {
+      mac: await opts.key.prove("server", PROTOCOL_VERSION, clientNonce as string, serverNonce),
+      server: RMON_VERSION,
+      readOnly: opts.readOnly,
+    };
+    await writer.write(encodeResult(id, { ...result }));
+    reader.maxFrameBytes = opts.maxFrameBytes;
+    return { reader, writer };
+  })();
+  try {
+    return await withDeadline(transport.conn, opts.deadlineMs, "Authentication failed", work);
+  } catch (err) {
+    closeQuietly(transport.conn);
+    throw err;
+  }
+}
+
+function unauthorized() {
+  return { code: ERROR_CODES.unauthorized, message: "Unauthorized" };
+}
+
+/** An authenticated client session with one server. */
+export interface ClientSession {
+  peer: RpcPeer;
+  hello: HelloParams;
+  auth: AuthResult;
+  /** Time from connect to verified server proof, in ms. */
+  handshakeMs: number;
+}
+
+/** Options of the client side. */
+export interface ClientHandshakeOptions {
+  key: TokenKey;
+  /** Time allowed for hello + auth. */
+  timeoutMs: number;
+  /** Frame limit for what the server sends. */
+  maxFrameBytes?: number;
+}
+
+/**
+ * Authenticate to a server over `transport`. Resolves with a peer whose read
+ * loop is NOT yet running (call `peer.run()`); throws `AuthError` for a wrong
+ * token on either side, `ProtocolError` for a version mismatch or garbage,
+ * `TimeoutError` when the server is silent. Closes the socket on failure.
+ */
+export async function clientHandshake(
+  transport: Transport,
+  opts: ClientHandshakeOptions,
+): Promise<ClientSession> {
+  const started = performance.now();
+  const reader = new FrameReader(transport.conn, opts.maxFrameBytes ?? FRAME_LIMITS.postAuth);
+  const writer = new FrameWriter(transport.conn);
+  const work = (async (): Promise<ClientSession> => {
+    const first = await reader.read();
+    if (first === null) {
+      throw new ProtocolError("Cannot authenticate: server closed the connection");
+    }
+    const m = decodeMessage(first);
+    if (m.kind !== "notification" || m.msg.method !== NOTIFICATIONS.hello || !m.msg.params) {
+      throw new ProtocolError("Cannot authenticate: server did not say hello");
+    }
+    const hello = m.msg.params as unknown as HelloParams;
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      throw new ProtocolError(
+        `Cannot authenticate: protocol mismatch (server speaks ${hello.protocol}, client ${PROTOCOL_VERSION})`,
+      );
+    }
+    if (!isValidNonce(hello.nonce)) {
+      throw new ProtocolError("Cannot authenticate: bad server nonce");
+    }
+    const clientNonce = newNonce();
+    const mac = await opts.key.prove("client", PROTOCOL_VERSION, clientNonce, hello.nonce);
+    await writer.write(encodeRequest(0, METHODS.auth, { nonce: clientNonce, mac }));
+    const answerText = await reader.read();
+    if (answerText === null) {
+      throw new AuthError("Authentication failed: server closed the connection");
+    }
+    const answer = decodeMessage(answerText);
+    if (answer.kind === "error") {
+      throw answer.msg.error.code === ERROR_CODES.unauthorized
+        ? new AuthError("Authentication failed: server rejected the token")
+        : new ProtocolError(`Cannot authenticate: ${answer.msg.error.message}`);
+    }
+    if (answer.kind !== "success" || answer.msg.id !== 0 || !isJsonObject(answer.msg.result)) {
+      throw new ProtocolError("Cannot authenticate: unexpected answer to auth");
+    }
+    const auth = answer.msg.result as unknown as AuthResult;
+    if (!await opts.key.verify(auth.mac, "server", PROTOCOL_VERSION, clientNonce, hello.nonce)) {
+      throw new AuthError("Authentication failed: server could not prove it holds the token");
+    }
+    const peer = new RpcPeer(transport.conn, reader, writer);
+    return { peer, hello, auth, handshakeMs: performance.now() - started };
+  })();
+  try {
+    return await withDeadline(transport.conn, opts.timeoutMs, "Cannot authenticate", work);
+  } catch (err) {
+    closeQuietly(transport.conn);
+    throw err;
+  }
+}
