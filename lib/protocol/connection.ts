@@ -41,6 +41,11 @@ export interface CallOptions {
 export interface PeerHandlers {
   onRequest?: (req: Request) => void;
   onNotification?: (note: Notification) => void;
+  /**
+   * Awaited before each read when it returns a promise: lets the server stop
+   * reading while a connection has too many calls in flight, so TCP pushes back.
+   */
+  beforeRead?: () => Promise<void> | undefined;
   /** Called once a frame could not be decoded; return true to keep the connection. */
   onBadFrame?: (err: ProtocolError) => boolean;
 }
@@ -94,6 +99,9 @@ export class RpcPeer {
     let reason: Error = new ConnectionClosedError();
     try {
       while (true) {
+        const gate = this.handlers.beforeRead?.();
+        if (gate) await gate;
+        if (this.isClosed) break;
         const text = await this.#reader.read();
         if (text === null) break;
         let keepGoing = true;
