@@ -1,0 +1,257 @@
+/**
+ * Target resolution: which inventory hosts a target expression (`web*,-web3`,
+ * `group:db`, `all`) names, and the console's current selection. Client layer;
+ * pure — the grammar parses the text, this module only matches names.
+ * @module
+ */
+
+import { compactHosts } from "./hostlist.ts";
+
+/**
+ * A parsed target expression. Structurally identical to the grammar's
+ * `TargetExpr` (lib/grammar/command.ts), kept here so this module does not
+ * depend on the parser.
+ */
+export interface TargetExpr {
+  items: { exclude: boolean; kind: "all" | "name" | "glob" | "group"; value: string }[];
+  text: string;
+}
+
+/** One item of a {@linkcode TargetExpr}. */
+export type TargetItem = TargetExpr["items"][number];
+
+/** What target matching needs to know about a host. */
+export interface TargetHost {
+  name: string;
+  groups: readonly string[];
+}
+
+/** Escape a literal for use inside a RegExp. */
+function escapeRegExp(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+}
+
+/** A numeric range list such as `1-3,5` or `01-12`: folded host list notation. */
+const NUMERIC_RANGES = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
+
+/** One `lo-hi` span of a numeric bracket; `width` is the zero padding (0 = none). */
+interface Span {
+  lo: number;
+  hi: number;
+  width: number;
+}
+
+function parseSpans(body: string, pattern: string): Span[] {
+  return body.split(",").map((part) => {
+    const [loText = "", hiText = loText] = part.split("-");
+    const lo = Number(loText);
+    const hi = Number(hiText);
+    if (lo > hi) {
+      throw new SyntaxError(`Cannot parse glob "${pattern}": range "${part}" runs backwards`);
+    }
+    const width = loText.length > 1 && loText.startsWith("0") ? loText.length : 0;
+    return { lo, hi, width };
+  });
+}
+
+/**
+ * Compile a host glob into a predicate. Supports `*`, `?`, `[abc]`, `[a-z]`,
+ * `[!abc]` (or `[^abc]`), and the folded notation `compactHosts()` prints:
+ * a bracket holding a `,` or a `-` between digits is a numeric range, so
+ * `web[1-3,5]` and `n[08-12]` match what they read as. Everything else is
+ * literal. Throws SyntaxError for an unclosed `[` or a backwards range.
+ */
+export function compileGlob(pattern: string): (name: string) => boolean {
+  let source = "";
+  const spanGroups: Span[][] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i] as string;
+    if (ch === "*") {
+      source += ".*";
+    } else if (ch === "?") {
+      source += ".";
+    } else if (ch === "[") {
+      const close = pattern.indexOf("]", i + 2);
+      if (close < 0) throw new SyntaxError(`Cannot parse glob "${pattern}": unclosed "["`);
+      const body = pattern.slice(i + 1, close);
+      i = close;
+      if (NUMERIC_RANGES.test(body) && /[-,]/.test(body)) {
+        spanGroups.push(parseSpans(body, pattern));
+        source += "(\\d+)";
+        continue;
+      }
+      const negate = body.startsWith("!") || body.startsWith("^");
+      const members = negate ? body.slice(1) : body;
+      if (members === "") throw new SyntaxError(`Cannot parse glob "${pattern}": empty "[]"`);
+      // Keep `-` as the range operator; escape whatever else RegExp gives meaning to.
+      const cls = members.replace(/[\\\]^[]/g, "\\$&");
+      source += `[${negate ? "^" : ""}${cls}]`;
+    } else {
+      source += escapeRegExp(ch);
+    }
+  }
+  let regexp: RegExp;
+  try {
+    regexp = new RegExp(`^${source}$`, "s");
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new SyntaxError(`Cannot parse glob "${pattern}": ${detail}`, { cause: err });
+  }
+  if (spanGroups.length === 0) return (name) => regexp.test(name);
+  return (name) => {
+    const m = regexp.exec(name);
+    if (m === null) return false;
+    // Each numeric bracket captured digits; they must lie in one of its spans as written.
+    return spanGroups.every((spans, k) => {
+      const digits = m[k + 1] ?? "";
+      const n = Number(digits);
+      return spans.some((s) =>
+        n >= s.lo && n <= s.hi && digits === String(n).padStart(s.width, "0")
+      );
+    });
+  };
+}
+
+/** How an item reads in messages: `all`, `group:db`, `web*`. */
+function itemText(item: TargetItem): string {
+  switch (item.kind) {
+    case "all":
+      return "all";
+    case "group":
+      return `group:${item.value}`;
+    case "name":
+    case "glob":
+      return item.value;
+    default: {
+      const never: never = item.kind;
+      return String(never);
+    }
+  }
+}
+
+/** A predicate choosing the hosts one item names. */
+function itemMatcher(item: TargetItem): (host: TargetHost) => boolean {
+  switch (item.kind) {
+    case "all":
+      return () => true;
+    case "group":
+      return (host) => host.groups.includes(item.value);
+    case "name":
+      return (host) => host.name === item.value;
+    case "glob": {
+      const test = compileGlob(item.value);
+      return (host) => test(host.name);
+    }
+    default: {
+      const never: never = item.kind;
+      throw new TypeError(`Cannot match target: unknown kind "${String(never)}"`);
+    }
+  }
+}
+
+/**
+ * The host names a target expression selects, in inventory order. Items apply
+ * left to right, clush/pdsh style: a plain item adds its hosts, a `-item`
+ * removes them, so `web*,-web3` is every web host but web3. An expression that
+ * starts with an exclusion starts from all hosts (`-db1` = all but db1). An
+ * item that matches no host at all is a typo rather than an empty set, so it
+ * throws RangeError `No host matches "db9"`.
+ */
+export function resolveTargets(expr: TargetExpr, hosts: readonly TargetHost[]): string[] {
+  const startFromAll = expr.items[0]?.exclude === true;
+  const chosen = new Set<string>(startFromAll ? hosts.map((h) => h.name) : []);
+  for (const item of expr.items) {
+    const match = itemMatcher(item);
+    const matched = hosts.filter(match);
+    if (matched.length === 0) throw new RangeError(`No host matches "${itemText(item)}"`);
+    for (const h of matched) {
+      if (item.exclude) chosen.delete(h.name);
+      else chosen.add(h.name);
+    }
+  }
+  return hosts.filter((h) => chosen.has(h.name)).map((h) => h.name);
+}
+
+/**
+ * The console's current selection: which hosts the next command goes to.
+ *
+ * It starts as "every connected host" and keeps following the connections, so
+ * hosts that connect later join it; `+HOST` and `-HOST` adjust it without
+ * freezing it. `use TARGET` replaces it with a fixed set of hosts, which stays
+ * put whether or not they are connected (a disconnected one then reports as
+ * unreachable, which is what the user asked to see). `reset()` goes back to
+ * following the connections.
+ */
+export class Selection {
+  /** Explicit names after `use`; null while following the connected hosts. */
+  #fixed: Set<string> | null = null;
+  /** Hosts added with `+` while following the connected hosts. */
+  #added = new Set<string>();
+  /** Hosts removed with `-` while following the connected hosts. */
+  #removed = new Set<string>();
+
+  /** True while the selection follows the connected hosts (no `use` since the last reset). */
+  get followsConnected(): boolean {
+    return this.#fixed === null;
+  }
+
+  /** Replace the selection with the hosts `expr` names; returns them. */
+  use(expr: TargetExpr, hosts: readonly TargetHost[]): string[] {
+    const names = resolveTargets(expr, hosts);
+    this.#fixed = new Set(names);
+    this.#added.clear();
+    this.#removed.clear();
+    return names;
+  }
+
+  /** Add the hosts `expr` names (`+HOST`); returns the new selection. */
+  add(expr: TargetExpr, hosts: readonly TargetHost[], connected: Iterable<string>): string[] {
+    for (const name of resolveTargets(expr, hosts)) {
+      if (this.#fixed === null) {
+        this.#removed.delete(name);
+        this.#added.add(name);
+      } else {
+        this.#fixed.add(name);
+      }
+    }
+    return this.names(hosts, connected);
+  }
+
+  /** Remove the hosts `expr` names (`-HOST`); returns the new selection. */
+  remove(expr: TargetExpr, hosts: readonly TargetHost[], connected: Iterable<string>): string[] {
+    for (const name of resolveTargets(expr, hosts)) {
+      if (this.#fixed === null) {
+        this.#added.delete(name);
+        this.#removed.add(name);
+      } else {
+        this.#fixed.delete(name);
+      }
+    }
+    return this.names(hosts, connected);
+  }
+
+  /** Go back to the default: every connected host. */
+  reset(): void {
+    this.#fixed = null;
+    this.#added.clear();
+    this.#removed.clear();
+  }
+
+  /** The selected names in inventory order, given which hosts are connected now. */
+  names(hosts: readonly TargetHost[], connected: Iterable<string>): string[] {
+    const live = new Set(connected);
+    const fixed = this.#fixed;
+    const pick = fixed === null
+      ? (name: string) => (live.has(name) || this.#added.has(name)) && !this.#removed.has(name)
+      : (name: string) => fixed.has(name);
+    return hosts.filter((h) => pick(h.name)).map((h) => h.name);
+  }
+
+  /** A short description for the prompt or `use` echo: `web[1-3],db1 (4)`. */
+  describe(hosts: readonly TargetHost[], connected: Iterable<string>): string {
+    const names = this.names(hosts, connected);
+    const list = names.length === 0 ? "no hosts" : `${compactHosts(names)} (${names.length})`;
+    const untouched = this.#fixed === null && this.#added.size === 0 && this.#removed.size === 0;
+    return untouched ? `all connected: ${list}` : list;
+  }
+}
