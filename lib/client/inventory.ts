@@ -1,0 +1,419 @@
+/**
+ * The inventory: which servers the client knows, how to reach them, which
+ * groups they are in and where each one's token comes from. Client layer; the
+ * parser is pure, only {@linkcode loadInventory} and {@linkcode resolveToken}
+ * touch the file system and the environment.
+ *
+ * The file is TOML:
+ *
+ * ```toml
+ * [defaults]                          # optional
+ * port = 5050                         # default 5050
+ * token_file = "~/.config/rmon/token" # or token_env = "RMON_TOKEN", or token = "..."
+ *
+ * [[host]]
+ * name = "web1"                       # optional: defaults to address
+ * address = "10.0.0.11"               # optional: defaults to name; host, host:port, [v6]:port, bare v6
+ * groups = ["web", "prod"]            # optional
+ * port = 5051                         # optional; not together with a port in address
+ * token_env = "RMON_TOKEN_WEB"        # optional: token_env, token_file or token, at most one
+ * ```
+ *
+ * A host's token source is its own, else the one in `[defaults]`, else the
+ * caller's fallback (`RMON_TOKEN` unless told otherwise). A relative
+ * `token_file` is relative to the inventory's directory; a leading `~/` means
+ * the home directory. Token files must not be readable by group or others.
+ * Unknown keys are errors, so a typo never silently drops a setting.
+ * @module
+ */
+
+import { isIPv4, isIPv6 } from "node:net";
+import { dirname, isAbsolute, join } from "node:path";
+import { parse, TomlError } from "smol-toml";
+import { DEFAULT_PORT } from "../protocol/constants.ts";
+
+/** Where a host's token comes from. `default` defers to the caller's fallback. */
+export type TokenSource =
+  | { kind: "env"; name: string }
+  | { kind: "file"; path: string }
+  | { kind: "inline"; value: string }
+  | { kind: "default" };
+
+/** One server as the client knows it. */
+export interface HostSpec {
+  /** What the user calls it in targets and output; unique in an inventory. */
+  name: string;
+  /** DNS name or IP address to connect to (IPv6 without brackets). */
+  hostname: string;
+  port: number;
+  groups: string[];
+  token: TokenSource;
+}
+
+/** The environment variable read when nothing else names a token source. */
+export const DEFAULT_TOKEN_ENV = "RMON_TOKEN";
+
+const TOP_KEYS = ["defaults", "host"];
+const DEFAULTS_KEYS = ["port", "token_env", "token_file", "token"];
+const HOST_KEYS = ["name", "address", "port", "groups", "token_env", "token_file", "token"];
+const TOKEN_KEYS = ["token_env", "token_file", "token"];
+
+// A DNS name: dot-separated labels of letters, digits, `-` and `_`, not starting or ending with `-`.
+const DNS_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Parse a port number given as text; throws RangeError outside 1-65535. */
+function parsePort(text: string, address: string): number {
+  if (!/^\d{1,5}$/.test(text)) {
+    throw new SyntaxError(`Cannot parse address "${address}": port "${text}" is not a number`);
+  }
+  const port = Number(text);
+  if (port < 1 || port > 65535) {
+    throw new RangeError(
+      `Cannot parse address "${address}": port "${text}" is out of range 1-65535`,
+    );
+  }
+  return port;
+}
+
+function checkHostname(hostname: string, address: string): string {
+  // All-numeric dotted text can only be an IPv4 address, never a DNS name.
+  const ok = /^[\d.]+$/.test(hostname) ? isIPv4(hostname) : DNS_NAME.test(hostname);
+  if (!ok) {
+    throw new SyntaxError(
+      `Cannot parse address "${address}": "${hostname}" is not a host name or IP address`,
+    );
+  }
+  return hostname;
+}
+
+/** Split an address into host and optional port, validating both. */
+function splitAddress(text: string): { hostname: string; port: number | undefined } {
+  if (text === "") throw new SyntaxError(`Cannot parse address "": it is empty`);
+  if (text.startsWith("[")) {
+    const m = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
+    if (m === null || !isIPv6(m[1] ?? "")) {
+      throw new SyntaxError(`Cannot parse address "${text}": expected "[IPv6]" or "[IPv6]:port"`);
+    }
+    return { hostname: m[1] ?? "", port: m[2] === undefined ? undefined : parsePort(m[2], text) };
+  }
+  const colons = text.split(":").length - 1;
+  if (colons > 1) {
+    if (isIPv6(text)) return { hostname: text, port: undefined };
+    throw new SyntaxError(
+      `Cannot parse address "${text}": not an IPv6 address (with a port, write "[IPv6]:port")`,
+    );
+  }
+  if (colons === 1) {
+    const at = text.indexOf(":");
+    return {
+      hostname: checkHostname(text.slice(0, at), text),
+      port: parsePort(text.slice(at + 1), text),
+    };
+  }
+  return { hostname: checkHostname(text, text), port: undefined };
+}
+
+/**
+ * Parse `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address
+ * (`::1`, which then takes `defaultPort`). Throws SyntaxError for anything
+ * else and RangeError for a port outside 1-65535.
+ */
+export function parseAddress(
+  text: string,
+  defaultPort: number,
+): { hostname: string; port: number } {
+  const { hostname, port } = splitAddress(text);
+  return { hostname, port: port ?? defaultPort };
+}
+
+/** A host typed on the command line rather than found in an inventory; named as typed. */
+export function hostSpecFromAddress(text: string, defaultPort: number = DEFAULT_PORT): HostSpec {
+  const { hostname, port } = parseAddress(text, defaultPort);
+  return { name: text, hostname, port, groups: [], token: { kind: "default" } };
+}
+
+type Table = Record<string, unknown>;
+
+function isTable(value: unknown): value is Table {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Date);
+}
+
+/** Reject keys the format does not know; `where` names the table in the message. */
+function checkKeys(table: Table, allowed: readonly string[], where: string): void {
+  for (const key of Object.keys(table)) {
+    if (!allowed.includes(key)) {
+      throw new SyntaxError(
+        `${where}: unknown key "${key}" (expected one of ${allowed.join(", ")})`,
+      );
+    }
+  }
+}
+
+function getString(table: Table, key: string, where: string): string | undefined {
+  const value = table[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value === "") {
+    throw new SyntaxError(`${where}: "${key}" must be a non-empty string`);
+  }
+  return value;
+}
+
+function getPort(table: Table, where: string): number | undefined {
+  const value = table.port;
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new SyntaxError(`${where}: "port" must be an integer`);
+  }
+  if (value < 1 || value > 65535) {
+    throw new RangeError(`${where}: port "${value}" is out of range 1-65535`);
+  }
+  return value;
+}
+
+/** The token source a table names, if any; relative files resolve against `baseDir`. */
+function getTokenSource(table: Table, where: string, baseDir: string): TokenSource | undefined {
+  const present = TOKEN_KEYS.filter((k) => table[k] !== undefined);
+  if (present.length > 1) {
+    throw new SyntaxError(`${where}: set only one of ${present.map((k) => `"${k}"`).join(", ")}`);
+  }
+  const env = getString(table, "token_env", where);
+  if (env !== undefined) {
+    if (!ENV_NAME.test(env)) {
+      throw new SyntaxError(`${where}: "token_env" is not a variable name: "${env}"`);
+    }
+    return { kind: "env", name: env };
+  }
+  const file = getString(table, "token_file", where);
+  if (file !== undefined) {
+    // `~/` stays for resolveToken to expand, keeping this parser free of the environment.
+    const path = file.startsWith("~") || isAbsolute(file) ? file : join(baseDir, file);
+    return { kind: "file", path };
+  }
+  const inline = getString(table, "token", where);
+  if (inline !== undefined) return { kind: "inline", value: inline };
+  return undefined;
+}
+
+/** Check a host name is usable in target expressions. */
+function checkName(name: string, where: string): void {
+  let problem: string | undefined;
+  if (/[\s,*?]/.test(name)) problem = 'spaces, commas, "*" and "?" are not allowed';
+  else if (/^[-+]/.test(name)) problem = 'it must not start with "-" or "+"';
+  else if (name === "all" || name.startsWith("group:")) problem = "it is reserved in targets";
+  if (problem !== undefined) throw new SyntaxError(`${where}: bad name "${name}": ${problem}`);
+}
+
+function parseHost(
+  entry: unknown,
+  index: number,
+  defaults: { port: number; token: TokenSource },
+  baseDir: string,
+): HostSpec {
+  let where = `host ${index}`;
+  if (!isTable(entry)) throw new SyntaxError(`${where}: expected a table`);
+  const name0 = typeof entry.name === "string" && entry.name !== "" ? entry.name : undefined;
+  if (name0 !== undefined) where = `host ${index} ("${name0}")`;
+  checkKeys(entry, HOST_KEYS, where);
+
+  const address = getString(entry, "address", where);
+  const name = getString(entry, "name", where) ?? address;
+  if (name === undefined) throw new SyntaxError(`${where}: set "name" or "address"`);
+  checkName(name, where);
+
+  let split: ReturnType<typeof splitAddress>;
+  try {
+    split = splitAddress(address ?? name);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.replace(/^Cannot parse address /, "") : "";
+    throw new SyntaxError(`${where}: bad address ${detail}`, { cause: err });
+  }
+  const port = getPort(entry, where);
+  if (port !== undefined && split.port !== undefined) {
+    throw new SyntaxError(`${where}: set the port in "address" or in "port", not both`);
+  }
+
+  const groupsValue = entry.groups ?? [];
+  if (!Array.isArray(groupsValue)) {
+    throw new SyntaxError(`${where}: "groups" must be an array of strings`);
+  }
+  const groups: string[] = [];
+  for (const g of groupsValue) {
+    if (typeof g !== "string" || !GROUP_NAME.test(g)) {
+      throw new SyntaxError(
+        `${where}: bad group ${JSON.stringify(g)}: use letters, digits, ".", "_", "-"`,
+      );
+    }
+    if (!groups.includes(g)) groups.push(g);
+  }
+
+  return {
+    name,
+    hostname: split.hostname,
+    port: split.port ?? port ?? defaults.port,
+    groups,
+    token: getTokenSource(entry, where, baseDir) ?? defaults.token,
+  };
+}
+
+/** Parse inventory text; errors say where, without the `Cannot parse inventory` prefix. */
+function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
+  let doc: Table;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const first = err.message.split("\n")[0]?.replace(/^Invalid TOML document: /, "") ?? "";
+      throw new SyntaxError(`line ${err.line}, column ${err.column}: ${first}`, { cause: err });
+    }
+    throw err;
+  }
+  checkKeys(doc, TOP_KEYS, "top level");
+
+  const defaultsTable = doc.defaults ?? {};
+  if (!isTable(defaultsTable)) throw new SyntaxError(`"defaults" must be a table`);
+  checkKeys(defaultsTable, DEFAULTS_KEYS, "[defaults]");
+  const defaults = {
+    port: getPort(defaultsTable, "[defaults]") ?? DEFAULT_PORT,
+    token: getTokenSource(defaultsTable, "[defaults]", baseDir) ?? { kind: "default" as const },
+  };
+
+  const entries = doc.host ?? [];
+  if (!Array.isArray(entries)) {
+    throw new SyntaxError(`"host" must be an array of tables: write [[host]], not [host]`);
+  }
+  const hosts: HostSpec[] = [];
+  const seen = new Map<string, number>();
+  entries.forEach((entry, i) => {
+    const host = parseHost(entry, i + 1, defaults, baseDir);
+    const first = seen.get(host.name);
+    if (first !== undefined) {
+      throw new SyntaxError(
+        `host ${i + 1} ("${host.name}"): duplicate name "${host.name}" (also host ${first})`,
+      );
+    }
+    seen.set(host.name, i + 1);
+    hosts.push(host);
+  });
+  return hosts;
+}
+
+/**
+ * Parse inventory text (format in the module doc) into hosts, in file order.
+ * Relative `token_file` paths resolve against `baseDir`. Throws SyntaxError
+ * (RangeError for an out-of-range port) naming the host by its 1-based index
+ * and name: `Cannot parse inventory: host 2 ("web1"): unknown key "adress" ...`.
+ */
+export function parseInventory(text: string, baseDir: string): HostSpec[] {
+  try {
+    return parseInventoryBody(text, baseDir);
+  } catch (err) {
+    throw rewrap(err, "Cannot parse inventory");
+  }
+}
+
+/** Prefix an error's message while keeping its class and the original as the cause. */
+function rewrap(err: unknown, prefix: string): unknown {
+  if (err instanceof RangeError) return new RangeError(`${prefix}: ${err.message}`, { cause: err });
+  if (err instanceof SyntaxError) {
+    return new SyntaxError(`${prefix}: ${err.message}`, { cause: err });
+  }
+  return err;
+}
+
+/** Read and parse an inventory file; a leading `~/` in `path` means the home directory. */
+export async function loadInventory(path: string): Promise<HostSpec[]> {
+  const full = expandHome(path);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(full);
+  } catch (err) {
+    throw new Error(`Cannot read inventory "${path}": ${fsDetail(err)}`, { cause: err });
+  }
+  try {
+    return parseInventoryBody(text, dirname(full));
+  } catch (err) {
+    throw rewrap(err, `Cannot parse inventory "${path}"`);
+  }
+}
+
+/**
+ * Expand a leading `~/` (or a lone `~`) to the home directory: `HOME`, or
+ * `USERPROFILE` on Windows. Other paths come back unchanged.
+ */
+export function expandHome(path: string): string {
+  const windows = Deno.build.os === "windows";
+  const tilde = path === "~" || path.startsWith("~/") || (windows && path.startsWith("~\\"));
+  if (!tilde) return path;
+  const home = Deno.env.get("HOME") ?? (windows ? Deno.env.get("USERPROFILE") : undefined);
+  if (home === undefined || home === "") {
+    throw new Error(`Cannot expand "${path}": ${windows ? "USERPROFILE" : "HOME"} is not set`);
+  }
+  return path === "~" ? home : join(home, path.slice(2));
+}
+
+/**
+ * Read the token a source names: an environment variable, a file (trailing
+ * whitespace trimmed; on Unix refused when group or others can access it), or
+ * the inline value. `default` uses `fallback`, which defaults to the
+ * `RMON_TOKEN` environment variable. Throws Error with the reason when the
+ * token is missing, empty or unsafe.
+ */
+export function resolveToken(
+  src: TokenSource,
+  fallback: TokenSource = { kind: "env", name: DEFAULT_TOKEN_ENV },
+): string {
+  switch (src.kind) {
+    case "env": {
+      const value = Deno.env.get(src.name);
+      if (value === undefined || value.trim() === "") {
+        throw new Error(`Cannot read token: environment variable "${src.name}" is not set`);
+      }
+      return value.trim();
+    }
+    case "file":
+      return readTokenFile(src.path);
+    case "inline":
+      return src.value;
+    case "default":
+      if (fallback.kind === "default") {
+        throw new TypeError(`Cannot read token: the fallback source must not be "default"`);
+      }
+      return resolveToken(fallback, fallback);
+    default: {
+      const never: never = src;
+      throw new TypeError(`Cannot read token: unknown source ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Describe a file system error briefly: `file not found` or the system's message. */
+function fsDetail(err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) return "file not found";
+  return err instanceof Error ? err.message : String(err);
+}
+
+function readTokenFile(path: string): string {
+  const full = expandHome(path);
+  let mode: number | null;
+  let text: string;
+  try {
+    mode = Deno.statSync(full).mode;
+    text = Deno.readTextFileSync(full);
+  } catch (err) {
+    throw new Error(`Cannot read token file "${path}": ${fsDetail(err)}`, { cause: err });
+  }
+  // Windows reports no Unix mode; its ACLs are the user's business there.
+  if (Deno.build.os !== "windows" && mode !== null && (mode & 0o077) !== 0) {
+    const octal = (mode & 0o777).toString(8).padStart(4, "0");
+    throw new Error(
+      `Cannot use token file "${path}": mode ${octal} lets group or others access it; run "chmod 600 ${full}"`,
+    );
+  }
+  const token = text.trimEnd();
+  if (token === "") throw new Error(`Cannot use token file "${path}": it is empty`);
+  return token;
+}
