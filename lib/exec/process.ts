@@ -1,0 +1,441 @@
+/**
+ * Subprocess layer: the one module that runs child processes (exec and ping).
+ *
+ * Every child gets stdin closed and stdout/stderr piped apart, leads its own
+ * process group on Unix (so a timeout or cancel can stop everything it started),
+ * and is awaited in `finally` together with both stream readers and every timer:
+ * a call never outlives its process tree and never leaks a resource.
+ *
+ * Output is streamed, not collected: chunks are decoded with one streaming UTF-8
+ * decoder per stream and handed to `onOutput`, which is awaited so a slow reader
+ * slows the child down instead of growing server memory.
+ * @module
+ */
+
+import { RemoteError } from "../errors.ts";
+import { ERROR_CODES, LIMITS, TIMEOUTS } from "../protocol/constants.ts";
+import type { CallEnd } from "../protocol/messages.ts";
+
+/** Which output stream a chunk came from. */
+export type OutputStream = "stdout" | "stderr";
+
+/** What to run and how to bound it. */
+export interface RunOptions {
+  /** Program to start (looked up on `PATH`); never a shell unless the caller built that argv. */
+  cmd: string;
+  args: string[];
+  /** Aborting stops the process tree, like a timeout; the result has `cancelled: true`. */
+  signal?: AbortSignal;
+  /** Deadline for the main process, in milliseconds. */
+  timeoutMs: number;
+  /** Cap on stdout plus stderr, in bytes; the rest is read and dropped. */
+  maxOutputBytes: number;
+  /** Time between SIGTERM and SIGKILL. Default `TIMEOUTS.killGraceMs`. */
+  killGraceMs?: number;
+  /** Pass `args` to Windows verbatim (needed by `cmd.exe /s /c`). Default false. */
+  windowsRawArguments?: boolean;
+  /** Variables added to the server's environment (which the child inherits minus `RMON_TOKEN`). Default none. */
+  env?: Record<string, string>;
+  /**
+   * Receives output as it is produced: one call per chunk of at most
+   * `LIMITS.outputChunkBytes` bytes, already decoded. Calls never overlap, and the
+   * next chunk waits for the returned promise. If it throws, the process tree is
+   * stopped and `runProcess()` rejects with that error.
+   */
+  onOutput: (stream: OutputStream, text: string) => void | Promise<void>;
+}
+
+/** How a run ended. */
+export interface RunResult extends CallEnd {
+  /** The deadline passed and the process tree was stopped. */
+  timedOut: boolean;
+  /** The abort signal fired before the main process exited, and the tree was stopped. */
+  cancelled: boolean;
+}
+
+/** A program could not be started: missing, not executable, or not permitted. */
+export class SpawnError extends RemoteError {
+  /** The program that failed to start. */
+  readonly cmd: string;
+  /** Create a spawn error; it travels on the wire as `ERROR_CODES.unavailable`. */
+  constructor(cmd: string, message: string, options?: ErrorOptions) {
+    super({ code: ERROR_CODES.unavailable, message }, options);
+    this.name = "SpawnError";
+    this.cmd = cmd;
+  }
+}
+
+/**
+ * How long the rest of a process group may keep writing after its main process
+ * exits (e.g. `slow &` in a shell), before it is stopped so the call can end.
+ */
+export const DRAIN_AFTER_EXIT_MS = 250;
+
+/** The secret the server authenticates with: a child must never see it. */
+const SECRET_ENV = "RMON_TOKEN";
+
+/** setTimeout fires at once for delays above this, so longer timeouts are refused. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const WINDOWS = Deno.build.os === "windows";
+
+/** The argv of `taskkill` that force-stops a process and all its descendants on Windows. */
+export function windowsKillArgv(pid: number): { cmd: string; args: string[] } {
+  if (!Number.isInteger(pid) || pid <= 0) {
+    throw new RangeError(`Cannot build kill command: "${pid}" is not a process id`);
+  }
+  return { cmd: "taskkill", args: ["/pid", String(pid), "/T", "/F"] };
+}
+
+/**
+ * Run a program to completion, streaming its output to `opts.onOutput`.
+ *
+ * On timeout or abort the whole process tree gets SIGTERM, then SIGKILL after the
+ * grace period (`taskkill /T /F` on Windows). The call resolves once the main
+ * process has exited and both pipes are closed; members of the group that hold
+ * the pipes open after the main process exits get {@linkcode DRAIN_AFTER_EXIT_MS}
+ * and are then stopped too.
+ *
+ * @throws {SpawnError} The program could not be started.
+ * @throws {RangeError} An option is out of range.
+ */
+export async function runProcess(opts: RunOptions): Promise<RunResult> {
+  checkOptions(opts);
+  const started = performance.now();
+  if (opts.signal?.aborted) {
+    return {
+      exitCode: null,
+      signal: null,
+      durationMs: 0,
+      truncated: false,
+      droppedBytes: 0,
+      timedOut: false,
+      cancelled: true,
+    };
+  }
+  const graceMs = opts.killGraceMs ?? TIMEOUTS.killGraceMs;
+  const child = spawn(opts);
+  const killer = new TreeKiller(child, graceMs);
+  const sink = new OutputSink(opts.maxOutputBytes, opts.onOutput, () => killer.kill());
+  const pumps = [
+    new StreamPump(child.stdout, "stdout", sink),
+    new StreamPump(child.stderr, "stderr", sink),
+  ];
+  const pumped = Promise.all(pumps.map((pump) => pump.done));
+
+  let mainRunning = true;
+  let timedOut = false;
+  let cancelled = false;
+  const onAbort = () => {
+    if (mainRunning) cancelled = true;
+    killer.kill();
+  };
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killer.kill();
+  }, opts.timeoutMs);
+
+  let status: Deno.CommandStatus | undefined;
+  try {
+    status = await child.status;
+    mainRunning = false;
+    clearTimeout(timer);
+    if (!await settlesWithin(pumped, DRAIN_AFTER_EXIT_MS)) {
+      // Leftovers of our group still hold the pipes: they are part of this call.
+      killer.kill();
+      if (!await settlesWithin(pumped, graceMs + DRAIN_AFTER_EXIT_MS)) {
+        // Only a process that left the group (setsid) can hold them now; stop listening.
+        for (const pump of pumps) pump.cancel();
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", onAbort);
+    if (status === undefined) {
+      killer.kill();
+      for (const pump of pumps) pump.cancel();
+    }
+    await Promise.allSettled([child.status, pumped]);
+    await killer.finish();
+  }
+
+  if (sink.failed) throw sink.error;
+  return {
+    exitCode: status.signal === null ? status.code : null,
+    signal: status.signal,
+    durationMs: Math.round(performance.now() - started),
+    truncated: sink.truncated,
+    droppedBytes: sink.droppedBytes,
+    timedOut,
+    cancelled,
+  };
+}
+
+function checkOptions(opts: RunOptions): void {
+  if (!(opts.timeoutMs > 0 && opts.timeoutMs <= MAX_TIMER_MS)) {
+    throw new RangeError(
+      `Cannot run "${opts.cmd}": timeout ${opts.timeoutMs} ms is outside 1-${MAX_TIMER_MS}`,
+    );
+  }
+  if (!(Number.isInteger(opts.maxOutputBytes) && opts.maxOutputBytes >= 0)) {
+    throw new RangeError(
+      `Cannot run "${opts.cmd}": output cap "${opts.maxOutputBytes}" is not a byte count`,
+    );
+  }
+  const grace = opts.killGraceMs;
+  if (grace !== undefined && !(grace >= 0 && grace <= MAX_TIMER_MS)) {
+    throw new RangeError(`Cannot run "${opts.cmd}": kill grace ${grace} ms is out of range`);
+  }
+}
+
+function spawn(opts: RunOptions): Deno.ChildProcess {
+  try {
+    return new Deno.Command(opts.cmd, {
+      args: opts.args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      // On Unix this makes the child a session and group leader, so -pid reaches
+      // its whole tree. On Windows it would drop the console and make every
+      // console grandchild open a window, so trees are killed with taskkill there.
+      detached: !WINDOWS,
+      windowsRawArguments: opts.windowsRawArguments ?? false,
+      env: childEnv(opts.env),
+      clearEnv: true,
+    }).spawn();
+  } catch (err) {
+    const detail = err instanceof Deno.errors.NotFound
+      ? "command not found"
+      : err instanceof Error
+      ? err.message
+      : String(err);
+    throw new SpawnError(opts.cmd, `Cannot start "${opts.cmd}": ${detail}`, { cause: err });
+  }
+}
+
+/** The server's environment plus `extra`, without the token (matched case-blind for Windows). */
+function childEnv(extra: Record<string, string> | undefined): Record<string, string> {
+  const env = Object.assign(Deno.env.toObject(), extra);
+  for (const key of Object.keys(env)) {
+    if (key.toUpperCase() === SECRET_ENV) delete env[key];
+  }
+  return env;
+}
+
+/** Whether `promise` settles within `ms`; the timer never outlives the call. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Stops a child's whole process tree, once, with a grace period between signals. */
+class TreeKiller {
+  #child: Deno.ChildProcess;
+  #graceMs: number;
+  #started = false;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #windowsKill: Promise<void> = Promise.resolve();
+  #error: unknown;
+
+  constructor(child: Deno.ChildProcess, graceMs: number) {
+    this.#child = child;
+    this.#graceMs = graceMs;
+  }
+
+  /** Start stopping the tree; later calls do nothing. Never throws (it runs in timers). */
+  kill(): void {
+    if (this.#started) return;
+    this.#started = true;
+    if (WINDOWS) {
+      this.#windowsKill = this.#taskkill();
+      return;
+    }
+    this.#signal("SIGTERM");
+    this.#graceTimer = setTimeout(() => {
+      this.#graceTimer = undefined;
+      this.#signal("SIGKILL");
+    }, this.#graceMs);
+  }
+
+  /**
+   * Settle after the call. The main process has exited and output has ended, so
+   * whatever of the group got SIGTERM and is still there gets SIGKILL now instead
+   * of at the end of the grace period. (Probing the group instead would wait out
+   * the grace period for zombies wherever PID 1 does not reap, as in many containers.)
+   * @throws The error of a signal that could not be sent.
+   */
+  async finish(): Promise<void> {
+    if (this.#graceTimer !== undefined) {
+      clearTimeout(this.#graceTimer);
+      this.#graceTimer = undefined;
+      this.#signal("SIGKILL");
+    }
+    await this.#windowsKill;
+    if (this.#error !== undefined) throw this.#error;
+  }
+
+  #signal(signal: Deno.Signal): void {
+    try {
+      Deno.kill(-this.#child.pid, signal);
+    } catch (err) {
+      // NotFound (ESRCH): every member has exited already, which is the goal.
+      if (err instanceof Deno.errors.NotFound) return;
+      this.#error ??= new Error(
+        `Cannot stop process group ${this.#child.pid}: ${describe(err)}`,
+        { cause: err },
+      );
+    }
+  }
+
+  async #taskkill(): Promise<void> {
+    const { cmd, args } = windowsKillArgv(this.#child.pid);
+    let stopped = false;
+    try {
+      const out = await new Deno.Command(cmd, {
+        args,
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      stopped = out.success;
+    } catch {
+      // taskkill missing or not startable: fall back to stopping the main process below.
+      stopped = false;
+    }
+    if (stopped) return;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch (err) {
+      // The process had already exited: taskkill failed only because it found nothing.
+      if (!(err instanceof TypeError)) {
+        this.#error ??= new Error(
+          `Cannot stop process ${this.#child.pid}: ${describe(err)}`,
+          { cause: err },
+        );
+      }
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Applies the output cap, decodes, slices into wire-sized chunks, and serializes `onOutput`. */
+class OutputSink {
+  /** Some output went over the cap. */
+  truncated = false;
+  /** Bytes read from the child but not passed on. */
+  droppedBytes = 0;
+  /** `onOutput` or a pipe read failed; the call must reject with `error`. */
+  failed = false;
+  error: unknown;
+  #room: number;
+  #onOutput: RunOptions["onOutput"];
+  #onFailure: () => void;
+  #tail: Promise<void> = Promise.resolve();
+
+  constructor(maxBytes: number, onOutput: RunOptions["onOutput"], onFailure: () => void) {
+    this.#room = maxBytes;
+    this.#onOutput = onOutput;
+    this.#onFailure = onFailure;
+  }
+
+  /** Pass on one chunk read from `stream` (resolves when `onOutput` has taken it). */
+  async write(stream: OutputStream, decoder: TextDecoder, chunk: Uint8Array): Promise<void> {
+    let bytes = chunk;
+    if (bytes.length > this.#room) {
+      // Once over the cap, nothing more goes out, even if a few bytes of room are left.
+      const cut = this.truncated ? 0 : utf8Boundary(bytes, this.#room);
+      this.droppedBytes += bytes.length - cut;
+      this.truncated = true;
+      this.#room = 0;
+      bytes = bytes.subarray(0, cut);
+    } else {
+      this.#room -= bytes.length;
+    }
+    if (this.failed) return;
+    const step = LIMITS.outputChunkBytes;
+    for (let offset = 0; offset < bytes.length; offset += step) {
+      // The streaming decoder carries a character split across slices or reads.
+      const text = decoder.decode(bytes.subarray(offset, offset + step), { stream: true });
+      if (text !== "") await this.#emit(stream, text);
+    }
+  }
+
+  /** Pass on what the decoder still holds at the end of `stream` (U+FFFD for a cut character). */
+  async flush(stream: OutputStream, decoder: TextDecoder): Promise<void> {
+    const text = decoder.decode();
+    if (text !== "" && !this.failed) await this.#emit(stream, text);
+  }
+
+  /** Record the first failure and stop the process tree. */
+  fail(err: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.error = err;
+    this.#onFailure();
+  }
+
+  #emit(stream: OutputStream, text: string): Promise<void> {
+    this.#tail = this.#tail
+      .then(() => this.failed ? undefined : this.#onOutput(stream, text))
+      .then(undefined, (err) => this.fail(err));
+    return this.#tail;
+  }
+}
+
+/**
+ * The largest cut at or below `limit` that does not split a UTF-8 character:
+ * steps back over at most three continuation bytes (the longest tail there is).
+ */
+function utf8Boundary(bytes: Uint8Array, limit: number): number {
+  let cut = limit;
+  while (cut > 0 && limit - cut < 3 && ((bytes[cut] ?? 0) & 0xc0) === 0x80) cut--;
+  return cut;
+}
+
+/** Reads one child pipe to its end (or until cancelled) into the sink. */
+class StreamPump {
+  /** Resolves when the pipe is drained; never rejects (failures go to the sink). */
+  readonly done: Promise<void>;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #sink: OutputSink;
+  #cancelled = false;
+
+  constructor(stream: ReadableStream<Uint8Array>, name: OutputStream, sink: OutputSink) {
+    this.#reader = stream.getReader();
+    this.#sink = sink;
+    this.done = this.#run(name);
+  }
+
+  /** Stop reading: a pending read ends as if the pipe had closed. */
+  cancel(): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    this.#reader.cancel().catch((err) => this.#sink.fail(err));
+  }
+
+  async #run(name: OutputStream): Promise<void> {
+    // fatal: false turns invalid bytes into U+FFFD; ignoreBOM keeps output byte-faithful.
+    const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+    try {
+      for (;;) {
+        const { value, done } = await this.#reader.read();
+        if (done) break;
+        await this.#sink.write(name, decoder, value);
+      }
+    } catch (err) {
+      if (!this.#cancelled) this.#sink.fail(err);
+    }
+    await this.#sink.flush(name, decoder);
+  }
+}
