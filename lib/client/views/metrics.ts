@@ -1,0 +1,233 @@
+/**
+ * Per-host metric views: one table for a metric across many hosts, one row
+ * per host (per mount for `disk`, per address for `ip`). Client view layer;
+ * pure. Results come from the wire, so every field is read defensively: a
+ * missing or mistyped field shows as `-` rather than throwing.
+ * @module
+ */
+
+import type {
+  CpuInfo,
+  DiskInfo,
+  FullInfo,
+  InterfaceAddress,
+  IpInfo,
+  MountUsage,
+  NameInfo,
+  OsInfo,
+  RamInfo,
+  UptimeInfo,
+} from "../../protocol/messages.ts";
+import { paint } from "./color.ts";
+import { formatBytes, formatPercent, formatTimestamp, formatUptime, MISSING } from "./format.ts";
+import { type Column, renderTable } from "./table.ts";
+
+/** The metric methods these views can show. */
+export type MetricMethod = "ram" | "cpu" | "os" | "name" | "ip" | "disk" | "uptime" | "info";
+
+/** One host's answer: a result, or the error that stopped it. */
+export interface MetricRow {
+  host: string;
+  result?: unknown;
+  error?: string;
+}
+
+/** A result read field by field; absent or mistyped fields are undefined. */
+type Loose<T> = { [K in keyof T]?: unknown };
+
+function record<T>(value: unknown): Loose<T> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? value as Loose<T>
+    : {};
+}
+
+function num(value: unknown): number {
+  return typeof value === "number" ? value : Number.NaN;
+}
+
+function str(value: unknown): string {
+  return typeof value === "string" && value !== "" ? value : MISSING;
+}
+
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** A usage percentage, yellow from 75% and red from 90% so full hosts stand out. */
+function usage(percent: number, color: boolean): string {
+  const text = formatPercent(percent);
+  if (percent >= 90) return paint(color, "red", text);
+  if (percent >= 75) return paint(color, "yellow", text);
+  return text;
+}
+
+function load(value: unknown): string {
+  const avg = list(value);
+  if (avg.length !== 3) return MISSING;
+  return avg.map((x) => (typeof x === "number" ? x.toFixed(2) : MISSING)).join(" ");
+}
+
+const LEFT = (title: string): Column => ({ title });
+const RIGHT = (title: string): Column => ({ title, align: "right" });
+
+/** Columns and row builder of one metric; a host may yield several rows. */
+interface View {
+  columns: Column[];
+  rows(result: unknown, color: boolean): string[][];
+}
+
+function ramCells(value: unknown, color: boolean): string[] {
+  const ram = record<RamInfo>(value);
+  const total = num(ram.totalBytes);
+  const swapTotal = num(ram.swapTotalBytes);
+  const swap = swapTotal === 0
+    ? "none"
+    : `${formatBytes(swapTotal - num(ram.swapFreeBytes))} / ${formatBytes(swapTotal)}`;
+  return [
+    usage(num(ram.usedPercent), color),
+    formatBytes(total - num(ram.availableBytes)),
+    formatBytes(total),
+    formatBytes(num(ram.availableBytes)),
+    swap,
+  ];
+}
+
+/** The root file system's usage: `/`, else `C:\`, else the first mount. */
+function rootDisk(value: unknown): number {
+  const mounts = list(record<DiskInfo>(value).mounts).map((m) => record<MountUsage>(m));
+  const root = mounts.find((m) => m.mount === "/") ??
+    mounts.find((m) => typeof m.mount === "string" && /^[A-Za-z]:\\?$/.test(m.mount)) ??
+    mounts[0];
+  return num(root?.usedPercent);
+}
+
+const VIEWS: Readonly<Record<MetricMethod, View>> = {
+  ram: {
+    columns: [
+      LEFT("HOST"),
+      RIGHT("USE%"),
+      RIGHT("USED"),
+      RIGHT("TOTAL"),
+      RIGHT("AVAILABLE"),
+      RIGHT("SWAP"),
+    ],
+    rows: (r, color) => [ramCells(r, color)],
+  },
+  cpu: {
+    columns: [LEFT("HOST"), RIGHT("CPU%"), RIGHT("CORES"), LEFT("LOAD (1/5/15)"), LEFT("MODEL")],
+    rows: (r, color) => {
+      const cpu = record<CpuInfo>(r);
+      const cores = num(cpu.cores);
+      return [[
+        usage(num(cpu.usagePercent), color),
+        Number.isFinite(cores) ? String(cores) : MISSING,
+        load(cpu.loadAvg),
+        str(cpu.model),
+      ]];
+    },
+  },
+  os: {
+    columns: [LEFT("HOST"), LEFT("PLATFORM"), LEFT("RELEASE"), LEFT("ARCH"), LEFT("NAME")],
+    rows: (r) => {
+      const os = record<OsInfo>(r);
+      return [[str(os.platform), str(os.release), str(os.arch), str(os.name)]];
+    },
+  },
+  name: {
+    columns: [LEFT("HOST"), LEFT("HOSTNAME")],
+    rows: (r) => [[str(record<NameInfo>(r).hostname)]],
+  },
+  ip: {
+    columns: [LEFT("HOST"), LEFT("IFACE"), LEFT("ADDRESS")],
+    rows: (r) => {
+      const all = list(record<IpInfo>(r).addresses).map((a) => record<InterfaceAddress>(a));
+      // Loopback is the same everywhere; show it only when a host has nothing else.
+      const external = all.filter((a) => a.internal !== true);
+      const shown = external.length > 0 ? external : all;
+      if (shown.length === 0) return [["(no addresses)"]];
+      return shown.map((a) => [str(a.name), str(typeof a.cidr === "string" ? a.cidr : a.address)]);
+    },
+  },
+  disk: {
+    columns: [
+      LEFT("HOST"),
+      LEFT("MOUNT"),
+      RIGHT("SIZE"),
+      RIGHT("USED"),
+      RIGHT("FREE"),
+      RIGHT("USE%"),
+    ],
+    rows: (r, color) => {
+      const mounts = list(record<DiskInfo>(r).mounts).map((m) => record<MountUsage>(m));
+      if (mounts.length === 0) return [["(no mounts)"]];
+      return mounts.map((m) => [
+        str(m.mount),
+        formatBytes(num(m.sizeBytes)),
+        formatBytes(num(m.usedBytes)),
+        formatBytes(num(m.freeBytes)),
+        usage(num(m.usedPercent), color),
+      ]);
+    },
+  },
+  uptime: {
+    columns: [LEFT("HOST"), RIGHT("UPTIME"), LEFT("BOOT")],
+    rows: (r) => {
+      const up = record<UptimeInfo>(r);
+      return [[formatUptime(num(up.uptimeSeconds)), formatTimestamp(num(up.bootTime))]];
+    },
+  },
+  info: {
+    columns: [
+      LEFT("HOST"),
+      LEFT("OS"),
+      RIGHT("CPU%"),
+      RIGHT("RAM%"),
+      RIGHT("LOAD"),
+      RIGHT("DISK%"),
+      RIGHT("UPTIME"),
+    ],
+    rows: (r, color) => {
+      const info = record<FullInfo>(r);
+      const os = record<OsInfo>(info.os);
+      const osName = typeof os.name === "string" && os.name !== ""
+        ? os.name
+        : [os.platform, os.release].filter((x) => typeof x === "string").join(" ");
+      const load1 = list(record<CpuInfo>(info.cpu).loadAvg)[0];
+      return [[
+        osName === "" ? MISSING : osName,
+        usage(num(record<CpuInfo>(info.cpu).usagePercent), color),
+        usage(num(record<RamInfo>(info.ram).usedPercent), color),
+        typeof load1 === "number" ? load1.toFixed(2) : MISSING,
+        usage(rootDisk(info.disk), color),
+        formatUptime(num(record<UptimeInfo>(info.uptime).uptimeSeconds)),
+      ]];
+    },
+  },
+};
+
+/**
+ * One table of a metric across hosts, rows in the order given. Columns by
+ * method: ram → HOST, USE%, USED, TOTAL, AVAILABLE, SWAP; cpu → HOST, CPU%,
+ * CORES, LOAD (1/5/15), MODEL; os → HOST, PLATFORM, RELEASE, ARCH, NAME;
+ * name → HOST, HOSTNAME; ip → HOST, IFACE, ADDRESS (one row per non-loopback
+ * address); disk → HOST, MOUNT, SIZE, USED, FREE, USE% (one row per mount);
+ * uptime → HOST, UPTIME, BOOT (UTC); info → HOST, OS, CPU%, RAM%, LOAD (1 min),
+ * DISK% (root), UPTIME. A failed host is one row with its error spanning the
+ * columns (red when `color`).
+ */
+export function renderMetricTable(
+  method: MetricMethod,
+  rows: readonly MetricRow[],
+  color: boolean,
+): string {
+  const view = VIEWS[method];
+  const body: string[][] = [];
+  for (const row of rows) {
+    if (row.error !== undefined) {
+      body.push([row.host, paint(color, "red", `error: ${row.error}`)]);
+      continue;
+    }
+    for (const cells of view.rows(row.result, color)) body.push([row.host, ...cells]);
+  }
+  return renderTable(view.columns, body, { color });
+}
