@@ -171,6 +171,11 @@ Deno.test("parseInventory() names the host in every error", () => {
       'Cannot parse inventory: host 3 ("a"): duplicate name "a" (also host 1)',
     ],
     [
+      '[[host]]\nname = "Web1"\n[[host]]\nname = "web1"\n',
+      "SyntaxError",
+      'Cannot parse inventory: host 2 ("web1"): duplicate name "web1" (also host 1)',
+    ],
+    [
       '[[host]]\nname = "a"\nport = 70000\n',
       "RangeError",
       'Cannot parse inventory: host 1 ("a"): port "70000" is out of range 1-65535',

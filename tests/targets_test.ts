@@ -182,3 +182,14 @@ Deno.test("Selection follows the connected hosts until use", async (t) => {
     assert.deepEqual(sel.names(HOSTS, ["db2"]), ["db2"]);
   });
 });
+
+Deno.test("resolveTargets() ignores case, like DNS", () => {
+  const cases: [string, string[]][] = [
+    ["WEB1", ["web1"]],
+    ["Web?", ["web1", "web2", "web3"]],
+    ["group:DB", ["db1", "db2"]],
+  ];
+  for (const [text, want] of cases) {
+    assert.deepEqual(resolveTargets(expr(text), HOSTS), want, text);
+  }
+});

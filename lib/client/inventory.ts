@@ -289,13 +289,14 @@ function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
   const seen = new Map<string, number>();
   entries.forEach((entry, i) => {
     const host = parseHost(entry, i + 1, defaults, baseDir);
-    const first = seen.get(host.name);
+    // Targets match names case-insensitively, so `Web1` and `web1` would be one host.
+    const first = seen.get(host.name.toLowerCase());
     if (first !== undefined) {
       throw new SyntaxError(
         `host ${i + 1} ("${host.name}"): duplicate name "${host.name}" (also host ${first})`,
       );
     }
-    seen.set(host.name, i + 1);
+    seen.set(host.name.toLowerCase(), i + 1);
     hosts.push(host);
   });
   return hosts;

@@ -1,7 +1,8 @@
 /**
  * Target resolution: which inventory hosts a target expression (`web*,-web3`,
  * `group:db`, `all`) names, and the console's current selection. Client layer;
- * pure — the grammar parses the text, this module only matches names.
+ * pure — the grammar parses the text, this module only matches names. Names,
+ * globs and groups match case-insensitively, like DNS names.
  * @module
  */
 
@@ -9,16 +10,20 @@ import { compactHosts } from "./hostlist.ts";
 
 /**
  * A parsed target expression. Structurally identical to the grammar's
- * `TargetExpr` (lib/grammar/command.ts), kept here so this module does not
- * depend on the parser.
+ * `TargetExpr` (lib/grammar/command.ts), so either can be passed; kept here
+ * until that module is committed, then this can become a re-export.
  */
 export interface TargetExpr {
-  items: { exclude: boolean; kind: "all" | "name" | "glob" | "group"; value: string }[];
+  items: TargetItem[];
   text: string;
 }
 
-/** One item of a {@linkcode TargetExpr}. */
-export type TargetItem = TargetExpr["items"][number];
+/** One item of a {@linkcode TargetExpr}: a name, glob, group or `all`, maybe excluded. */
+export interface TargetItem {
+  exclude: boolean;
+  kind: "all" | "name" | "glob" | "group";
+  value: string;
+}
 
 /** What target matching needs to know about a host. */
 export interface TargetHost {
@@ -59,7 +64,8 @@ function parseSpans(body: string, pattern: string): Span[] {
  * `[!abc]` (or `[^abc]`), and the folded notation `compactHosts()` prints:
  * a bracket holding a `,` or a `-` between digits is a numeric range, so
  * `web[1-3,5]` and `n[08-12]` match what they read as. Everything else is
- * literal. Throws SyntaxError for an unclosed `[` or a backwards range.
+ * literal; letters match either case. Throws SyntaxError for an unclosed `[`
+ * or a backwards range.
  */
 export function compileGlob(pattern: string): (name: string) => boolean {
   let source = "";
@@ -92,7 +98,7 @@ export function compileGlob(pattern: string): (name: string) => boolean {
   }
   let regexp: RegExp;
   try {
-    regexp = new RegExp(`^${source}$`, "s");
+    regexp = new RegExp(`^${source}$`, "is");
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new SyntaxError(`Cannot parse glob "${pattern}": ${detail}`, { cause: err });
@@ -131,13 +137,14 @@ function itemText(item: TargetItem): string {
 
 /** A predicate choosing the hosts one item names. */
 function itemMatcher(item: TargetItem): (host: TargetHost) => boolean {
+  const wanted = item.value.toLowerCase();
   switch (item.kind) {
     case "all":
       return () => true;
     case "group":
-      return (host) => host.groups.includes(item.value);
+      return (host) => host.groups.some((g) => g.toLowerCase() === wanted);
     case "name":
-      return (host) => host.name === item.value;
+      return (host) => host.name.toLowerCase() === wanted;
     case "glob": {
       const test = compileGlob(item.value);
       return (host) => test(host.name);
