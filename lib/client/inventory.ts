@@ -31,6 +31,7 @@ import { isIPv4, isIPv6 } from "node:net";
 import { dirname, isAbsolute, join } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
+import { fsDetail, readTokenFile } from "../token_file.ts";
 
 /** Where a host's token comes from. `default` defers to the caller's fallback. */
 export type TokenSource =
@@ -376,7 +377,7 @@ export function resolveToken(
       return value.trim();
     }
     case "file":
-      return readTokenFile(src.path);
+      return readTokenFile(expandHome(src.path), src.path);
     case "inline":
       return src.value;
     case "default":
@@ -389,32 +390,4 @@ export function resolveToken(
       throw new TypeError(`Cannot read token: unknown source ${JSON.stringify(never)}`);
     }
   }
-}
-
-/** Describe a file system error briefly: `file not found` or the system's message. */
-function fsDetail(err: unknown): string {
-  if (err instanceof Deno.errors.NotFound) return "file not found";
-  return err instanceof Error ? err.message : String(err);
-}
-
-function readTokenFile(path: string): string {
-  const full = expandHome(path);
-  let mode: number | null;
-  let text: string;
-  try {
-    mode = Deno.statSync(full).mode;
-    text = Deno.readTextFileSync(full);
-  } catch (err) {
-    throw new Error(`Cannot read token file "${path}": ${fsDetail(err)}`, { cause: err });
-  }
-  // Windows reports no Unix mode; its ACLs are the user's business there.
-  if (Deno.build.os !== "windows" && mode !== null && (mode & 0o077) !== 0) {
-    const octal = (mode & 0o777).toString(8).padStart(4, "0");
-    throw new Error(
-      `Cannot use token file "${path}": mode ${octal} lets group or others access it; run "chmod 600 ${full}"`,
-    );
-  }
-  const token = text.trimEnd();
-  if (token === "") throw new Error(`Cannot use token file "${path}": it is empty`);
-  return token;
 }

@@ -1,0 +1,96 @@
+/**
+ * Token files, shared by server and client: where the per-user state file
+ * lives on each OS, reading a token file safely, and generating a token.
+ * @module
+ */
+
+import { toBase64Url } from "./protocol/auth.ts";
+
+/** Shortest token accepted, in characters: shorter secrets are guessable. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** A fresh 256-bit URL-safe token. */
+export function generateToken(): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+/** Reads an environment variable; injected so path logic is testable as a pure function. */
+export type EnvLookup = (name: string) => string | undefined;
+
+/**
+ * The per-user file where `rmon-server` keeps its generated token:
+ * Linux `$XDG_STATE_HOME/rmon/token` (else `~/.local/state/rmon/token`),
+ * macOS `~/Library/Application Support/rmon/token`, Windows `%APPDATA%\rmon\token`.
+ */
+export function tokenStatePath(env: EnvLookup, os: typeof Deno.build.os = Deno.build.os): string {
+  if (os === "windows") {
+    const base = env("APPDATA") ??
+      (env("USERPROFILE") && `${env("USERPROFILE")}\\AppData\\Roaming`);
+    if (!base) throw new Error("Cannot locate the state directory: APPDATA is not set");
+    return `${base}\\rmon\\token`;
+  }
+  const home = env("HOME");
+  if (os === "darwin") {
+    if (!home) throw new Error("Cannot locate the state directory: HOME is not set");
+    return `${home}/Library/Application Support/rmon/token`;
+  }
+  const xdg = env("XDG_STATE_HOME");
+  if (xdg && xdg.startsWith("/")) return `${xdg}/rmon/token`;
+  if (!home) throw new Error("Cannot locate the state directory: HOME is not set");
+  return `${home}/.local/state/rmon/token`;
+}
+
+/** Check a token's text; returns it trimmed of the trailing newline. */
+export function checkToken(text: string, where: string): string {
+  const token = text.replace(/\r?\n$/, "");
+  if (/\s/.test(token) || token.length === 0) {
+    throw new Error(`Cannot use token from ${where}: it is empty or contains white space`);
+  }
+  if (token.length < MIN_TOKEN_LENGTH) {
+    throw new Error(`Cannot use token from ${where}: shorter than ${MIN_TOKEN_LENGTH} characters`);
+  }
+  return token;
+}
+
+/** Describe a file system error briefly: `file not found` or the system's message. */
+export function fsDetail(err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) return "file not found";
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Read a token file (`shownAs` is the path as the user wrote it). On Unix a
+ * file that group or others can access is refused: a token others can read is
+ * no secret. Trailing white space is trimmed; an empty file is an error. A
+ * missing file throws an Error whose `cause` is `Deno.errors.NotFound`.
+ */
+export function readTokenFile(path: string, shownAs: string = path): string {
+  let mode: number | null;
+  let text: string;
+  try {
+    mode = Deno.statSync(path).mode;
+    text = Deno.readTextFileSync(path);
+  } catch (err) {
+    throw new Error(`Cannot read token file "${shownAs}": ${fsDetail(err)}`, { cause: err });
+  }
+  // Windows reports no Unix mode; its ACLs are the user's business there.
+  if (Deno.build.os !== "windows" && mode !== null && (mode & 0o077) !== 0) {
+    const octal = (mode & 0o777).toString(8).padStart(4, "0");
+    throw new Error(
+      `Cannot use token file "${shownAs}": mode ${octal} lets group or others access it; run "chmod 600 ${path}"`,
+    );
+  }
+  const token = text.trimEnd();
+  if (token === "") throw new Error(`Cannot use token file "${shownAs}": it is empty`);
+  return token;
+}
+
+/** Save a token with owner-only permissions, creating the directory (0700) if needed. */
+export async function writeTokenFile(path: string, token: string): Promise<void> {
+  const sep = Deno.build.os === "windows" ? "\\" : "/";
+  const dir = path.slice(0, path.lastIndexOf(sep));
+  if (dir) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  // createNew: never overwrite a token someone else may already rely on.
+  await Deno.writeTextFile(path, token + "\n", { mode: 0o600, createNew: true });
+  if (Deno.build.os !== "windows") await Deno.chmod(path, 0o600);
+}
