@@ -18,26 +18,37 @@ export function generateToken(): string {
 export type EnvLookup = (name: string) => string | undefined;
 
 /**
- * The per-user file where `rmon-server` keeps its generated token:
- * Linux `$XDG_STATE_HOME/rmon/token` (else `~/.local/state/rmon/token`),
- * macOS `~/Library/Application Support/rmon/token`, Windows `%APPDATA%\rmon\token`.
+ * A per-user state file of rmon, `name` under the OS's state directory:
+ * Linux `$XDG_STATE_HOME/rmon/NAME` (else `~/.local/state/rmon/NAME`; a relative
+ * XDG_STATE_HOME is ignored, as the XDG spec asks), macOS
+ * `~/Library/Application Support/rmon/NAME`, Windows `%APPDATA%\rmon\NAME`.
+ * Pure: the environment and OS are injected.
  */
-export function tokenStatePath(env: EnvLookup, os: typeof Deno.build.os = Deno.build.os): string {
+export function stateFilePath(
+  name: string,
+  env: EnvLookup,
+  os: typeof Deno.build.os = Deno.build.os,
+): string {
   if (os === "windows") {
     const base = env("APPDATA") ??
       (env("USERPROFILE") && `${env("USERPROFILE")}\\AppData\\Roaming`);
     if (!base) throw new Error("Cannot locate the state directory: APPDATA is not set");
-    return `${base}\\rmon\\token`;
+    return `${base}\\rmon\\${name}`;
   }
   const home = env("HOME");
   if (os === "darwin") {
     if (!home) throw new Error("Cannot locate the state directory: HOME is not set");
-    return `${home}/Library/Application Support/rmon/token`;
+    return `${home}/Library/Application Support/rmon/${name}`;
   }
   const xdg = env("XDG_STATE_HOME");
-  if (xdg && xdg.startsWith("/")) return `${xdg}/rmon/token`;
+  if (xdg && xdg.startsWith("/")) return `${xdg}/rmon/${name}`;
   if (!home) throw new Error("Cannot locate the state directory: HOME is not set");
-  return `${home}/.local/state/rmon/token`;
+  return `${home}/.local/state/rmon/${name}`;
+}
+
+/** Where `rmon-server` keeps its generated token: the state file `token` (see stateFilePath). */
+export function tokenStatePath(env: EnvLookup, os: typeof Deno.build.os = Deno.build.os): string {
+  return stateFilePath("token", env, os);
 }
 
 /** Check a token's text; returns it trimmed of the trailing newline. */
