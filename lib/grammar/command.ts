@@ -1,0 +1,101 @@
+/**
+ * Typed commands of the console grammar: what a person asked for, after the
+ * client parsed a console line or the server checked a request's params.
+ * Grammar layer: plain data, no I/O.
+ * @module
+ */
+
+import type { ShellKind } from "../protocol/messages.ts";
+
+export { CommandSyntaxError } from "./errors.ts";
+
+/** A command that runs on the servers; each kind is one JSON-RPC method of the same name. */
+export type RemoteCommand =
+  | { kind: "ram" }
+  | { kind: "cpu" }
+  | { kind: "os" }
+  | { kind: "name" }
+  | { kind: "ip" }
+  | { kind: "disk" }
+  | { kind: "uptime" }
+  | { kind: "info" }
+  | { kind: "ping"; host: string; count?: number }
+  | {
+    kind: "exec";
+    shell: ShellKind;
+    command: string;
+    timeoutMs?: number;
+    maxOutputBytes?: number;
+  }
+  | { kind: "disconnect" }
+  | { kind: "reset" }
+  | { kind: "kill" };
+
+/** The tag of a remote command. */
+export type RemoteKind = RemoteCommand["kind"];
+
+/** Every remote command by its tag. */
+export type RemoteCommandMap = { [C in RemoteCommand as C["kind"]]: C };
+
+/** The remote command with tag `K`. */
+export type RemoteCommandOf<K extends RemoteKind> = RemoteCommandMap[K];
+
+/** A command the client handles itself, without asking a server. */
+export type LocalCommand =
+  | { kind: "help"; topic?: string }
+  | { kind: "hosts" }
+  | { kind: "connect"; addresses: string[] }
+  | { kind: "use"; target: TargetExpr }
+  | { kind: "select-add"; names: string[] }
+  | { kind: "select-remove"; names: string[] }
+  | { kind: "watch"; intervalSeconds: number; columns?: string[] }
+  | { kind: "diff"; command: RemoteCommand }
+  | { kind: "exit" };
+
+/** Anything a console line can ask for. */
+export type Command = RemoteCommand | LocalCommand;
+
+/** One comma-separated item of a target expression. */
+export interface TargetItem {
+  /** Written with a leading `-`: removes hosts instead of adding them. */
+  exclude: boolean;
+  kind: "all" | "name" | "glob" | "group";
+  /** The name, glob or group name as written; `"all"` for kind `all`. */
+  value: string;
+}
+
+/** Which hosts a command goes to, e.g. `web*,group:db,-db2`. */
+export interface TargetExpr {
+  items: TargetItem[];
+  /** The expression as written (trimmed), for display. */
+  text: string;
+}
+
+/** A parsed console line: the command and, when given, the hosts it is for. */
+export interface ParsedLine {
+  /** Absent: the command goes to the current selection. */
+  target?: TargetExpr;
+  command: Command;
+}
+
+// A Record over every kind: adding a remote kind without listing it here is a compile error.
+const REMOTE_KINDS: Readonly<Record<RemoteKind, true>> = {
+  ram: true,
+  cpu: true,
+  os: true,
+  name: true,
+  ip: true,
+  disk: true,
+  uptime: true,
+  info: true,
+  ping: true,
+  exec: true,
+  disconnect: true,
+  reset: true,
+  kill: true,
+};
+
+/** Whether a command runs on the servers (and so becomes a request). */
+export function isRemote(cmd: Command): cmd is RemoteCommand {
+  return Object.hasOwn(REMOTE_KINDS, cmd.kind);
+}

@@ -1,0 +1,207 @@
+/**
+ * Target expressions: which hosts a command goes to, written
+ * `web1,db*,group:db,-db2,all`, and how they pick names from a host list.
+ * Grammar layer, pure.
+ *
+ * Items are comma-separated: `all`, a `group:NAME`, a glob (`*`, `?`, `[a-z]`,
+ * `[!0-9]`) or a plain name; a leading `-` excludes. Names and globs match
+ * case-insensitively, like DNS names.
+ * @module
+ */
+
+import type { TargetExpr, TargetItem } from "./command.ts";
+import { CommandSyntaxError } from "./errors.ts";
+import { quote } from "./_quote.ts";
+
+/** The expected form reported by target parse errors. */
+export const TARGET_FORM = "NAME, GLOB, group:NAME or all, comma-separated, - to exclude";
+
+/** Characters of host and group names: letters, digits, `_`, `.`, `:` and `-` (not first). */
+const NAME_CHAR = /^[A-Za-z0-9_.:-]$/;
+const GROUP_PREFIX = "group:";
+
+/**
+ * Parse a target expression such as `web1,db*,group:db,-db2,all`.
+ * Whitespace around items is ignored.
+ *
+ * @param offset Column of `text[0]` in the whole line; added to error positions.
+ * @throws {CommandSyntaxError} An item is empty or malformed.
+ */
+export function parseTarget(text: string, offset = 0): TargetExpr {
+  const lead = text.length - text.trimStart().length;
+  const body = text.trim();
+  if (body === "") {
+    throw new CommandSyntaxError("Cannot parse target: it is empty", offset + lead, TARGET_FORM);
+  }
+  const items: TargetItem[] = [];
+  const raws = body.split(",");
+  let column = offset + lead;
+  for (const raw of raws) {
+    const at = column + raw.length - raw.trimStart().length;
+    // With one item the message already quotes it; with several, name the culprit.
+    items.push(parseItem(raw.trim(), at, body, raws.length > 1));
+    column += raw.length + 1;
+  }
+  return { items, text: body };
+}
+
+/** A host as `resolveTarget` sees it. */
+export interface TargetHost {
+  readonly name: string;
+  readonly groups?: readonly string[];
+}
+
+/** Which hosts a target picked, and which of its items matched none. */
+export interface TargetResolution {
+  /** Picked names, in the order of the host list. */
+  names: string[];
+  /** Items that matched no host (worth a warning: likely a typo). */
+  unmatched: TargetItem[];
+}
+
+/**
+ * Pick hosts: the union of the included items (every host if there are none)
+ * minus the union of the excluded ones, so item order does not matter.
+ */
+export function resolveTarget(expr: TargetExpr, hosts: readonly TargetHost[]): TargetResolution {
+  const matchers = expr.items.map((item) => ({ item, test: itemMatcher(item) }));
+  const includes = matchers.filter((m) => !m.item.exclude);
+  const excludes = matchers.filter((m) => m.item.exclude);
+  const hits = new Set<TargetItem>();
+  const names: string[] = [];
+  for (const host of hosts) {
+    const included = includes.filter((m) => m.test(host));
+    const excluded = excludes.filter((m) => m.test(host));
+    for (const m of [...included, ...excluded]) hits.add(m.item);
+    if ((includes.length === 0 || included.length > 0) && excluded.length === 0) {
+      names.push(host.name);
+    }
+  }
+  return { names, unmatched: expr.items.filter((item) => !hits.has(item)) };
+}
+
+/** Whether `name` matches the glob `pattern` (case-insensitive); false for a malformed glob. */
+export function matchGlob(pattern: string, name: string): boolean {
+  if (globProblem(pattern) !== undefined) return false;
+  return globToRegExp(pattern).test(name);
+}
+
+function parseItem(item: string, column: number, whole: string, many: boolean): TargetItem {
+  const fail = (detail: string, at: number): never => {
+    throw new CommandSyntaxError(`Cannot parse target ${quote(whole)}: ${detail}`, at, TARGET_FORM);
+  };
+  const exclude = item.startsWith("-");
+  const body = exclude ? item.slice(1) : item;
+  const at = exclude ? column + 1 : column;
+  if (body === "") return fail(exclude ? 'nothing follows "-"' : "an item is empty", at);
+  if (body.toLowerCase() === "all") return { exclude, kind: "all", value: "all" };
+  if (body.toLowerCase().startsWith(GROUP_PREFIX)) {
+    const group = body.slice(GROUP_PREFIX.length);
+    const groupAt = at + GROUP_PREFIX.length;
+    if (group === "") return fail(`a group name must follow "${GROUP_PREFIX}"`, groupAt);
+    const bad = nameProblem(group, false);
+    if (bad) return fail(`group ${quote(group)}: ${bad.detail}`, groupAt + bad.index);
+    return { exclude, kind: "group", value: group };
+  }
+  const bad = nameProblem(body, true);
+  if (bad) return fail(many ? `${quote(body)}: ${bad.detail}` : bad.detail, at + bad.index);
+  return { exclude, kind: /[*?[]/.test(body) ? "glob" : "name", value: body };
+}
+
+/** Where and why `text` is not a name (or, with `glob`, a glob); undefined if it is one. */
+function nameProblem(text: string, glob: boolean): { index: number; detail: string } | undefined {
+  if (text.startsWith("-")) return { index: 0, detail: 'a name cannot start with "-"' };
+  if (glob) {
+    const problem = globProblem(text);
+    if (problem) return problem;
+  }
+  for (const [index, ch] of [...text].entries()) {
+    if (NAME_CHAR.test(ch) || (glob && "*?[]!^".includes(ch))) continue;
+    return { index, detail: `character ${quote(ch)} is not allowed` };
+  }
+  return undefined;
+}
+
+/** Check bracket classes: closed, non-empty, name characters only, ranges in order. */
+function globProblem(pattern: string): { index: number; detail: string } | undefined {
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === "]") return { index: i, detail: '"]" without "["' };
+    if ("!^".includes(ch)) return { index: i, detail: `${quote(ch)} is only allowed after "["` };
+    if (ch !== "[") continue;
+    const close = pattern.indexOf("]", i + 1);
+    if (close === -1) return { index: i, detail: '"[" is never closed' };
+    const inner = pattern.slice(i + 1, close).replace(/^[!^]/, "");
+    if (inner === "") return { index: i, detail: `"[]" matches nothing` };
+    for (const part of classParts(inner)) {
+      if (![...part].every((c) => NAME_CHAR.test(c))) {
+        return {
+          index: i,
+          detail: `class ${quote(pattern.slice(i, close + 1))} has a bad character`,
+        };
+      }
+      if (part.length === 3 && part[0]! > part[2]!) {
+        return { index: i, detail: `range ${quote(part)} is backwards` };
+      }
+    }
+    i = close;
+  }
+  return undefined;
+}
+
+/** Split a bracket class body into single characters and `a-z` ranges. */
+function classParts(inner: string): string[] {
+  const parts: string[] = [];
+  for (let i = 0; i < inner.length; i++) {
+    if (inner[i + 1] === "-" && i + 2 < inner.length) {
+      parts.push(inner.slice(i, i + 3));
+      i += 2;
+    } else {
+      parts.push(inner[i]!);
+    }
+  }
+  return parts;
+}
+
+/** A validated glob as an anchored, case-insensitive RegExp. */
+function globToRegExp(pattern: string): RegExp {
+  const escape = (s: string) => s.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+  let source = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === "*") source += ".*";
+    else if (ch === "?") source += ".";
+    else if (ch === "[") {
+      const close = pattern.indexOf("]", i + 1);
+      let inner = pattern.slice(i + 1, close);
+      const negate = /^[!^]/.test(inner);
+      if (negate) inner = inner.slice(1);
+      const body = classParts(inner)
+        .map((p) => p.length === 3 ? `${escape(p[0]!)}-${escape(p[2]!)}` : escape(p))
+        .join("");
+      source += `[${negate ? "^" : ""}${body}]`;
+      i = close;
+    } else source += escape(ch);
+  }
+  return new RegExp(`^${source}$`, "i");
+}
+
+function itemMatcher(item: TargetItem): (host: TargetHost) => boolean {
+  const wanted = item.value.toLowerCase();
+  switch (item.kind) {
+    case "all":
+      return () => true;
+    case "name":
+      return (host) => host.name.toLowerCase() === wanted;
+    case "glob": {
+      const re = globToRegExp(item.value);
+      return (host) => re.test(host.name);
+    }
+    case "group":
+      return (host) => (host.groups ?? []).some((g) => g.toLowerCase() === wanted);
+    default: {
+      const never: never = item.kind;
+      throw new TypeError(`Cannot match target item: unknown kind ${quote(String(never))}`);
+    }
+  }
+}
