@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { pingArgv, pingDeadlineSeconds, WINDOWS_REPLY_TIMEOUT_MS } from "../lib/exec/ping.ts";
+import { pingArgv, pingDeadlineSeconds } from "../lib/exec/ping.ts";
 
 Deno.test("pingArgv() builds each platform's flags", async (t) => {
   const cases = [
-    { platform: "linux", args: ["-c", "3", "-w", "4", "--", "example.com"] },
-    { platform: "android", args: ["-c", "3", "-w", "4", "--", "example.com"] },
+    { platform: "linux", args: ["-c", "3", "-W", "2", "--", "example.com"] },
+    { platform: "android", args: ["-c", "3", "-W", "2", "--", "example.com"] },
     { platform: "darwin", args: ["-c", "3", "-t", "4", "--", "example.com"] },
     { platform: "freebsd", args: ["-c", "3", "-t", "4", "--", "example.com"] },
     {
       platform: "windows",
-      args: ["-n", "3", "-w", String(WINDOWS_REPLY_TIMEOUT_MS), "example.com"],
+      args: ["-n", "3", "-w", "2000", "example.com"],
     },
     { platform: "illumos", args: ["-c", "3", "--", "example.com"] },
   ] as const;
@@ -40,6 +40,17 @@ Deno.test("pingArgv() refuses counts outside 1-10", () => {
     assert.throws(() => pingArgv("127.0.0.1", count, "linux"), { name: "RangeError" }, `${count}`);
   }
   assert.doesNotThrow(() => pingArgv("127.0.0.1", 10, "linux"));
+});
+
+Deno.test("pingArgv() sends exactly COUNT requests to an unreachable host", async () => {
+  // 192.0.2.0/24 is TEST-NET-1: documentation only, never answers.
+  const { cmd, args } = pingArgv("192.0.2.123", 2);
+  const out = await new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "null" })
+    .output();
+  assert.notEqual(out.code, 0);
+  // Without a route ping fails at once with no statistics; there is nothing to count then.
+  const sent = /^(\d+) packets transmitted/m.exec(new TextDecoder().decode(out.stdout));
+  if (sent) assert.equal(sent[1], "2");
 });
 
 Deno.test("pingArgv() output runs the real ping against loopback", async () => {

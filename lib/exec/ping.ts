@@ -14,22 +14,22 @@ export interface PingArgv {
   args: string[];
 }
 
-/** How long Windows ping waits for each reply, in milliseconds. */
-export const WINDOWS_REPLY_TIMEOUT_MS = 2_000;
+/** How long ping waits for a reply (to the last request, on Linux), in seconds. */
+export const REPLY_TIMEOUT_SECONDS = 2;
 
 /**
- * Seconds after which ping gives up by itself: one per echo request (they go out
- * a second apart) plus one for the last reply. The caller's own timeout should
- * be longer, so ping normally ends on its own and prints its summary.
+ * Seconds after which BSD and macOS ping give up by itself: one per echo request
+ * (they go out a second apart) plus one for the last reply. The caller's own
+ * timeout should be longer, so ping normally ends on its own and prints its summary.
  */
 export function pingDeadlineSeconds(count: number): number {
   return count + 1;
 }
 
 /**
- * The argv that pings `host` `count` times on `platform`:
- * `ping -c COUNT -w DEADLINE -- HOST` on Linux, `-t DEADLINE` on the BSDs and macOS,
- * `ping -n COUNT -w REPLY_MS HOST` on Windows.
+ * The argv that pings `host` `count` times on `platform`, ending by itself:
+ * `ping -c COUNT -W REPLY_S -- HOST` on Linux, `ping -c COUNT -t DEADLINE -- HOST` on
+ * the BSDs and macOS, `ping -n COUNT -w REPLY_MS HOST` on Windows.
  *
  * The host must already be validated by the grammar; refusing a leading `-` here
  * is defence in depth, so a host can never be read as an option.
@@ -52,18 +52,19 @@ export function pingArgv(
     );
   }
   const n = String(count);
-  const deadline = String(pingDeadlineSeconds(count));
   switch (platform) {
     case "windows":
-      // Windows ping has no `--` and no overall deadline: -w bounds each reply.
-      return { cmd: "ping", args: ["-n", n, "-w", String(WINDOWS_REPLY_TIMEOUT_MS), host] };
+      // Windows ping has no `--` and no overall deadline: -w bounds each reply, in ms.
+      return { cmd: "ping", args: ["-n", n, "-w", String(REPLY_TIMEOUT_SECONDS * 1000), host] };
     case "linux":
     case "android":
-      return { cmd: "ping", args: ["-c", n, "-w", deadline, "--", host] };
+      // Not -w: with a deadline, iputils keeps sending past COUNT until COUNT replies
+      // arrive, so an unreachable host would get more requests than were asked for.
+      return { cmd: "ping", args: ["-c", n, "-W", String(REPLY_TIMEOUT_SECONDS), "--", host] };
     case "darwin":
     case "freebsd":
     case "netbsd":
-      return { cmd: "ping", args: ["-c", n, "-t", deadline, "--", host] };
+      return { cmd: "ping", args: ["-c", n, "-t", String(pingDeadlineSeconds(count)), "--", host] };
     default:
       // Flags for a deadline differ too much elsewhere; the caller's timeout bounds the run.
       return { cmd: "ping", args: ["-c", n, "--", host] };
