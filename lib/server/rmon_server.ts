@@ -1,0 +1,155 @@
+/**
+ * The server's lifecycle: the listener and its accept loop, the set of live
+ * sessions, `reset` (close every session and re-open the listener on the same
+ * address, keeping the process) and shutdown (stop accepting, cancel every
+ * call, kill children, close sessions).
+ * @module
+ */
+
+import { describeError } from "../errors.ts";
+import type { TokenKey } from "../protocol/auth.ts";
+import { accepted, type Endpoint, formatAddr, listen } from "../protocol/transport.ts";
+import type { Logger } from "./log.ts";
+import { Session, type SessionHost } from "./session.ts";
+
+/** Settings of a running server. */
+export interface RmonServerConfig {
+  endpoint: Endpoint;
+  key: TokenKey;
+  log: Logger;
+  readOnly: boolean;
+  maxFrameBytes: number;
+  maxOutputBytes: number;
+  authTimeoutMs: number;
+  maxConnections: number;
+}
+
+/** How long to keep retrying to bind the same address after a reset. */
+const REBIND_ATTEMPTS = 50;
+const REBIND_DELAY_MS = 100;
+
+/** A running rmon server; see the module doc. */
+export class RmonServer {
+  #config: RmonServerConfig;
+  #host: SessionHost;
+  #listener: Deno.TcpListener | null = null;
+  #sessions = new Set<Session>();
+  #running = new Set<Promise<void>>();
+  #stopping = false;
+  #doneResolve!: () => void;
+  /** Resolves once the server has shut down completely. */
+  readonly done: Promise<void> = new Promise((r) => this.#doneResolve = r);
+
+  /** Create a server; nothing listens until `start()`. */
+  constructor(config: RmonServerConfig) {
+    this.#config = config;
+    this.#host = {
+      key: config.key,
+      log: config.log,
+      readOnly: config.readOnly,
+      maxFrameBytes: config.maxFrameBytes,
+      maxOutputBytes: config.maxOutputBytes,
+      authTimeoutMs: config.authTimeoutMs,
+      lifecycle: (action) => {
+        if (action === "kill") this.shutdown("kill");
+        else this.reset();
+      },
+    };
+  }
+
+  /** Bind the listener and start accepting; returns the bound address. */
+  start(): Deno.NetAddr {
+    const listener = listen(this.#config.endpoint);
+    // Keep the port a reset re-binds, even when port 0 was asked for.
+    this.#config.endpoint = { hostname: this.#config.endpoint.hostname, port: listener.addr.port };
+    this.#listener = listener;
+    this.#acceptLoop(listener);
+    return listener.addr;
+  }
+
+  /** The bound address. */
+  get addr(): Deno.NetAddr | null {
+    return this.#listener?.addr ?? null;
+  }
+
+  /** Live sessions (authenticated or still in the handshake). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    const log = this.#config.log;
+    while (true) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (listener !== this.#listener || this.#stopping) return; // closed on purpose
+        log.warn(`accept failed: ${describeError(err)}`);
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const transport = accepted(conn);
+      if (this.#sessions.size >= this.#config.maxConnections) {
+        log.warn(`${transport.remote} refused: ${this.#config.maxConnections} connections already`);
+        conn.close();
+        continue;
+      }
+      log.info(`${transport.remote} connected`);
+      const session = new Session(transport, this.#host);
+      this.#sessions.add(session);
+      const run = session.run().finally(() => this.#sessions.delete(session));
+      this.#running.add(run);
+      run.finally(() => this.#running.delete(run));
+    }
+  }
+
+  /** Close every session and the listener, then listen again on the same address. */
+  async reset(): Promise<void> {
+    if (this.#stopping) return;
+    const log = this.#config.log;
+    log.info("reset: closing sessions and the listener");
+    this.#closeListener();
+    await this.#closeSessions("reset");
+    for (let attempt = 1;; attempt++) {
+      try {
+        this.start();
+        log.info(`reset: listening again on ${formatAddr(this.#listener!.addr)}`);
+        return;
+      } catch (err) {
+        if (!(err instanceof Deno.errors.AddrInUse) || attempt >= REBIND_ATTEMPTS) {
+          log.warn(`reset: cannot listen again: ${describeError(err)}; shutting down`);
+          await this.shutdown("error");
+          return;
+        }
+        await new Promise((r) => setTimeout(r, REBIND_DELAY_MS));
+      }
+    }
+  }
+
+  /** Stop: no new connections, every call cancelled and its processes killed, sessions closed. */
+  async shutdown(reason: "kill" | "shutdown" | "error" = "shutdown"): Promise<void> {
+    if (this.#stopping) return this.done;
+    this.#stopping = true;
+    this.#config.log.info(`shutting down (${reason})`);
+    this.#closeListener();
+    await this.#closeSessions(reason === "error" ? "error" : reason);
+    this.#doneResolve();
+  }
+
+  #closeListener(): void {
+    const listener = this.#listener;
+    this.#listener = null;
+    try {
+      listener?.close();
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BadResource)) throw err;
+    }
+  }
+
+  async #closeSessions(reason: "reset" | "kill" | "shutdown" | "error"): Promise<void> {
+    for (const s of this.#sessions) s.close(reason);
+    // Sessions end only after their calls' processes have been reaped.
+    await Promise.allSettled([...this.#running]);
+  }
+}

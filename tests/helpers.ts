@@ -1,0 +1,243 @@
+/**
+ * Test helpers that start real processes: `rmon-server` and `rmon` entry
+ * points run with exactly the permission flags of the build (read from the
+ * deno.json compile tasks), on loopback with free ports; plus authenticated
+ * and raw connections to them, and process-tree inspection for leak checks.
+ * @module
+ */
+
+import { runArgsSync } from "../lib/dev/entry_flags.ts";
+import { TokenKey } from "../lib/protocol/auth.ts";
+import { clientHandshake, type ClientSession } from "../lib/protocol/handshake.ts";
+import { dial } from "../lib/protocol/transport.ts";
+
+/** A token good enough for tests (≥16 characters). */
+export const TEST_TOKEN = "test-token-0123456789abcdef";
+
+const decoder = new TextDecoder();
+
+/** A running `rmon-server` child process. Dispose to stop it (SIGTERM, then SIGKILL). */
+export interface ServerProcess extends AsyncDisposable {
+  pid: number;
+  hostname: string;
+  port: number;
+  token: string;
+  /** Lines the server printed on stdout up to "listening". */
+  banner: string[];
+  /** Everything it has logged on stderr so far. */
+  stderr(): string;
+  /** Resolves with the exit status once the process ends. */
+  status: Promise<Deno.CommandStatus>;
+  /** Send a signal to the server process. */
+  kill(signal?: Deno.Signal): void;
+}
+
+/** Options of `startServer`. */
+export interface StartOptions {
+  /** Extra command-line arguments (e.g. `--read-only`). */
+  args?: string[];
+  /** The token given through RMON_TOKEN; null gives none (the server generates one). */
+  token?: string | null;
+  /** Extra environment; HOME and XDG_STATE_HOME default to a fresh temp dir. */
+  env?: Record<string, string>;
+  /** Port to bind (default 0: a free one). */
+  port?: number;
+}
+
+/** Start `server.ts` as the build would run it and wait until it listens. */
+export async function startServer(opts: StartOptions = {}): Promise<ServerProcess> {
+  const token = opts.token === undefined ? TEST_TOKEN : opts.token;
+  const home = await Deno.makeTempDir({ prefix: "rmon-test-home-" });
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: home,
+    XDG_STATE_HOME: `${home}/state`,
+    NO_COLOR: "1",
+    ...opts.env,
+  };
+  if (token !== null) env.RMON_TOKEN = token;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...runArgsSync("server"), "--port", String(opts.port ?? 0), ...(opts.args ?? [])],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let errText = "";
+  const errDone = (async () => {
+    for await (const chunk of child.stderr) errText += decoder.decode(chunk, { stream: true });
+  })();
+  const banner: string[] = [];
+  const reader = child.stdout.getReader();
+  let buffered = "";
+  let listening: RegExpMatchArray | null = null;
+  const deadline = Date.now() + 30_000;
+  while (!listening && Date.now() < deadline) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value, { stream: true });
+    const lines = buffered.split("\n");
+    buffered = lines.pop()!;
+    for (const line of lines) {
+      banner.push(line);
+      listening ??= line.match(/listening on (\[[^\]]+\]|[^:\s]+):(\d+)/);
+    }
+  }
+  // Keep draining stdout so the server never blocks on a full pipe.
+  const outDone = (async () => {
+    while (!(await reader.read()).done) { /* drained */ }
+  })();
+  const status = child.status.then(async (s) => {
+    await Promise.all([errDone, outDone]);
+    await Deno.remove(home, { recursive: true });
+    return s;
+  });
+  if (!listening) {
+    try {
+      child.kill("SIGKILL");
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // already exited
+    }
+    await status;
+    throw new Error(
+      `Cannot start server: no "listening" line\nstdout:\n${
+        banner.join("\n")
+      }\nstderr:\n${errText}`,
+    );
+  }
+  const kill = (signal: Deno.Signal = "SIGTERM") => {
+    try {
+      child.kill(signal);
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // already exited
+    }
+  };
+  return {
+    pid: child.pid,
+    hostname: listening[1]!.replace(/^\[|\]$/g, ""),
+    port: Number(listening[2]),
+    token: token ?? "",
+    banner,
+    stderr: () => errText,
+    status,
+    kill,
+    async [Symbol.asyncDispose]() {
+      kill("SIGTERM");
+      const timer = setTimeout(() => kill("SIGKILL"), 5_000);
+      await status;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Start `n` servers concurrently. */
+export function startServers(n: number, opts: StartOptions = {}): Promise<ServerProcess[]> {
+  return Promise.all(Array.from({ length: n }, () => startServer(opts)));
+}
+
+/** An authenticated session to `server` whose read loop runs; dispose to close it. */
+export async function connect(
+  server: { hostname: string; port: number; token: string },
+  token = server.token,
+): Promise<ClientSession & AsyncDisposable> {
+  const transport = await dial({ hostname: server.hostname, port: server.port }, 5_000);
+  const session = await clientHandshake(transport, { key: new TokenKey(token), timeoutMs: 5_000 });
+  const running = session.peer.run();
+  return {
+    ...session,
+    async [Symbol.asyncDispose]() {
+      session.peer.close();
+      await running;
+    },
+  };
+}
+
+/** A raw TCP connection for misbehaving-client tests; dispose to close it. */
+export async function rawConnect(server: { hostname: string; port: number }): Promise<
+  Deno.TcpConn & AsyncDisposable
+> {
+  const conn = await Deno.connect({ hostname: server.hostname, port: server.port });
+  return Object.assign(conn, {
+    [Symbol.asyncDispose]() {
+      try {
+        conn.close();
+      } catch (err) {
+        if (!(err instanceof Deno.errors.BadResource)) throw err;
+      }
+      return Promise.resolve();
+    },
+  });
+}
+
+/** Read everything a raw connection sends until it closes (or `timeoutMs` passes). */
+export async function readAll(conn: Deno.Conn, timeoutMs = 5_000): Promise<string> {
+  const buf = new Uint8Array(64 * 1024);
+  let text = "";
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const n = await Promise.race([
+      conn.read(buf).catch(() => null),
+      new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), deadline - Date.now())),
+    ]);
+    clearTimeout(timer);
+    if (n === null || n === "timeout") break;
+    text += decoder.decode(buf.subarray(0, n));
+  }
+  return text;
+}
+
+/**
+ * The process table as `pid → {ppid, state}`, from `ps` (Deno refuses reads
+ * under /proc without --allow-all, which the tests must not need).
+ */
+function processTable(): Map<number, { ppid: number; state: string }> {
+  const out = new Deno.Command("ps", { args: ["-e", "-o", "pid=,ppid=,stat="], stdin: "null" })
+    .outputSync();
+  if (!out.success) {
+    throw new Error(`Cannot list processes: ps failed: ${decoder.decode(out.stderr)}`);
+  }
+  const table = new Map<number, { ppid: number; state: string }>();
+  for (const line of decoder.decode(out.stdout).split("\n")) {
+    const [pid, ppid, state] = line.trim().split(/\s+/);
+    if (pid && ppid && state) table.set(Number(pid), { ppid: Number(ppid), state });
+  }
+  return table;
+}
+
+/** Pids of every living (non-zombie) descendant of `pid`. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const [child, { ppid, state }] of processTable()) {
+    if (state.startsWith("Z")) continue;
+    const list = children.get(ppid) ?? [];
+    list.push(child);
+    children.set(ppid, list);
+  }
+  const found: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      found.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** Whether a process exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  const entry = processTable().get(pid);
+  return entry !== undefined && !entry.state.startsWith("Z");
+}
+
+/** Poll `check` every 50 ms until it is true or `timeoutMs` passes; returns its last value. */
+export async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
