@@ -241,3 +241,70 @@ export async function eventually(check: () => boolean, timeoutMs = 5_000): Promi
   }
   return check();
 }
+
+/** What a finished client process printed and how it ended. */
+export interface ClientRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run `client.ts` as the build would (its compile task's flags) with `args`,
+ * NO_COLOR and a private HOME; `stdin` text is piped in (default: none).
+ */
+export async function runClient(
+  args: string[],
+  opts: { env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {},
+): Promise<ClientRun> {
+  const home = await Deno.makeTempDir({ prefix: "rmon-test-client-" });
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [...runArgsSync("client"), ...args],
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        HOME: home,
+        XDG_STATE_HOME: `${home}/state`,
+        NO_COLOR: "1",
+        ...opts.env,
+      },
+      clearEnv: true,
+      stdin: opts.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    if (opts.stdin !== undefined) {
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(opts.stdin));
+      await w.close();
+    }
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+    const out = await child.output();
+    clearTimeout(timer);
+    return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
+/** A TCP listener that accepts connections and never says a word; dispose to close it all. */
+export function silentServer(): { hostname: string; port: number } & AsyncDisposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) held.push(conn);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BadResource)) throw err; // closed on dispose
+    }
+  })();
+  return {
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const c of held) c.close();
+      await accepting;
+    },
+  };
+}

@@ -5,19 +5,13 @@
  */
 
 import { EXIT_CODES, type ExitCode } from "../../errors.ts";
+import type { HostStatus } from "../fleet.ts";
 import { compactHosts } from "../hostlist.ts";
 import { paint, type Style } from "./color.ts";
 import { formatDuration } from "./format.ts";
 
-/** How one host's call ended. */
-export type HostStatus =
-  | "ok"
-  | "nonzero"
-  | "timeout"
-  | "unreachable"
-  | "auth_failed"
-  | "error"
-  | "cancelled";
+/** How one host's call ended (defined with the fleet that produces it). */
+export type { HostStatus };
 
 /** One host's outcome as the summary needs it. */
 export interface HostResult {

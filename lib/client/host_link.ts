@@ -1,0 +1,296 @@
+/**
+ * One host as the client sees it: a persistent authenticated connection with
+ * heartbeat and automatic reconnect (exponential backoff with jitter), its
+ * state for the `hosts` table, and calls that fail fast while it is down.
+ * Transient failures (the one `isTransient` predicate) are retried; a wrong
+ * token or a protocol mismatch is not.
+ * @module
+ */
+
+import {
+  AuthError,
+  ConnectionClosedError,
+  describeError,
+  isTransient,
+  ProtocolError,
+  TimeoutError,
+} from "../errors.ts";
+import { METHODS, NOTIFICATIONS } from "../protocol/constants.ts";
+import type { CallOptions, RpcPeer } from "../protocol/connection.ts";
+import { clientHandshake, closeQuietly, TokenKey } from "../protocol/handshake.ts";
+import type { ByeParams, Json, JsonObject, OsInfo } from "../protocol/messages.ts";
+import { dial, type Endpoint, formatEndpoint } from "../protocol/transport.ts";
+
+/** Where a host stands. `lost` reconnects by itself; `auth_failed`, `closed` do not. */
+export type LinkState = "connecting" | "up" | "lost" | "auth_failed" | "error" | "closed";
+
+/** Timing settings of a link; all in milliseconds. */
+export interface LinkTimings {
+  /** Connect + handshake deadline (default 5000). */
+  connectTimeoutMs: number;
+  /** Interval between heartbeats while idle (default 15000). */
+  heartbeatMs: number;
+  /** First reconnect delay, doubled per failure (default 500). */
+  backoffMinMs: number;
+  /** Largest reconnect delay (default 30000). */
+  backoffMaxMs: number;
+  /** Whether to reconnect after a transient failure (default true). */
+  reconnect: boolean;
+}
+
+/** Default link timings. */
+export const DEFAULT_TIMINGS: LinkTimings = {
+  connectTimeoutMs: 5_000,
+  heartbeatMs: 15_000,
+  backoffMinMs: 500,
+  backoffMaxMs: 30_000,
+  reconnect: true,
+};
+
+/** A snapshot of a link for the `hosts` table and `--json`. */
+export interface LinkStatus {
+  name: string;
+  address: string;
+  state: LinkState;
+  /** Since when the link has been in this state (ms since the epoch). */
+  since: number;
+  /** Last measured round-trip time (handshake or heartbeat), ms. */
+  rttMs: number | null;
+  serverVersion: string | null;
+  os: string | null;
+  readOnly: boolean;
+  /** Why the link is not up, if it is not. */
+  reason: string | null;
+}
+
+/** A persistent connection to one server; see the module doc. */
+export class HostLink {
+  readonly name: string;
+  readonly endpoint: Endpoint;
+  readonly groups: readonly string[];
+  #key: TokenKey;
+  #timings: LinkTimings;
+  #peer: RpcPeer | null = null;
+  #state: LinkState = "closed";
+  #since = Date.now();
+  #rttMs: number | null = null;
+  #serverVersion: string | null = null;
+  #os: string | null = null;
+  #readOnly = false;
+  #reason: string | null = null;
+  #failures = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  #connecting: Promise<void> | null = null;
+  #wanted = false;
+  #onChange: (link: HostLink) => void;
+
+  /** Create a link (not yet connected). */
+  constructor(
+    name: string,
+    endpoint: Endpoint,
+    groups: readonly string[],
+    token: string | TokenKey,
+    timings: Partial<LinkTimings> = {},
+    onChange: (link: HostLink) => void = () => {},
+  ) {
+    this.name = name;
+    this.endpoint = endpoint;
+    this.groups = groups;
+    this.#key = typeof token === "string" ? new TokenKey(token) : token;
+    this.#timings = { ...DEFAULT_TIMINGS, ...timings };
+    this.#onChange = onChange;
+  }
+
+  /** The link's current state. */
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  /** A snapshot for tables and JSON. */
+  status(): LinkStatus {
+    return {
+      name: this.name,
+      address: formatEndpoint(this.endpoint),
+      state: this.#state,
+      since: this.#since,
+      rttMs: this.#rttMs,
+      serverVersion: this.#serverVersion,
+      os: this.#os,
+      readOnly: this.#readOnly,
+      reason: this.#reason,
+    };
+  }
+
+  #setState(state: LinkState, reason: string | null = null): void {
+    if (state !== this.#state || reason !== this.#reason) {
+      if (state !== this.#state) this.#since = Date.now();
+      this.#state = state;
+      this.#reason = reason;
+      this.#onChange(this);
+    }
+  }
+
+  /**
+   * Connect (if not up) and resolve once up or failed; never rejects. The link
+   * keeps itself connected afterwards until `close()`.
+   */
+  connect(): Promise<void> {
+    this.#wanted = true;
+    if (this.#state === "up") return Promise.resolve();
+    clearTimeout(this.#retryTimer);
+    this.#connecting ??= this.#attempt().finally(() => this.#connecting = null);
+    return this.#connecting;
+  }
+
+  async #attempt(): Promise<void> {
+    this.#setState("connecting", this.#reason);
+    let peer: RpcPeer;
+    try {
+      const transport = await dial(this.endpoint, this.#timings.connectTimeoutMs);
+      if (!this.#wanted) {
+        closeQuietly(transport.conn);
+        return;
+      }
+      const session = await clientHandshake(transport, {
+        key: this.#key,
+        timeoutMs: this.#timings.connectTimeoutMs,
+      });
+      peer = session.peer;
+      this.#rttMs = session.handshakeMs;
+      this.#serverVersion = session.auth.server;
+      this.#readOnly = session.auth.readOnly;
+    } catch (err) {
+      this.#failed(err);
+      return;
+    }
+    if (!this.#wanted) {
+      peer.close();
+      return;
+    }
+    this.#peer = peer;
+    this.#failures = 0;
+    peer.handlers = {
+      onNotification: (n) => {
+        if (n.method === NOTIFICATIONS.bye) {
+          const bye = n.params as unknown as ByeParams | undefined;
+          this.#reason = `server said bye (${bye?.reason ?? "unknown"})`;
+        }
+      },
+    };
+    peer.run().then(() => this.#onPeerClosed(peer));
+    this.#setState("up");
+    this.#scheduleHeartbeat();
+    // The OS name is part of the hosts table; fetch it once per connection.
+    peer.call(METHODS.os, undefined, { timeoutMs: this.#timings.connectTimeoutMs }).then(
+      (r) => {
+        const os = r as unknown as OsInfo;
+        this.#os = os.name || `${os.platform} ${os.release}`;
+        this.#onChange(this);
+      },
+      () => {/* the host table shows "-"; a dead link is noticed by the read loop */},
+    );
+  }
+
+  /** Classify a connect/handshake failure and schedule a retry when it is transient. */
+  #failed(err: unknown): void {
+    const reason = failureReason(err);
+    if (err instanceof AuthError) {
+      this.#setState("auth_failed", reason);
+      return;
+    }
+    if (!isTransient(err)) {
+      this.#setState("error", reason);
+      return;
+    }
+    this.#setState("lost", reason);
+    this.#scheduleRetry();
+  }
+
+  #onPeerClosed(peer: RpcPeer): void {
+    if (this.#peer !== peer) return;
+    this.#peer = null;
+    clearTimeout(this.#heartbeatTimer);
+    if (!this.#wanted) {
+      this.#setState("closed", this.#reason);
+      return;
+    }
+    const why = this.#reason ?? describeError(peer.closeReason);
+    this.#setState("lost", why);
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    if (!this.#wanted || !this.#timings.reconnect) return;
+    const base = Math.min(
+      this.#timings.backoffMaxMs,
+      this.#timings.backoffMinMs * 2 ** Math.min(this.#failures, 16),
+    );
+    this.#failures++;
+    // Jitter spreads the reconnects of a fleet that lost its servers all at once.
+    const delay = base / 2 + Math.random() * base / 2;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
+      this.#reason = this.#reason?.startsWith("server said bye") ? null : this.#reason;
+      this.connect();
+    }, delay);
+  }
+
+  #scheduleHeartbeat(): void {
+    clearTimeout(this.#heartbeatTimer);
+    this.#heartbeatTimer = setTimeout(async () => {
+      const peer = this.#peer;
+      if (!peer) return;
+      const t0 = performance.now();
+      try {
+        await peer.call(METHODS.heartbeat, undefined, {
+          timeoutMs: this.#timings.connectTimeoutMs,
+        });
+        this.#rttMs = performance.now() - t0;
+        this.#scheduleHeartbeat();
+      } catch (err) {
+        // A silent server: drop the connection; the close handler reconnects.
+        peer.close(err instanceof Error ? err : new ConnectionClosedError());
+      }
+    }, this.#timings.heartbeatMs);
+  }
+
+  /**
+   * Make a call on this host. Rejects at once with `ConnectionClosedError` when
+   * the link is not up, else as `RpcPeer.call` does.
+   */
+  call(method: string, params?: JsonObject, opts?: CallOptions): Promise<Json> {
+    const peer = this.#peer;
+    if (!peer || this.#state !== "up") {
+      return Promise.reject(
+        new ConnectionClosedError(`Not connected to ${this.name}: ${this.#reason ?? this.#state}`),
+      );
+    }
+    return peer.call(method, params, opts);
+  }
+
+  /** Close the link for good (no reconnect); resolves once the socket is closed. */
+  async close(): Promise<void> {
+    this.#wanted = false;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#heartbeatTimer);
+    const peer = this.#peer;
+    if (peer) {
+      peer.close();
+      await peer.closed;
+    }
+    await this.#connecting;
+    this.#setState("closed", this.#reason);
+  }
+}
+
+/** One short reason for a failed connection, in the words of the `hosts` table. */
+export function failureReason(err: unknown): string {
+  if (err instanceof Deno.errors.ConnectionRefused) return "refused";
+  if (err instanceof TimeoutError) return "timeout";
+  if (err instanceof AuthError) return "bad token";
+  if (err instanceof ProtocolError && /protocol mismatch/.test(err.message)) {
+    return "protocol mismatch";
+  }
+  return describeError(err);
+}

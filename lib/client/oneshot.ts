@@ -1,0 +1,118 @@
+/**
+ * One-shot mode (`rmon ... -- CMD`): connect to the targets, run one command,
+ * print the answer (a table and summary for people, or NDJSON with `--json`),
+ * and return the exit code that tells scripts what happened.
+ * @module
+ */
+
+import { EXIT_CODES, type ExitCode, UsageError } from "../errors.ts";
+import { isRemote, type RemoteCommand } from "../grammar/command.ts";
+import { parseLine } from "../grammar/parse_line.ts";
+import { CommandSyntaxError } from "../grammar/command.ts";
+import { Fleet, type HostResult } from "./fleet.ts";
+import type { ClientOptions } from "./options.ts";
+import { addHosts, collectHosts, fallbackTokenSource, KeyCache } from "./setup.ts";
+import { resolveTargets } from "./targets.ts";
+import { FanoutView, jsonRecord, type ViewSink } from "./views/fanout.ts";
+import { exitCodeFor } from "./views/summary.ts";
+import { formatEndpoint } from "../protocol/transport.ts";
+
+/** Where one-shot mode writes. */
+export interface OneShotIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Whether stderr is a terminal (progress line) and colours are allowed on stdout. */
+  progress: boolean;
+  color: boolean;
+  /** Aborted on Ctrl-C. */
+  signal: AbortSignal;
+}
+
+/** Whether running `cmd` on `hostCount` hosts needs `--yes` (or a console confirmation). */
+export function needsConfirmation(cmd: RemoteCommand, hostCount: number): boolean {
+  return cmd.kind === "kill" || cmd.kind === "reset" || (cmd.kind === "exec" && hostCount > 1);
+}
+
+/** Parse the one-shot command text into a target and a remote command. */
+export function parseOneShot(
+  text: string,
+): { target?: import("../grammar/command.ts").TargetExpr; cmd: RemoteCommand } {
+  let parsed;
+  try {
+    parsed = parseLine(text);
+  } catch (err) {
+    if (err instanceof CommandSyntaxError) {
+      throw new UsageError(`${err.message} (column ${err.position + 1})`, EXIT_CODES.usage, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  if (!parsed) throw new UsageError("Invalid command: empty");
+  if (!isRemote(parsed.command)) {
+    throw new UsageError(`Invalid command: "${parsed.command.kind}" only works in the console`);
+  }
+  return { target: parsed.target, cmd: parsed.command };
+}
+
+/** Run one command on the targets and return the exit code. */
+export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<ExitCode> {
+  const { target, cmd } = parseOneShot(opts.command ?? "");
+  if (cmd.kind === "exec" && cmd.timeoutMs === undefined) cmd.timeoutMs = opts.timeoutMs;
+  const specs = await collectHosts(opts);
+  if (specs.length === 0) {
+    throw new UsageError("No hosts: name some, or use --hosts or --inventory");
+  }
+  let names = specs.map((s) => s.name);
+  if (target) {
+    try {
+      names = resolveTargets(target, specs);
+    } catch (err) {
+      throw new UsageError((err as Error).message, EXIT_CODES.usage, { cause: err });
+    }
+  }
+  if (needsConfirmation(cmd, names.length) && !opts.yes) {
+    throw new UsageError(`Refusing to run "${cmd.kind}" on ${names.length} host(s) without --yes`);
+  }
+  const fleet = new Fleet(
+    { connectTimeoutMs: opts.connectTimeoutMs, reconnect: false },
+    opts.fanout,
+  );
+  const chosen = new Set(names);
+  addHosts(
+    fleet,
+    specs.filter((s) => chosen.has(s.name)),
+    fallbackTokenSource(opts),
+    new KeyCache(),
+  );
+  const sink: ViewSink = {
+    out: io.stdout,
+    status: (text) => io.stderr(`\r\x1b[2K${text}`),
+    color: io.color,
+    progress: io.progress,
+  };
+  const view = opts.json ? null : new FanoutView(sink, cmd, names);
+  const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
+  let results: HostResult[];
+  try {
+    if (io.progress && names.length > 1) io.stderr(`\r\x1b[2Kconnecting to ${names.length} hosts`);
+    await fleet.connect(names, (done, total) => {
+      if (io.progress && total > 1) io.stderr(`\r\x1b[2Kconnected ${done}/${total}`);
+    });
+    if (io.progress && names.length > 1) io.stderr("\r\x1b[2K");
+    results = await fleet.run(names, cmd, {
+      signal: io.signal,
+      waitMs: opts.waitMs,
+      collectOutput: true,
+      onOutput: view ? (h, s, d) => view.output(h, s, d) : undefined,
+      onResult: (r) => {
+        if (view) view.result(r);
+        else io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host))) + "\n");
+      },
+    });
+  } finally {
+    await fleet.close();
+  }
+  view?.finish(results);
+  return exitCodeFor(results.map((r) => r.status));
+}

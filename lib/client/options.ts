@@ -1,0 +1,147 @@
+/**
+ * `rmon` command-line options: parsing and the help text. Pure: argv in,
+ * options out (or a `UsageError`). Anything after `--` is a one-shot command.
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { EXIT_CODES, UsageError } from "../errors.ts";
+import { DEFAULT_PORT, TIMEOUTS } from "../protocol/constants.ts";
+import { DEFAULT_FANOUT } from "./fleet.ts";
+
+/** Everything `rmon` is told on its command line. */
+export interface ClientOptions {
+  /** Hosts given as positionals or with --hosts. */
+  addresses: string[];
+  inventory?: string;
+  tokenFile?: string;
+  tokenEnv?: string;
+  /** A token on the command line: allowed, never required (it shows in `ps`). */
+  token?: string;
+  json: boolean;
+  yes: boolean;
+  /** Command timeout enforced by the server (exec), ms. */
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  /** How long the client waits for answers; default: command timeout + 10 s. */
+  waitMs: number;
+  fanout: number;
+  defaultPort: number;
+  /** The one-shot command (words after `--`), or null for the console. */
+  command: string | null;
+  help: boolean;
+  version: boolean;
+}
+
+/** The `--help` text. */
+export const CLIENT_USAGE = `rmon: command many rmon servers at once
+
+Usage:
+  rmon [options] [HOST[:PORT]...]                  interactive console
+  rmon [options] --hosts H1,H2 -- COMMAND...       run one command and exit
+  rmon [options] --inventory FILE -- @web* ram     (targets work in one-shot too)
+
+Options:
+  -i, --inventory FILE    hosts, groups and token sources (TOML; see README)
+  -H, --hosts LIST        comma-separated HOST[:PORT] list (default port ${DEFAULT_PORT})
+  --token-file FILE       token for hosts without their own (default: $RMON_TOKEN)
+  --token-env NAME        read the default token from env var NAME
+  --token TOKEN           token on the command line (visible in ps; prefer the above)
+  --json                  one-shot: NDJSON, one record per host, nothing else on stdout
+  --timeout S             command timeout enforced by the server (default ${
+  TIMEOUTS.execTimeoutMs / 1000
+})
+  --connect-timeout S     connect + auth timeout per host (default 5)
+  --wait S                how long the client waits for answers (default timeout + 10)
+  --fanout N              hosts contacted at once (default ${DEFAULT_FANOUT})
+  -y, --yes               do not ask before kill, reset or exec on several hosts
+  -h, --help              show this help
+  -V, --version           show the version
+
+Exit codes (one-shot): 0 all ok, 1 a command exited non-zero, 2 usage error,
+3 a host was unreachable or refused the token, 4 a host timed out,
+5 a host answered with an error, 130 interrupted.`;
+
+function seconds(name: string, text: string | undefined, fallbackMs: number): number {
+  if (text === undefined) return fallbackMs;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new UsageError(`Invalid --${name}: "${text}" is not a positive number of seconds`);
+  }
+  return Math.round(n * 1000);
+}
+
+/** Parse `rmon` argv; throws `UsageError` with a one-line message. */
+export function parseClientArgs(argv: string[]): ClientOptions {
+  const dash = argv.indexOf("--");
+  const args = dash >= 0 ? argv.slice(0, dash) : argv;
+  const command = dash >= 0 ? argv.slice(dash + 1).join(" ").trim() : null;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        inventory: { type: "string", short: "i" },
+        hosts: { type: "string", short: "H", multiple: true },
+        "token-file": { type: "string" },
+        "token-env": { type: "string" },
+        token: { type: "string" },
+        json: { type: "boolean" },
+        yes: { type: "boolean", short: "y" },
+        timeout: { type: "string" },
+        "connect-timeout": { type: "string" },
+        wait: { type: "string" },
+        fanout: { type: "string" },
+        port: { type: "string", short: "p" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`Invalid arguments: ${(err as Error).message}`, EXIT_CODES.usage, {
+      cause: err,
+    });
+  }
+  const v = parsed.values;
+  const addresses = [
+    ...(v.hosts ?? []).flatMap((h) => h.split(",")).map((h) => h.trim()).filter((h) => h),
+    ...parsed.positionals,
+  ];
+  const sources = [v["token-file"], v["token-env"], v.token].filter((s) => s !== undefined);
+  if (sources.length > 1) {
+    throw new UsageError(
+      "Invalid arguments: give at most one of --token-file, --token-env, --token",
+    );
+  }
+  const fanout = v.fanout === undefined ? DEFAULT_FANOUT : Number(v.fanout);
+  if (!Number.isSafeInteger(fanout) || fanout < 1) {
+    throw new UsageError(`Invalid --fanout: "${v.fanout}" is not a whole number >= 1`);
+  }
+  const port = v.port === undefined ? DEFAULT_PORT : Number(v.port);
+  if (!Number.isSafeInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`Invalid --port: "${v.port}" is not a port number`);
+  }
+  const timeoutMs = seconds("timeout", v.timeout, TIMEOUTS.execTimeoutMs);
+  if (command !== null && command === "") {
+    throw new UsageError("Invalid arguments: no command after --");
+  }
+  return {
+    addresses,
+    inventory: v.inventory,
+    tokenFile: v["token-file"],
+    tokenEnv: v["token-env"],
+    token: v.token,
+    json: v.json ?? false,
+    yes: v.yes ?? false,
+    timeoutMs,
+    connectTimeoutMs: seconds("connect-timeout", v["connect-timeout"], 5_000),
+    waitMs: seconds("wait", v.wait, timeoutMs + 10_000),
+    fanout,
+    defaultPort: port,
+    command,
+    help: v.help ?? false,
+    version: v.version ?? false,
+  };
+}

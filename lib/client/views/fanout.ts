@@ -1,0 +1,182 @@
+/**
+ * How a fan-out looks to a person: streamed output prefixed with the host
+ * name as it arrives (whole lines only, so hosts never interleave mid-line),
+ * a progress line on a TTY, then the metric table or the gathered outputs,
+ * failures, and the summary line. Client view layer.
+ * @module
+ */
+
+import type { RemoteCommand } from "../../grammar/command.ts";
+import type { HostResult } from "../fleet.ts";
+import { paint } from "./color.ts";
+import { gatherOutputs, renderGathered } from "./gather.ts";
+import { type MetricMethod, renderMetricTable } from "./metrics.ts";
+import { failureLines, summarize } from "./summary.ts";
+import { visibleWidth } from "./table.ts";
+
+/** Where a view writes: the console or stdout, and stderr for progress. */
+export interface ViewSink {
+  /** Text for the answer itself (stdout). */
+  out(text: string): void;
+  /** Progress, which is redrawn in place; only used when `progress` is on. */
+  status(text: string): void;
+  /** Whether to use colours. */
+  color: boolean;
+  /** Whether to show a progress line (a TTY on stderr). */
+  progress: boolean;
+}
+
+const METRICS: ReadonlySet<string> = new Set([
+  "ram",
+  "cpu",
+  "os",
+  "name",
+  "ip",
+  "disk",
+  "uptime",
+  "info",
+]);
+
+/** Whether a command's answer is a metric table (else streamed output or a plain ack). */
+export function isMetric(cmd: RemoteCommand): cmd is RemoteCommand & { kind: MetricMethod } {
+  return METRICS.has(cmd.kind);
+}
+
+/** Past this many failed hosts, failures are listed folded per status instead of per host. */
+const MAX_HOST_LINES = 20;
+
+/** One failed host's line: `web3: exit code 2`, `db1: timeout: Command timed out after 60000 ms`. */
+function hostLine(r: HostResult, color: boolean): string {
+  if (r.status === "nonzero") {
+    return paint(
+      color,
+      "yellow",
+      `${r.host}: ${r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`}`,
+    );
+  }
+  return paint(
+    color,
+    r.status === "cancelled" ? "yellow" : "red",
+    `${r.host}: ${r.status}: ${r.error ?? ""}`,
+  );
+}
+
+/** Renders one fan-out; feed it output and results as they come, then `finish`. */
+export class FanoutView {
+  #sink: ViewSink;
+  #cmd: RemoteCommand;
+  #total: number;
+  #done = 0;
+  #width: number;
+  /** Partial lines per host and stream, held until their newline arrives. */
+  #partial = new Map<string, string>();
+  #progressShown = false;
+
+  /** Start a view of `cmd` on `hosts`. */
+  constructor(sink: ViewSink, cmd: RemoteCommand, hosts: readonly string[]) {
+    this.#sink = sink;
+    this.#cmd = cmd;
+    this.#total = hosts.length;
+    this.#width = Math.max(0, ...hosts.map((h) => visibleWidth(h)));
+  }
+
+  /** Show streamed output, prefixed per line with the host name. */
+  output(host: string, stream: "stdout" | "stderr", data: string): void {
+    const key = `${stream}\0${host}`;
+    const text = (this.#partial.get(key) ?? "") + data;
+    const cut = text.lastIndexOf("\n");
+    if (cut < 0) {
+      this.#partial.set(key, text);
+      return;
+    }
+    this.#partial.set(key, text.slice(cut + 1));
+    this.#lines(host, stream, text.slice(0, cut));
+  }
+
+  #lines(host: string, stream: "stdout" | "stderr", text: string): void {
+    const c = this.#sink.color;
+    const prefix = paint(
+      c,
+      stream === "stderr" ? "yellow" : "dim",
+      `${host.padEnd(this.#width)} |`,
+    );
+    this.#clearProgress();
+    this.#sink.out(text.split("\n").map((l) => `${prefix} ${l}`).join("\n") + "\n");
+  }
+
+  /** Note one host's result (progress line on a TTY). */
+  result(r: HostResult): void {
+    this.#done++;
+    // A command's last line may lack its newline: flush what is held for this host.
+    for (const stream of ["stdout", "stderr"] as const) {
+      const key = `${stream}\0${r.host}`;
+      const rest = this.#partial.get(key);
+      if (rest) this.#lines(r.host, stream, rest);
+      this.#partial.delete(key);
+    }
+    if (this.#sink.progress && this.#total > 1) {
+      this.#progressShown = true;
+      this.#sink.status(`${this.#done}/${this.#total} hosts answered`);
+    }
+  }
+
+  #clearProgress(): void {
+    if (this.#progressShown) {
+      this.#sink.status("");
+      this.#progressShown = false;
+    }
+  }
+
+  /** Show the closing part: table or gathered outputs, failures, summary. */
+  finish(results: readonly HostResult[]): void {
+    this.#clearProgress();
+    const c = this.#sink.color;
+    const parts: string[] = [];
+    if (isMetric(this.#cmd)) {
+      const rows = results.map((r) =>
+        r.status === "ok"
+          ? { host: r.host, result: r.data }
+          : { host: r.host, error: `${r.status}: ${r.error ?? ""}` }
+      );
+      parts.push(renderMetricTable(this.#cmd.kind, rows, c));
+    } else if (this.#cmd.kind === "exec" || this.#cmd.kind === "ping") {
+      const answered = results.filter((r) => r.stdout !== undefined);
+      const groups = gatherOutputs(
+        answered.map((r) => ({ host: r.host, text: (r.stdout ?? "") + (r.stderr ?? "") })),
+      );
+      // Gathering only adds something when hosts agree; unique outputs were streamed already.
+      if (groups.some((g) => g.hosts.length > 1)) parts.push(renderGathered(groups, c));
+      for (const r of results) {
+        if (r.truncated) {
+          parts.push(paint(c, "yellow", `${r.host}: output truncated at the server's cap`));
+        }
+      }
+    }
+    const failed = results.filter((r) => r.status !== "ok");
+    if (failed.length > MAX_HOST_LINES) {
+      parts.push(...failureLines(results, c));
+    } else if (!isMetric(this.#cmd)) {
+      // Metric tables already carry each failure in the host's row.
+      for (const r of failed) parts.push(hostLine(r, c));
+    }
+    parts.push(summarize(results, c));
+    this.#sink.out(parts.filter((p) => p !== "").join("\n") + "\n");
+  }
+}
+
+/** One NDJSON record of `--json` output; field names are stable (see README). */
+export function jsonRecord(r: HostResult, address: string | undefined): Record<string, unknown> {
+  return {
+    host: r.host,
+    address: address ?? null,
+    status: r.status,
+    exit_code: r.exitCode ?? null,
+    signal: r.signal ?? null,
+    duration_ms: r.durationMs,
+    stdout: r.stdout ?? null,
+    stderr: r.stderr ?? null,
+    truncated: r.truncated ?? false,
+    data: r.status === "ok" && r.stdout === undefined ? r.data ?? null : null,
+    error: r.error ?? null,
+  };
+}
