@@ -1,0 +1,91 @@
+/**
+ * Exec by prefix: `sh: df -h`, `cmd: dir` (or `dos: dir`), `ps: Get-Process`.
+ * The text after the colon is the command line, verbatim: never split into
+ * words, so the shell sees exactly what was typed. Grammar layer.
+ * @module
+ */
+
+import { LIMITS, METHODS, TIMEOUTS } from "../../protocol/constants.ts";
+import type { JsonObject, ShellKind } from "../../protocol/messages.ts";
+import type { RemoteSpec } from "../spec.ts";
+import { quote } from "../_quote.ts";
+
+/** Which shell each console prefix selects; `dos:` is the seed's name for `cmd:`. */
+export const SHELL_PREFIXES: ReadonlyMap<string, ShellKind> = new Map<string, ShellKind>([
+  ["sh:", "sh"],
+  ["cmd:", "cmd"],
+  ["dos:", "cmd"],
+  ["ps:", "ps"],
+]);
+
+const SHELLS: ReadonlySet<string> = new Set<ShellKind>(["sh", "cmd", "ps"]);
+
+function isShell(name: string): name is ShellKind {
+  return SHELLS.has(name);
+}
+const encoder = new TextEncoder();
+
+/**
+ * Why `command` cannot be run (a lower-case detail), or undefined if it can:
+ * blank, containing NUL (no OS passes it to a process), or over
+ * `LIMITS.commandBytes` bytes of UTF-8.
+ */
+export function execCommandProblem(command: string): string | undefined {
+  if (command.trim() === "") return "the command is empty";
+  if (command.includes("\0")) return "the command contains a NUL character";
+  const bytes = encoder.encode(command).length;
+  if (bytes > LIMITS.commandBytes) {
+    return `the command is ${bytes} bytes, over the ${LIMITS.commandBytes}-byte limit`;
+  }
+  return undefined;
+}
+
+/** `sh: COMMAND`, `cmd: COMMAND` / `dos: COMMAND`, `ps: COMMAND`. */
+export const EXEC: RemoteSpec<"exec"> = {
+  name: "exec",
+  words: [...SHELL_PREFIXES.keys()],
+  form: "prefix",
+  usage: "sh:|cmd:|ps: COMMAND",
+  summary: "Run COMMAND with sh, cmd.exe (also dos:) or PowerShell on each server",
+  detail: "Everything after the colon is passed to the shell exactly as typed, pipes,\n" +
+    "quotes and all. Output streams back as it comes. The prefix is\n" +
+    "case-insensitive and may be followed by spaces. Examples:\n" +
+    "  sh: df -h | sort -k5\n  dos: dir C:\\\n  ps: Get-Process | Sort-Object CPU",
+  targeted: true,
+  kind: "exec",
+  method: METHODS.exec,
+  fields: ["shell", "command", "timeoutMs", "maxOutputBytes"],
+  parse(input) {
+    const shell = SHELL_PREFIXES.get(input.word);
+    if (shell === undefined) {
+      return input.fail(`unknown shell prefix ${quote(input.word)}`, input.start);
+    }
+    const problem = execCommandProblem(input.rest);
+    if (problem) return input.fail(problem, input.restStart);
+    return { kind: "exec", shell, command: input.rest };
+  },
+  toParams(cmd) {
+    const params: JsonObject = { shell: cmd.shell, command: cmd.command };
+    if (cmd.timeoutMs !== undefined) params.timeoutMs = cmd.timeoutMs;
+    if (cmd.maxOutputBytes !== undefined) params.maxOutputBytes = cmd.maxOutputBytes;
+    return params;
+  },
+  fromParams(params) {
+    const shell = params.string("shell");
+    if (!isShell(shell)) {
+      throw params.rangeError(`shell ${quote(shell)} is not one of "sh", "cmd", "ps"`);
+    }
+    const command = params.string("command");
+    const problem = execCommandProblem(command);
+    if (problem) throw params.rangeError(problem);
+    const timeoutMs = params.optionalInteger("timeoutMs", TIMEOUTS.execMaxTimeoutMs);
+    const maxOutputBytes = params.optionalInteger("maxOutputBytes");
+    return {
+      kind: "exec",
+      shell,
+      command,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(maxOutputBytes === undefined ? {} : { maxOutputBytes }),
+    };
+  },
+};

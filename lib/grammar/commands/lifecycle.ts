@@ -1,0 +1,78 @@
+/**
+ * Connection lifecycle commands: `disconnect [TARGET]`, `reset` and `kill`
+ * (alias `shutdown`). Grammar layer.
+ *
+ * Only `disconnect` takes a target argument (`disconnect web1` is
+ * `@web1 disconnect`): it is harmless if mistyped. `reset` and `kill` take
+ * none, so a stray `kill -x` can never turn into "everything except x".
+ * @module
+ */
+
+import { METHODS } from "../../protocol/constants.ts";
+import type { RemoteSpec } from "../spec.ts";
+import { noArgs, targetOfWords } from "./_args.ts";
+
+/** `disconnect [TARGET]`. */
+export const DISCONNECT: RemoteSpec<"disconnect"> = {
+  name: "disconnect",
+  words: ["disconnect"],
+  form: "word",
+  usage: "disconnect [TARGET]",
+  summary: "Close the connection to the selected (or given) servers",
+  detail: "Asks the servers to close this console's connection; they keep running\n" +
+    "and accept new connections. With a TARGET (see help target), only those\n" +
+    "servers: disconnect web1,db* is the same as @web1,db* disconnect.",
+  targeted: true,
+  kind: "disconnect",
+  method: METHODS.disconnect,
+  fields: [],
+  parse(input) {
+    const args = input.args();
+    if (args.length === 0) return { kind: "disconnect" };
+    return { target: targetOfWords(args), command: { kind: "disconnect" } };
+  },
+  toParams: () => ({}),
+  fromParams: () => ({ kind: "disconnect" }),
+};
+
+/** `reset`. */
+export const RESET: RemoteSpec<"reset"> = {
+  name: "reset",
+  words: ["reset"],
+  form: "word",
+  usage: "reset",
+  summary: "Make the servers drop every connection and listen again",
+  detail: "Each server closes all its connections, including this one, and starts\n" +
+    "listening afresh. Reconnect with connect.",
+  targeted: true,
+  kind: "reset",
+  method: METHODS.reset,
+  fields: [],
+  parse(input) {
+    noArgs(input);
+    return { kind: "reset" };
+  },
+  toParams: () => ({}),
+  fromParams: () => ({ kind: "reset" }),
+};
+
+/** `kill`, alias `shutdown`. */
+export const KILL: RemoteSpec<"kill"> = {
+  name: "kill",
+  words: ["kill", "shutdown"],
+  form: "word",
+  usage: "kill",
+  summary: "Stop the servers (alias shutdown)",
+  detail: "Each server closes all connections and exits. Servers started with\n" +
+    "--read-only refuse. Give a target first to stop only some: @web1 kill",
+  targeted: true,
+  kind: "kill",
+  method: METHODS.kill,
+  fields: [],
+  parse(input) {
+    noArgs(input);
+    return { kind: "kill" };
+  },
+  toParams: () => ({}),
+  fromParams: () => ({ kind: "kill" }),
+};

@@ -1,0 +1,96 @@
+/**
+ * The metric commands: `ram`, `cpu`, `os`, `name`, `ip`, `disk`, `uptime` and
+ * `info`. Each is one word with no arguments and a request with empty params.
+ * Grammar layer.
+ * @module
+ */
+
+import { METHODS } from "../../protocol/constants.ts";
+import type { RemoteCommandOf } from "../command.ts";
+import type { RemoteSpec } from "../spec.ts";
+import { noArgs } from "./_args.ts";
+
+/** The tags of the metric commands. */
+export type MetricKind = "ram" | "cpu" | "os" | "name" | "ip" | "disk" | "uptime" | "info";
+
+function metric<K extends MetricKind>(kind: K, summary: string, detail: string): RemoteSpec<K> {
+  // Metric kinds are their own method names, so the tag doubles as the method.
+  const cmd = { kind } as RemoteCommandOf<K>;
+  return {
+    name: kind,
+    words: [kind],
+    form: "word",
+    usage: kind,
+    summary,
+    detail,
+    targeted: true,
+    kind,
+    method: METHODS[kind],
+    fields: [],
+    parse(input) {
+      noArgs(input);
+      return { ...cmd };
+    },
+    toParams: () => ({}),
+    fromParams: () => ({ ...cmd }),
+  };
+}
+
+/** `ram`: memory use. */
+export const RAM: RemoteSpec<"ram"> = metric(
+  "ram",
+  "Memory use: used percent, total, available and swap",
+  "Shows each server's used memory in percent, total and available RAM, and swap.",
+);
+
+/** `cpu`: processor load. */
+export const CPU: RemoteSpec<"cpu"> = metric(
+  "cpu",
+  "Processor use: busy percent, cores, model and load averages",
+  "Samples each server's processors briefly and shows how busy they were, the\n" +
+    "number of cores, the model, and the 1, 5 and 15 minute load averages.",
+);
+
+/** `os`: operating system. */
+export const OS: RemoteSpec<"os"> = metric(
+  "os",
+  "Operating system: name, platform, release and architecture",
+  "Shows each server's operating system name, platform, kernel release and\nCPU architecture.",
+);
+
+/** `name`: host name. */
+export const NAME: RemoteSpec<"name"> = metric(
+  "name",
+  "Host name of each server",
+  "Shows the host name each server reports for itself.",
+);
+
+/** `ip`: network addresses. */
+export const IP: RemoteSpec<"ip"> = metric(
+  "ip",
+  "Network interfaces and their addresses",
+  "Lists each server's network interfaces with their IPv4 and IPv6 addresses,\n" +
+    "prefix lengths and MAC addresses.",
+);
+
+/** `disk`: file system use. */
+export const DISK: RemoteSpec<"disk"> = metric(
+  "disk",
+  "Mounted file systems: size, used and free space",
+  "Lists each server's mounted file systems with their device, type, size,\n" +
+    "used and free space.",
+);
+
+/** `uptime`: time since boot. */
+export const UPTIME: RemoteSpec<"uptime"> = metric(
+  "uptime",
+  "Time since each server booted",
+  "Shows how long each server has been up and when it booted.",
+);
+
+/** `info`: every metric at once. */
+export const INFO: RemoteSpec<"info"> = metric(
+  "info",
+  "Every metric above in one answer",
+  "Asks for ram, cpu, os, name, ip, disk and uptime in a single request.",
+);
