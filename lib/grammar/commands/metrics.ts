@@ -14,7 +14,7 @@ import { noArgs } from "./_args.ts";
 export type MetricKind = "ram" | "cpu" | "os" | "name" | "ip" | "disk" | "uptime" | "info";
 
 function metric<K extends MetricKind>(kind: K, summary: string, detail: string): RemoteSpec<K> {
-  // Metric kinds are their own method names, so the tag doubles as the method.
+  // A metric command is its tag alone; TS cannot see that through the generic K.
   const cmd = { kind } as RemoteCommandOf<K>;
   return {
     name: kind,
@@ -25,6 +25,7 @@ function metric<K extends MetricKind>(kind: K, summary: string, detail: string):
     detail,
     targeted: true,
     kind,
+    // Metric kinds are their own method names.
     method: METHODS[kind],
     fields: [],
     parse(input) {

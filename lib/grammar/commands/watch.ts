@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { CommandSpec } from "../spec.ts";
+import type { CommandInput, CommandSpec } from "../spec.ts";
+import type { Token } from "../tokenize.ts";
 import { quote } from "../_quote.ts";
 import { decimalNumber } from "./_args.ts";
 
@@ -23,6 +24,7 @@ export const WATCH_SECONDS = {
 } as const;
 
 const COLUMNS: ReadonlySet<string> = new Set(WATCH_COLUMNS);
+const RANGE = `${WATCH_SECONDS.min}-${WATCH_SECONDS.max}`;
 
 /** `watch [SECONDS] [COLUMNS]`. */
 export const WATCH: CommandSpec = {
@@ -32,47 +34,21 @@ export const WATCH: CommandSpec = {
   usage: "watch [SECONDS] [COLUMNS]",
   summary:
     `Show a live table of the servers, refreshed every SECONDS (default ${WATCH_SECONDS.default})`,
-  detail:
-    `SECONDS may be fractional, ${WATCH_SECONDS.min}-${WATCH_SECONDS.max}. COLUMNS is a comma list of\n` +
+  detail: `SECONDS may be fractional, ${RANGE}. COLUMNS is a comma list of\n` +
     `${WATCH_COLUMNS.join(", ")} (default: all). Example: watch 5 cpu,ram`,
   targeted: true,
   parse(input) {
     let seconds: number | undefined;
     let columns: string[] | undefined;
+    // Either order works: a word that looks numeric is the interval, others list columns.
     for (const arg of input.args()) {
       if (/^[-+]?[0-9.]/.test(arg.text)) {
         if (seconds !== undefined) {
           return input.fail(`unexpected argument ${quote(arg.text)}`, arg.start);
         }
-        seconds = decimalNumber(arg.text);
-        if (seconds === undefined) {
-          return input.fail(`interval ${quote(arg.text)} is not a positive number`, arg.start);
-        }
-        if (seconds < WATCH_SECONDS.min || seconds > WATCH_SECONDS.max) {
-          return input.fail(
-            `interval ${
-              quote(arg.text)
-            } is outside ${WATCH_SECONDS.min}-${WATCH_SECONDS.max} seconds`,
-            arg.start,
-          );
-        }
-        continue;
-      }
-      columns ??= [];
-      let column = arg.start;
-      for (const part of arg.text.split(",")) {
-        const name = part.toLowerCase();
-        if (!COLUMNS.has(name)) {
-          return input.fail(
-            part === "" ? "a column is empty" : `unknown column ${quote(part)}`,
-            column,
-          );
-        }
-        if (columns.includes(name)) {
-          return input.fail(`column ${quote(part)} is given twice`, column);
-        }
-        columns.push(name);
-        column += part.length + 1;
+        seconds = interval(input, arg);
+      } else {
+        columns = addColumns(input, arg, columns ?? []);
       }
     }
     const intervalSeconds = seconds ?? WATCH_SECONDS.default;
@@ -81,3 +57,27 @@ export const WATCH: CommandSpec = {
       : { kind: "watch", intervalSeconds, columns };
   },
 };
+
+function interval(input: CommandInput, arg: Token): number {
+  const seconds = decimalNumber(arg.text);
+  if (seconds === undefined) {
+    return input.fail(`interval ${quote(arg.text)} is not a positive number`, arg.start);
+  }
+  if (seconds < WATCH_SECONDS.min || seconds > WATCH_SECONDS.max) {
+    return input.fail(`interval ${quote(arg.text)} is outside ${RANGE} seconds`, arg.start);
+  }
+  return seconds;
+}
+
+function addColumns(input: CommandInput, arg: Token, columns: string[]): string[] {
+  let column = arg.start;
+  for (const part of arg.text.split(",")) {
+    const name = part.toLowerCase();
+    if (part === "") return input.fail("a column is empty", column);
+    if (!COLUMNS.has(name)) return input.fail(`unknown column ${quote(part)}`, column);
+    if (columns.includes(name)) return input.fail(`column ${quote(part)} is given twice`, column);
+    columns.push(name);
+    column += part.length + 1;
+  }
+  return columns;
+}
