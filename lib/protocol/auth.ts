@@ -30,10 +30,13 @@ export function toBase64Url(bytes: Uint8Array): string {
 
 /** Decode base64url (padding optional); throws `SyntaxError` on bad text. */
 export function fromBase64Url(text: string): Uint8Array {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) {
+  const body = text.replace(/={0,2}$/, "");
+  if (!/^[A-Za-z0-9_-]*$/.test(body)) {
     throw new SyntaxError("Cannot decode base64url: bad character");
   }
-  const b64 = text.replaceAll("-", "+").replaceAll("_", "/");
+  // One leftover character cannot encode a byte: no valid encoder produces it.
+  if (body.length % 4 === 1) throw new SyntaxError("Cannot decode base64url: impossible length");
+  const b64 = body.replaceAll("-", "+").replaceAll("_", "/");
   const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
@@ -45,7 +48,8 @@ export function newNonce(): string {
 
 /** Whether `text` is an acceptable nonce: base64url of 16 to 64 bytes. */
 export function isValidNonce(text: unknown): text is string {
-  if (typeof text !== "string" || text.length > 100) return false;
+  // Nonces are canonical unpadded base64url; anything else is refused outright.
+  if (typeof text !== "string" || text.length > 100 || !/^[A-Za-z0-9_-]+$/.test(text)) return false;
   try {
     const n = fromBase64Url(text).length;
     return n >= MIN_NONCE_BYTES && n <= MAX_NONCE_BYTES;
@@ -125,11 +129,11 @@ export class TokenKey {
 /**
  * Compare two strings in time that depends only on their lengths, never on
  * where they first differ (the expected MAC always has the same length).
+ * Works on UTF-16 code units, so distinct strings never compare equal.
  */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ (y[i % Math.max(y.length, 1)] ?? 0);
+  let diff = a.length ^ b.length;
+  const n = Math.max(b.length, 1);
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ (b.charCodeAt(i % n) || 0);
   return diff === 0;
 }

@@ -50,6 +50,9 @@ export interface PeerHandlers {
   onBadFrame?: (err: ProtocolError) => boolean;
 }
 
+/** How long a closing connection waits for its last answers to be written. */
+const FLUSH_ON_CLOSE_MS = 1_000;
+
 interface PendingCall {
   resolve: (v: Json) => void;
   reject: (e: Error) => void;
@@ -118,6 +121,14 @@ export class RpcPeer {
       reason = err instanceof Error ? err : new Error(String(err));
       if (err instanceof ProtocolError) this.handlers.onBadFrame?.(err);
     }
+    // Let the answer to a fatal frame reach the peer before the socket closes,
+    // but never wait long on a peer that does not read.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#writer.idle(),
+      new Promise<void>((r) => timer = setTimeout(r, FLUSH_ON_CLOSE_MS)),
+    ]);
+    clearTimeout(timer);
     this.close(reason);
   }
 

@@ -130,6 +130,11 @@ export class FrameWriter {
     this.onError = onError;
   }
 
+  /** Resolves once everything queued so far has been written (or writing failed). */
+  idle(): Promise<void> {
+    return this.#flushing ?? Promise.resolve();
+  }
+
   /** Queue one frame (text without newline); resolves once written or once writing failed. */
   write(frame: string): Promise<void> {
     if (this.failed !== null) return Promise.resolve();
@@ -165,5 +170,9 @@ export class FrameWriter {
 /** Write every byte of `bytes`, looping over short writes. */
 export async function writeAll(stream: ByteStream, bytes: Uint8Array): Promise<void> {
   let off = 0;
-  while (off < bytes.length) off += await stream.write(bytes.subarray(off));
+  while (off < bytes.length) {
+    const n = await stream.write(bytes.subarray(off));
+    if (n <= 0) throw new Deno.errors.WriteZero("Cannot write frame: the stream accepted no bytes");
+    off += n;
+  }
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { AuthError, ProtocolError, TimeoutError } from "../errors.ts";
+import { AuthError, ConnectionClosedError, ProtocolError, TimeoutError } from "../errors.ts";
 import { type Direction, isValidNonce, newNonce, TokenKey } from "./auth.ts";
 import {
   decodeMessage,
@@ -175,8 +175,9 @@ export async function clientHandshake(
   const writer = new FrameWriter(transport.conn);
   const work = (async (): Promise<ClientSession> => {
     const first = await reader.read();
+    // A silent hang-up (server full, resetting) is transient, unlike a refusal.
     if (first === null) {
-      throw new ProtocolError("Cannot authenticate: server closed the connection");
+      throw new ConnectionClosedError("Cannot authenticate: server closed the connection");
     }
     const m = decodeMessage(first);
     if (m.kind !== "notification" || m.msg.method !== NOTIFICATIONS.hello || !m.msg.params) {
@@ -196,7 +197,8 @@ export async function clientHandshake(
     await writer.write(encodeRequest(0, METHODS.auth, { nonce: clientNonce, mac }));
     const answerText = await reader.read();
     if (answerText === null) {
-      throw new AuthError("Authentication failed: server closed the connection");
+      // A wrong token is always answered with "unauthorized" first; a bare close is not a verdict.
+      throw new ConnectionClosedError("Cannot authenticate: server closed the connection");
     }
     const answer = decodeMessage(answerText);
     if (answer.kind === "error") {
