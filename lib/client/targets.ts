@@ -6,24 +6,10 @@
  * @module
  */
 
+import type { TargetExpr, TargetItem } from "../grammar/command.ts";
 import { compactHosts } from "./hostlist.ts";
 
-/**
- * A parsed target expression. Structurally identical to the grammar's
- * `TargetExpr` (lib/grammar/command.ts), so either can be passed; kept here
- * until that module is committed, then this can become a re-export.
- */
-export interface TargetExpr {
-  items: TargetItem[];
-  text: string;
-}
-
-/** One item of a {@linkcode TargetExpr}: a name, glob, group or `all`, maybe excluded. */
-export interface TargetItem {
-  exclude: boolean;
-  kind: "all" | "name" | "glob" | "group";
-  value: string;
-}
+export type { TargetExpr, TargetItem };
 
 /** What target matching needs to know about a host. */
 export interface TargetHost {

@@ -1,7 +1,7 @@
 /**
  * Target expressions: which hosts a command goes to, written
- * `web1,db*,group:db,-db2,all`, and how they pick names from a host list.
- * Grammar layer, pure.
+ * `web1,db*,group:db,-db2,all`. Grammar layer, pure: this module checks the
+ * syntax; `lib/client/targets.ts` resolves expressions against the hosts.
  *
  * Items are comma-separated: `all`, a `group:NAME`, a glob (`*`, `?`, `[a-z]`,
  * `[!0-9]`) or a plain name; a leading `-` excludes. Names and globs match
@@ -34,7 +34,7 @@ export function parseTarget(text: string, offset = 0): TargetExpr {
     throw new CommandSyntaxError("Cannot parse target: it is empty", offset + lead, TARGET_FORM);
   }
   const items: TargetItem[] = [];
-  const raws = body.split(",");
+  const raws = splitItems(body);
   let column = offset + lead;
   for (const raw of raws) {
     const at = column + raw.length - raw.trimStart().length;
@@ -43,47 +43,6 @@ export function parseTarget(text: string, offset = 0): TargetExpr {
     column += raw.length + 1;
   }
   return { items, text: body };
-}
-
-/** A host as `resolveTarget` sees it. */
-export interface TargetHost {
-  readonly name: string;
-  readonly groups?: readonly string[];
-}
-
-/** Which hosts a target picked, and which of its items matched none. */
-export interface TargetResolution {
-  /** Picked names, in the order of the host list. */
-  names: string[];
-  /** Items that matched no host (worth a warning: likely a typo). */
-  unmatched: TargetItem[];
-}
-
-/**
- * Pick hosts: the union of the included items (every host if there are none)
- * minus the union of the excluded ones, so item order does not matter.
- */
-export function resolveTarget(expr: TargetExpr, hosts: readonly TargetHost[]): TargetResolution {
-  const matchers = expr.items.map((item) => ({ item, test: itemMatcher(item) }));
-  const includes = matchers.filter((m) => !m.item.exclude);
-  const excludes = matchers.filter((m) => m.item.exclude);
-  const hits = new Set<TargetItem>();
-  const names: string[] = [];
-  for (const host of hosts) {
-    const included = includes.filter((m) => m.test(host));
-    const excluded = excludes.filter((m) => m.test(host));
-    for (const m of [...included, ...excluded]) hits.add(m.item);
-    if ((includes.length === 0 || included.length > 0) && excluded.length === 0) {
-      names.push(host.name);
-    }
-  }
-  return { names, unmatched: expr.items.filter((item) => !hits.has(item)) };
-}
-
-/** Whether `name` matches the glob `pattern` (case-insensitive); false for a malformed glob. */
-export function matchGlob(pattern: string, name: string): boolean {
-  if (globProblem(pattern) !== undefined) return false;
-  return globToRegExp(pattern).test(name);
 }
 
 function parseItem(item: string, column: number, whole: string, many: boolean): TargetItem {
@@ -116,11 +75,33 @@ function nameProblem(text: string, glob: boolean): { index: number; detail: stri
     if (problem) return problem;
   }
   for (const [index, ch] of [...text].entries()) {
-    if (NAME_CHAR.test(ch) || (glob && "*?[]!^".includes(ch))) continue;
+    // A comma can only be inside brackets here: splitItems() split on the others.
+    if (NAME_CHAR.test(ch) || (glob && "*?[]!^,".includes(ch))) continue;
     return { index, detail: `character ${quote(ch)} is not allowed` };
   }
   return undefined;
 }
+
+/** Split on commas outside brackets, so folded lists like `web[1-3,5]` stay one item. */
+function splitItems(body: string): string[] {
+  const items: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (ch === "[") depth++;
+    else if (ch === "]") depth = Math.max(0, depth - 1);
+    else if (ch === "," && depth === 0) {
+      items.push(body.slice(start, i));
+      start = i + 1;
+    }
+  }
+  items.push(body.slice(start));
+  return items;
+}
+
+/** Folded host-list notation inside brackets, as `compactHosts()` prints it: `1-3,5`, `08-12`. */
+const NUMERIC_RANGES = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
 
 /** Check bracket classes: closed, non-empty, name characters only, ranges in order. */
 function globProblem(pattern: string): { index: number; detail: string } | undefined {
@@ -133,6 +114,15 @@ function globProblem(pattern: string): { index: number; detail: string } | undef
     if (close === -1) return { index: i, detail: '"[" is never closed' };
     const inner = pattern.slice(i + 1, close).replace(/^[!^]/, "");
     if (inner === "") return { index: i, detail: `"[]" matches nothing` };
+    if (NUMERIC_RANGES.test(inner) && /[,-]/.test(inner)) {
+      const backwards = inner.split(",").find((span) => {
+        const [lo, hi] = span.split("-");
+        return hi !== undefined && Number(lo) > Number(hi);
+      });
+      if (backwards) return { index: i, detail: `range ${quote(backwards)} is backwards` };
+      i = close;
+      continue;
+    }
     for (const part of classParts(inner)) {
       if (![...part].every((c) => NAME_CHAR.test(c))) {
         return {
@@ -161,47 +151,4 @@ function classParts(inner: string): string[] {
     }
   }
   return parts;
-}
-
-/** A validated glob as an anchored, case-insensitive RegExp. */
-function globToRegExp(pattern: string): RegExp {
-  const escape = (s: string) => s.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
-  let source = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === "*") source += ".*";
-    else if (ch === "?") source += ".";
-    else if (ch === "[") {
-      const close = pattern.indexOf("]", i + 1);
-      let inner = pattern.slice(i + 1, close);
-      const negate = /^[!^]/.test(inner);
-      if (negate) inner = inner.slice(1);
-      const body = classParts(inner)
-        .map((p) => p.length === 3 ? `${escape(p[0]!)}-${escape(p[2]!)}` : escape(p))
-        .join("");
-      source += `[${negate ? "^" : ""}${body}]`;
-      i = close;
-    } else source += escape(ch);
-  }
-  return new RegExp(`^${source}$`, "i");
-}
-
-function itemMatcher(item: TargetItem): (host: TargetHost) => boolean {
-  const wanted = item.value.toLowerCase();
-  switch (item.kind) {
-    case "all":
-      return () => true;
-    case "name":
-      return (host) => host.name.toLowerCase() === wanted;
-    case "glob": {
-      const re = globToRegExp(item.value);
-      return (host) => re.test(host.name);
-    }
-    case "group":
-      return (host) => (host.groups ?? []).some((g) => g.toLowerCase() === wanted);
-    default: {
-      const never: never = item.kind;
-      throw new TypeError(`Cannot match target item: unknown kind ${quote(String(never))}`);
-    }
-  }
 }
