@@ -7,6 +7,7 @@
  */
 
 import { runArgsSync } from "../lib/dev/entry_flags.ts";
+import { signalChild, spawnLocalServer } from "../lib/dev/local_server.ts";
 import { TokenKey } from "../lib/protocol/auth.ts";
 import { clientHandshake, type ClientSession } from "../lib/protocol/handshake.ts";
 import { dial } from "../lib/protocol/transport.ts";
@@ -56,70 +57,25 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
     ...opts.env,
   };
   if (token !== null) env.RMON_TOKEN = token;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...runArgsSync("server"), "--port", String(opts.port ?? 0), ...(opts.args ?? [])],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let errText = "";
-  const errDone = (async () => {
-    for await (const chunk of child.stderr) errText += decoder.decode(chunk, { stream: true });
-  })();
-  const banner: string[] = [];
-  const reader = child.stdout.getReader();
-  let buffered = "";
-  let listening: RegExpMatchArray | null = null;
-  const deadline = Date.now() + 30_000;
-  while (!listening && Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffered += decoder.decode(value, { stream: true });
-    const lines = buffered.split("\n");
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      banner.push(line);
-      listening ??= line.match(/listening on (\[[^\]]+\]|[^:\s]+):(\d+)/);
-    }
+  let server;
+  try {
+    server = await spawnLocalServer({ args: opts.args, port: opts.port, env });
+  } catch (err) {
+    await Deno.remove(home, { recursive: true });
+    throw err;
   }
-  // Keep draining stdout so the server never blocks on a full pipe.
-  const outDone = (async () => {
-    while (!(await reader.read()).done) { /* drained */ }
-  })();
-  const status = child.status.then(async (s) => {
-    await Promise.all([errDone, outDone]);
+  const status = server.status.then(async (s) => {
     await Deno.remove(home, { recursive: true });
     return s;
   });
-  if (!listening) {
-    try {
-      child.kill("SIGKILL");
-    } catch (err) {
-      if (!(err instanceof TypeError)) throw err; // already exited
-    }
-    await status;
-    throw new Error(
-      `Cannot start server: no "listening" line\nstdout:\n${
-        banner.join("\n")
-      }\nstderr:\n${errText}`,
-    );
-  }
-  const kill = (signal: Deno.Signal = "SIGTERM") => {
-    try {
-      child.kill(signal);
-    } catch (err) {
-      if (!(err instanceof TypeError)) throw err; // already exited
-    }
-  };
+  const kill = (signal: Deno.Signal = "SIGTERM") => signalChild(server.child, signal);
   return {
-    pid: child.pid,
-    hostname: listening[1]!.replace(/^\[|\]$/g, ""),
-    port: Number(listening[2]),
+    pid: server.child.pid,
+    hostname: server.hostname,
+    port: server.port,
     token: token ?? "",
-    banner,
-    stderr: () => errText,
+    banner: server.banner,
+    stderr: server.stderr,
     status,
     kill,
     async [Symbol.asyncDispose]() {
@@ -281,7 +237,11 @@ export async function runClient(
     const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
     const out = await child.output();
     clearTimeout(timer);
-    return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
   } finally {
     await Deno.remove(home, { recursive: true });
   }

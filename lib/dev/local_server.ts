@@ -1,0 +1,112 @@
+/**
+ * Start a local `rmon-server` child process the way the build would run it
+ * (`deno run` with the compile task's flags) and wait for its "listening"
+ * line. Shared by `deno task demo`, the tests and the benchmarks.
+ * @module
+ */
+
+import { runArgsSync } from "./entry_flags.ts";
+
+/** A started server child and what it printed until it listened. */
+export interface LocalServer {
+  child: Deno.ChildProcess;
+  hostname: string;
+  port: number;
+  /** Lines printed on stdout up to and including "listening on ...". */
+  banner: string[];
+  /** Everything logged on stderr so far (drained continuously). */
+  stderr(): string;
+  /** Resolves once the process has ended and its pipes are drained. */
+  status: Promise<Deno.CommandStatus>;
+}
+
+/** Options of `spawnLocalServer`. */
+export interface SpawnOptions {
+  /** Extra server arguments; `--port 0` is added unless `port` is given. */
+  args?: string[];
+  port?: number;
+  /** The complete environment of the child (it does not inherit ours). */
+  env: Record<string, string>;
+  /** Own process group, so a terminal's Ctrl-C does not reach it (default false). */
+  detached?: boolean;
+  /** How long to wait for the "listening" line (default 30 s). */
+  startTimeoutMs?: number;
+}
+
+const decoder = new TextDecoder();
+const LISTENING = /listening on (\[[^\]]+\]|[^:\s]+):(\d+)/;
+
+/** Start `server.ts` and resolve once it listens; throws with its output if it does not. */
+export async function spawnLocalServer(opts: SpawnOptions): Promise<LocalServer> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...runArgsSync("server"), "--port", String(opts.port ?? 0), ...(opts.args ?? [])],
+    env: opts.env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    detached: opts.detached ?? false,
+  }).spawn();
+  let errText = "";
+  const errDone = (async () => {
+    for await (const chunk of child.stderr) errText += decoder.decode(chunk, { stream: true });
+  })();
+  const banner: string[] = [];
+  const reader = child.stdout.getReader();
+  let buffered = "";
+  let listening: RegExpMatchArray | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((r) =>
+    timer = setTimeout(() => r("timeout"), opts.startTimeoutMs ?? 30_000)
+  );
+  while (!listening) {
+    const next = await Promise.race([reader.read(), timedOut]);
+    if (next === "timeout" || next.done) break;
+    buffered += decoder.decode(next.value, { stream: true });
+    const lines = buffered.split("\n");
+    buffered = lines.pop()!;
+    for (const line of lines) {
+      banner.push(line);
+      listening ??= line.match(LISTENING);
+    }
+  }
+  clearTimeout(timer);
+  // Keep draining stdout so the server never blocks on a full pipe.
+  const outDone = (async () => {
+    while (!(await reader.read()).done) { /* drained */ }
+  })();
+  const status = child.status.then(async (s) => {
+    await Promise.all([errDone, outDone]);
+    return s;
+  });
+  if (!listening) {
+    try {
+      child.kill("SIGKILL");
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // it had already exited
+    }
+    await status;
+    throw new Error(
+      `Cannot start server: no "listening" line\nstdout:\n${
+        banner.join("\n")
+      }\nstderr:\n${errText}`,
+    );
+  }
+  return {
+    child,
+    hostname: listening[1]!.replace(/^\[|\]$/g, ""),
+    port: Number(listening[2]),
+    banner,
+    stderr: () => errText,
+    status,
+  };
+}
+
+/** Send `signal` to a child unless it has already exited. */
+export function signalChild(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err; // it had already exited
+  }
+}
