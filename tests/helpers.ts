@@ -7,7 +7,7 @@
  */
 
 import { runArgsSync } from "../lib/dev/entry_flags.ts";
-import { signalChild, spawnLocalServer } from "../lib/dev/local_server.ts";
+import { childEnv, signalChild, spawnLocalServer } from "../lib/dev/local_server.ts";
 import { TokenKey } from "../lib/protocol/auth.ts";
 import { clientHandshake, type ClientSession } from "../lib/protocol/handshake.ts";
 import { dial } from "../lib/protocol/transport.ts";
@@ -49,13 +49,7 @@ export interface StartOptions {
 export async function startServer(opts: StartOptions = {}): Promise<ServerProcess> {
   const token = opts.token === undefined ? TEST_TOKEN : opts.token;
   const home = await Deno.makeTempDir({ prefix: "rmon-test-home-" });
-  const env: Record<string, string> = {
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: home,
-    XDG_STATE_HOME: `${home}/state`,
-    NO_COLOR: "1",
-    ...opts.env,
-  };
+  const env = childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1", ...opts.env });
   if (token !== null) env.RMON_TOKEN = token;
   let server;
   try {
@@ -217,13 +211,7 @@ export async function runClient(
   try {
     const child = new Deno.Command(Deno.execPath(), {
       args: [...runArgsSync("client"), ...args],
-      env: {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        HOME: home,
-        XDG_STATE_HOME: `${home}/state`,
-        NO_COLOR: "1",
-        ...opts.env,
-      },
+      env: childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1", ...opts.env }),
       clearEnv: true,
       stdin: opts.stdin === undefined ? "null" : "piped",
       stdout: "piped",

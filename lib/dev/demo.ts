@@ -10,7 +10,7 @@
 // deno-lint-ignore-file no-console
 
 import { runArgsSync } from "./entry_flags.ts";
-import { type LocalServer, signalChild, spawnLocalServer } from "./local_server.ts";
+import { childEnv, type LocalServer, signalChild, spawnLocalServer } from "./local_server.ts";
 import { generateToken } from "../token_file.ts";
 
 const SERVERS = 3;
@@ -18,12 +18,7 @@ const SERVERS = 3;
 async function main(): Promise<number> {
   const token = generateToken();
   const home = await Deno.makeTempDir({ prefix: "rmon-demo-" });
-  const env = {
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: home,
-    XDG_STATE_HOME: `${home}/state`,
-    RMON_TOKEN: token,
-  };
+  const env = childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, RMON_TOKEN: token });
   const servers: LocalServer[] = [];
   try {
     for (let i = 0; i < SERVERS; i++) {
@@ -40,7 +35,7 @@ async function main(): Promise<number> {
     try {
       const client = new Deno.Command(Deno.execPath(), {
         args: [...runArgsSync("client"), ...hosts],
-        env: { ...Deno.env.toObject(), RMON_TOKEN: token },
+        env: childEnv({ RMON_TOKEN: token }),
         stdin: "inherit",
         stdout: "inherit",
         stderr: "inherit",

@@ -34,6 +34,27 @@ export interface SpawnOptions {
 }
 
 const decoder = new TextDecoder();
+
+/** Deno's cache directory as this process sees it (where `deno info` says it is). */
+export function denoDir(): string {
+  const explicit = Deno.env.get("DENO_DIR");
+  if (explicit) return explicit;
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
+  if (Deno.build.os === "darwin") return `${home}/Library/Caches/deno`;
+  if (Deno.build.os === "windows") return `${Deno.env.get("LOCALAPPDATA") ?? home}\\deno`;
+  return `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/deno`;
+}
+
+/**
+ * The environment for a child entry point: ours without `RMON_TOKEN`, with
+ * `DENO_DIR` pinned (so a child with another HOME still finds the cached npm
+ * packages) and `overrides` applied.
+ */
+export function childEnv(overrides: Record<string, string>): Record<string, string> {
+  const env = Deno.env.toObject();
+  delete env.RMON_TOKEN;
+  return { ...env, DENO_DIR: denoDir(), ...overrides };
+}
 const LISTENING = /listening on (\[[^\]]+\]|[^:\s]+):(\d+)/;
 
 /** Start `server.ts` and resolve once it listens; throws with its output if it does not. */
