@@ -278,6 +278,9 @@ export class HostLink {
     if (peer) {
       peer.close();
       await peer.closed;
+      // Forget it now: its read loop may report the close only after a new connect()
+      // began, and must not then pass for a lost connection (spurious "lost" + retry).
+      if (this.#peer === peer) this.#peer = null;
     }
     await this.#connecting;
     this.#setState("closed", this.#reason);
