@@ -1,0 +1,85 @@
+/**
+ * The console's `hosts` table: every known host with its address, link state
+ * (and why it is not up), round-trip time, server version, OS and how long it
+ * has been in its state. Client view layer; pure.
+ * @module
+ */
+
+import type { LinkState, LinkStatus } from "../host_link.ts";
+import { paint, type Style } from "./color.ts";
+import { formatDuration, MISSING } from "./format.ts";
+import { renderTable } from "./table.ts";
+
+/** How each state reads and is painted. */
+const STATES: Readonly<Record<LinkState, { text: string; style: Style }>> = {
+  up: { text: "up", style: "green" },
+  connecting: { text: "connecting", style: "yellow" },
+  lost: { text: "lost", style: "red" },
+  "auth_failed": { text: "auth failed", style: "red" },
+  error: { text: "error", style: "red" },
+  closed: { text: "closed", style: "dim" },
+};
+
+/** A round-trip time: `<1 ms` rather than a misleading `0 ms` on loopback. */
+export function formatRtt(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return MISSING;
+  return ms < 1 ? "<1 ms" : formatDuration(ms);
+}
+
+/** The state cell: `up`, or `lost (refused)` with the reason for any other state. */
+export function stateText(s: Pick<LinkStatus, "state" | "reason">, color: boolean): string {
+  const { text, style } = STATES[s.state];
+  const shown = s.state !== "up" && s.reason ? `${text} (${s.reason})` : text;
+  return paint(color, style, shown);
+}
+
+/** One row of the hosts table: a link's snapshot plus what the console knows of it. */
+export interface HostRow extends LinkStatus {
+  groups: readonly string[];
+  /** Whether the host is in the current selection (marked `*`). */
+  selected: boolean;
+}
+
+/**
+ * The hosts table, one row per host in the order given: a `*` marking the
+ * selected ones, HOST, ADDRESS, STATE, RTT, VERSION (`(read-only)` appended for
+ * such servers), OS, SINCE (time in the current state, relative to `now`),
+ * GROUPS. Without hosts it says so.
+ */
+export function renderHosts(hosts: readonly HostRow[], now: number, color: boolean): string {
+  if (hosts.length === 0) return "No hosts: add some with connect ADDR";
+  const rows = hosts.map((h) => {
+    const live = h.state === "up";
+    const version = h.serverVersion === null
+      ? MISSING
+      : h.readOnly
+      ? `${h.serverVersion} (read-only)`
+      : h.serverVersion;
+    return [
+      h.selected ? "*" : "",
+      h.name,
+      h.address,
+      stateText(h, color),
+      live ? formatRtt(h.rttMs) : MISSING,
+      version,
+      h.os ?? MISSING,
+      `${formatDuration(Math.max(0, now - h.since))} ago`,
+      h.groups.length === 0 ? MISSING : h.groups.join(","),
+    ];
+  });
+  return renderTable(
+    [
+      { title: "" },
+      { title: "HOST" },
+      { title: "ADDRESS" },
+      { title: "STATE" },
+      { title: "RTT", align: "right" },
+      { title: "VERSION" },
+      { title: "OS" },
+      { title: "SINCE", align: "right" },
+      { title: "GROUPS" },
+    ],
+    rows,
+    { color },
+  );
+}
