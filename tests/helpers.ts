@@ -8,7 +8,9 @@
 
 import { runArgsSync } from "../lib/dev/entry_flags.ts";
 import { childEnv, signalChild, spawnLocalServer } from "../lib/dev/local_server.ts";
-import { TokenKey } from "../lib/protocol/auth.ts";
+import { newNonce, TokenKey } from "../lib/protocol/auth.ts";
+import { PROTOCOL_VERSION } from "../lib/protocol/constants.ts";
+import { FrameReader, writeAll } from "../lib/protocol/framing.ts";
 import { clientHandshake, type ClientSession } from "../lib/protocol/handshake.ts";
 import { dial } from "../lib/protocol/transport.ts";
 
@@ -255,4 +257,39 @@ export function silentServer(): { hostname: string; port: number } & AsyncDispos
       await accepting;
     },
   };
+}
+
+/**
+ * A raw connection that has done the handshake by hand, for tests that must
+ * then misbehave (send bad frames, never read). Frames are read with `next()`.
+ */
+export async function rawAuthenticated(
+  server: { hostname: string; port: number; token: string },
+): Promise<
+  & { conn: Deno.TcpConn; send(obj: unknown): Promise<void>; next(): Promise<unknown> }
+  & AsyncDisposable
+> {
+  const conn = await rawConnect(server);
+  const frames = new FrameReader(conn, 1 << 20);
+  const next = async () => JSON.parse((await frames.read()) ?? "null");
+  const send = async (obj: unknown) => {
+    await writeAll(conn, new TextEncoder().encode(JSON.stringify(obj) + "\n"));
+  };
+  const hello = await next() as { params: { nonce: string } };
+  const key = new TokenKey(server.token);
+  const nonce = newNonce();
+  const mac = await key.prove("client", PROTOCOL_VERSION, nonce, hello.params.nonce);
+  await send({ jsonrpc: "2.0", id: 0, method: "auth", params: { nonce, mac } });
+  const answer = await next() as { result?: unknown };
+  if (!answer.result) {
+    throw new Error(`Cannot authenticate raw connection: ${JSON.stringify(answer)}`);
+  }
+  return { conn, send, next, [Symbol.asyncDispose]: conn[Symbol.asyncDispose] };
+}
+
+/** Resident memory of a process in bytes, from `ps`. */
+export function rssBytes(pid: number): number {
+  const out = new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdin: "null" })
+    .outputSync();
+  return Number(decoder.decode(out.stdout).trim()) * 1024;
 }

@@ -7,17 +7,17 @@
 
 import assert from "node:assert/strict";
 import { AuthError, ConnectionClosedError, RemoteError } from "../lib/errors.ts";
-import { ERROR_CODES, NOTIFICATIONS, PROTOCOL_VERSION } from "../lib/protocol/constants.ts";
-import { newNonce, TokenKey } from "../lib/protocol/auth.ts";
-import { FrameReader } from "../lib/protocol/framing.ts";
+import { ERROR_CODES, NOTIFICATIONS } from "../lib/protocol/constants.ts";
 import type { CallEnd, Notification, OutputParams } from "../lib/protocol/messages.ts";
 import {
   connect,
   descendants,
   eventually,
   isAlive,
+  rawAuthenticated,
   rawConnect,
   readAll,
+  rssBytes,
   startServer,
   TEST_TOKEN,
 } from "./helpers.ts";
@@ -297,27 +297,56 @@ Deno.test("rmon-server keeps serving one client while another misbehaves", async
 
 Deno.test("rmon-server answers invalid JSON after auth and keeps the connection", async () => {
   await using server = await startServer();
-  await using raw = await rawConnect(server);
-  const lines = new FrameReader(raw, 1 << 20);
-  const send = (obj: unknown) => raw.write(encoder.encode(JSON.stringify(obj) + "\n"));
-  const hello = JSON.parse((await lines.read())!).params;
-  const key = new TokenKey(TEST_TOKEN);
-  const nonce = newNonce();
-  const mac = await key.prove("client", PROTOCOL_VERSION, nonce, hello.nonce);
-  await send({ jsonrpc: "2.0", id: 1, method: "auth", params: { nonce, mac } });
-  assert.ok(JSON.parse((await lines.read())!).result.mac);
-  await raw.write(encoder.encode("{not json\n"));
-  const parseError = JSON.parse((await lines.read())!);
+  await using raw = await rawAuthenticated(server);
+  await raw.conn.write(encoder.encode("{not json\n"));
+  const parseError = await raw.next() as { id: unknown; error: { code: number } };
   assert.equal(parseError.id, null);
   assert.equal(parseError.error.code, ERROR_CODES.parseError);
-  await send({ jsonrpc: "2.0", id: 2, method: "ram", params: [] });
-  const invalid = JSON.parse((await lines.read())!);
+  await raw.send({ jsonrpc: "2.0", id: 2, method: "ram", params: [] });
+  const invalid = await raw.next() as { id: unknown; error: { code: number } };
   assert.equal(invalid.id, 2);
   assert.equal(invalid.error.code, ERROR_CODES.invalidRequest);
-  await send({ jsonrpc: "2.0", id: 3, method: "name" });
-  const answer = JSON.parse((await lines.read())!);
+  await raw.send({ jsonrpc: "2.0", id: 3, method: "name" });
+  const answer = await raw.next() as { id: unknown; result: { hostname: string } };
   assert.equal(answer.id, 3);
   assert.equal(answer.result.hostname, Deno.hostname());
+});
+
+Deno.test("rmon-server stays small and serves others while a client floods output and never reads", async () => {
+  await using server = await startServer();
+  await using flooder = await rawAuthenticated(server);
+  // 200 MB of output requested by a client that then stops reading.
+  await flooder.send({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "exec",
+    params: {
+      shell: "sh",
+      command: "head -c 200000000 /dev/zero | tr '\\0' a",
+      maxOutputBytes: 300_000_000,
+    },
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  await using good = await connect(server);
+  const answer = await good.peer.call("ram", undefined, { timeoutMs: 5_000 });
+  assert.ok(answer, "another client is still answered");
+  const rss = rssBytes(server.pid);
+  // Without backpressure the server would hold hundreds of MB of queued output by now.
+  assert.ok(rss < 150 * 1024 * 1024, `server RSS ${Math.round(rss / 1048576)} MiB`);
+});
+
+Deno.test("rmon-server answers ping with a clear error where there is no ping binary", async () => {
+  const empty = await Deno.makeTempDir();
+  try {
+    await using server = await startServer({ env: { PATH: empty } });
+    await using s = await connect(server);
+    const err = await remoteError(s.peer.call("ping", { host: "127.0.0.1", count: 1 }));
+    assert.equal(err.code, ERROR_CODES.unavailable);
+    assert.match(err.message, /ping/);
+    assert.ok(await s.peer.call("name"), "the server goes on");
+  } finally {
+    await Deno.remove(empty);
+  }
 });
 
 Deno.test("rmon-server runs several calls in flight on one connection", async () => {
