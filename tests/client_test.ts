@@ -1,0 +1,221 @@
+/**
+ * Integration tests of the many-server client: the real `client.ts` entry in
+ * one-shot mode against several real server processes (some down, killed,
+ * with the wrong token, or silent), plus the Fleet's reconnect after a reset.
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { EXIT_CODES } from "../lib/errors.ts";
+import { Fleet } from "../lib/client/fleet.ts";
+import {
+  eventually,
+  runClient,
+  type ServerProcess,
+  silentServer,
+  startServer,
+  startServers,
+  TEST_TOKEN,
+} from "./helpers.ts";
+
+const env = { RMON_TOKEN: TEST_TOKEN };
+const addr = (s: { port: number }) => `127.0.0.1:${s.port}`;
+
+/** Write an inventory naming the servers web1.. / db1.. with groups. */
+async function inventory(
+  servers: ServerProcess[],
+  names: string[],
+  groups: string[][],
+): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "rmon-test-inv-" });
+  const path = `${dir}/hosts.toml`;
+  const hosts = servers.map((s, i) =>
+    `[[host]]\nname = "${names[i]}"\naddress = "127.0.0.1:${s.port}"\ngroups = ${
+      JSON.stringify(groups[i])
+    }\n`
+  );
+  await Deno.writeTextFile(path, hosts.join("\n"));
+  return path;
+}
+
+/** Parse NDJSON output; every line must be a JSON object. */
+function ndjson(text: string): Record<string, unknown>[] {
+  return text.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+}
+
+Deno.test("rmon one-shot targets all, a name, a group, a glob and exclusions", async (t) => {
+  const servers = await startServers(4);
+  const inv = await inventory(servers, ["web1", "web2", "web3", "db1"], [
+    ["web"],
+    ["web"],
+    ["web"],
+    ["db"],
+  ]);
+  try {
+    const hostsOf = async (target: string) => {
+      const run = await runClient(["--inventory", inv, "--json", "--", `${target} name`], { env });
+      assert.equal(run.code, 0, run.stderr);
+      return ndjson(run.stdout).map((r) => r.host as string).sort();
+    };
+    await t.step(
+      "all",
+      async () => assert.deepEqual(await hostsOf(""), ["db1", "web1", "web2", "web3"]),
+    );
+    await t.step("one name", async () => assert.deepEqual(await hostsOf("@web2"), ["web2"]));
+    await t.step("a group", async () => assert.deepEqual(await hostsOf("@group:db"), ["db1"]));
+    await t.step(
+      "a glob",
+      async () => assert.deepEqual(await hostsOf("@web*"), ["web1", "web2", "web3"]),
+    );
+    await t.step(
+      "an exclusion",
+      async () => assert.deepEqual(await hostsOf("@all,-web2"), ["db1", "web1", "web3"]),
+    );
+    await t.step("an unknown name is a usage error", async () => {
+      const run = await runClient(["--inventory", inv, "--", "@nope ram"], { env });
+      assert.equal(run.code, EXIT_CODES.usage);
+      assert.match(run.stderr, /No host matches "nope"/);
+      assert.equal(run.stdout, "");
+    });
+  } finally {
+    await Deno.remove(inv.slice(0, inv.lastIndexOf("/")), { recursive: true });
+    for (const s of servers) await s[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("rmon --json reports every host's terminal status, whatever fails", async () => {
+  const good = await startServers(2);
+  const wrong = await startServer({ token: "some-other-token-0123456789" });
+  const down = await startServer();
+  const downPort = down.port;
+  await down[Symbol.asyncDispose]();
+  await using silent = silentServer();
+  try {
+    const hosts = [...good.map(addr), addr(wrong), `127.0.0.1:${downPort}`, addr(silent)];
+    const run = await runClient(
+      [
+        "--hosts",
+        hosts.join(","),
+        "--json",
+        "--connect-timeout",
+        "1",
+        "--yes",
+        "--",
+        "sh: echo same; exit 0",
+      ],
+      { env },
+    );
+    const records = ndjson(run.stdout);
+    assert.equal(records.length, 5, run.stdout + run.stderr);
+    const byHost = new Map(records.map((r) => [r.host as string, r]));
+    for (const g of good) {
+      const r = byHost.get(addr(g))!;
+      assert.equal(r.status, "ok");
+      assert.equal(r.exit_code, 0);
+      assert.equal(r.stdout, "same\n");
+      assert.equal(r.stderr, "");
+      assert.equal(r.truncated, false);
+      assert.equal(typeof r.duration_ms, "number");
+      assert.equal(r.error, null);
+      assert.equal(r.address, addr(g));
+    }
+    assert.equal(byHost.get(addr(wrong))!.status, "auth_failed");
+    assert.equal(byHost.get(`127.0.0.1:${downPort}`)!.status, "unreachable");
+    assert.match(byHost.get(`127.0.0.1:${downPort}`)!.error as string, /refused/);
+    assert.equal(byHost.get(addr(silent))!.status, "unreachable");
+    assert.match(byHost.get(addr(silent))!.error as string, /timeout/);
+    assert.equal(run.code, EXIT_CODES.unreachable);
+  } finally {
+    for (const s of [...good, wrong]) await s[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("rmon exit codes tell non-zero exits and timeouts apart", async (t) => {
+  await using a = await startServer();
+  await using b = await startServer();
+  const hosts = [addr(a), addr(b)].join(",");
+  await t.step("all ok → 0", async () => {
+    const run = await runClient(["--hosts", hosts, "--", "uptime"], { env });
+    assert.equal(run.code, EXIT_CODES.ok, run.stderr);
+  });
+  await t.step("a non-zero exit → 1, with the exit code in the record", async () => {
+    const run = await runClient(["--hosts", addr(a), "--json", "--", "sh: exit 7"], { env });
+    assert.equal(run.code, EXIT_CODES.nonzero);
+    const [r] = ndjson(run.stdout);
+    assert.equal(r!.status, "nonzero");
+    assert.equal(r!.exit_code, 7);
+  });
+  await t.step("a server-side timeout → 4, never 0", async () => {
+    const run = await runClient([
+      "--hosts",
+      hosts,
+      "--json",
+      "--yes",
+      "--timeout",
+      "1",
+      "--",
+      "sh: sleep 10",
+    ], { env });
+    assert.equal(run.code, EXIT_CODES.timeout);
+    assert.deepEqual(ndjson(run.stdout).map((r) => r.status), ["timeout", "timeout"]);
+  });
+  await t.step("exec on several hosts without --yes is refused → 2", async () => {
+    const run = await runClient(["--hosts", hosts, "--", "sh: true"], { env });
+    assert.equal(run.code, EXIT_CODES.usage);
+    assert.match(run.stderr, /--yes/);
+  });
+  await t.step("a bad command → 2 with the position", async () => {
+    const run = await runClient(["--hosts", hosts, "--", "ping -f 127.0.0.1"], { env });
+    assert.equal(run.code, EXIT_CODES.usage);
+    assert.match(run.stderr, /ping/);
+  });
+});
+
+Deno.test("rmon gathers identical output and reports a server killed mid-command", async () => {
+  const servers = await startServers(3);
+  try {
+    const running = runClient(
+      ["--hosts", servers.map(addr).join(","), "--yes", "--", "sh: echo same; sleep 2; echo end"],
+      { env },
+    );
+    // Kill one server while the command runs on it.
+    await new Promise((r) => setTimeout(r, 1000));
+    servers[2]!.kill("SIGKILL");
+    const run = await running;
+    assert.equal(run.code, EXIT_CODES.unreachable, run.stdout + run.stderr);
+    assert.match(run.stdout, /-+ 127\.0\.0\.1:\[\d+,\d+\] \(2\) -+\nsame\nend/);
+    assert.match(run.stdout, new RegExp(`${addr(servers[2]!)}: unreachable`));
+    assert.match(run.stdout, /3 hosts: 2 ok, 1 unreachable/);
+  } finally {
+    for (const s of servers) await s[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("Fleet reconnects by itself after a server reset", async () => {
+  await using server = await startServer();
+  const fleet = new Fleet({ backoffMinMs: 100, backoffMaxMs: 500 });
+  fleet.add({
+    name: "s1",
+    endpoint: { hostname: "127.0.0.1", port: server.port },
+    groups: [],
+    token: TEST_TOKEN,
+  });
+  try {
+    await fleet.connect();
+    assert.equal(fleet.get("s1")!.state, "up");
+    const [reset] = await fleet.run(["s1"], { kind: "reset" });
+    assert.equal(reset!.status, "ok");
+    assert.ok(
+      await eventually(() => fleet.get("s1")!.state !== "up", 3_000),
+      "the reset was noticed",
+    );
+    assert.ok(
+      await eventually(() => fleet.get("s1")!.state === "up", 10_000),
+      "the link came back",
+    );
+    const [ram] = await fleet.run(["s1"], { kind: "ram" });
+    assert.equal(ram!.status, "ok");
+  } finally {
+    await fleet.close();
+  }
+});
