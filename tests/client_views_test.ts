@@ -35,12 +35,12 @@ const lines = (...rows: string[]) => rows.join("\n");
 Deno.test("useColor() needs a terminal and no NO_COLOR", () => {
   const tty = { isTerminal: () => true };
   const pipe = { isTerminal: () => false };
-  const cases: [{ isTerminal(): boolean }, string | undefined, boolean][] = [
-    [tty, undefined, true],
+  const cases: [{ isTerminal(): boolean }, string | null, boolean][] = [
+    [tty, null, true],
     [tty, "", true],
     [tty, "1", false],
     [tty, "0", false],
-    [pipe, undefined, false],
+    [pipe, null, false],
     [pipe, "", false],
   ];
   for (const [stream, noColor, want] of cases) {

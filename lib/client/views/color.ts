@@ -19,23 +19,23 @@ const CODES: Readonly<Record<Style, readonly [number, number]>> = {
 /**
  * Whether output to `stream` should be coloured: only to a terminal, and not
  * when `NO_COLOR` is set to a non-empty value (https://no-color.org). `noColor`
- * defaults to the `NO_COLOR` environment variable; without permission to read
- * it, colour stays on for terminals.
+ * defaults to the `NO_COLOR` environment variable (null: not set); without
+ * permission to read it, colour stays on for terminals.
  */
 export function useColor(
   stream: { isTerminal(): boolean },
-  noColor: string | undefined = readNoColor(),
+  noColor: string | null = readNoColor(),
 ): boolean {
-  if (noColor !== undefined && noColor !== "") return false;
+  if (noColor !== null && noColor !== "") return false;
   return stream.isTerminal();
 }
 
-function readNoColor(): string | undefined {
+function readNoColor(): string | null {
   try {
-    return Deno.env.get("NO_COLOR");
-  } catch {
+    return Deno.env.get("NO_COLOR") ?? null;
+  } catch (_err) {
     // Denied env access: the user did not ask us to read it, so it cannot have opted out.
-    return undefined;
+    return null;
   }
 }
 
