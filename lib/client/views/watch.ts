@@ -136,18 +136,9 @@ export function renderWatch(rows: readonly WatchRow[], frame: WatchFrame): strin
   const hosts = rows.length === 1 ? "1 host" : `${rows.length} hosts`;
   const header = `Every ${frame.intervalSeconds} s · ${hosts}, ${up} up · ${clock} UTC`;
   const body = rows.map((row) => {
-    if (row.state !== "up" || row.error !== undefined) {
-      // No numbers this round: say why, spanning the metric columns.
-      const why = row.error === undefined ? stateText(row, frame.color) : paint(
-        frame.color,
-        "red",
-        row.error,
-      );
-      const lead = shown.includes("state") && row.error !== undefined
-        ? [stateText(row, frame.color)]
-        : [];
-      return [row.host, ...lead, why];
-    }
+    // No numbers this round: say why in one cell spanning the metric columns.
+    if (row.state !== "up") return [row.host, stateText(row, frame.color)];
+    if (row.error !== undefined) return [row.host, paint(frame.color, "red", row.error)];
     return [row.host, ...shown.map((c) => cell(c, row, frame.color))];
   });
   const table = rows.length === 0

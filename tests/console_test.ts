@@ -1,0 +1,657 @@
+/**
+ * Tests of the interactive console: its pure parts (history location and
+ * filter, Tab completion, the watch, hosts and diff views) as unit tests, and
+ * the real `client.ts` entry against real servers, driven through piped
+ * stdin and through a pseudo-terminal (util-linux `script`).
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { completeLine } from "../lib/client/console_complete.ts";
+import { comparedValue, renderCommandDiff, stableProjection } from "../lib/client/console_diff.ts";
+import { roundWaitMs, screenRows } from "../lib/client/console_watch.ts";
+import type { HostResult } from "../lib/client/fleet.ts";
+import {
+  appendHistory,
+  historyLines,
+  historyPath,
+  loadHistory,
+  worthKeeping,
+} from "../lib/client/history.ts";
+import type { LinkStatus } from "../lib/client/host_link.ts";
+import { stripAnsi } from "../lib/client/views/color.ts";
+import { canonicalJson } from "../lib/client/views/diff.ts";
+import { formatRtt, type HostRow, renderHosts } from "../lib/client/views/hosts.ts";
+import { renderWatch, watchColumns, type WatchRow } from "../lib/client/views/watch.ts";
+import { runArgsSync } from "../lib/dev/entry_flags.ts";
+import { childEnv } from "../lib/dev/local_server.ts";
+import {
+  descendants,
+  eventually,
+  runClient,
+  type ServerProcess,
+  startServers,
+  TEST_TOKEN,
+} from "./helpers.ts";
+
+const GiB = 1024 ** 3;
+const env = (vars: Record<string, string>) => (name: string) => vars[name];
+const addr = (s: { port: number }) => `127.0.0.1:${s.port}`;
+
+/** Compare with a saved snapshot in tests/testdata/console; UPDATE_SNAPSHOTS=1 rewrites it. */
+async function assertSnapshot(name: string, actual: string): Promise<void> {
+  const url = new URL(`./testdata/console/${name}`, import.meta.url);
+  if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") {
+    await Deno.writeTextFile(url, actual + "\n");
+    return;
+  }
+  assert.equal(actual + "\n", await Deno.readTextFile(url), `snapshot ${name} differs`);
+}
+
+// ---- history ------------------------------------------------------------------
+
+Deno.test("historyPath() follows each OS's convention", async (t) => {
+  await t.step("linux uses XDG_STATE_HOME when absolute", () => {
+    assert.equal(
+      historyPath(env({ HOME: "/home/a", XDG_STATE_HOME: "/xdg" }), "linux"),
+      "/xdg/rmon/history",
+    );
+  });
+  await t.step("linux ignores a relative XDG_STATE_HOME and falls back to HOME", () => {
+    assert.equal(
+      historyPath(env({ HOME: "/home/a", XDG_STATE_HOME: "rel" }), "linux"),
+      "/home/a/.local/state/rmon/history",
+    );
+  });
+  await t.step("macOS uses Application Support", () => {
+    assert.equal(
+      historyPath(env({ HOME: "/Users/a", XDG_STATE_HOME: "/xdg" }), "darwin"),
+      "/Users/a/Library/Application Support/rmon/history",
+    );
+  });
+  await t.step("windows uses APPDATA, else USERPROFILE's roaming folder", () => {
+    assert.equal(
+      historyPath(env({ APPDATA: "C:\\Users\\a\\AppData\\Roaming" }), "windows"),
+      "C:\\Users\\a\\AppData\\Roaming\\rmon\\history",
+    );
+    assert.equal(
+      historyPath(env({ USERPROFILE: "C:\\Users\\b" }), "windows"),
+      "C:\\Users\\b\\AppData\\Roaming\\rmon\\history",
+    );
+  });
+  await t.step("throws when the home directory is unknown", () => {
+    assert.throws(() => historyPath(env({}), "linux"), /HOME is not set/);
+    assert.throws(() => historyPath(env({}), "windows"), /APPDATA is not set/);
+  });
+});
+
+Deno.test("worthKeeping() skips blanks, repeats and lines starting with a space", () => {
+  assert.equal(worthKeeping("ram", undefined), true);
+  assert.equal(worthKeeping("ram", "cpu"), true);
+  assert.equal(worthKeeping("ram", "ram"), false);
+  assert.equal(worthKeeping("   ", undefined), false);
+  assert.equal(worthKeeping(" sh: echo secret", undefined), false);
+});
+
+Deno.test("loadHistory() and appendHistory() keep a bounded private file", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "rmon-test-history-" });
+  const path = `${dir}/state/rmon/history`;
+  try {
+    await t.step("a missing file is an empty history", async () => {
+      assert.deepEqual(await loadHistory(path), []);
+    });
+    await t.step("append creates the directory and an owner-only file", async () => {
+      await appendHistory(path, "ram");
+      await appendHistory(path, "@web1 cpu");
+      assert.deepEqual(await loadHistory(path), ["ram", "@web1 cpu"]);
+      assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+      assert.equal((await Deno.stat(`${dir}/state/rmon`)).mode! & 0o777, 0o700);
+    });
+    await t.step(
+      "load returns the newest lines and trims a file grown past twice that",
+      async () => {
+        const many = Array.from({ length: 25 }, (_, i) => `line ${i}`);
+        await Deno.writeTextFile(path, many.join("\n") + "\n");
+        assert.deepEqual(await loadHistory(path, 10), many.slice(15));
+        assert.deepEqual(historyLines(await Deno.readTextFile(path)), many.slice(15));
+      },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---- completion ---------------------------------------------------------------
+
+Deno.test("completeLine() offers what fits where the cursor is", async (t) => {
+  const hosts = [
+    { name: "web1", groups: ["web"] },
+    { name: "web2", groups: ["web"] },
+    { name: "db1", groups: ["db"] },
+  ];
+  const cases: [string, string[]][] = [
+    ["ra", ["ram"]],
+    ["qu", ["quit"]],
+    ["@w", ["@web1", "@web2"]],
+    ["@web1,d", ["@web1,db1"]],
+    ["@g", ["@group:db", "@group:web"]],
+    ["@all,-w", ["@all,-web1", "@all,-web2"]],
+    ["@web1 up", ["uptime"]],
+    ["use group:w", ["group:web"]],
+    ["disconnect W", ["web1", "web2"]],
+    ["+d", ["+db1"]],
+    ["-web", ["-web1", "-web2"]],
+    ["help sh", ["sh:", "shutdown"]],
+    ["diff o", ["os"]],
+    ["diff k", []],
+    ["watch 2 cpu,r", ["cpu,ram"]],
+    ["connect w", []],
+    ["sh: ls w", []],
+  ];
+  for (const [line, expected] of cases) {
+    await t.step(JSON.stringify(line), () => {
+      const [completions, replaced] = completeLine(line, hosts);
+      assert.deepEqual(completions, expected);
+      assert.equal(replaced, line.slice(line.search(/\S*$/)));
+    });
+  }
+});
+
+// ---- views --------------------------------------------------------------------
+
+/** An `info` answer with the given changes; the rest is a plain Linux host. */
+function info(changes: { release?: string; cpu?: number; ram?: number; disk?: number } = {}) {
+  return {
+    ram: {
+      usedPercent: changes.ram ?? 40,
+      totalBytes: 16 * GiB,
+      availableBytes: 16 * GiB * (1 - (changes.ram ?? 40) / 100),
+      swapTotalBytes: 0,
+      swapFreeBytes: 0,
+    },
+    cpu: { usagePercent: changes.cpu ?? 12.5, cores: 8, model: "EPYC", loadAvg: [0.5, 0.4, 0.3] },
+    os: { platform: "linux", release: changes.release ?? "6.1.0", arch: "x64", name: "Debian 12" },
+    name: { hostname: "h" },
+    ip: { addresses: [] },
+    disk: {
+      mounts: [
+        {
+          mount: "/",
+          device: "/dev/sda1",
+          fsType: "ext4",
+          sizeBytes: 100 * GiB,
+          usedBytes: (changes.disk ?? 50) * GiB,
+          freeBytes: 100 * GiB - (changes.disk ?? 50) * GiB,
+          usedPercent: changes.disk ?? 50,
+        },
+      ],
+    },
+    uptime: { uptimeSeconds: 90_061, bootTime: 1_700_000_000_000 },
+  };
+}
+
+Deno.test("renderWatch() draws one frame of the live table", async (t) => {
+  const rows: WatchRow[] = [
+    { host: "web1", state: "up", reason: null, info: info() },
+    { host: "web2", state: "up", reason: null, info: info({ cpu: 97, ram: 80, disk: 91 }) },
+    { host: "db1", state: "lost", reason: "refused" },
+    { host: "db2", state: "up", reason: null, error: "timeout: No answer in 2 s" },
+  ];
+  const frame = {
+    intervalSeconds: 2,
+    now: Date.UTC(2024, 4, 1, 10, 22, 5),
+    color: false,
+    hint: "Press any key to stop",
+  };
+  await t.step("all columns, with down and failed hosts saying why", async () => {
+    await assertSnapshot("watch_all.txt", renderWatch(rows, frame));
+  });
+  await t.step("only the chosen columns, in the order given", () => {
+    const text = renderWatch(rows.slice(0, 1), { ...frame, columns: ["ram", "cpu"], hint: "" });
+    assert.equal(
+      text,
+      [
+        "Every 2 s · 1 host, 1 up · 10:22:05 UTC",
+        "HOST   RAM%   CPU%",
+        "web1  40.0%  12.5%",
+      ].join("\n"),
+    );
+  });
+  await t.step("colour marks busy hosts only when asked", () => {
+    const colored = renderWatch(rows, { ...frame, color: true });
+    assert.notEqual(colored, renderWatch(rows, frame));
+    assert.equal(stripAnsi(colored), renderWatch(rows, frame));
+  });
+});
+
+Deno.test("watchColumns() checks names and defaults to all", () => {
+  assert.deepEqual(watchColumns(undefined), ["cpu", "ram", "load", "disk", "uptime", "state"]);
+  assert.deepEqual(watchColumns(["RAM", "state"]), ["ram", "state"]);
+  assert.throws(() => watchColumns(["swap"]), RangeError);
+});
+
+Deno.test("screenRows() counts wrapped lines and roundWaitMs() stays within bounds", () => {
+  assert.equal(screenRows("abc\ndef", 80), 2);
+  assert.equal(screenRows("x".repeat(80), 80), 1);
+  assert.equal(screenRows("x".repeat(81) + "\n\ny", 80), 4);
+  assert.equal(roundWaitMs(0.5, 70_000), 2_000);
+  assert.equal(roundWaitMs(5, 70_000), 5_000);
+  assert.equal(roundWaitMs(600, 70_000), 70_000);
+});
+
+Deno.test("renderHosts() lists every host with its state and the selection", async () => {
+  const now = Date.UTC(2024, 4, 1, 10, 0, 0);
+  const base: LinkStatus = {
+    name: "web1",
+    address: "10.0.0.1:5050",
+    state: "up",
+    since: now - 185_000,
+    rttMs: 0.4,
+    serverVersion: "0.1.0",
+    os: "Debian GNU/Linux 12",
+    readOnly: false,
+    reason: null,
+  };
+  const rows: HostRow[] = [
+    { ...base, groups: ["web", "prod"], selected: true },
+    {
+      ...base,
+      name: "web2",
+      address: "10.0.0.2:5050",
+      rttMs: 12.3,
+      readOnly: true,
+      groups: ["web"],
+      selected: false,
+    },
+    {
+      ...base,
+      name: "db1",
+      address: "10.0.0.9:5050",
+      state: "auth_failed",
+      reason: "bad token",
+      since: now - 4_000,
+      rttMs: null,
+      serverVersion: null,
+      os: null,
+      groups: [],
+      selected: true,
+    },
+  ];
+  await assertSnapshot("hosts.txt", renderHosts(rows, now, false));
+  assert.equal(renderHosts([], now, false), "No hosts: add some with connect ADDR");
+  assert.equal(formatRtt(0.4), "<1 ms");
+  assert.equal(formatRtt(null), "-");
+});
+
+Deno.test("stableProjection() keeps what describes the machine, not the moment", async (t) => {
+  await t.step("info ignores usage, free space and uptime", () => {
+    const busy = stableProjection("info", info({ cpu: 99, ram: 90, disk: 70 }));
+    assert.equal(canonicalJson(stableProjection("info", info())), canonicalJson(busy));
+  });
+  await t.step("info still sees a different kernel", () => {
+    const a = canonicalJson(stableProjection("info", info()));
+    const b = canonicalJson(stableProjection("info", info({ release: "5.10.0" })));
+    assert.notEqual(a, b);
+  });
+  await t.step("each metric's projection", () => {
+    const data = info();
+    assert.deepEqual(stableProjection("os", data.os), {
+      platform: "linux",
+      release: "6.1.0",
+      arch: "x64",
+      name: "Debian 12",
+    });
+    assert.deepEqual(stableProjection("ram", data.ram), { total: "16.0 GiB", swapTotal: "0 B" });
+    assert.deepEqual(stableProjection("cpu", data.cpu), { cores: 8, model: "EPYC" });
+    assert.deepEqual(stableProjection("name", { hostname: "web1" }), { hostname: "web1" });
+    assert.deepEqual(stableProjection("disk", data.disk), { "/": "ext4 100 GiB" });
+    assert.deepEqual(stableProjection("uptime", data.uptime), { boot: "2023-11-14 22:13 UTC" });
+    assert.deepEqual(
+      stableProjection("ip", {
+        addresses: [
+          { name: "eth0", family: "IPv6", address: "fe80::1", cidr: "fe80::1/64" },
+          { name: "eth0", family: "IPv4", address: "10.0.0.1", cidr: "10.0.0.1/24" },
+          { name: "lo", family: "IPv4", address: "127.0.0.1", cidr: "127.0.0.1/8" },
+        ],
+      }),
+      { eth0: "IPv4/24 IPv6/64", lo: "IPv4/8" },
+    );
+  });
+  await t.step("malformed answers project without throwing", () => {
+    assert.deepEqual(stableProjection("disk", "junk"), {});
+    assert.deepEqual(stableProjection("ram", null), { total: undefined, swapTotal: undefined });
+  });
+});
+
+Deno.test("renderCommandDiff() shows only how hosts differ from the majority", async (t) => {
+  const ok = (host: string, data: unknown): HostResult => ({
+    host,
+    status: "ok",
+    data: data as HostResult["data"],
+    durationMs: 5,
+  });
+  await t.step("info: the differing field, and the hosts that did not answer", () => {
+    const results: HostResult[] = [
+      ok("web1", info()),
+      ok("web2", info({ cpu: 90 })),
+      ok("db1", info({ release: "5.10.0" })),
+      { host: "db2", status: "unreachable", error: "refused", durationMs: 0 },
+    ];
+    assert.equal(
+      renderCommandDiff({ kind: "info" }, results, false),
+      "os.release: 6.1.0 (web[1-2]) vs 5.10.0 (db1)\ndb2: unreachable: refused",
+    );
+  });
+  await t.step("a metric's fields are named after it", () => {
+    const results = [ok("a1", info().os), ok("a2", { ...info().os, arch: "arm64" })];
+    assert.equal(
+      renderCommandDiff({ kind: "os" }, results, false),
+      "os.arch: x64 (a1) vs arm64 (a2)",
+    );
+  });
+  await t.step("exec compares stdout and the exit code", () => {
+    const exec = { kind: "exec", shell: "sh", command: "uname -r" } as const;
+    const ran = (host: string, stdout: string, exitCode: number): HostResult => ({
+      host,
+      status: exitCode === 0 ? "ok" : "nonzero",
+      exitCode,
+      signal: null,
+      stdout,
+      stderr: "",
+      durationMs: 3,
+    });
+    const results = [ran("web1", "6.1\n", 0), ran("web2", "6.1\n", 0), ran("web3", "", 127)];
+    assert.deepEqual(comparedValue(exec, results[0]!), { exitCode: 0, stdout: "6.1" });
+    assert.equal(
+      renderCommandDiff(exec, results, false),
+      'exitCode: 0 (web[1-2]) vs 127 (web3)\nstdout: 6.1 (web[1-2]) vs "" (web3)',
+    );
+    assert.equal(
+      renderCommandDiff(exec, results.slice(0, 2), false),
+      "All 2 hosts agree: web[1-2]",
+    );
+  });
+});
+
+// ---- the real client, piped -----------------------------------------------------
+
+/** Run the console with `stdin` against `servers` (plus `extra` addresses). */
+function consoleRun(servers: ServerProcess[], stdin: string, extra: string[] = []) {
+  return runClient([...servers.map(addr), ...extra], {
+    env: { RMON_TOKEN: TEST_TOKEN },
+    stdin,
+    timeoutMs: 30_000,
+  });
+}
+
+/** Lines of `text` that are table rows of `server`. */
+function rowsOf(text: string, server: ServerProcess): string[] {
+  return text.split("\n").filter((l) => l.startsWith(addr(server) + " "));
+}
+
+Deno.test("rmon console runs piped commands one after another", async (t) => {
+  const servers = await startServers(3);
+  try {
+    await t.step("a command without a target goes to every connected host", async () => {
+      const run = await consoleRun(servers, "ram\n");
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /Connected to 3 of 3 hosts/);
+      assert.match(run.stdout, /^HOST +USE%/m);
+      for (const s of servers) assert.equal(rowsOf(run.stdout, s).length, 1, run.stdout);
+      assert.match(run.stdout, /3 hosts: 3 ok/);
+    });
+    await t.step("@host sends it to that host only", async () => {
+      const run = await consoleRun(servers, `@${addr(servers[1]!)} cpu\n`);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(rowsOf(run.stdout, servers[0]!).length, 0, run.stdout);
+      assert.equal(rowsOf(run.stdout, servers[1]!).length, 1, run.stdout);
+      assert.match(run.stdout, /1 host: 1 ok/);
+    });
+    await t.step("hosts lists each host as up", async () => {
+      const run = await consoleRun(servers, "hosts\n");
+      assert.equal(run.code, 0, run.stderr);
+      for (const s of servers) {
+        const [row] = rowsOf(run.stdout.replace(/^\* {2}/gm, ""), s);
+        assert.match(row ?? "", / up +\S+ ms +0\.1\.0 /, run.stdout);
+      }
+    });
+    await t.step("use, + and - change where later commands go; exit stops reading", async () => {
+      const [a, b, c] = servers as [ServerProcess, ServerProcess, ServerProcess];
+      const run = await consoleRun(
+        servers,
+        `use ${addr(a)}\n+${addr(c)}\n-${addr(a)}\nname\nexit\nram\n`,
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const selected = run.stdout.split("\n").filter((l) => l.startsWith("Selected:"));
+      assert.equal(selected.length, 3, run.stdout);
+      assert.equal(selected[0], `Selected: ${addr(a)} (1)`);
+      assert.match(selected[1]!, /^Selected: 127\.0\.0\.1:.* \(2\)$/);
+      assert.equal(selected[2], `Selected: ${addr(c)} (1)`);
+      assert.equal(rowsOf(run.stdout, c).length, 1, run.stdout);
+      assert.equal(rowsOf(run.stdout, a).length, 0, run.stdout);
+      assert.equal(rowsOf(run.stdout, b).length, 0, run.stdout);
+      // Nothing after exit ran: one summary line only.
+      assert.equal(run.stdout.match(/^1 host: /gm)?.length, 1, run.stdout);
+    });
+    await t.step("a host that refuses is reported and the others work", async () => {
+      const spare = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const dead = `127.0.0.1:${spare.addr.port}`;
+      spare.close();
+      const run = await consoleRun(servers, `name\n@${dead} name\n`, [dead]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, new RegExp(`Cannot connect to ${dead}: refused`));
+      assert.match(run.stdout, /Connected to 3 of 4 hosts/);
+      // The selection follows the connected hosts; the dead one answers only when named.
+      assert.match(run.stdout, /^3 hosts: 3 ok/m);
+      assert.match(run.stdout, /^1 host: 0 ok, 1 unreachable/m);
+    });
+    await t.step("risky commands are refused without a terminal or --yes", async () => {
+      const run = await consoleRun(servers, "sh: echo hi\nkill\n");
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        run.stderr,
+        /line 1: Cannot run "sh: echo hi" on 3 hosts without confirmation: stdin is not a terminal/,
+      );
+      assert.match(run.stderr, /line 2: Cannot run "kill" on 3 hosts without confirmation/);
+      assert.doesNotMatch(run.stdout, /\| hi/);
+    });
+    await t.step("with --yes, exec output is streamed per host, then gathered", async () => {
+      const run = await runClient(["--yes", ...servers.map(addr)], {
+        env: { RMON_TOKEN: TEST_TOKEN },
+        stdin: "sh: echo hi\n",
+        timeoutMs: 30_000,
+      });
+      assert.equal(run.code, 0, run.stderr);
+      for (const s of servers) assert.match(run.stdout, new RegExp(`^${addr(s)} \\| hi$`, "m"));
+      assert.match(run.stdout, /\(3\) -+\nhi\n/);
+      assert.match(run.stdout, /3 hosts: 3 ok/);
+    });
+    await t.step("syntax errors name the line and column; the script goes on", async () => {
+      const run = await consoleRun(servers, "bogus\n@nohost ram\nuptime\n");
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /^line 1: column 1: Unknown command "bogus"/m);
+      assert.match(run.stderr, /^line 2: No host matches "nohost"/m);
+      assert.match(run.stdout, /3 hosts: 3 ok/);
+    });
+    await t.step("watch draws one table when more input is waiting", async () => {
+      const run = await consoleRun(servers, "watch 1 cpu,state\nexit\n");
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout.match(/^Every 1 s · 3 hosts, 3 up/gm)?.length, 1, run.stdout);
+      for (const s of servers) assert.match(rowsOf(run.stdout, s)[0] ?? "", /%\s+up$/);
+    });
+    await t.step("diff shows that identical hosts agree", async () => {
+      const run = await consoleRun(servers, "diff os\n");
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /All 3 hosts agree: 127\.0\.0\.1:\[/);
+    });
+  } finally {
+    await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+  }
+});
+
+// ---- the real client, in a pseudo-terminal ----------------------------------------
+
+/** Quote a word for `sh`. */
+const shQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * The console in a pseudo-terminal made by util-linux `script`: keys are
+ * written to its stdin, the screen is read (escapes stripped) from its stdout.
+ */
+class PtyConsole implements AsyncDisposable {
+  #child: Deno.ChildProcess;
+  #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #text = "";
+  #reading: Promise<void>;
+  readonly home: string;
+
+  constructor(args: string[], home: string) {
+    this.home = home;
+    const command = [Deno.execPath(), ...runArgsSync("client"), ...args].map(shQuote).join(" ");
+    this.#child = new Deno.Command("script", {
+      // A fixed size: a pseudo-terminal made from a pipe starts at 0 columns.
+      args: ["-qfec", `stty cols 200 rows 50; exec ${command}`, "/dev/null"],
+      env: childEnv({
+        HOME: home,
+        XDG_STATE_HOME: `${home}/state`,
+        NO_COLOR: "1",
+        TERM: "xterm",
+        RMON_TOKEN: TEST_TOKEN,
+      }),
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    this.#stdin = this.#child.stdin.getWriter();
+    const decoder = new TextDecoder();
+    const stdout = this.#child.stdout;
+    this.#reading = (async () => {
+      for await (const chunk of stdout) {
+        this.#text += decoder.decode(chunk, { stream: true });
+      }
+    })();
+  }
+
+  /** Everything shown so far, without escapes or carriage returns. */
+  get screen(): string {
+    return stripAnsi(this.#text).replaceAll("\r", "");
+  }
+
+  /** A position in the screen text; wait for what comes after it. */
+  mark(): number {
+    return this.screen.length;
+  }
+
+  /** Type `keys` (`\r` is Enter, `\x03` Ctrl-C). */
+  async type(keys: string): Promise<void> {
+    await this.#stdin.write(new TextEncoder().encode(keys));
+  }
+
+  /** Wait until `pattern` shows up after `from`; throws with the screen if it does not. */
+  async waitFor(pattern: string | RegExp, from = 0, timeoutMs = 15_000): Promise<void> {
+    const seen = () => {
+      const text = this.screen.slice(from);
+      return typeof pattern === "string" ? text.includes(pattern) : pattern.test(text);
+    };
+    if (!await eventually(seen, timeoutMs)) {
+      throw new Error(`Timed out waiting for ${pattern} in:\n${this.screen.slice(from)}`);
+    }
+  }
+
+  /** Wait for the console to end; its exit code (script -e passes it on). */
+  async exitCode(timeoutMs = 10_000): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      this.#child.status,
+      new Promise<null>((r) => timer = setTimeout(() => r(null), timeoutMs)),
+    ]);
+    clearTimeout(timer);
+    if (status === null) throw new Error(`Console did not exit:\n${this.screen}`);
+    return status.code;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // already exited
+    }
+    await this.#stdin.close().catch((err) => {
+      // The pseudo-terminal is gone once script exits; its stdin pipe may be closed.
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+    });
+    await this.#child.status;
+    await this.#reading;
+  }
+}
+
+Deno.test("rmon console in a terminal: prompt, completion, Ctrl-C, notices, exit", async (t) => {
+  const servers = await startServers(2);
+  const home = await Deno.makeTempDir({ prefix: "rmon-test-pty-" });
+  const pty = new PtyConsole(servers.map(addr), home);
+  try {
+    await t.step("the prompt shows selected/connected", async () => {
+      await pty.waitFor("rmon [2/2]> ");
+    });
+    await t.step("a command goes to all hosts", async () => {
+      const from = pty.mark();
+      await pty.type("ram\r");
+      await pty.waitFor("2 hosts: 2 ok", from);
+      for (const s of servers) assert.equal(rowsOf(pty.screen.slice(from), s).length, 1);
+    });
+    await t.step("Tab completes a command word", async () => {
+      const from = pty.mark();
+      // Keys in one write count as a paste, which readline does not complete.
+      await pty.type("hos");
+      await pty.waitFor("hos", from);
+      await pty.type("\t");
+      await pty.waitFor("hosts", from);
+      await pty.type("\r");
+      await pty.waitFor(/Selected: all connected/, from);
+    });
+    await t.step("Ctrl-C cancels a running command and its processes", async () => {
+      const from = pty.mark();
+      await pty.type("sh: sleep 30\r");
+      await pty.waitFor("[y/N]", from);
+      await pty.type("y\r");
+      assert.ok(
+        await eventually(() => servers.every((s) => descendants(s.pid).length > 0), 10_000),
+        "the command should be running on every server",
+      );
+      await pty.type("\x03");
+      await pty.waitFor("2 hosts: 0 ok, 2 cancelled", from);
+      assert.ok(
+        await eventually(() => servers.every((s) => descendants(s.pid).length === 0), 5_000),
+        `children left: ${servers.map((s) => descendants(s.pid).join(","))}`,
+      );
+      await pty.waitFor(/cancelled[^]*rmon \[2\/2\]> $/, from);
+    });
+    await t.step("Ctrl-C at the prompt clears the line", async () => {
+      const from = pty.mark();
+      await pty.type("abc");
+      await pty.waitFor("abc", from);
+      await pty.type("\x03");
+      await pty.waitFor("abc^C\n", from);
+      await pty.type("uptime\r");
+      await pty.waitFor("2 hosts: 2 ok", from);
+      assert.doesNotMatch(pty.screen.slice(from), /abcuptime|Unknown command/);
+    });
+    await t.step("a lost host is announced and leaves the count", async () => {
+      const from = pty.mark();
+      servers[1]!.kill("SIGTERM");
+      await pty.waitFor(`${addr(servers[1]!)} lost:`, from);
+      await pty.waitFor("rmon [1/1]> ", from);
+    });
+    await t.step("exit leaves with 0 and the history keeps what was typed", async () => {
+      await pty.type("exit\r");
+      assert.equal(await pty.exitCode(), 0);
+      const history = historyLines(await Deno.readTextFile(`${home}/state/rmon/history`));
+      assert.deepEqual(history, ["ram", "hosts", "sh: sleep 30", "uptime", "exit"]);
+    });
+  } finally {
+    await pty[Symbol.asyncDispose]();
+    await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+    await Deno.remove(home, { recursive: true });
+  }
+});
