@@ -479,6 +479,22 @@ Deno.test("rmon console runs piped commands one after another", async (t) => {
       assert.equal(run.stdout.match(/^Every 1 s · 3 hosts, 3 up/gm)?.length, 1, run.stdout);
       for (const s of servers) assert.match(rowsOf(run.stdout, s)[0] ?? "", /%\s+up$/);
     });
+    await t.step("help lists the commands and explains one", async () => {
+      const run = await consoleRun(servers, "help\nhelp ping\n");
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^ {2}watch \[SECONDS\] \[COLUMNS\] +Show a live table/m);
+      assert.match(run.stdout, /^ping HOST \[COUNT\]\n {2}Ping HOST from each server/m);
+    });
+    await t.step("disconnect closes a link and connect opens it again", async () => {
+      const a = addr(servers[0]!);
+      const run = await consoleRun(servers, `disconnect ${a}\nhosts\nconnect ${a}\nhosts\n`);
+      assert.equal(run.code, 0, run.stderr);
+      const [closed, reopened] = run.stdout.split(`Connected to ${a}: rmon-server 0.1.0\n`);
+      assert.ok(reopened !== undefined, run.stdout);
+      assert.match(rowsOf(closed!.replace(/^[* ] {2}/gm, ""), servers[0]!)[0] ?? "", / closed /);
+      assert.match(rowsOf(reopened.replace(/^[* ] {2}/gm, ""), servers[0]!)[0] ?? "", / up /);
+      assert.doesNotMatch(run.stderr, /Cannot connect|lost/);
+    });
     await t.step("diff shows that identical hosts agree", async () => {
       const run = await consoleRun(servers, "diff os\n");
       assert.equal(run.code, 0, run.stderr);
@@ -627,6 +643,25 @@ Deno.test("rmon console in a terminal: prompt, completion, Ctrl-C, notices, exit
       );
       await pty.waitFor(/cancelled[^]*rmon \[2\/2\]> $/, from);
     });
+    await t.step("Up recalls the command, not the answer to its question", async () => {
+      const from = pty.mark();
+      await pty.type("\x1b[A");
+      await pty.waitFor("rmon [2/2]> sh: sleep 30", from);
+      await pty.type("\x03");
+      await pty.waitFor("^C\n", from);
+    });
+    await t.step("watch redraws until a key is pressed, and the key is not kept", async () => {
+      const from = pty.mark();
+      await pty.type("watch 0.2 cpu,state\r");
+      await pty.waitFor(/(Every 0\.2 s · 2 hosts, 2 up[^]*){2}/, from);
+      await pty.type("q");
+      // The key's echo is wiped by cursor moves, which the escape-free screen text does not show.
+      await pty.waitFor(/Press any key to stop\n[^\n]*rmon \[2\/2\]> $/, from);
+      const mark = pty.mark();
+      await pty.type("uptime\r");
+      await pty.waitFor("2 hosts: 2 ok", mark);
+      assert.doesNotMatch(pty.screen.slice(mark), /quptime|Unknown command/);
+    });
     await t.step("Ctrl-C at the prompt clears the line", async () => {
       const from = pty.mark();
       await pty.type("abc");
@@ -647,7 +682,14 @@ Deno.test("rmon console in a terminal: prompt, completion, Ctrl-C, notices, exit
       await pty.type("exit\r");
       assert.equal(await pty.exitCode(), 0);
       const history = historyLines(await Deno.readTextFile(`${home}/state/rmon/history`));
-      assert.deepEqual(history, ["ram", "hosts", "sh: sleep 30", "uptime", "exit"]);
+      assert.deepEqual(history, [
+        "ram",
+        "hosts",
+        "sh: sleep 30",
+        "watch 0.2 cpu,state",
+        "uptime",
+        "exit",
+      ]);
     });
   } finally {
     await pty[Symbol.asyncDispose]();

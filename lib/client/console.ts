@@ -23,6 +23,7 @@
  */
 
 import { EXIT_CODES, UsageError } from "../errors.ts";
+import { RMON_VERSION } from "../protocol/constants.ts";
 import { isRemote, type RemoteCommand, type TargetExpr } from "../grammar/command.ts";
 import { describeSyntaxError } from "../grammar/errors.ts";
 import { formatHelp } from "../grammar/help.ts";
@@ -144,6 +145,9 @@ export class Console {
         this.#notice("No hosts yet: add some with connect ADDR (help connect)");
       } else {
         await this.#connect(specs.map((s) => s.name), false);
+      }
+      if (this.#env.terminal) {
+        this.#out(`rmon ${RMON_VERSION}: type help for the commands, exit or Ctrl-D to leave`);
       }
       return await this.#loop();
     } finally {
@@ -466,11 +470,19 @@ export class Console {
     const hosts = this.#hosts();
     const shown = new Set(target ? resolveTargets(target, hosts) : hosts.map((h) => h.name));
     const selected = new Set(this.#selection.names(hosts, this.#connected()));
-    const rows = this.#fleet.links.filter((l) => shown.has(l.name)).map((l) => ({
-      ...l.status(),
-      groups: l.groups,
-      selected: selected.has(l.name),
-    }));
+    const rows = this.#fleet.links.filter((l) => shown.has(l.name)).map((l) => {
+      const status = l.status();
+      // A link's own `since` restarts at every retry; "lost since" means since it first went down.
+      const down = status.state !== "up" && status.state !== "closed"
+        ? this.#downSince.get(l.name)
+        : undefined;
+      return {
+        ...status,
+        since: down ?? status.since,
+        groups: l.groups,
+        selected: selected.has(l.name),
+      };
+    });
     this.#out(renderHosts(rows, Date.now(), this.#env.color));
     this.#describeSelection();
   }
