@@ -4,7 +4,7 @@
  * shared grammar, and answers shown as they arrive. Client layer; the entry
  * point (`client.ts`) calls {@linkcode runConsole}.
  *
- * Behaviour worth knowing (also in the README):
+ * Behaviour worth knowing:
  * - Lines come from a terminal (prompt, history, Tab completion) or from a
  *   pipe, run one after another without prompts. The console exits 0 at
  *   `exit`, `quit`, Ctrl-D or end of input, whatever the commands returned;
