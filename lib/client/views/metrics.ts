@@ -54,7 +54,7 @@ function list(value: unknown): unknown[] {
 }
 
 /** A usage percentage, yellow from 75% and red from 90% so full hosts stand out. */
-function usage(percent: number, color: boolean): string {
+export function usage(percent: number, color: boolean): string {
   const text = formatPercent(percent);
   if (percent >= 90) return paint(color, "red", text);
   if (percent >= 75) return paint(color, "yellow", text);
@@ -93,7 +93,7 @@ function ramCells(value: unknown, color: boolean): string[] {
 }
 
 /** The root file system's usage: `/`, else `C:\`, else the first mount. */
-function rootDisk(value: unknown): number {
+export function rootDisk(value: unknown): number {
   const mounts = list(record<DiskInfo>(value).mounts).map((m) => record<MountUsage>(m));
   const root = mounts.find((m) => m.mount === "/") ??
     mounts.find((m) => typeof m.mount === "string" && /^[A-Za-z]:\\?$/.test(m.mount)) ??

@@ -9,7 +9,8 @@
 import { WATCH_COLUMNS, type WatchColumn } from "../../grammar/commands/watch.ts";
 import type { LinkState } from "../host_link.ts";
 import { paint } from "./color.ts";
-import { formatPercent, formatUptime, MISSING } from "./format.ts";
+import { formatUptime, MISSING } from "./format.ts";
+import { rootDisk, usage } from "./metrics.ts";
 import { stateText } from "./hosts.ts";
 import { type Column, renderTable } from "./table.ts";
 
@@ -78,27 +79,6 @@ function num(value: unknown): number {
   return typeof value === "number" ? value : Number.NaN;
 }
 
-/** A usage percentage, yellow from 75% and red from 90%, like the metric tables. */
-function usage(percent: number, color: boolean): string {
-  const text = formatPercent(percent);
-  if (percent >= 90) return paint(color, "red", text);
-  if (percent >= 75) return paint(color, "yellow", text);
-  return text;
-}
-
-/** The root file system's use: `/`, else a Windows drive root, else the first mount. */
-function rootDiskPercent(disk: unknown): number {
-  const raw = field(disk, "mounts");
-  const mounts = Array.isArray(raw) ? raw : [];
-  const mountOf = (m: unknown) => field(m, "mount");
-  const root = mounts.find((m) => mountOf(m) === "/") ??
-    mounts.find((m) => {
-      const at = mountOf(m);
-      return typeof at === "string" && /^[A-Za-z]:\\?$/.test(at);
-    }) ?? mounts[0];
-  return num(field(root, "usedPercent"));
-}
-
 function cell(column: WatchColumn, row: WatchRow, color: boolean): string {
   const info = row.info;
   switch (column) {
@@ -114,7 +94,7 @@ function cell(column: WatchColumn, row: WatchRow, color: boolean): string {
       return typeof first === "number" ? first.toFixed(2) : MISSING;
     }
     case "disk":
-      return usage(rootDiskPercent(field(info, "disk")), color);
+      return usage(rootDisk(field(info, "disk")), color);
     case "uptime":
       return formatUptime(num(field(field(info, "uptime"), "uptimeSeconds")));
     default: {
