@@ -7,6 +7,7 @@
  */
 
 import type { RemoteCommand } from "../../grammar/command.ts";
+import { isMetricKind } from "../../grammar/commands/metrics.ts";
 import type { HostResult } from "../fleet.ts";
 import { paint } from "./color.ts";
 import { gatherOutputs, renderGathered } from "./gather.ts";
@@ -26,20 +27,9 @@ export interface ViewSink {
   progress: boolean;
 }
 
-const METRICS: ReadonlySet<string> = new Set([
-  "ram",
-  "cpu",
-  "os",
-  "name",
-  "ip",
-  "disk",
-  "uptime",
-  "info",
-]);
-
 /** Whether a command's answer is a metric table (else streamed output or a plain ack). */
 export function isMetric(cmd: RemoteCommand): cmd is RemoteCommand & { kind: MetricMethod } {
-  return METRICS.has(cmd.kind);
+  return isMetricKind(cmd.kind);
 }
 
 /** Past this many failed hosts, failures are listed folded per status instead of per host. */

@@ -18,12 +18,13 @@ import type {
   RamInfo,
   UptimeInfo,
 } from "../../protocol/messages.ts";
+import type { MetricKind } from "../../grammar/commands/metrics.ts";
 import { paint } from "./color.ts";
 import { formatBytes, formatPercent, formatTimestamp, formatUptime, MISSING } from "./format.ts";
 import { type Column, renderTable } from "./table.ts";
 
-/** The metric methods these views can show. */
-export type MetricMethod = "ram" | "cpu" | "os" | "name" | "ip" | "disk" | "uptime" | "info";
+/** The metric methods these views can show: every metric command. */
+export type MetricMethod = MetricKind;
 
 /** One host's answer: a result, or the error that stopped it. */
 export interface MetricRow {

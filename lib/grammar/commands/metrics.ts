@@ -10,8 +10,16 @@ import type { RemoteCommandOf } from "../command.ts";
 import type { RemoteSpec } from "../spec.ts";
 import { noArgs } from "./_args.ts";
 
-/** The tags of the metric commands. */
-export type MetricKind = "ram" | "cpu" | "os" | "name" | "ip" | "disk" | "uptime" | "info";
+/** The tags of the metric commands, in help order. */
+export const METRIC_KINDS = ["ram", "cpu", "os", "name", "ip", "disk", "uptime", "info"] as const;
+
+/** The tag of a metric command. */
+export type MetricKind = typeof METRIC_KINDS[number];
+
+/** Whether a command tag is a metric (answered with data, not streamed output). */
+export function isMetricKind(kind: string): kind is MetricKind {
+  return (METRIC_KINDS as readonly string[]).includes(kind);
+}
 
 function metric<K extends MetricKind>(kind: K, summary: string, detail: string): RemoteSpec<K> {
   // A metric command is its tag alone; TS cannot see that through the generic K.
