@@ -52,21 +52,21 @@ Deno.test("parseAddress() rejects junk with the reason", () => {
     ["", "SyntaxError", 'Cannot parse address "": it is empty'],
     ["web1:", "SyntaxError", 'Cannot parse address "web1:": port "" is not a number'],
     ["web1:http", "SyntaxError", 'Cannot parse address "web1:http": port "http" is not a number'],
-    ["web1:0", "RangeError", 'Cannot parse address "web1:0": port "0" is out of range 1-65535'],
+    ["web1:0", "RangeError", 'Cannot parse address "web1:0": port 0 is outside 1-65535'],
     [
       "web1:70000",
       "RangeError",
-      'Cannot parse address "web1:70000": port "70000" is out of range 1-65535',
+      'Cannot parse address "web1:70000": port 70000 is outside 1-65535',
     ],
     [
       "10.0.0.256",
       "SyntaxError",
-      'Cannot parse address "10.0.0.256": "10.0.0.256" is not a host name or IP address',
+      'Cannot parse address "10.0.0.256": "10.0.0.256" is not a host name or address',
     ],
     [
       "web 1",
       "SyntaxError",
-      'Cannot parse address "web 1": "web 1" is not a host name or IP address',
+      'Cannot parse address "web 1": "web 1" is not a host name or address',
     ],
     [
       "http://web1",
@@ -76,22 +76,22 @@ Deno.test("parseAddress() rejects junk with the reason", () => {
     [
       "-web1",
       "SyntaxError",
-      'Cannot parse address "-web1": "-web1" is not a host name or IP address',
+      'Cannot parse address "-web1": "-web1" is not a host name or address',
     ],
     [
       "2001:db8::1:5051:x",
       "SyntaxError",
-      'Cannot parse address "2001:db8::1:5051:x": not an IPv6 address (with a port, write "[IPv6]:port")',
+      'Cannot parse address "2001:db8::1:5051:x": not an IPv6 address; write [v6]:port to give a port',
     ],
     [
       "[web1]:5051",
       "SyntaxError",
-      'Cannot parse address "[web1]:5051": expected "[IPv6]" or "[IPv6]:port"',
+      'Cannot parse address "[web1]:5051": "web1" is not an IPv6 address',
     ],
     [
       "[::1]5051",
       "SyntaxError",
-      'Cannot parse address "[::1]5051": expected "[IPv6]" or "[IPv6]:port"',
+      'Cannot parse address "[::1]5051": expected ":PORT" after "]"',
     ],
   ];
   for (const [text, name, message] of cases) {
@@ -193,12 +193,12 @@ Deno.test("parseInventory() names the host in every error", () => {
     [
       '[[host]]\nname = "a"\naddress = "10.0.0.1:99999"\n',
       "SyntaxError",
-      'Cannot parse inventory: host 1 ("a"): bad address "10.0.0.1:99999": port "99999" is out of range 1-65535',
+      'Cannot parse inventory: host 1 ("a"): bad address "10.0.0.1:99999": port 99999 is outside 1-65535',
     ],
     [
       '[[host]]\nname = "a"\naddress = "no such host"\n',
       "SyntaxError",
-      'Cannot parse inventory: host 1 ("a"): bad address "no such host": "no such host" is not a host name or IP address',
+      'Cannot parse inventory: host 1 ("a"): bad address "no such host": "no such host" is not a host name or address',
     ],
     [
       '[[host]]\nname = "a"\nadress = "x"\n',

@@ -27,10 +27,10 @@
  * @module
  */
 
-import { isIPv4, isIPv6 } from "node:net";
 import { dirname, isAbsolute, join } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
+import { parseAddress as parseHostPort } from "../grammar/address.ts";
 import { fsDetail, readTokenFile } from "../token_file.ts";
 
 /** Where a host's token comes from. `default` defers to the caller's fallback. */
@@ -59,63 +59,8 @@ const DEFAULTS_KEYS = ["port", "token_env", "token_file", "token"];
 const HOST_KEYS = ["name", "address", "port", "groups", "token_env", "token_file", "token"];
 const TOKEN_KEYS = ["token_env", "token_file", "token"];
 
-// A DNS name: dot-separated labels of letters, digits, `-` and `_`, not starting or ending with `-`.
-const DNS_NAME =
-  /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/** Parse a port number given as text; throws RangeError outside 1-65535. */
-function parsePort(text: string, address: string): number {
-  if (!/^\d{1,5}$/.test(text)) {
-    throw new SyntaxError(`Cannot parse address "${address}": port "${text}" is not a number`);
-  }
-  const port = Number(text);
-  if (port < 1 || port > 65535) {
-    throw new RangeError(
-      `Cannot parse address "${address}": port "${text}" is out of range 1-65535`,
-    );
-  }
-  return port;
-}
-
-function checkHostname(hostname: string, address: string): string {
-  // All-numeric dotted text can only be an IPv4 address, never a DNS name.
-  const ok = /^[\d.]+$/.test(hostname) ? isIPv4(hostname) : DNS_NAME.test(hostname);
-  if (!ok) {
-    throw new SyntaxError(
-      `Cannot parse address "${address}": "${hostname}" is not a host name or IP address`,
-    );
-  }
-  return hostname;
-}
-
-/** Split an address into host and optional port, validating both. */
-function splitAddress(text: string): { hostname: string; port: number | undefined } {
-  if (text === "") throw new SyntaxError(`Cannot parse address "": it is empty`);
-  if (text.startsWith("[")) {
-    const m = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
-    if (m === null || !isIPv6(m[1] ?? "")) {
-      throw new SyntaxError(`Cannot parse address "${text}": expected "[IPv6]" or "[IPv6]:port"`);
-    }
-    return { hostname: m[1] ?? "", port: m[2] === undefined ? undefined : parsePort(m[2], text) };
-  }
-  const colons = text.split(":").length - 1;
-  if (colons > 1) {
-    if (isIPv6(text)) return { hostname: text, port: undefined };
-    throw new SyntaxError(
-      `Cannot parse address "${text}": not an IPv6 address (with a port, write "[IPv6]:port")`,
-    );
-  }
-  if (colons === 1) {
-    const at = text.indexOf(":");
-    return {
-      hostname: checkHostname(text.slice(0, at), text),
-      port: parsePort(text.slice(at + 1), text),
-    };
-  }
-  return { hostname: checkHostname(text, text), port: undefined };
-}
 
 /**
  * Parse `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address
@@ -126,7 +71,7 @@ export function parseAddress(
   text: string,
   defaultPort: number,
 ): { hostname: string; port: number } {
-  const { hostname, port } = splitAddress(text);
+  const { hostname, port } = parseHostPort(text);
   return { hostname, port: port ?? defaultPort };
 }
 
@@ -225,9 +170,9 @@ function parseHost(
   if (name === undefined) throw new SyntaxError(`${where}: set "name" or "address"`);
   checkName(name, where);
 
-  let split: ReturnType<typeof splitAddress>;
+  let split: ReturnType<typeof parseHostPort>;
   try {
-    split = splitAddress(address ?? name);
+    split = parseHostPort(address ?? name);
   } catch (err) {
     const detail = err instanceof Error ? err.message.replace(/^Cannot parse address /, "") : "";
     throw new SyntaxError(`${where}: bad address ${detail}`, { cause: err });
