@@ -10,6 +10,7 @@ import { EXIT_CODES } from "../lib/errors.ts";
 import { Fleet } from "../lib/client/fleet.ts";
 import {
   eventually,
+  mutedServer,
   runClient,
   type ServerProcess,
   silentServer,
@@ -189,6 +190,22 @@ Deno.test("rmon gathers identical output and reports a server killed mid-command
   } finally {
     for (const s of servers) await s[Symbol.asyncDispose]();
   }
+});
+
+Deno.test("rmon reports a server that authenticates but never answers as timed out", async () => {
+  await using good = await startServer();
+  await using muted = mutedServer(TEST_TOKEN);
+  const started = performance.now();
+  const run = await runClient(
+    ["--hosts", `${addr(good)},${addr(muted)}`, "--json", "--wait", "1.5", "--", "ram"],
+    { env },
+  );
+  const records = new Map(ndjson(run.stdout).map((r) => [r.host as string, r]));
+  assert.equal(records.get(addr(good))!.status, "ok");
+  assert.equal(records.get(addr(muted))!.status, "timeout");
+  assert.match(records.get(addr(muted))!.error as string, /No answer/);
+  assert.equal(run.code, EXIT_CODES.timeout);
+  assert.ok(performance.now() - started < 30_000, "the client gave up waiting instead of hanging");
 });
 
 Deno.test("Fleet reconnects by itself after a server reset", async () => {

@@ -11,8 +11,8 @@ import { childEnv, signalChild, spawnLocalServer } from "../lib/dev/local_server
 import { newNonce, TokenKey } from "../lib/protocol/auth.ts";
 import { PROTOCOL_VERSION } from "../lib/protocol/constants.ts";
 import { FrameReader, writeAll } from "../lib/protocol/framing.ts";
-import { clientHandshake, type ClientSession } from "../lib/protocol/handshake.ts";
-import { dial } from "../lib/protocol/transport.ts";
+import { clientHandshake, type ClientSession, serverHandshake } from "../lib/protocol/handshake.ts";
+import { accepted, dial } from "../lib/protocol/transport.ts";
 
 /** A token good enough for tests (≥16 characters). */
 export const TEST_TOKEN = "test-token-0123456789abcdef";
@@ -292,4 +292,44 @@ export function rssBytes(pid: number): number {
   const out = new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdin: "null" })
     .outputSync();
   return Number(decoder.decode(out.stdout).trim()) * 1024;
+}
+
+/**
+ * A server that completes the handshake with `token` and then never answers a
+ * command (a hung agent); dispose to close it all.
+ */
+export function mutedServer(token: string): { hostname: string; port: number } & AsyncDisposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const key = new TokenKey(token);
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        held.push(conn);
+        serverHandshake(accepted(conn), {
+          key,
+          readOnly: false,
+          deadlineMs: 5_000,
+          maxFrameBytes: 1 << 20,
+        }).catch(() => {/* a failed handshake just leaves the socket closed */});
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BadResource)) throw err; // closed on dispose
+    }
+  })();
+  return {
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const c of held) {
+        try {
+          c.close();
+        } catch (err) {
+          if (!(err instanceof Deno.errors.BadResource)) throw err; // closed by the handshake
+        }
+      }
+      await accepting;
+    },
+  };
 }
