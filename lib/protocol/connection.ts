@@ -8,7 +8,6 @@
 
 import { ConnectionClosedError, ProtocolError, RemoteError, TimeoutError } from "../errors.ts";
 import {
-  DecodeError,
   decodeMessage,
   encodeError,
   encodeNotification,
@@ -46,7 +45,11 @@ export interface PeerHandlers {
    * reading while a connection has too many calls in flight, so TCP pushes back.
    */
   beforeRead?: () => Promise<void> | undefined;
-  /** Called once a frame could not be decoded; return true to keep the connection. */
+  /**
+   * Called when a frame could not be read or decoded. For a decode fault
+   * (bad JSON, bad envelope) return true to keep the connection; a framing
+   * fault (oversized frame, invalid UTF-8) always closes it.
+   */
   onBadFrame?: (err: ProtocolError) => boolean;
 }
 
@@ -263,5 +266,3 @@ export class RpcPeer {
     return this.#closeError;
   }
 }
-
-export { DecodeError };

@@ -8,6 +8,7 @@
 
 import { describeError, RemoteError, toErrorObject } from "../errors.ts";
 import { ERROR_CODES, LIMITS, METHODS, NOTIFICATIONS } from "../protocol/constants.ts";
+import { DecodeError } from "../protocol/codec.ts";
 import { RpcPeer } from "../protocol/connection.ts";
 import { serverHandshake, type TokenKey } from "../protocol/handshake.ts";
 import type { ByeParams, Json, Request, RequestId, RpcErrorObject } from "../protocol/messages.ts";
@@ -74,13 +75,12 @@ export class Session {
       beforeRead: () => this.#gate(),
       onBadFrame: (err) => {
         log.info(`${this.remote} bad frame: ${err.message}`);
-        // Bad JSON in a well-delimited line is answered and survived; size and
-        // encoding faults mean the stream cannot be trusted, so it is closed.
-        const recoverable = err.code === ERROR_CODES.parseError && !/UTF-8/.test(err.message) ||
-          err.code === ERROR_CODES.invalidRequest;
-        const id = "requestId" in err ? (err.requestId as RequestId | null) : null;
-        this.#respond(id, { error: toErrorObject(err) });
-        return recoverable;
+        // Bad JSON in a well-delimited line is answered and survived; framing
+        // faults (size, UTF-8) close the connection whatever we return here.
+        this.#respond(err instanceof DecodeError ? err.requestId : null, {
+          error: toErrorObject(err),
+        });
+        return true;
       },
     });
     this.#peer = peer;
