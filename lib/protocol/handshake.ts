@@ -2,10 +2,11 @@
  * The handshake, both sides: `hello` → `auth` → proof check, before any command.
  *
  * Server: send `hello` with a fresh nonce, then accept exactly one frame, which
- * must be a valid `auth` request; anything else, a wrong MAC or the absolute
- * deadline closes the connection with the same `unauthorized` answer, so known
- * and unknown methods look alike to a stranger. Client: check the server's
- * proof before it sends a single command.
+ * must be a valid `auth` request. Any other request (known method or not) and
+ * a wrong MAC get the same `unauthorized` answer, so methods look alike to a
+ * stranger; a frame that is not a request, or the absolute deadline, closes
+ * the connection without one. Client: check the server's proof before it
+ * sends a single command.
  * @module
  */
 
