@@ -48,9 +48,16 @@ const OUTPUT_FRAME = JSON.stringify({
   params: { id: 7, stream: "stdout", data: "QUFB".repeat(16 * 1024) },
 });
 
+const UTF8_FRAME = JSON.stringify({
+  jsonrpc: "2.0",
+  method: "output",
+  params: { id: 7, stream: "stdout", data: "größe née ½ ".repeat(5 * 1024) },
+});
+
 const SMALL_FRAMES = 1000;
 const smallData = encoder.encode((RAM_ANSWER + "\n").repeat(SMALL_FRAMES));
 const bigData = encoder.encode((OUTPUT_FRAME + "\n").repeat(16));
+const utf8Data = encoder.encode((UTF8_FRAME + "\n").repeat(16));
 
 Deno.bench(`FrameReader.read() ${SMALL_FRAMES} ram-sized frames from 64 KiB reads`, async (b) => {
   const reader = new FrameReader(new LoopStream(smallData, 64 * 1024), 1024 * 1024);
@@ -61,6 +68,13 @@ Deno.bench(`FrameReader.read() ${SMALL_FRAMES} ram-sized frames from 64 KiB read
 
 Deno.bench("FrameReader.read() 16 output frames of 64 KiB from 64 KiB reads", async (b) => {
   const reader = new FrameReader(new LoopStream(bigData, 64 * 1024), 1024 * 1024);
+  b.start();
+  for (let i = 0; i < 16; i++) await reader.read();
+  b.end();
+});
+
+Deno.bench("FrameReader.read() 16 non-ASCII output frames of 64 KiB", async (b) => {
+  const reader = new FrameReader(new LoopStream(utf8Data, 64 * 1024), 1024 * 1024);
   b.start();
   for (let i = 0; i < 16; i++) await reader.read();
   b.end();
