@@ -403,16 +403,19 @@ function utf8Boundary(bytes: Uint8Array, limit: number): number {
   return cut;
 }
 
+/** Bytes asked of a child pipe per read (a Linux pipe holds 64 KiB by default). */
+const PIPE_READ_BYTES = 64 * 1024;
+
 /** Reads one child pipe to its end (or until cancelled) into the sink. */
 class StreamPump {
   /** Resolves when the pipe is drained; never rejects (failures go to the sink). */
   readonly done: Promise<void>;
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #reader: ReadableStreamBYOBReader;
   #sink: OutputSink;
   #cancelled = false;
 
   constructor(stream: ReadableStream<Uint8Array>, name: OutputStream, sink: OutputSink) {
-    this.#reader = stream.getReader();
+    this.#reader = stream.getReader({ mode: "byob" });
     this.#sink = sink;
     this.done = this.#run(name);
   }
@@ -428,10 +431,15 @@ class StreamPump {
     // fatal: false turns invalid bytes into U+FFFD; ignoreBOM keeps output byte-faithful.
     const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
     try {
+      // One buffer for the whole pipe: the sink has decoded a chunk by the time it
+      // resolves, so the next read may overwrite it (no 64 KiB allocation per read).
+      let buf = new Uint8Array(PIPE_READ_BYTES);
       for (;;) {
-        const { value, done } = await this.#reader.read();
-        if (done) break;
+        const { value, done } = await this.#reader.read(buf);
+        if (done || value === undefined) break;
         await this.#sink.write(name, decoder, value);
+        // The read transferred the buffer into `value`; take it back for the next one.
+        buf = new Uint8Array(value.buffer as ArrayBuffer);
       }
     } catch (err) {
       if (!this.#cancelled) this.#sink.fail(err);
