@@ -219,7 +219,7 @@ export class FrameWriter {
           ? this.#queue[0] + "\n"
           : this.#queue.join("\n") + "\n";
         this.#queue = [];
-        await writeAll(this.#stream, this.#encoder.encode(batch));
+        await this.#writeBatch(batch);
       }
     } catch (err) {
       this.#queue = [];
@@ -232,7 +232,37 @@ export class FrameWriter {
       this.#flushing = null;
     }
   }
+
+  /**
+   * Encode and write one batch. Big batches (streamed output) are encoded into a
+   * pooled buffer instead of a fresh ArrayBuffer each, which the GC would free
+   * only later, growing RSS by tens of MB over a long stream.
+   */
+  async #writeBatch(batch: string): Promise<void> {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const most = batch.length * 3;
+    if (most < POOL_MIN_BYTES || most > POOL_BUFFER_BYTES) {
+      await writeAll(this.#stream, this.#encoder.encode(batch));
+      return;
+    }
+    const buf = pool.pop() ?? new Uint8Array(POOL_BUFFER_BYTES);
+    try {
+      const { written } = this.#encoder.encodeInto(batch, buf);
+      await writeAll(this.#stream, buf.subarray(0, written));
+    } finally {
+      // The write has finished (or failed): nothing refers to the bytes any more.
+      if (pool.length < POOL_KEEP) pool.push(buf);
+    }
+  }
 }
+
+/** Batches from this size (worst case) on are encoded into a pooled buffer. */
+const POOL_MIN_BYTES = 16 * 1024;
+/** Size of a pooled buffer: a 64 KiB output chunk JSON-escaped, three bytes per unit. */
+const POOL_BUFFER_BYTES = 512 * 1024;
+/** Pooled buffers kept between writes, shared by every writer of the process. */
+const POOL_KEEP = 4;
+const pool: Uint8Array[] = [];
 
 /** Write every byte of `bytes`, looping over short writes. */
 export async function writeAll(stream: ByteStream, bytes: Uint8Array): Promise<void> {
