@@ -8,7 +8,7 @@
  * @module
  */
 
-import { cpus } from "node:os";
+import { nodeOs } from "./_node.ts";
 import type { CpuInfo } from "../protocol/messages.ts";
 import type { Collector } from "./collector.ts";
 import { percent } from "./_percent.ts";
@@ -67,7 +67,7 @@ export function createCpuCollector(options: CpuCollectorOptions = {}): Collector
       return value;
     }
     await delay(sampleMs, signal);
-    const after = sumTimes(cpus());
+    const after = sumTimes((await nodeOs()).cpus());
     const value = usageBetween(times, after);
     last = { at: performance.now(), times: after, usage: value };
     return value;
@@ -78,7 +78,7 @@ export function createCpuCollector(options: CpuCollectorOptions = {}): Collector
     async collect(signal?: AbortSignal): Promise<CpuInfo> {
       signal?.throwIfAborted();
       // cpus() parses /proc/cpuinfo on Linux (~0.2 ms): read it once per call.
-      const info = cpus();
+      const info = (await nodeOs()).cpus();
       const usagePercent = await usage(sumTimes(info), signal);
       const [one = 0, five = 0, fifteen = 0] = Deno.loadavg();
       return {
@@ -93,6 +93,8 @@ export function createCpuCollector(options: CpuCollectorOptions = {}): Collector
 
 /** Wait `ms`, or reject with the signal's reason as soon as it aborts. */
 function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  // The signal may have fired while we awaited something else: no event will come.
+  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { promises as fsp } from "node:fs";
+import { nodeFs } from "./_node.ts";
 import type { DiskInfo, MountUsage } from "../protocol/messages.ts";
 import type { Collector } from "./collector.ts";
 import { percent } from "./_percent.ts";
@@ -218,7 +218,7 @@ export function createDiskCollector(options: DiskCollectorOptions = {}): Collect
   async function statfs(path: string): Promise<FsStats | undefined> {
     let call = pending.get(path);
     if (call === undefined) {
-      call = fsp.statfs(path).finally(() => pending.delete(path));
+      call = nodeFs().then((fs) => fs.promises.statfs(path)).finally(() => pending.delete(path));
       pending.set(path, call);
     }
     let timer: ReturnType<typeof setTimeout> | undefined;

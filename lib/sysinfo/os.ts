@@ -6,7 +6,7 @@
  * @module
  */
 
-import { version } from "node:os";
+import { nodeOs } from "./_node.ts";
 import type { OsInfo } from "../protocol/messages.ts";
 import type { Collector } from "./collector.ts";
 
@@ -61,7 +61,7 @@ export async function readOsName(platform: typeof Deno.build.os = Deno.build.os)
     name = macosName(await readIfPresent(MACOS_VERSION_FILE) ?? "");
   } else if (platform === "windows") {
     // node:os reads the product name from the registry, e.g. "Windows 11 Pro".
-    name = version();
+    name = (await nodeOs()).version();
   }
   return name || platform;
 }

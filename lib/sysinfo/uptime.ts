@@ -1,9 +1,8 @@
 /**
- * System-info layer: the `uptime` collector, from `node:os` `uptime()`.
+ * System-info layer: the `uptime` collector, from `Deno.osUptime()`.
  * @module
  */
 
-import { uptime } from "node:os";
 import type { UptimeInfo } from "../protocol/messages.ts";
 import type { Collector } from "./collector.ts";
 
@@ -22,6 +21,6 @@ export function toUptimeInfo(uptimeSeconds: number, nowMs: number): UptimeInfo {
 export const uptimeCollector: Collector<UptimeInfo> = {
   name: "uptime",
   collect(): Promise<UptimeInfo> {
-    return Promise.resolve(toUptimeInfo(uptime(), Date.now()));
+    return Promise.resolve(toUptimeInfo(Deno.osUptime(), Date.now()));
   },
 };
