@@ -1,39 +1,18 @@
 /**
- * The table of every console command, and the lookups the parser, the help
- * and the server's param checks share. Adding a command: write its module in
- * `commands/`, then add it here. Grammar layer.
+ * The table of every console command, and the lookups the parser and the help
+ * share. Adding a command: write its module in `commands/`, then add it here
+ * (a server command goes in `remote_table.ts`). Grammar layer.
  * @module
  */
 
-import type { RemoteKind } from "./command.ts";
-import type { CommandSpec, RemoteSpec } from "./spec.ts";
-import { CPU, DISK, INFO, IP, NAME, OS, RAM, UPTIME } from "./commands/metrics.ts";
-import { PING } from "./commands/ping.ts";
-import { EXEC } from "./commands/exec.ts";
-import { DISCONNECT, KILL, RESET } from "./commands/lifecycle.ts";
+import type { CommandSpec } from "./spec.ts";
+import { REMOTE_SPECS, SPECS_BY_METHOD } from "./remote_table.ts";
 import { EXIT, HELP, HOSTS } from "./commands/session.ts";
 import { CONNECT } from "./commands/connect.ts";
 import { USE } from "./commands/use.ts";
 import { SELECT_ADD, SELECT_REMOVE } from "./commands/select.ts";
 import { WATCH } from "./commands/watch.ts";
 import { DIFF } from "./commands/diff.ts";
-
-/** The spec of every remote command by kind; the mapped type makes the table exhaustive. */
-export const REMOTE_SPECS: { readonly [K in RemoteKind]: RemoteSpec<K> } = {
-  ram: RAM,
-  cpu: CPU,
-  os: OS,
-  name: NAME,
-  ip: IP,
-  disk: DISK,
-  uptime: UPTIME,
-  info: INFO,
-  ping: PING,
-  exec: EXEC,
-  disconnect: DISCONNECT,
-  reset: RESET,
-  kill: KILL,
-};
 
 /** Commands the client handles itself, in help order. */
 export const LOCAL_SPECS: readonly CommandSpec[] = [
@@ -54,10 +33,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   ...LOCAL_SPECS,
 ];
 
-/** Remote specs by JSON-RPC method name (a Map, so no inherited key can ever match). */
-export const SPECS_BY_METHOD: ReadonlyMap<string, RemoteSpec> = new Map(
-  Object.values(REMOTE_SPECS).map((spec: RemoteSpec) => [spec.method, spec]),
-);
+export { REMOTE_SPECS, SPECS_BY_METHOD };
 
 /** Word-form commands by each of their words. */
 export const SPECS_BY_WORD: ReadonlyMap<string, CommandSpec> = index("word");

@@ -12,7 +12,7 @@
 import type { MethodName } from "../protocol/constants.ts";
 import type { JsonObject } from "../protocol/messages.ts";
 import type { RemoteCommand } from "./command.ts";
-import { REMOTE_SPECS, SPECS_BY_METHOD } from "./command_table.ts";
+import { REMOTE_SPECS, SPECS_BY_METHOD } from "./remote_table.ts";
 import { UnknownMethodError } from "./errors.ts";
 import { ParamReader } from "./param_reader.ts";
 import type { RemoteSpec } from "./spec.ts";
