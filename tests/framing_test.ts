@@ -6,7 +6,7 @@ import { ConnectionClosedError, ProtocolError } from "../lib/errors.ts";
 import { ERROR_CODES, FRAME_LIMITS } from "../lib/protocol/constants.ts";
 import { decodeMessage } from "../lib/protocol/codec.ts";
 import { FrameReader, FrameWriter, writeAll } from "../lib/protocol/framing.ts";
-import { bytes, chunked, concat, ScriptedStream } from "./protocol_helpers.ts";
+import { bytes, chunked, concat, prng, ScriptedStream } from "./protocol_helpers.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -34,19 +34,6 @@ async function rejectsWithCode(promise: Promise<unknown>, code: number): Promise
 function* endless(n: number, size: number): Generator<Uint8Array> {
   const chunk = new Uint8Array(size).fill(0x78);
   for (let sent = 0; sent < n; sent += size) yield chunk.subarray(0, Math.min(size, n - sent));
-}
-
-/** A deterministic pseudo-random generator (xorshift32), so failures reproduce. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x1_0000_0000;
-  };
 }
 
 Deno.test("FrameReader.read() splits and joins frames across reads", async (t) => {

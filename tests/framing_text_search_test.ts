@@ -6,24 +6,11 @@ import assert from "node:assert/strict";
 import { ProtocolError } from "../lib/errors.ts";
 import { ERROR_CODES } from "../lib/protocol/constants.ts";
 import { FrameReader } from "../lib/protocol/framing.ts";
-import { chunked, concat, ScriptedStream } from "./protocol_helpers.ts";
+import { chunked, concat, prng, ScriptedStream } from "./protocol_helpers.ts";
 
 const encoder = new TextEncoder();
 const strict = new TextDecoder("utf-8", { fatal: true });
 const LIMIT = 1024 * 1024;
-
-/** A deterministic pseudo-random generator (xorshift32), so failures reproduce. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x1_0000_0000;
-  };
-}
 
 /** What the reader must return: split at each newline, decode strictly, or the first error. */
 function reference(data: Uint8Array): { frames: string[]; error: number | null } {

@@ -237,13 +237,21 @@ export async function runClient(
   }
 }
 
-/** A TCP listener that accepts connections and never says a word; dispose to close it all. */
-export function silentServer(): { hostname: string; port: number } & AsyncDisposable {
+/**
+ * A loopback listener that keeps every connection it accepts open and hands
+ * each to `onAccept`; dispose to close them all. The base of the fake servers.
+ */
+function holdingServer(
+  onAccept: (conn: Deno.Conn) => void,
+): { hostname: string; port: number } & AsyncDisposable {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const held: Deno.Conn[] = [];
   const accepting = (async () => {
     try {
-      for await (const conn of listener) held.push(conn);
+      for await (const conn of listener) {
+        held.push(conn);
+        onAccept(conn);
+      }
     } catch (err) {
       if (!(err instanceof Deno.errors.BadResource)) throw err; // closed on dispose
     }
@@ -253,10 +261,21 @@ export function silentServer(): { hostname: string; port: number } & AsyncDispos
     port: listener.addr.port,
     async [Symbol.asyncDispose]() {
       listener.close();
-      for (const c of held) c.close();
+      for (const c of held) {
+        try {
+          c.close();
+        } catch (err) {
+          if (!(err instanceof Deno.errors.BadResource)) throw err; // already closed
+        }
+      }
       await accepting;
     },
   };
+}
+
+/** A TCP listener that accepts connections and never says a word; dispose to close it all. */
+export function silentServer(): { hostname: string; port: number } & AsyncDisposable {
+  return holdingServer(() => {});
 }
 
 /**
@@ -299,37 +318,14 @@ export function rssBytes(pid: number): number {
  * command (a hung agent); dispose to close it all.
  */
 export function mutedServer(token: string): { hostname: string; port: number } & AsyncDisposable {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const key = new TokenKey(token);
-  const held: Deno.Conn[] = [];
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        held.push(conn);
-        serverHandshake(accepted(conn), {
-          key,
-          readOnly: false,
-          deadlineMs: 5_000,
-          maxFrameBytes: 1 << 20,
-        }).catch(() => {/* a failed handshake just leaves the socket closed */});
-      }
-    } catch (err) {
-      if (!(err instanceof Deno.errors.BadResource)) throw err; // closed on dispose
-    }
-  })();
-  return {
-    hostname: "127.0.0.1",
-    port: listener.addr.port,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      for (const c of held) {
-        try {
-          c.close();
-        } catch (err) {
-          if (!(err instanceof Deno.errors.BadResource)) throw err; // closed by the handshake
-        }
-      }
-      await accepting;
-    },
-  };
+  return holdingServer((conn) => {
+    serverHandshake(accepted(conn), {
+      key,
+      readOnly: false,
+      deadlineMs: 5_000,
+      maxFrameBytes: 1 << 20,
+    })
+      .catch(() => {/* a failed handshake just leaves the socket closed */});
+  });
 }

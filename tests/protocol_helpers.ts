@@ -316,3 +316,16 @@ export async function trickle(
   }
   return sent;
 }
+
+/** A deterministic pseudo-random generator (xorshift32), so failures reproduce. */
+export function prng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 0x1_0000_0000;
+  };
+}
