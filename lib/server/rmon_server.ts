@@ -7,20 +7,12 @@
  */
 
 import { describeError } from "../errors.ts";
-import type { TokenKey } from "../protocol/auth.ts";
 import { accepted, type Endpoint, formatAddr, listen } from "../protocol/transport.ts";
-import type { Logger } from "./log.ts";
-import { Session, type SessionHost } from "./session.ts";
+import { Session, type SessionHost, type SessionSettings } from "./session.ts";
 
-/** Settings of a running server. */
-export interface RmonServerConfig {
+/** Settings of a running server: the sessions' settings, plus where to listen and how many. */
+export interface RmonServerConfig extends SessionSettings {
   endpoint: Endpoint;
-  key: TokenKey;
-  log: Logger;
-  readOnly: boolean;
-  maxFrameBytes: number;
-  maxOutputBytes: number;
-  authTimeoutMs: number;
   maxConnections: number;
 }
 
@@ -44,12 +36,7 @@ export class RmonServer {
   constructor(config: RmonServerConfig) {
     this.#config = config;
     this.#host = {
-      key: config.key,
-      log: config.log,
-      readOnly: config.readOnly,
-      maxFrameBytes: config.maxFrameBytes,
-      maxOutputBytes: config.maxOutputBytes,
-      authTimeoutMs: config.authTimeoutMs,
+      ...config,
       lifecycle: (action) => {
         if (action === "kill") this.shutdown("kill");
         else this.reset();

@@ -17,14 +17,18 @@ import { parseParams } from "../grammar/params.ts";
 import { type CallContext, HANDLERS } from "./handlers.ts";
 import type { Logger } from "./log.ts";
 
-/** What a session needs from the server that owns it. */
-export interface SessionHost {
+/** The server settings every session follows. */
+export interface SessionSettings {
   key: TokenKey;
   log: Logger;
   readOnly: boolean;
   maxFrameBytes: number;
   maxOutputBytes: number;
   authTimeoutMs: number;
+}
+
+/** What a session needs from the server that owns it. */
+export interface SessionHost extends SessionSettings {
   /** Run a lifecycle action requested by this session (after its answer is sent). */
   lifecycle(action: "reset" | "kill", from: Session): void;
 }
