@@ -485,3 +485,38 @@ Deno.test("rmon-server refuses a token file that others can read", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("rmon-server logs connections, auth and commands, never secrets or output", async (t) => {
+  await t.step("default: the command, not its text or output", async () => {
+    await using server = await startServer();
+    {
+      await using s = await connect(server);
+      await s.peer.call("exec", { shell: "sh", command: "echo secret-output-123" });
+      await s.peer.call("ram");
+    }
+    await assert.rejects(connect(server, "wrong-token-0123456789"), AuthError);
+    assert.ok(await eventually(() => /auth failed/.test(server.stderr())));
+    const log = server.stderr();
+    const stamp = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warn|debug) /;
+    for (const line of log.trim().split("\n")) assert.match(line, stamp);
+    assert.match(log, /connected/);
+    assert.match(log, /authenticated/);
+    assert.match(log, /#1 exec: ok/);
+    assert.match(log, /#2 ram: ok/);
+    assert.match(log, /auth failed: Authentication failed: wrong token/);
+    assert.ok(!log.includes("secret-output-123"), "no command output or text in the log");
+    assert.ok(!log.includes(TEST_TOKEN), "no token in the log");
+  });
+  await t.step("--verbose adds the exec text; --quiet drops routine lines", async () => {
+    {
+      await using verbose = await startServer({ args: ["--verbose"] });
+      await using s = await connect(verbose);
+      await s.peer.call("exec", { shell: "sh", command: "echo shown-in-verbose" });
+      assert.match(verbose.stderr(), /exec sh: echo shown-in-verbose/);
+    }
+    await using quiet = await startServer({ args: ["--quiet"] });
+    await using s = await connect(quiet);
+    await s.peer.call("ram");
+    assert.equal(quiet.stderr(), "");
+  });
+});
