@@ -60,14 +60,17 @@ async function main(args: string[]): Promise<number> {
     return EXIT_CODES.error;
   }
   const where = formatAddr(addr);
-  const connectHost = ["0.0.0.0", "::"].includes(addr.hostname) ? "THIS-HOST" : where;
+  // A wildcard address is not something to connect to: name loopback locally, a placeholder remotely.
+  const wildcard = ["0.0.0.0", "::"].includes(addr.hostname);
+  const local = wildcard ? formatAddr({ ...addr, hostname: "127.0.0.1" }) : where;
+  const remote = wildcard ? `<this-host>:${addr.port}` : where;
   if (loaded.source === "generated") {
     // The one time the secret is shown: right after it was made.
     console.log(
       `Generated a new token and saved it to ${loaded.path} (mode 0600):\n  ${loaded.token}`,
     );
-    console.log(`Connect from this machine:  rmon --token-file '${loaded.path}' ${connectHost}`);
-    console.log(`Connect from elsewhere:     ${TOKEN_ENV}='${loaded.token}' rmon ${connectHost}`);
+    console.log(`Connect from this machine:  rmon --token-file '${loaded.path}' ${local}`);
+    console.log(`Connect from elsewhere:     ${TOKEN_ENV}='${loaded.token}' rmon ${remote}`);
   } else if (loaded.path) {
     console.log(`Using the token in ${loaded.path}`);
   } else {

@@ -9,9 +9,12 @@ import { toBase64Url } from "./protocol/auth.ts";
 /** Shortest token accepted, in characters: shorter secrets are guessable. */
 export const MIN_TOKEN_LENGTH = 16;
 
-/** A fresh 256-bit URL-safe token. */
+/** A fresh 256-bit URL-safe token; never starting with "-", so it is never mistaken for an option. */
 export function generateToken(): string {
-  return toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  while (true) {
+    const token = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+    if (!token.startsWith("-")) return token;
+  }
 }
 
 /** Reads an environment variable; injected so path logic is testable as a pure function. */
