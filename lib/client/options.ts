@@ -43,7 +43,8 @@ Usage:
 
 Options:
   -i, --inventory FILE    hosts, groups and token sources (TOML; see README)
-  -H, --hosts LIST        comma-separated HOST[:PORT] list (default port ${DEFAULT_PORT})
+  -H, --hosts LIST        comma-separated HOST[:PORT] list
+  -p, --port N            port of hosts given without one (default ${DEFAULT_PORT})
   --token-file FILE       token for hosts without their own (default: $RMON_TOKEN)
   --token-env NAME        read the default token from env var NAME
   --token TOKEN           token on the command line (visible in ps; prefer the above)

@@ -1,0 +1,72 @@
+/**
+ * Unit tests of `rmon`'s command-line parsing (no permissions needed).
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { EXIT_CODES, UsageError } from "../lib/errors.ts";
+import { parseClientArgs } from "../lib/client/options.ts";
+import { DEFAULT_FANOUT } from "../lib/client/fleet.ts";
+
+Deno.test("parseClientArgs() defaults to the console with separate timeouts", () => {
+  const opts = parseClientArgs([]);
+  assert.equal(opts.command, null);
+  assert.deepEqual(opts.addresses, []);
+  assert.equal(opts.timeoutMs, 60_000);
+  assert.equal(opts.connectTimeoutMs, 5_000);
+  assert.equal(opts.waitMs, 70_000, "the client waits longer than the server's own timeout");
+  assert.equal(opts.fanout, DEFAULT_FANOUT);
+  assert.equal(opts.json, false);
+  assert.equal(opts.yes, false);
+});
+
+Deno.test("parseClientArgs() reads hosts, one-shot commands and options", async (t) => {
+  await t.step("positionals and --hosts lists combine", () => {
+    const opts = parseClientArgs(["-H", "a,b:5051", "--hosts", "c", "d"]);
+    assert.deepEqual(opts.addresses, ["a", "b:5051", "c", "d"]);
+  });
+  await t.step("everything after -- is one command line", () => {
+    const opts = parseClientArgs(["--json", "--", "@web*", "sh:", "ls", "-l"]);
+    assert.equal(opts.command, "@web* sh: ls -l");
+    assert.equal(opts.json, true);
+  });
+  await t.step("options after -- belong to the command", () => {
+    assert.equal(parseClientArgs(["--", "sh: grep --json x"]).command, "sh: grep --json x");
+  });
+  await t.step("timeouts in seconds, wait following the timeout", () => {
+    const opts = parseClientArgs(["--timeout", "2.5", "--connect-timeout", "1"]);
+    assert.equal(opts.timeoutMs, 2_500);
+    assert.equal(opts.connectTimeoutMs, 1_000);
+    assert.equal(opts.waitMs, 12_500);
+    assert.equal(parseClientArgs(["--wait", "3"]).waitMs, 3_000);
+  });
+  await t.step("token sources, port, fanout, yes", () => {
+    const opts = parseClientArgs(["--token-file", "/t", "-p", "6000", "--fanout", "8", "-y"]);
+    assert.equal(opts.tokenFile, "/t");
+    assert.equal(opts.defaultPort, 6000);
+    assert.equal(opts.fanout, 8);
+    assert.equal(opts.yes, true);
+  });
+});
+
+Deno.test("parseClientArgs() rejects bad arguments as usage errors (exit 2)", async (t) => {
+  const cases: [string[], RegExp][] = [
+    [["--nope"], /Invalid arguments/],
+    [["--token-file", "a", "--token", "b"], /at most one of/],
+    [["--timeout", "0"], /Invalid --timeout/],
+    [["--wait", "soon"], /Invalid --wait/],
+    [["--fanout", "0"], /Invalid --fanout/],
+    [["--port", "70000"], /Invalid --port/],
+    [["--"], /no command after --/],
+  ];
+  for (const [args, message] of cases) {
+    await t.step(args.join(" "), () => {
+      assert.throws(
+        () => parseClientArgs(args),
+        (err) =>
+          err instanceof UsageError && err.exitCode === EXIT_CODES.usage &&
+          message.test(err.message),
+      );
+    });
+  }
+});
