@@ -3,12 +3,11 @@
  *
  * Deno's stream helpers have no line-length limit, so this is our own bounded
  * reader: it never buffers more than the current limit plus one read, whatever
- * the peer sends. The newline search is native, never a loop over bytes in JS: a
- * long run of new bytes is decoded once and searched as a string (V8's string
- * search is several times faster than `Uint8Array.prototype.indexOf`), and frame
- * text is decoded by the lenient decoder, with the strict one only as the judge
- * of a frame that holds U+FFFD. The writer coalesces frames queued while a write
- * is in flight into one system call.
+ * the peer sends. The newline search is a native `indexOf` over the new bytes
+ * only, never a loop over bytes in JS, and frame text is decoded by the fast
+ * lenient decoder, with the strict one only as the judge of a frame that holds
+ * U+FFFD. The writer coalesces frames queued while a write is in flight into
+ * one system call.
  * @module
  */
 
@@ -25,8 +24,6 @@ export interface ByteStream {
 const NEWLINE = 0x0a;
 /** Smallest free space we ask the socket to fill; also the initial buffer size. */
 const MIN_READ = 8 * 1024;
-/** New bytes from which the newline search decodes them and searches the text instead. */
-const TEXT_SEARCH_MIN = 2 * 1024;
 const REPLACEMENT_CHAR = "\uFFFD";
 
 /** Reads `\n`-terminated UTF-8 frames with a size limit. */
@@ -37,16 +34,6 @@ export class FrameReader {
   #end = 0;
   /** Where the newline search resumes, so a long frame is never scanned twice. */
   #scanned = 0;
-  /**
-   * The bytes [#textAt, #textEnd) as already classified for the newline search:
-   * `#text` is their decoded text when the run was long enough to be worth it;
-   * `#textExact` says each byte became exactly one UTF-16 unit, so a text index
-   * plus #textAt is a byte offset.
-   */
-  #text: string | null = null;
-  #textExact = false;
-  #textAt = 0;
-  #textEnd = 0;
   #strict = new TextDecoder("utf-8", { fatal: true });
   #lenient = new TextDecoder("utf-8");
   /** Largest frame accepted, in bytes, excluding the newline. Callers may change it. */
@@ -65,7 +52,7 @@ export class FrameReader {
    */
   async read(): Promise<string | null> {
     while (true) {
-      const nl = this.#findNewline();
+      const nl = this.#buf.subarray(0, this.#end).indexOf(NEWLINE, this.#scanned);
       if (nl >= 0) {
         const frame = this.#buf.subarray(this.#start, nl);
         this.#start = nl + 1;
@@ -73,7 +60,7 @@ export class FrameReader {
         if (frame.length > this.maxFrameBytes) throw this.#tooLarge(frame.length);
         return this.#decode(frame);
       }
-      this.#scanned = this.#textEnd;
+      this.#scanned = this.#end;
       const pending = this.#end - this.#start;
       if (pending > this.maxFrameBytes) throw this.#tooLarge(pending);
       this.#makeRoom();
@@ -86,39 +73,6 @@ export class FrameReader {
       }
       this.#end += n;
     }
-  }
-
-  /** Byte offset of the first newline in [#scanned, #end), or -1 (search again from #textEnd). */
-  #findNewline(): number {
-    const from = this.#scanned;
-    // Invariant: either every byte from `from` on is new, or [from, #end) lies inside
-    // the classified run (reads only happen after a search that found nothing).
-    if (from >= this.#textEnd) this.#classify(from, this.#end);
-    if (this.#text !== null) {
-      if (this.#textExact) {
-        const i = this.#text.indexOf("\n", from - this.#textAt);
-        return i < 0 ? -1 : this.#textAt + i;
-      }
-      // Several bytes per unit: the text only tells whether there is a newline at all.
-      if (!this.#text.includes("\n")) return -1;
-    }
-    return this.#buf.subarray(0, this.#textEnd).indexOf(NEWLINE, from);
-  }
-
-  /** Classify the new bytes [from, to) for the newline search. */
-  #classify(from: number, to: number): void {
-    this.#text = null;
-    let end = to;
-    if (to - from >= TEXT_SEARCH_MIN) {
-      // A character cut by the read would send the decoder down its slow error path;
-      // its bytes (never a newline) are searched with the next read's.
-      end = completeEnd(this.#buf, from, to);
-      this.#text = this.#lenient.decode(this.#buf.subarray(from, end));
-      // No byte decodes to more than one unit, so equal lengths mean one unit per byte.
-      this.#textExact = this.#text.length === end - from;
-    }
-    this.#textAt = from;
-    this.#textEnd = end;
   }
 
   #decode(frame: Uint8Array): string {
@@ -155,23 +109,9 @@ export class FrameReader {
       this.#buf = bigger;
     }
     this.#scanned -= this.#start;
-    this.#textAt -= this.#start;
-    this.#textEnd -= this.#start;
     this.#start = 0;
     this.#end = pending;
   }
-}
-
-/**
- * The end of the last complete UTF-8 character in `buf[from, to)`: `to`, unless
- * the last one to three bytes begin a character that continues past `to`.
- */
-function completeEnd(buf: Uint8Array, from: number, to: number): number {
-  let lead = to - 1;
-  while (lead > from && lead > to - 4 && (buf[lead]! & 0xc0) === 0x80) lead--;
-  const b = buf[lead]!;
-  const size = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-  return to - lead >= size ? to : lead;
 }
 
 /**

@@ -1,6 +1,9 @@
-// Framing layer: FrameReader's text search for long runs of new bytes must give
-// exactly what a plain byte-by-byte reference gives, for any chunking, for ASCII,
-// multi-byte and invalid UTF-8, and for characters cut by a read. No permissions.
+/**
+ * Framing layer: FrameReader must give exactly what a plain byte-by-byte
+ * reference gives, for any chunking, for ASCII, multi-byte and invalid UTF-8,
+ * and for characters cut by a read. No permissions.
+ * @module
+ */
 
 import assert from "node:assert/strict";
 import { ProtocolError } from "../lib/errors.ts";
@@ -76,7 +79,7 @@ function frameText(size: number, rnd: () => number, asciiOnly: boolean): string 
   return s;
 }
 
-Deno.test("FrameReader.read() text search matches a byte-by-byte reference", async (t) => {
+Deno.test("FrameReader.read() matches a byte-by-byte reference under random chunking", async (t) => {
   for (const asciiOnly of [true, false]) {
     await t.step(`${asciiOnly ? "ASCII" : "mixed UTF-8"} frames, random chunking`, async () => {
       for (let seed = 1; seed <= 12; seed++) {
