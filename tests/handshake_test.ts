@@ -20,6 +20,13 @@ import { FakePeer, memoryPair, memoryTransport, trickle } from "./protocol_helpe
 
 const TOKEN = "s3cret-token-for-tests";
 const KEY = new TokenKey(TOKEN);
+
+/** A correct `auth` request (fresh client nonce, right MAC) answering `serverNonce`. */
+async function authRequest(serverNonce: string, id = 0) {
+  const nonce = newNonce();
+  const mac = await KEY.prove("client", PROTOCOL_VERSION, nonce, serverNonce);
+  return { jsonrpc: "2.0", id, method: "auth", params: { nonce, mac } };
+}
 /** Generous limit for steps that are expected to succeed or fail fast. */
 const SLOW_MS = 5_000;
 /** The exact frame the server sends for every unauthenticated request with id 7. */
@@ -181,14 +188,7 @@ Deno.test("serverHandshake() and clientHandshake() authenticate each other", asy
 
   await t.step("the server keeps a command pipelined right behind auth", async () => {
     const { server, client, serverNonce } = await serverWithFakeClient();
-    const clientNonce = newNonce();
-    const mac = await KEY.prove("client", PROTOCOL_VERSION, clientNonce, serverNonce);
-    const auth = JSON.stringify({
-      jsonrpc: "2.0",
-      id: 0,
-      method: "auth",
-      params: { nonce: clientNonce, mac },
-    });
+    const auth = JSON.stringify(await authRequest(serverNonce));
     // Bigger than the pre-auth limit, and in the same write as auth.
     const command = JSON.stringify({
       jsonrpc: "2.0",
@@ -205,14 +205,7 @@ Deno.test("serverHandshake() and clientHandshake() authenticate each other", asy
 
   await t.step("the server accepts an auth frame of exactly the pre-auth limit", async () => {
     const { server, client, serverNonce } = await serverWithFakeClient();
-    const clientNonce = newNonce();
-    const mac = await KEY.prove("client", PROTOCOL_VERSION, clientNonce, serverNonce);
-    const auth = JSON.stringify({
-      jsonrpc: "2.0",
-      id: 0,
-      method: "auth",
-      params: { nonce: clientNonce, mac },
-    });
+    const auth = JSON.stringify(await authRequest(serverNonce));
     // JSON allows whitespace: pad the frame to exactly the limit.
     const padded = auth + " ".repeat(FRAME_LIMITS.preAuth - auth.length);
     assert.equal(padded.length, FRAME_LIMITS.preAuth);
@@ -453,14 +446,7 @@ Deno.test("serverHandshake() enforces an absolute deadline", async (t) => {
 
   await t.step("closes a client trickling a valid auth frame too slowly", async () => {
     const { server, client, serverNonce } = await serverWithFakeClient({ deadlineMs: 300 });
-    const cn = newNonce();
-    const mac = await KEY.prove("client", PROTOCOL_VERSION, cn, serverNonce);
-    const frame = JSON.stringify({
-      jsonrpc: "2.0",
-      id: 0,
-      method: "auth",
-      params: { nonce: cn, mac },
-    });
+    const frame = JSON.stringify(await authRequest(serverNonce));
     const sending = (async () => {
       try {
         for (const ch of `${frame}\n`) {
@@ -632,9 +618,7 @@ Deno.test("RpcPeer.run() delivers the answer to a fatal frame before closing", a
   /** A real server (with the session's bad-frame policy) and an authenticated fake client. */
   async function authenticatedPair() {
     const { server, client, serverNonce } = await serverWithFakeClient({ maxFrameBytes: 1024 });
-    const cn = newNonce();
-    const mac = await KEY.prove("client", PROTOCOL_VERSION, cn, serverNonce);
-    await client.send({ jsonrpc: "2.0", id: 0, method: "auth", params: { nonce: cn, mac } });
+    await client.send(await authRequest(serverNonce));
     assert.ok("result" in await client.recvJson());
     const io = await server;
     const serverEnd = client.conn.peer;
