@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { AuthError, ConnectionClosedError, RemoteError } from "../lib/errors.ts";
-import { ERROR_CODES, NOTIFICATIONS } from "../lib/protocol/constants.ts";
+import { ERROR_CODES, LIMITS, NOTIFICATIONS } from "../lib/protocol/constants.ts";
 import type { CallEnd, Notification, OutputParams } from "../lib/protocol/messages.ts";
 import {
   connect,
@@ -519,4 +519,39 @@ Deno.test("rmon-server logs connections, auth and commands, never secrets or out
     await s.peer.call("ram");
     assert.equal(quiet.stderr(), "");
   });
+});
+
+Deno.test("rmon-server refuses connections beyond --max-connections, then accepts again", async () => {
+  await using server = await startServer({ args: ["--max-connections", "2"] });
+  await using a = await connect(server);
+  const b = await connect(server);
+  await assert.rejects(connect(server), ConnectionClosedError, "the third is closed at once");
+  assert.ok(await a.peer.call("name"), "the first two are untouched");
+  await b[Symbol.asyncDispose]();
+  let again = null;
+  for (let i = 0; i < 50 && !again; i++) {
+    again = await connect(server).catch(() => null);
+    if (!again) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(again, "a freed slot is usable");
+  await again[Symbol.asyncDispose]();
+  assert.match(server.stderr(), /refused: 2 connections already/);
+});
+
+Deno.test("rmon-server answers busy past the per-connection call limit", async () => {
+  await using server = await startServer();
+  const s = await connect(server);
+  const running = Array.from(
+    { length: LIMITS.callsPerConnection },
+    () => outcome(s.peer.call("exec", { shell: "sh", command: "sleep 30" })),
+  );
+  assert.ok(
+    await eventually(() => descendants(server.pid).length >= LIMITS.callsPerConnection, 15_000),
+  );
+  const err = await remoteError(s.peer.call("exec", { shell: "sh", command: "true" }));
+  assert.equal(err.code, ERROR_CODES.busy);
+  assert.ok(await s.peer.call("heartbeat"), "cancel and heartbeat stay exempt");
+  await s[Symbol.asyncDispose]();
+  assert.ok((await Promise.all(running)).every((r) => r instanceof ConnectionClosedError));
+  assert.ok(await eventually(() => descendants(server.pid).length === 0, 10_000));
 });
