@@ -1,7 +1,8 @@
 /**
- * `rmon-server` entry point: parse options, load the token, listen, and stop
- * cleanly on `kill`, Ctrl-C or SIGTERM (every running call cancelled, every
- * child process group killed). The only place the server process exits.
+ * `rmon-server` entry point: parse options, load the token (and the TLS
+ * certificate when serving TLS), listen, and stop cleanly on `kill`, Ctrl-C
+ * or SIGTERM (every running call cancelled, every child process group
+ * killed). The only place the server process exits.
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -9,10 +10,14 @@
 import { EXIT_CODES, UsageError } from "./lib/errors.ts";
 import { TokenKey } from "./lib/protocol/auth.ts";
 import { RMON_VERSION } from "./lib/protocol/constants.ts";
-import { formatAddr } from "./lib/protocol/transport.ts";
+import { formatFingerprint } from "./lib/protocol/fingerprint.ts";
+import { listenTcp } from "./lib/protocol/tcp_transport.ts";
+import { tlsListen } from "./lib/protocol/tls_transport.ts";
+import { formatEndpoint, type ListenFn } from "./lib/protocol/transport.ts";
 import { Logger } from "./lib/server/log.ts";
 import { parseServerArgs, SERVER_USAGE } from "./lib/server/options.ts";
 import { RmonServer } from "./lib/server/rmon_server.ts";
+import { type LoadedIdentity, loadServerIdentity } from "./lib/server/tls_cert.ts";
 import { loadServerToken, TOKEN_ENV } from "./lib/server/token.ts";
 
 async function main(args: string[]): Promise<number> {
@@ -40,8 +45,24 @@ async function main(args: string[]): Promise<number> {
     console.error(`rmon-server: ${(err as Error).message}`);
     return EXIT_CODES.usage;
   }
+  let tls: LoadedIdentity | null = null;
+  if (opts.tls) {
+    try {
+      tls = await loadServerIdentity({
+        certFile: opts.tlsCert,
+        keyFile: opts.tlsKey,
+        listenHost: opts.host,
+        env: (name) => Deno.env.get(name),
+      });
+    } catch (err) {
+      console.error(`rmon-server: ${(err as Error).message}`);
+      return EXIT_CODES.usage;
+    }
+  }
+  const listen: ListenFn = tls ? tlsListen(tls.identity) : listenTcp;
   const server = new RmonServer({
     endpoint: { hostname: opts.host, port: opts.port },
+    listen,
     key: new TokenKey(loaded.token),
     log,
     readOnly: opts.readOnly,
@@ -50,34 +71,58 @@ async function main(args: string[]): Promise<number> {
     authTimeoutMs: opts.authTimeoutMs,
     maxConnections: opts.maxConnections,
   });
-  let addr: Deno.NetAddr;
+  let addr;
   try {
-    addr = server.start();
+    addr = await server.start();
   } catch (err) {
     console.error(
       `rmon-server: Cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`,
     );
     return EXIT_CODES.error;
   }
-  const where = formatAddr(addr);
+  const where = formatEndpoint(addr);
   // A wildcard address is not something to connect to: name loopback locally, a placeholder remotely.
   const wildcard = ["0.0.0.0", "::"].includes(addr.hostname);
-  const local = wildcard ? formatAddr({ ...addr, hostname: "127.0.0.1" }) : where;
+  const local = wildcard ? formatEndpoint({ ...addr, hostname: "127.0.0.1" }) : where;
   const remote = wildcard ? `<this-host>:${addr.port}` : where;
+  const fingerprint = tls ? formatFingerprint(tls.identity.fingerprint) : null;
+  // What a client must add to trust this server: the pin over TLS, or the explicit plaintext flag.
+  const trust = fingerprint
+    ? ` --fingerprint ${fingerprint}`
+    : opts.insecurePlaintext
+    ? " --insecure-plaintext"
+    : "";
+  if (tls) {
+    const how = tls.source === "generated"
+      ? `generated a self-signed certificate, saved to ${tls.certPath} (key ${tls.keyPath}, 0600)`
+      : `certificate ${tls.certPath}`;
+    console.log(`TLS: ${how}; fingerprint ${fingerprint}`);
+  }
+  if (opts.insecurePlaintext) {
+    console.error(
+      `rmon-server: WARNING: serving plain TCP on ${where} (--insecure-plaintext): anyone on the ` +
+        "network path can read every command and its output, and inject commands",
+    );
+  }
   if (loaded.source === "generated") {
     // The one time the secret is shown: right after it was made.
     console.log(
       `Generated a new token and saved it to ${loaded.path} (mode 0600):\n  ${loaded.token}`,
     );
-    console.log(`Connect from this machine:  rmon --token-file '${loaded.path}' ${local}`);
-    console.log(`Connect from elsewhere:     ${TOKEN_ENV}='${loaded.token}' rmon ${remote}`);
+    console.log(`Connect from this machine:  rmon --token-file '${loaded.path}'${trust} ${local}`);
+    console.log(
+      `Connect from elsewhere:     ${TOKEN_ENV}='${loaded.token}' rmon${trust} ${remote}`,
+    );
   } else if (loaded.path) {
     console.log(`Using the token in ${loaded.path}`);
   } else {
     console.log(`Using the token from ${TOKEN_ENV}`);
   }
   if (opts.readOnly) console.log("Read-only: exec, reset and kill are refused");
-  console.log(`rmon-server ${RMON_VERSION} listening on ${where}`);
+  if (loaded.source !== "generated" && fingerprint) {
+    console.log(`Connect with:  rmon${trust} ${remote}`);
+  }
+  console.log(`rmon-server ${RMON_VERSION} listening on ${where}${tls ? " (TLS)" : ""}`);
 
   const stop = (signal: Deno.Signal) => () => {
     log.info(`received ${signal}`);

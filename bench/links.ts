@@ -9,6 +9,7 @@ import { Fleet } from "../lib/client/fleet.ts";
 import type { LinkTimings } from "../lib/client/host_link.ts";
 import { TokenKey } from "../lib/protocol/auth.ts";
 import type { Endpoint } from "../lib/protocol/transport.ts";
+import { dialTcp } from "../lib/protocol/tcp_transport.ts";
 
 /** Link timings of every benchmark fleet: no reconnect behind the benchmark's back. */
 export const BENCH_TIMINGS: Partial<LinkTimings> = { reconnect: false, connectTimeoutMs: 20_000 };
@@ -22,6 +23,7 @@ export function buildFleet(endpoints: readonly Endpoint[], count: number, key: T
       endpoint: endpoints[i % endpoints.length]!,
       groups: [],
       token: key,
+      dial: dialTcp,
     });
   }
   return fleet;

@@ -73,6 +73,18 @@ export class AuthError extends Error {
   }
 }
 
+/**
+ * The server's TLS certificate is not the one this client trusts (pinned
+ * fingerprint, CA file or known-hosts record). Never retried: it may be an attack.
+ */
+export class TrustError extends AuthError {
+  /** Create a trust error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TrustError";
+  }
+}
+
 /** The server answered a call with an error object. */
 export class RemoteError extends Error {
   /** The wire code of the error. */

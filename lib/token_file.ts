@@ -73,38 +73,51 @@ export function fsDetail(err: unknown): string {
 }
 
 /**
- * Read a token file (`shownAs` is the path as the user wrote it). On Unix a
- * file that group or others can access is refused: a token others can read is
- * no secret. Trailing white space is trimmed; an empty file is an error. A
- * missing file throws an Error whose `cause` is `Deno.errors.NotFound`.
+ * Read a file that must stay private (`what` names it in messages, `shownAs`
+ * is the path as the user wrote it). On Unix a file that group or others can
+ * access is refused: a secret others can read is no secret. A missing file
+ * throws an Error whose `cause` is `Deno.errors.NotFound`.
  */
-export function readTokenFile(path: string, shownAs: string = path): string {
+export function readPrivateFile(path: string, what: string, shownAs: string = path): string {
   let mode: number | null;
   let text: string;
   try {
     mode = Deno.statSync(path).mode;
     text = Deno.readTextFileSync(path);
   } catch (err) {
-    throw new Error(`Cannot read token file "${shownAs}": ${fsDetail(err)}`, { cause: err });
+    throw new Error(`Cannot read ${what} "${shownAs}": ${fsDetail(err)}`, { cause: err });
   }
   // Windows reports no Unix mode; its ACLs are the user's business there.
   if (Deno.build.os !== "windows" && mode !== null && (mode & 0o077) !== 0) {
     const octal = (mode & 0o777).toString(8).padStart(4, "0");
     throw new Error(
-      `Cannot use token file "${shownAs}": mode ${octal} lets group or others access it; run "chmod 600 ${path}"`,
+      `Cannot use ${what} "${shownAs}": mode ${octal} lets group or others access it; run "chmod 600 ${path}"`,
     );
   }
-  const token = text.trimEnd();
+  return text;
+}
+
+/**
+ * Read a token file (see {@linkcode readPrivateFile}). Trailing white space is
+ * trimmed; an empty file is an error.
+ */
+export function readTokenFile(path: string, shownAs: string = path): string {
+  const token = readPrivateFile(path, "token file", shownAs).trimEnd();
   if (token === "") throw new Error(`Cannot use token file "${shownAs}": it is empty`);
   return token;
 }
 
-/** Save a token with owner-only permissions, creating the directory (0700) if needed. */
-export async function writeTokenFile(path: string, token: string): Promise<void> {
+/** Save a private file (0600), creating its directory (0700) if needed; never overwrites. */
+export async function writePrivateFile(path: string, text: string): Promise<void> {
   const sep = Deno.build.os === "windows" ? "\\" : "/";
   const dir = path.slice(0, path.lastIndexOf(sep));
   if (dir) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  // createNew: never overwrite a token someone else may already rely on.
-  await Deno.writeTextFile(path, token + "\n", { mode: 0o600, createNew: true });
+  // createNew: never overwrite a secret someone else may already rely on.
+  await Deno.writeTextFile(path, text, { mode: 0o600, createNew: true });
   if (Deno.build.os !== "windows") await Deno.chmod(path, 0o600);
+}
+
+/** Save a token with owner-only permissions (see {@linkcode writePrivateFile}). */
+export async function writeTokenFile(path: string, token: string): Promise<void> {
+  await writePrivateFile(path, token + "\n");
 }

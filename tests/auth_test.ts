@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
   constantTimeEqual,
   fromBase64Url,
+  type HandshakeFacts,
   isValidNonce,
   newNonce,
   toBase64Url,
@@ -20,24 +21,29 @@ import { NONCE_BYTES, PROTOCOL_VERSION } from "../lib/protocol/constants.ts";
  *   import hmac, hashlib, base64, struct
  *   b64u = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
  *   field = lambda s: struct.pack(">I", len(s.encode())) + s.encode()
- *   def transcript(direction, version, cn, sn):
+ *   def transcript(direction, version, binding, cn, sn):
  *       nonces = [sn, cn] if direction == "client" else [cn, sn]
- *       return b"".join(field(f) for f in ["rmon-auth-v1", str(version), direction, *nonces])
+ *       fields = ["rmon-auth-v2", str(version), direction, binding, *nonces]
+ *       return b"".join(field(f) for f in fields)
  *   mac = lambda token, t: b64u(hmac.new(token.encode(), t, hashlib.sha256).digest())
  *
  * with CN32 = b64u(bytes(range(0, 32))), SN32 = b64u(bytes(range(32, 64))),
- * CN16 = b64u(b"client-nonce-123"), SN16 = b64u(b"server-nonce-456").
+ * CN16 = b64u(b"client-nonce-123"), SN16 = b64u(b"server-nonce-456"),
+ * version 2 and binding "plain" unless a vector says otherwise; TLS_BINDING is
+ * "tls:sha256:" + "ab" * 32.
  */
 const CN32 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 const SN32 = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8";
 const CN16 = "Y2xpZW50LW5vbmNlLTEyMw";
 const SN16 = "c2VydmVyLW5vbmNlLTQ1Ng";
 const TOKEN = "correct horse battery staple";
+const TLS_BINDING = "tls:sha256:" + "ab".repeat(32);
 /** A token outside ASCII: the HMAC key is its UTF-8 bytes. */
 const UTF8_TOKEN = "pässwörd-✓";
 
 const VECTORS: {
   token: string;
+  binding: string;
   clientNonce: string;
   serverNonce: string;
   client: string;
@@ -45,44 +51,67 @@ const VECTORS: {
 }[] = [
   {
     token: TOKEN,
+    binding: "plain",
     clientNonce: CN32,
     serverNonce: SN32,
-    client: "g3gWuJjmBlpr-eZBPPFlW-WNGhWKrM_BNQgnjf8J6lU",
-    server: "TQVElCyeG_KnKT3tUJ0-y0CavGHs5rPUSmlhE8E4HAs",
+    client: "9EWvd0hxMayhYxZOD_MceZTQphNocj3_liGI57aqd_Y",
+    server: "bfcKrfRHw5yWiYkRdelxtyvfx7gGXNVZsrp00Xpb2Bc",
   },
   {
     token: TOKEN,
-    clientNonce: CN16,
-    serverNonce: SN16,
-    client: "JmFjInvoeLXbYO98-2c2nUHM6JUG0ESNjM4hCK9m9cg",
-    server: "5AFziMg_23QQa5uq1Ioyx7XItoX1IkPRL-5bMlV6VGE",
-  },
-  {
-    token: UTF8_TOKEN,
+    binding: TLS_BINDING,
     clientNonce: CN32,
     serverNonce: SN32,
-    client: "r8NCS9kqOODI2PuV_0_ksc2OqcuMcBl48uvBStcphrs",
-    server: "X1a4k0H13PSLSveuFyvm3LekXLt94GCPveuV9-9rWL8",
+    client: "N9DU7XqLJ4B6B70ZTZwhMWiXnzzGtlAaYiLo2h1vxtY",
+    server: "mXqlNJAquafYnfLB_grwRoeF1NDjmlctW4QxeIMKm9Q",
+  },
+  {
+    token: TOKEN,
+    binding: "plain",
+    clientNonce: CN16,
+    serverNonce: SN16,
+    client: "-UmUCehD6Y0A0m4GnMJYiJofn70j5GhAsWibNMx0bXg",
+    server: "OGd0L4pPTeTOdvj4-4KCQWUG1n2HuxkFmA7mhn7rIPs",
   },
   {
     token: UTF8_TOKEN,
+    binding: "plain",
+    clientNonce: CN32,
+    serverNonce: SN32,
+    client: "5xH47jpsdZbeIcmoboYQEUvv04MY-2aCEeOOMTq-cWY",
+    server: "6ag_jgAqcbmzpY5XavEtLB3Y_y7HjzKtNNAJt1Kd6Mg",
+  },
+  {
+    token: UTF8_TOKEN,
+    binding: TLS_BINDING,
     clientNonce: CN16,
     serverNonce: SN16,
-    client: "UbwL3nk4UsFRGHaaBsRkOcENDZH_cW1T92HkFXgtwLg",
-    server: "FwseJKbIK3oQnti2japROOXwRUqVVUx8n0rzCTiLUtk",
+    client: "Z1VQu0CGe1iQGK2K2Xw3jaeWYJC9__97LUEMpmlsrJY",
+    server: "rsMVzLCI0y78iVzlpqJx0e3zGvaDGNGEFO3_ksX-VFA",
   },
 ];
 
-/** transcript("client", 1, CN16, SN16), same Python: 83 bytes. */
-const CLIENT_TRANSCRIPT_HEX = "0000000c" + "726d6f6e2d617574682d7631" + // "rmon-auth-v1"
-  "00000001" + "31" + // "1"
+/** The facts of a handshake: version 2 and a plain channel unless told otherwise. */
+function facts(
+  clientNonce: string,
+  serverNonce: string,
+  protocolVersion = 2,
+  binding = "plain",
+): HandshakeFacts {
+  return { protocolVersion, binding, clientNonce, serverNonce };
+}
+
+/** transcript("client", 2, "plain", CN16, SN16), same Python: 92 bytes. */
+const CLIENT_TRANSCRIPT_HEX = "0000000c" + "726d6f6e2d617574682d7632" + // "rmon-auth-v2"
+  "00000001" + "32" + // "2"
   "00000006" + "636c69656e74" + // "client"
+  "00000005" + "706c61696e" + // "plain"
   "00000016" + "63325679646d56794c573576626d4e6c4c5451314e67" + // SN16
   "00000016" + "593278705a5735304c573576626d4e6c4c5445794d77"; // CN16
 
 /** Same for the server direction: the nonces swap places. */
-const SERVER_TRANSCRIPT_HEX = "0000000c726d6f6e2d617574682d7631" + "0000000131" +
-  "00000006736572766572" +
+const SERVER_TRANSCRIPT_HEX = "0000000c726d6f6e2d617574682d7632" + "0000000132" +
+  "00000006736572766572" + "00000005706c61696e" +
   "00000016593278705a5735304c573576626d4e6c4c5445794d77" +
   "0000001663325679646d56794c573576626d4e6c4c5451314e67";
 
@@ -92,35 +121,46 @@ function hex(bytes: Uint8Array): string {
 
 Deno.test("transcript() lays out length-prefixed fields", async (t) => {
   await t.step("matches the documented bytes for the client direction", () => {
-    const bytes = transcript("client", 1, CN16, SN16);
-    assert.equal(bytes.length, 83);
+    const bytes = transcript("client", facts(CN16, SN16));
+    assert.equal(bytes.length, 92);
     assert.equal(hex(bytes), CLIENT_TRANSCRIPT_HEX);
   });
 
   await t.step("matches the documented bytes for the server direction", () => {
-    assert.equal(hex(transcript("server", 1, CN16, SN16)), SERVER_TRANSCRIPT_HEX);
+    assert.equal(hex(transcript("server", facts(CN16, SN16))), SERVER_TRANSCRIPT_HEX);
   });
 
   await t.step("puts the server nonce first for the client and last for the server", () => {
-    const client = new TextDecoder().decode(transcript("client", 1, CN32, SN32));
-    const server = new TextDecoder().decode(transcript("server", 1, CN32, SN32));
+    const client = new TextDecoder().decode(transcript("client", facts(CN32, SN32)));
+    const server = new TextDecoder().decode(transcript("server", facts(CN32, SN32)));
     assert.ok(client.indexOf(SN32) < client.indexOf(CN32));
     assert.ok(server.indexOf(CN32) < server.indexOf(SN32));
   });
 
   await t.step("binds the protocol version", () => {
     assert.notEqual(
-      hex(transcript("client", 1, CN16, SN16)),
-      hex(transcript("client", 2, CN16, SN16)),
+      hex(transcript("client", facts(CN16, SN16, 1))),
+      hex(transcript("client", facts(CN16, SN16, 2))),
     );
-    assert.ok(hex(transcript("client", 10, CN16, SN16)).includes("000000023130"), 'version "10"');
+    assert.ok(
+      hex(transcript("client", facts(CN16, SN16, 10))).includes("000000023130"),
+      'version "10"',
+    );
+  });
+
+  await t.step("binds the channel: plain and each certificate give other bytes", () => {
+    const plain = hex(transcript("client", facts(CN16, SN16)));
+    const tls = hex(transcript("client", facts(CN16, SN16, 2, TLS_BINDING)));
+    const other = hex(transcript("client", facts(CN16, SN16, 2, "tls:sha256:" + "cd".repeat(32))));
+    assert.notEqual(plain, tls);
+    assert.notEqual(tls, other);
   });
 
   await t.step("prefixes lengths in UTF-8 bytes, big-endian", () => {
     // "é" is two bytes; a 300-byte nonce needs the second length byte.
-    const bytes = transcript("server", 1, "é", "n".repeat(300));
+    const bytes = transcript("server", facts("é", "n".repeat(300)));
     const view = new DataView(bytes.buffer);
-    const afterDirection = 4 + 12 + 4 + 1 + 4 + 6;
+    const afterDirection = 4 + 12 + 4 + 1 + 4 + 6 + 4 + 5;
     assert.equal(view.getUint32(afterDirection), 2);
     assert.equal(view.getUint32(afterDirection + 4 + 2), 300);
     assert.equal(bytes.length, afterDirection + 4 + 2 + 4 + 300);
@@ -129,57 +169,57 @@ Deno.test("transcript() lays out length-prefixed fields", async (t) => {
   await t.step("cannot be shifted: moving a byte between nonces changes it", () => {
     // Without length prefixes, ("ab", "c") and ("a", "bc") would concatenate alike.
     assert.notEqual(
-      hex(transcript("client", 1, "ab", "c")),
-      hex(transcript("client", 1, "a", "bc")),
+      hex(transcript("client", facts("ab", "c"))),
+      hex(transcript("client", facts("a", "bc"))),
     );
   });
 });
 
 Deno.test("TokenKey.prove() matches the known-answer vectors", async (t) => {
   for (const v of VECTORS) {
-    const name = `${JSON.stringify(v.token)} with ${v.clientNonce.length}-character nonces`;
+    const name = `${JSON.stringify(v.token)} with ${v.clientNonce.length}-character nonces, ` +
+      `binding ${v.binding.slice(0, 10)}`;
+    const f = facts(v.clientNonce, v.serverNonce, 2, v.binding);
     await t.step(`client proof for ${name}`, async () => {
-      const key = new TokenKey(v.token);
-      assert.equal(await key.prove("client", 1, v.clientNonce, v.serverNonce), v.client);
+      assert.equal(await new TokenKey(v.token).prove("client", f), v.client);
     });
     await t.step(`server proof for ${name}`, async () => {
-      const key = new TokenKey(v.token);
-      assert.equal(await key.prove("server", 1, v.clientNonce, v.serverNonce), v.server);
+      assert.equal(await new TokenKey(v.token).prove("server", f), v.server);
     });
   }
 
   await t.step("gives a 43-character base64url proof (32 bytes, unpadded)", async () => {
-    const mac = await new TokenKey(TOKEN).prove("client", 1, CN32, SN32);
+    const mac = await new TokenKey(TOKEN).prove("client", facts(CN32, SN32));
     assert.match(mac, /^[A-Za-z0-9_-]{43}$/);
     assert.equal(fromBase64Url(mac).length, 32);
   });
 
   await t.step("swapping the nonces changes the proof", async () => {
     const key = new TokenKey(TOKEN);
-    // Computed with the Python above: mac(TOKEN, transcript("client", 1, SN32, CN32)).
+    // Computed with the Python above: mac(TOKEN, transcript("client", 2, "plain", SN32, CN32)).
     assert.equal(
-      await key.prove("client", 1, SN32, CN32),
-      "up7XktNfEDdxwNdeqwIvKugU9drBvyWJUSXNXxpqBcE",
+      await key.prove("client", facts(SN32, CN32)),
+      "JzUyDARv7Drhr5q6n9IHwQWJ4XYFE1ynyEEAN0J8-hc",
     );
     assert.notEqual(
-      await key.prove("client", 1, SN32, CN32),
-      await key.prove("client", 1, CN32, SN32),
+      await key.prove("client", facts(SN32, CN32)),
+      await key.prove("client", facts(CN32, SN32)),
     );
   });
 
   await t.step("another protocol version changes the proof", async () => {
-    // mac(TOKEN, transcript("client", 2, CN32, SN32)).
+    // mac(TOKEN, transcript("client", 3, "plain", CN32, SN32)).
     assert.equal(
-      await new TokenKey(TOKEN).prove("client", 2, CN32, SN32),
-      "wRCP-1uA9eW1BmrRY2FB8kfxyg1NaWm9IPAl3Xrkv0Y",
+      await new TokenKey(TOKEN).prove("client", facts(CN32, SN32, 3)),
+      "5cRzn5l6D3asLplfhnCMG5riLbizZ-VEZBJt_cvHT9c",
     );
   });
 
   await t.step("client and server proofs differ for the same nonces", async () => {
     const key = new TokenKey(TOKEN);
     assert.notEqual(
-      await key.prove("client", PROTOCOL_VERSION, CN32, SN32),
-      await key.prove("server", PROTOCOL_VERSION, CN32, SN32),
+      await key.prove("client", facts(CN32, SN32, PROTOCOL_VERSION)),
+      await key.prove("server", facts(CN32, SN32, PROTOCOL_VERSION)),
     );
   });
 });
@@ -189,22 +229,27 @@ Deno.test("TokenKey.verify() accepts only the exact proof", async (t) => {
   const good = VECTORS[0]!.client;
 
   await t.step("accepts the right proof", async () => {
-    assert.equal(await key.verify(good, "client", 1, CN32, SN32), true);
-    assert.equal(await key.verify(VECTORS[0]!.server, "server", 1, CN32, SN32), true);
+    assert.equal(await key.verify(good, "client", facts(CN32, SN32)), true);
+    assert.equal(await key.verify(VECTORS[0]!.server, "server", facts(CN32, SN32)), true);
   });
 
   await t.step("rejects a proof made with another token", async () => {
-    const other = await new TokenKey(`${TOKEN}!`).prove("client", 1, CN32, SN32);
-    assert.equal(await key.verify(other, "client", 1, CN32, SN32), false);
+    const other = await new TokenKey(`${TOKEN}!`).prove("client", facts(CN32, SN32));
+    assert.equal(await key.verify(other, "client", facts(CN32, SN32)), false);
   });
 
   await t.step("rejects the client proof reflected as the server proof", async () => {
-    assert.equal(await key.verify(good, "server", 1, CN32, SN32), false);
-    assert.equal(await key.verify(VECTORS[0]!.server, "client", 1, CN32, SN32), false);
+    assert.equal(await key.verify(good, "server", facts(CN32, SN32)), false);
+    assert.equal(await key.verify(VECTORS[0]!.server, "client", facts(CN32, SN32)), false);
+  });
+
+  await t.step("rejects a proof made for another channel binding", async () => {
+    assert.equal(await key.verify(good, "client", facts(CN32, SN32, 2, TLS_BINDING)), false);
+    assert.equal(await key.verify(VECTORS[1]!.client, "client", facts(CN32, SN32)), false);
   });
 
   await t.step("rejects a proof for swapped nonces", async () => {
-    assert.equal(await key.verify(good, "client", 1, SN32, CN32), false);
+    assert.equal(await key.verify(good, "client", facts(SN32, CN32)), false);
   });
 
   await t.step("rejects a truncated, extended or altered proof", async () => {
@@ -220,13 +265,13 @@ Deno.test("TokenKey.verify() accepts only the exact proof", async (t) => {
         good.slice(0, -1) + (good.endsWith("A") ? "B" : "A"),
       ]
     ) {
-      assert.equal(await key.verify(bad, "client", 1, CN32, SN32), false, JSON.stringify(bad));
+      assert.equal(await key.verify(bad, "client", facts(CN32, SN32)), false, JSON.stringify(bad));
     }
   });
 
   await t.step("rejects a proof that is not a string", async () => {
     for (const bad of [undefined, null, 0, 42, true, [good], { mac: good }]) {
-      assert.equal(await key.verify(bad, "client", 1, CN32, SN32), false, String(bad));
+      assert.equal(await key.verify(bad, "client", facts(CN32, SN32)), false, String(bad));
     }
   });
 

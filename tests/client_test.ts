@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { dialTcp } from "../lib/protocol/tcp_transport.ts";
 import { EXIT_CODES } from "../lib/errors.ts";
 import { Fleet } from "../lib/client/fleet.ts";
 import {
@@ -216,6 +217,7 @@ Deno.test("Fleet reconnects by itself after a server reset", async () => {
     endpoint: { hostname: "127.0.0.1", port: server.port },
     groups: [],
     token: TEST_TOKEN,
+    dial: dialTcp,
   });
   try {
     await fleet.connect();

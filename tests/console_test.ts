@@ -250,6 +250,8 @@ Deno.test("renderHosts() lists every host with its state and the selection", asy
     serverVersion: "0.1.0",
     os: "Debian GNU/Linux 12",
     readOnly: false,
+    transport: "tls",
+    fingerprint: null,
     reason: null,
   };
   const rows: HostRow[] = [

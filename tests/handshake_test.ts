@@ -16,7 +16,7 @@ import {
   serverHandshake,
   type ServerHandshakeOptions,
 } from "../lib/protocol/handshake.ts";
-import { FakePeer, memoryPair, memoryTransport, trickle } from "./protocol_helpers.ts";
+import { FakePeer, memoryPair, memoryTransport, plainFacts, trickle } from "./protocol_helpers.ts";
 
 const TOKEN = "s3cret-token-for-tests";
 const KEY = new TokenKey(TOKEN);
@@ -24,7 +24,7 @@ const KEY = new TokenKey(TOKEN);
 /** A correct `auth` request (fresh client nonce, right MAC) answering `serverNonce`. */
 async function authRequest(serverNonce: string, id = 0) {
   const nonce = newNonce();
-  const mac = await KEY.prove("client", PROTOCOL_VERSION, nonce, serverNonce);
+  const mac = await KEY.prove("client", plainFacts(nonce, serverNonce));
   return { jsonrpc: "2.0", id, method: "auth", params: { nonce, mac } };
 }
 /** Generous limit for steps that are expected to succeed or fail fast. */
@@ -142,10 +142,10 @@ Deno.test("serverHandshake() and clientHandshake() authenticate each other", asy
     assert.ok(isValidNonce(params.nonce));
     assert.notEqual(params.nonce, serverNonce);
     assert.equal(
-      await KEY.verify(params.mac, "client", PROTOCOL_VERSION, params.nonce, serverNonce),
+      await KEY.verify(params.mac, "client", plainFacts(params.nonce, serverNonce)),
       true,
     );
-    const mac = await KEY.prove("server", PROTOCOL_VERSION, params.nonce, serverNonce);
+    const mac = await KEY.prove("server", plainFacts(params.nonce, serverNonce));
     await server.send({
       jsonrpc: "2.0",
       id: 0,
@@ -167,7 +167,7 @@ Deno.test("serverHandshake() and clientHandshake() authenticate each other", asy
     });
     assert.ok(isValidNonce(serverNonce));
     const clientNonce = newNonce();
-    const mac = await KEY.prove("client", PROTOCOL_VERSION, clientNonce, serverNonce);
+    const mac = await KEY.prove("client", plainFacts(clientNonce, serverNonce));
     await client.send({
       jsonrpc: "2.0",
       id: 41,
@@ -175,7 +175,7 @@ Deno.test("serverHandshake() and clientHandshake() authenticate each other", asy
       params: { nonce: clientNonce, mac },
     });
     const answer = await client.recvJson();
-    const expectedMac = await KEY.prove("server", PROTOCOL_VERSION, clientNonce, serverNonce);
+    const expectedMac = await KEY.prove("server", plainFacts(clientNonce, serverNonce));
     assert.deepEqual(answer, {
       jsonrpc: "2.0",
       id: 41,
@@ -237,7 +237,10 @@ Deno.test("serverHandshake() and clientHandshake() refuse a wrong token", async 
   await t.step("the server answers unauthorized, then closes", async () => {
     const { server, client, serverNonce } = await serverWithFakeClient();
     const clientNonce = newNonce();
-    const mac = await new TokenKey("not the token").prove("client", 1, clientNonce, serverNonce);
+    const mac = await new TokenKey("not the token").prove(
+      "client",
+      plainFacts(clientNonce, serverNonce),
+    );
     await client.send({
       jsonrpc: "2.0",
       id: 7,
@@ -262,7 +265,7 @@ Deno.test("serverHandshake() and clientHandshake() refuse a wrong token", async 
     await t.step(`the server answers unauthorized to ${what}`, async () => {
       const { server, client, serverNonce } = await serverWithFakeClient();
       const cn = newNonce();
-      const mac = await KEY.prove("client", PROTOCOL_VERSION, cn, serverNonce);
+      const mac = await KEY.prove("client", plainFacts(cn, serverNonce));
       const frame = { jsonrpc: "2.0", id: 7, method: "auth", params: params(cn, serverNonce, mac) };
       await client.send(frame);
       const frames = await client.drain();
@@ -277,7 +280,7 @@ Deno.test("serverHandshake() and clientHandshake() refuse a wrong token", async 
   await t.step("the server refuses its own nonce echoed back as the client's", async () => {
     // Even with the right MAC: a peer must bring fresh randomness of its own.
     const { server, client, serverNonce } = await serverWithFakeClient();
-    const mac = await KEY.prove("client", PROTOCOL_VERSION, serverNonce, serverNonce);
+    const mac = await KEY.prove("client", plainFacts(serverNonce, serverNonce));
     await client.send({
       jsonrpc: "2.0",
       id: 7,
@@ -293,7 +296,7 @@ Deno.test("serverHandshake() and clientHandshake() refuse a wrong token", async 
     // A client that sends the server-direction MAC (e.g. relayed from another session).
     const { server, client, serverNonce } = await serverWithFakeClient();
     const cn = newNonce();
-    const mac = await KEY.prove("server", PROTOCOL_VERSION, cn, serverNonce);
+    const mac = await KEY.prove("server", plainFacts(cn, serverNonce));
     await client.send({ jsonrpc: "2.0", id: 7, method: "auth", params: { nonce: cn, mac } });
     assert.deepEqual(await client.drain(), [UNAUTHORIZED_7]);
     assert.ok(await rejection(server) instanceof AuthError);
@@ -354,7 +357,7 @@ Deno.test("serverHandshake() answers anything but auth like an unknown method", 
 
   const garbage: [string, string][] = [
     ["invalid JSON", "{not json"],
-    ["an empty line", ""],
+    ["two empty lines", "\n"],
     ["a JSON array", "[1,2]"],
     ["a response", '{"jsonrpc":"2.0","id":7,"result":{}}'],
   ];
@@ -471,7 +474,10 @@ Deno.test("clientHandshake() checks the server before trusting it", async (t) =>
       await server.send(helloFrame(newNonce(), 99));
       const err = await rejection(session);
       assert.ok(err instanceof ProtocolError, `got ${err}`);
-      assert.match(err.message, /protocol mismatch \(server speaks 99, client 1\)/);
+      assert.match(
+        err.message,
+        new RegExp(`protocol mismatch \\(server speaks 99, client ${PROTOCOL_VERSION}\\)`),
+      );
       assert.equal(isTransient(err), false);
       assert.deepEqual(await server.drain(), [], "no auth for a server of another version");
       assert.ok(clientEnd.closed);
@@ -531,14 +537,14 @@ Deno.test("clientHandshake() checks the server before trusting it", async (t) =>
   const badProofs: [string, (clientMac: string, cn: string, sn: string) => Promise<unknown>][] = [
     [
       "a proof made with another token",
-      (_m, cn, sn) => new TokenKey("other").prove("server", 1, cn, sn),
+      (_m, cn, sn) => new TokenKey("other").prove("server", plainFacts(cn, sn)),
     ],
     ["the client's own proof reflected", (m) => Promise.resolve(m)],
-    ["a client-direction proof", (_m, cn, sn) => KEY.prove("client", 1, cn, sn)],
-    ["a proof for swapped nonces", (_m, cn, sn) => KEY.prove("server", 1, sn, cn)],
+    ["a client-direction proof", (_m, cn, sn) => KEY.prove("client", plainFacts(cn, sn))],
+    ["a proof for swapped nonces", (_m, cn, sn) => KEY.prove("server", plainFacts(sn, cn))],
     [
       "a truncated proof",
-      async (_m, cn, sn) => (await KEY.prove("server", 1, cn, sn)).slice(0, 42),
+      async (_m, cn, sn) => (await KEY.prove("server", plainFacts(cn, sn))).slice(0, 42),
     ],
     ["no proof", () => Promise.resolve(undefined)],
     ["a numeric proof", () => Promise.resolve(0)],
@@ -567,7 +573,7 @@ Deno.test("clientHandshake() checks the server before trusting it", async (t) =>
     const sn = newNonce();
     await server.send(helloFrame(sn));
     const { nonce: cn } = (await server.recvJson()).params as { nonce: string };
-    const mac = await KEY.prove("server", 1, cn, sn);
+    const mac = await KEY.prove("server", plainFacts(cn, sn));
     await server.send({
       jsonrpc: "2.0",
       id: 1,

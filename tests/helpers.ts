@@ -9,10 +9,10 @@
 import { runArgsSync } from "../lib/dev/entry_flags.ts";
 import { childEnv, signalChild, spawnLocalServer } from "../lib/dev/local_server.ts";
 import { newNonce, TokenKey } from "../lib/protocol/auth.ts";
-import { PROTOCOL_VERSION } from "../lib/protocol/constants.ts";
 import { FrameReader, writeAll } from "../lib/protocol/framing.ts";
 import { clientHandshake, type ClientSession, serverHandshake } from "../lib/protocol/handshake.ts";
-import { accepted, dial } from "../lib/protocol/transport.ts";
+import { dialTcp, tcpTransport } from "../lib/protocol/tcp_transport.ts";
+import { plainFacts } from "./protocol_helpers.ts";
 
 /** A token good enough for tests (≥16 characters). */
 export const TEST_TOKEN = "test-token-0123456789abcdef";
@@ -93,7 +93,7 @@ export async function connect(
   server: { hostname: string; port: number; token: string },
   token = server.token,
 ): Promise<ClientSession & AsyncDisposable> {
-  const transport = await dial({ hostname: server.hostname, port: server.port }, 5_000);
+  const transport = await dialTcp({ hostname: server.hostname, port: server.port }, 5_000);
   const session = await clientHandshake(transport, { key: new TokenKey(token), timeoutMs: 5_000 });
   const running = session.peer.run();
   return {
@@ -297,7 +297,7 @@ export async function rawAuthenticated(
   const hello = await next() as { params: { nonce: string } };
   const key = new TokenKey(server.token);
   const nonce = newNonce();
-  const mac = await key.prove("client", PROTOCOL_VERSION, nonce, hello.params.nonce);
+  const mac = await key.prove("client", plainFacts(nonce, hello.params.nonce));
   await send({ jsonrpc: "2.0", id: 0, method: "auth", params: { nonce, mac } });
   const answer = await next() as { result?: unknown };
   if (!answer.result) {
@@ -320,7 +320,7 @@ export function rssBytes(pid: number): number {
 export function mutedServer(token: string): { hostname: string; port: number } & AsyncDisposable {
   const key = new TokenKey(token);
   return holdingServer((conn) => {
-    serverHandshake(accepted(conn), {
+    serverHandshake(tcpTransport(conn as Deno.TcpConn, "server"), {
       key,
       readOnly: false,
       deadlineMs: 5_000,

@@ -106,6 +106,7 @@ Deno.test("hostSpecFromAddress() names the host as typed", () => {
     port: 5051,
     groups: [],
     token: { kind: "default" },
+    tls: {},
   });
   assert.equal(hostSpecFromAddress("[::1]").port, 5050);
 });
@@ -119,6 +120,7 @@ Deno.test("loadInventory() reads the example inventory", async () => {
       port: 5050,
       groups: ["web", "prod"],
       token: { kind: "env", name: "RMON_TOKEN_WEB" },
+      tls: {},
     },
     {
       name: "web2",
@@ -126,6 +128,7 @@ Deno.test("loadInventory() reads the example inventory", async () => {
       port: 5051,
       groups: ["web", "prod"],
       token: { kind: "file", path: "~/.config/rmon/token" },
+      tls: {},
     },
     {
       name: "db1",
@@ -133,6 +136,7 @@ Deno.test("loadInventory() reads the example inventory", async () => {
       port: 6000,
       groups: ["db"],
       token: { kind: "file", path: join(TESTDATA, "secrets/db.token") },
+      tls: {},
     },
     {
       name: "lb.example.com",
@@ -140,6 +144,7 @@ Deno.test("loadInventory() reads the example inventory", async () => {
       port: 7000,
       groups: [],
       token: { kind: "inline", value: "inline-secret" },
+      tls: {},
     },
     {
       name: "v6",
@@ -147,6 +152,7 @@ Deno.test("loadInventory() reads the example inventory", async () => {
       port: 5050,
       groups: [],
       token: { kind: "file", path: "~/.config/rmon/token" },
+      tls: {},
     },
   ];
   assert.deepEqual(hosts, want);
@@ -155,11 +161,18 @@ Deno.test("loadInventory() reads the example inventory", async () => {
 Deno.test("parseInventory() handles the minimal forms", () => {
   assert.deepEqual(parseInventory("", "/inv"), []);
   assert.deepEqual(parseInventory('[[host]]\nname = "web1"\n', "/inv"), [
-    { name: "web1", hostname: "web1", port: 5050, groups: [], token: { kind: "default" } },
+    { name: "web1", hostname: "web1", port: 5050, groups: [], token: { kind: "default" }, tls: {} },
   ]);
   assert.deepEqual(
     parseInventory('[defaults]\nport = 6000\ntoken_env = "T"\n[[host]]\naddress = "h:1"\n', "/"),
-    [{ name: "h:1", hostname: "h", port: 1, groups: [], token: { kind: "env", name: "T" } }],
+    [{
+      name: "h:1",
+      hostname: "h",
+      port: 1,
+      groups: [],
+      token: { kind: "env", name: "T" },
+      tls: {},
+    }],
   );
 });
 
@@ -203,12 +216,12 @@ Deno.test("parseInventory() names the host in every error", () => {
     [
       '[[host]]\nname = "a"\nadress = "x"\n',
       "SyntaxError",
-      'Cannot parse inventory: host 1 ("a"): unknown key "adress" (expected one of name, address, port, groups, token_env, token_file, token)',
+      'Cannot parse inventory: host 1 ("a"): unknown key "adress" (expected one of name, address, port, groups, token_env, token_file, token, tls, fingerprint, ca_file)',
     ],
     [
       "[defaults]\ntimeout = 5\n",
       "SyntaxError",
-      'Cannot parse inventory: [defaults]: unknown key "timeout" (expected one of port, token_env, token_file, token)',
+      'Cannot parse inventory: [defaults]: unknown key "timeout" (expected one of port, token_env, token_file, token, tls, fingerprint, ca_file)',
     ],
     [
       "hosts = []\n",
@@ -281,7 +294,7 @@ Deno.test("loadInventory() names the file in errors", async () => {
   await assert.rejects(loadInventory(bad), {
     name: "SyntaxError",
     message: `Cannot parse inventory "${bad}": host 1 ("web1"): unknown key "adress" ` +
-      "(expected one of name, address, port, groups, token_env, token_file, token)",
+      "(expected one of name, address, port, groups, token_env, token_file, token, tls, fingerprint, ca_file)",
   });
   const missing = join(TESTDATA, "no_such_inventory.toml");
   await assert.rejects(loadInventory(missing), {

@@ -12,7 +12,9 @@
 
 import { FrameReader, FrameWriter } from "../lib/protocol/framing.ts";
 import type { ByteStream } from "../lib/protocol/framing.ts";
-import type { Transport } from "../lib/protocol/transport.ts";
+import type { Protection, Transport } from "../lib/protocol/transport.ts";
+import type { HandshakeFacts } from "../lib/protocol/auth.ts";
+import { PROTOCOL_VERSION } from "../lib/protocol/constants.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -216,11 +218,26 @@ export function memoryPair(): [MemoryConn, MemoryConn] {
 }
 
 /**
- * A `Transport` over an in-memory end. The handshake only uses `conn` as a
- * `ByteStream` plus `close()`, but `Transport` names `Deno.Conn`, hence the cast.
+ * A `Transport` over an in-memory end, plain unless `protection` says it is
+ * TLS with some certificate (for channel-binding tests).
  */
-export function memoryTransport(conn: MemoryConn): Transport {
-  return { conn: conn as unknown as Deno.Conn, remote: "memory" };
+export function memoryTransport(
+  conn: MemoryConn,
+  protection: Protection = { kind: "plain" },
+): Transport {
+  return {
+    read: (p) => conn.read(p),
+    write: (p) => conn.write(p),
+    close: () => conn.close(),
+    remote: "memory",
+    peerAddress: "",
+    protection,
+  };
+}
+
+/** The facts of a handshake over a plain channel at the current protocol version. */
+export function plainFacts(clientNonce: string, serverNonce: string): HandshakeFacts {
+  return { protocolVersion: PROTOCOL_VERSION, binding: "plain", clientNonce, serverNonce };
 }
 
 /** A raw frame-level peer on one end of a pair: for fake servers and clients. */

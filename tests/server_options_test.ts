@@ -19,6 +19,10 @@ Deno.test("parseServerArgs() gives secure defaults", () => {
     host: DEFAULT_HOST,
     port: DEFAULT_PORT,
     tokenFile: undefined,
+    tls: false,
+    tlsCert: undefined,
+    tlsKey: undefined,
+    insecurePlaintext: false,
     readOnly: false,
     logLevel: "normal",
     maxFrameBytes: FRAME_LIMITS.postAuth,
@@ -33,8 +37,15 @@ Deno.test("parseServerArgs() gives secure defaults", () => {
 
 Deno.test("parseServerArgs() reads every option in both value forms", async (t) => {
   const cases: [string[], Partial<ReturnType<typeof parseServerArgs>>][] = [
-    [["--host", "0.0.0.0"], { host: "0.0.0.0" }],
-    [["--host=::"], { host: "::" }],
+    [["--host", "0.0.0.0"], { host: "0.0.0.0", tls: true }],
+    [["--host=::"], { host: "::", tls: true }],
+    [["--host", "10.0.0.5", "--insecure-plaintext"], { tls: false, insecurePlaintext: true }],
+    [["--tls"], { tls: true }],
+    [["--tls-cert", "c.pem", "--tls-key", "k.pem"], {
+      tls: true,
+      tlsCert: "c.pem",
+      tlsKey: "k.pem",
+    }],
     [["--port", "0"], { port: 0 }],
     [["--port=5051"], { port: 5051 }],
     [["--token-file", "/etc/rmon/token"], { tokenFile: "/etc/rmon/token" }],
@@ -75,6 +86,10 @@ Deno.test("parseServerArgs() rejects bad arguments with one clear line", async (
     [["--auth-timeout", "1.5"], /Invalid --auth-timeout/],
     [["--host", ""], /Invalid --host: empty address/],
     [["--quiet", "--verbose"], /--quiet and --verbose conflict/],
+    [["--tls-cert", "c.pem"], /--tls-cert and --tls-key go together/],
+    [["--tls-key", "k.pem"], /--tls-cert and --tls-key go together/],
+    [["--host", "0.0.0.0", "--tls", "--insecure-plaintext"], /conflicts with --tls/],
+    [["--insecure-plaintext"], /is for non-loopback addresses/],
   ];
   for (const [args, message] of cases) {
     await t.step(args.join(" "), () => {

@@ -33,7 +33,7 @@ import { Fleet, type HostResult, type RunOptions } from "./fleet.ts";
 import type { HostLink } from "./host_link.ts";
 import type { ClientOptions } from "./options.ts";
 import { needsConfirmation } from "./oneshot.ts";
-import { addHosts, addressSpec, collectHosts, fallbackTokenSource, KeyCache } from "./setup.ts";
+import { addHosts, addressSpec, collectHosts, HostCredentials } from "./setup.ts";
 import { resolveTargets, Selection, type TargetHost } from "./targets.ts";
 import { appendHistory, HISTORY_SIZE, historyPath, loadHistory, worthKeeping } from "./history.ts";
 import { completeLine } from "./console_complete.ts";
@@ -91,7 +91,7 @@ export class Console {
   #env: ConsoleEnv;
   #fleet: Fleet;
   #selection = new Selection();
-  #keys = new KeyCache();
+  #credentials: HostCredentials;
   #reader!: LineReader;
   /** The running command's cancel switch; null while idle. */
   #running: AbortController | null = null;
@@ -117,6 +117,7 @@ export class Console {
   constructor(opts: ClientOptions, env: ConsoleEnv) {
     this.#opts = opts;
     this.#env = env;
+    this.#credentials = new HostCredentials(opts);
     // Reconnect stays on (the default timings): a lost host comes back by itself.
     this.#fleet = new Fleet({ connectTimeoutMs: opts.connectTimeoutMs }, opts.fanout);
     this.#fleet.onChange = (link) => this.#linkChanged(link);
@@ -126,7 +127,7 @@ export class Console {
   async run(): Promise<number> {
     const specs = await collectHosts(this.#opts);
     // Tokens are checked before anything is shown: a missing token is a usage error.
-    addHosts(this.#fleet, specs, fallbackTokenSource(this.#opts), this.#keys);
+    addHosts(this.#fleet, specs, this.#credentials);
     const history = await this.#loadHistory();
     this.#reader = new LineReader({
       terminal: this.#env.terminal,
@@ -450,7 +451,7 @@ export class Console {
         continue;
       }
       // A known host keeps its own token and groups; a new one uses the command line's token.
-      if (!known) addHosts(this.#fleet, [spec], fallbackTokenSource(this.#opts), this.#keys);
+      if (!known) addHosts(this.#fleet, [spec], this.#credentials);
       fresh.push(spec.name);
     }
     if (fresh.length === 0) return;

@@ -13,7 +13,7 @@ import type { CallEnd, Json } from "../protocol/messages.ts";
 import type { RemoteCommand } from "../grammar/command.ts";
 import { toRequest } from "../grammar/params.ts";
 import { HostLink, type LinkTimings } from "./host_link.ts";
-import type { Endpoint } from "../protocol/transport.ts";
+import type { Dialer, Endpoint } from "../protocol/transport.ts";
 
 /** The terminal status of one host's part in a fan-out (stable `--json` values). */
 export type HostStatus =
@@ -47,6 +47,8 @@ export interface FleetHost {
   endpoint: Endpoint;
   groups: readonly string[];
   token: string | TokenKey;
+  /** How to reach it: plain TCP or TLS with its trust settings (see setup.ts `dialerFor`). */
+  dial: Dialer;
 }
 
 /** Options of one fan-out. */
@@ -120,6 +122,7 @@ export class Fleet {
       host.endpoint,
       host.groups,
       host.token,
+      host.dial,
       this.#timings,
       (l) => this.onChange(l),
     );

@@ -14,12 +14,20 @@ import {
   isTransient,
   ProtocolError,
   TimeoutError,
+  TrustError,
 } from "../errors.ts";
 import { METHODS, NOTIFICATIONS } from "../protocol/constants.ts";
 import type { CallOptions, RpcPeer } from "../protocol/connection.ts";
-import { clientHandshake, closeQuietly, TokenKey } from "../protocol/handshake.ts";
+import { clientHandshake, TokenKey } from "../protocol/handshake.ts";
 import type { ByeParams, Json, JsonObject, OsInfo } from "../protocol/messages.ts";
-import { dial, type Endpoint, formatEndpoint } from "../protocol/transport.ts";
+import {
+  closeQuietly,
+  type Dialer,
+  type Endpoint,
+  formatEndpoint,
+  type Protection,
+} from "../protocol/transport.ts";
+import { formatFingerprint } from "../protocol/fingerprint.ts";
 
 /** Where a host stands. `lost` reconnects by itself; `auth_failed`, `closed` do not. */
 export type LinkState = "connecting" | "up" | "lost" | "auth_failed" | "error" | "closed";
@@ -59,6 +67,10 @@ export interface LinkStatus {
   serverVersion: string | null;
   os: string | null;
   readOnly: boolean;
+  /** How the last connection was protected: `plain`, `tls`, or null before the first one. */
+  transport: Protection["kind"] | null;
+  /** The server certificate's fingerprint (`sha256:…`) over TLS, else null. */
+  fingerprint: string | null;
   /** Why the link is not up, if it is not. */
   reason: string | null;
 }
@@ -68,6 +80,8 @@ export class HostLink {
   readonly name: string;
   readonly endpoint: Endpoint;
   readonly groups: readonly string[];
+  #dial: Dialer;
+  #protection: Protection | null = null;
   #key: TokenKey;
   #timings: LinkTimings;
   #peer: RpcPeer | null = null;
@@ -85,18 +99,20 @@ export class HostLink {
   #wanted = false;
   #onChange: (link: HostLink) => void;
 
-  /** Create a link (not yet connected). */
+  /** Create a link (not yet connected) that reaches `endpoint` through `dial`. */
   constructor(
     name: string,
     endpoint: Endpoint,
     groups: readonly string[],
     token: string | TokenKey,
+    dial: Dialer,
     timings: Partial<LinkTimings> = {},
     onChange: (link: HostLink) => void = () => {},
   ) {
     this.name = name;
     this.endpoint = endpoint;
     this.groups = groups;
+    this.#dial = dial;
     this.#key = typeof token === "string" ? new TokenKey(token) : token;
     this.#timings = { ...DEFAULT_TIMINGS, ...timings };
     this.#onChange = onChange;
@@ -118,6 +134,10 @@ export class HostLink {
       serverVersion: this.#serverVersion,
       os: this.#os,
       readOnly: this.#readOnly,
+      transport: this.#protection?.kind ?? null,
+      fingerprint: this.#protection?.kind === "tls"
+        ? formatFingerprint(this.#protection.fingerprint)
+        : null,
       reason: this.#reason,
     };
   }
@@ -147,11 +167,12 @@ export class HostLink {
     this.#setState("connecting", this.#reason);
     let peer: RpcPeer;
     try {
-      const transport = await dial(this.endpoint, this.#timings.connectTimeoutMs);
+      const transport = await this.#dial(this.endpoint, this.#timings.connectTimeoutMs);
       if (!this.#wanted) {
-        closeQuietly(transport.conn);
+        closeQuietly(transport);
         return;
       }
+      this.#protection = transport.protection;
       const session = await clientHandshake(transport, {
         key: this.#key,
         timeoutMs: this.#timings.connectTimeoutMs,
@@ -291,6 +312,8 @@ export class HostLink {
 export function failureReason(err: unknown): string {
   if (err instanceof Deno.errors.ConnectionRefused) return "refused";
   if (err instanceof TimeoutError) return "timeout";
+  // Said in full: the user must see both fingerprints and what to do.
+  if (err instanceof TrustError) return describeError(err);
   if (err instanceof AuthError) return "bad token";
   if (err instanceof ProtocolError && /protocol mismatch/.test(err.message)) {
     return "protocol mismatch";

@@ -17,7 +17,14 @@
  * groups = ["web", "prod"]            # optional
  * port = 5051                         # optional; not together with a port in address
  * token_env = "RMON_TOKEN_WEB"        # optional: token_env, token_file or token, at most one
+ * fingerprint = "sha256:…"            # optional: pin the server's TLS certificate
+ * ca_file = "ca.pem"                  # optional instead: verify it against this CA
+ * tls = true                          # optional: false allows plain TCP off loopback
  * ```
+ *
+ * `tls`, `fingerprint` and `ca_file` may also stand in `[defaults]`; a host's
+ * own setting wins. Without either, the first certificate seen is recorded in
+ * the known-hosts file (trust on first use).
  *
  * A host's token source is its own, else the one in `[defaults]`, else the
  * caller's fallback (`RMON_TOKEN` unless told otherwise). A relative
@@ -32,6 +39,7 @@ import { parse, TomlError } from "smol-toml";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { parseAddress as parseHostPort } from "../grammar/address.ts";
 import { fsDetail, readTokenFile } from "../token_file.ts";
+import { parseFingerprint } from "../protocol/fingerprint.ts";
 
 /** Where a host's token comes from. `default` defers to the caller's fallback. */
 export type TokenSource =
@@ -49,14 +57,36 @@ export interface HostSpec {
   port: number;
   groups: string[];
   token: TokenSource;
+  /** TLS settings the host (or `[defaults]`) gives; unset fields defer to the command line. */
+  tls: TlsSettings;
+}
+
+/** How to protect and verify one host's connection; every field optional. */
+export interface TlsSettings {
+  /** true: TLS even on loopback; false: plain TCP even off loopback (insecure). */
+  tls?: boolean;
+  /** Pinned server certificate, bare hex SHA-256. */
+  fingerprint?: string;
+  /** CA certificate file to verify the server against. */
+  caFile?: string;
 }
 
 /** The environment variable read when nothing else names a token source. */
 export const DEFAULT_TOKEN_ENV = "RMON_TOKEN";
 
 const TOP_KEYS = ["defaults", "host"];
-const DEFAULTS_KEYS = ["port", "token_env", "token_file", "token"];
-const HOST_KEYS = ["name", "address", "port", "groups", "token_env", "token_file", "token"];
+const TLS_KEYS = ["tls", "fingerprint", "ca_file"];
+const DEFAULTS_KEYS = ["port", "token_env", "token_file", "token", ...TLS_KEYS];
+const HOST_KEYS = [
+  "name",
+  "address",
+  "port",
+  "groups",
+  "token_env",
+  "token_file",
+  "token",
+  ...TLS_KEYS,
+];
 const TOKEN_KEYS = ["token_env", "token_file", "token"];
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -78,7 +108,7 @@ export function parseAddress(
 /** A host typed on the command line rather than found in an inventory; named as typed. */
 export function hostSpecFromAddress(text: string, defaultPort: number = DEFAULT_PORT): HostSpec {
   const { hostname, port } = parseAddress(text, defaultPort);
-  return { name: text, hostname, port, groups: [], token: { kind: "default" } };
+  return { name: text, hostname, port, groups: [], token: { kind: "default" }, tls: {} };
 }
 
 type Table = Record<string, unknown>;
@@ -144,6 +174,44 @@ function getTokenSource(table: Table, where: string, baseDir: string): TokenSour
   return undefined;
 }
 
+/** The TLS settings a table names; relative `ca_file` paths resolve against `baseDir`. */
+function getTlsSettings(table: Table, where: string, baseDir: string): TlsSettings {
+  const out: TlsSettings = {};
+  if (table.tls !== undefined) {
+    if (typeof table.tls !== "boolean") {
+      throw new SyntaxError(`${where}: "tls" must be true or false`);
+    }
+    out.tls = table.tls;
+  }
+  if (table.fingerprint !== undefined && table.ca_file !== undefined) {
+    throw new SyntaxError(`${where}: set only one of "fingerprint", "ca_file"`);
+  }
+  const fingerprint = getString(table, "fingerprint", where);
+  if (fingerprint !== undefined) {
+    try {
+      out.fingerprint = parseFingerprint(fingerprint);
+    } catch (err) {
+      throw new SyntaxError(`${where}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const caFile = getString(table, "ca_file", where);
+  if (caFile !== undefined) {
+    out.caFile = caFile.startsWith("~") || isAbsolute(caFile) ? caFile : join(baseDir, caFile);
+  }
+  return out;
+}
+
+/** A host's TLS settings over the defaults': its own verification wins as a whole. */
+function mergeTls(own: TlsSettings, defaults: TlsSettings): TlsSettings {
+  const verify = own.fingerprint !== undefined || own.caFile !== undefined ? own : defaults;
+  const out: TlsSettings = {};
+  const tls = own.tls ?? defaults.tls;
+  if (tls !== undefined) out.tls = tls;
+  if (verify.fingerprint !== undefined) out.fingerprint = verify.fingerprint;
+  if (verify.caFile !== undefined) out.caFile = verify.caFile;
+  return out;
+}
+
 /** Check a host name is usable in target expressions. */
 function checkName(name: string, where: string): void {
   let problem: string | undefined;
@@ -156,7 +224,7 @@ function checkName(name: string, where: string): void {
 function parseHost(
   entry: unknown,
   index: number,
-  defaults: { port: number; token: TokenSource },
+  defaults: { port: number; token: TokenSource; tls: TlsSettings },
   baseDir: string,
 ): HostSpec {
   let where = `host ${index}`;
@@ -202,6 +270,7 @@ function parseHost(
     port: split.port ?? port ?? defaults.port,
     groups,
     token: getTokenSource(entry, where, baseDir) ?? defaults.token,
+    tls: mergeTls(getTlsSettings(entry, where, baseDir), defaults.tls),
   };
 }
 
@@ -225,6 +294,7 @@ function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
   const defaults = {
     port: getPort(defaultsTable, "[defaults]") ?? DEFAULT_PORT,
     token: getTokenSource(defaultsTable, "[defaults]", baseDir) ?? { kind: "default" as const },
+    tls: getTlsSettings(defaultsTable, "[defaults]", baseDir),
   };
 
   const entries = doc.host ?? [];

@@ -11,7 +11,7 @@ import { parseLine } from "../grammar/parse_line.ts";
 import { CommandSyntaxError } from "../grammar/command.ts";
 import { Fleet, type HostResult } from "./fleet.ts";
 import type { ClientOptions } from "./options.ts";
-import { addHosts, collectHosts, fallbackTokenSource, KeyCache } from "./setup.ts";
+import { addHosts, collectHosts, HostCredentials } from "./setup.ts";
 import { resolveTargets } from "./targets.ts";
 import { FanoutView, jsonRecord, type ViewSink } from "./views/fanout.ts";
 import { exitCodeFor } from "./views/summary.ts";
@@ -79,12 +79,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<Ex
     opts.fanout,
   );
   const chosen = new Set(names);
-  addHosts(
-    fleet,
-    specs.filter((s) => chosen.has(s.name)),
-    fallbackTokenSource(opts),
-    new KeyCache(),
-  );
+  addHosts(fleet, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
   const sink: ViewSink = {
     out: io.stdout,
     status: (text) => io.stderr(`\r\x1b[2K${text}`),

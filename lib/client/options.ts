@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { EXIT_CODES, UsageError } from "../errors.ts";
 import { DEFAULT_PORT, TIMEOUTS } from "../protocol/constants.ts";
 import { DEFAULT_FANOUT } from "./fleet.ts";
+import { parseFingerprint } from "../protocol/fingerprint.ts";
 
 /** Everything `rmon` is told on its command line. */
 export interface ClientOptions {
@@ -18,6 +19,16 @@ export interface ClientOptions {
   tokenEnv?: string;
   /** A token on the command line: allowed, never required (it shows in `ps`). */
   token?: string;
+  /** `--tls`: TLS for every host, loopback too. */
+  tls: boolean;
+  /** `--insecure-plaintext`: plain TCP for every host without its own `tls` setting. */
+  insecurePlaintext: boolean;
+  /** `--fingerprint`: pinned server certificate (bare hex) for hosts without their own. */
+  fingerprint?: string;
+  /** `--ca-file`: CA to verify servers against, for hosts without their own. */
+  caFile?: string;
+  /** `--known-hosts`: the trust-on-first-use file (default in the state directory). */
+  knownHosts?: string;
   json: boolean;
   yes: boolean;
   /** Command timeout enforced by the server (exec), ms. */
@@ -48,6 +59,12 @@ Options:
   --token-file FILE       token for hosts without their own (default: $RMON_TOKEN)
   --token-env NAME        read the default token from env var NAME
   --token TOKEN           token on the command line (visible in ps; prefer the above)
+  --fingerprint FP        pin the servers' TLS certificate (sha256:HEX, as they print it)
+  --ca-file FILE          verify the servers' TLS certificates against this CA
+  --known-hosts FILE      trust-on-first-use record (default ~/.local/state/rmon/known_hosts)
+  --tls                   TLS for loopback hosts too (other hosts always use TLS)
+  --insecure-plaintext    plain TCP even to non-loopback hosts: readable and forgeable
+                          by anyone on the path; only for networks you trust
   --json                  one-shot: NDJSON, one record per host, nothing else on stdout
   --timeout S             command timeout enforced by the server (default ${
   TIMEOUTS.execTimeoutMs / 1000
@@ -89,6 +106,11 @@ export function parseClientArgs(argv: string[]): ClientOptions {
         "token-file": { type: "string" },
         "token-env": { type: "string" },
         token: { type: "string" },
+        fingerprint: { type: "string" },
+        "ca-file": { type: "string" },
+        "known-hosts": { type: "string" },
+        tls: { type: "boolean" },
+        "insecure-plaintext": { type: "boolean" },
         json: { type: "boolean" },
         yes: { type: "boolean", short: "y" },
         timeout: { type: "string" },
@@ -116,6 +138,22 @@ export function parseClientArgs(argv: string[]): ClientOptions {
       "Invalid arguments: give at most one of --token-file, --token-env, --token",
     );
   }
+  if (v.tls && v["insecure-plaintext"]) {
+    throw new UsageError("Invalid arguments: --tls and --insecure-plaintext conflict");
+  }
+  if (v.fingerprint !== undefined && v["ca-file"] !== undefined) {
+    throw new UsageError("Invalid arguments: give at most one of --fingerprint, --ca-file");
+  }
+  let fingerprint: string | undefined;
+  if (v.fingerprint !== undefined) {
+    try {
+      fingerprint = parseFingerprint(v.fingerprint);
+    } catch (err) {
+      throw new UsageError(`Invalid --fingerprint: ${(err as Error).message}`, EXIT_CODES.usage, {
+        cause: err,
+      });
+    }
+  }
   const fanout = v.fanout === undefined ? DEFAULT_FANOUT : Number(v.fanout);
   if (!Number.isSafeInteger(fanout) || fanout < 1) {
     throw new UsageError(`Invalid --fanout: "${v.fanout}" is not a whole number >= 1`);
@@ -134,6 +172,11 @@ export function parseClientArgs(argv: string[]): ClientOptions {
     tokenFile: v["token-file"],
     tokenEnv: v["token-env"],
     token: v.token,
+    tls: v.tls ?? false,
+    insecurePlaintext: v["insecure-plaintext"] ?? false,
+    fingerprint,
+    caFile: v["ca-file"],
+    knownHosts: v["known-hosts"],
     json: v.json ?? false,
     yes: v.yes ?? false,
     timeoutMs,

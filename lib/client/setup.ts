@@ -1,21 +1,28 @@
 /**
  * Turns `rmon`'s options into a fleet: inventory hosts plus hosts named on
  * the command line, each with its resolved token (one HMAC key per distinct
- * token, shared by every host that uses it).
+ * token, shared by every host that uses it) and its dialer: plain TCP on
+ * loopback, TLS elsewhere, verified by a pinned fingerprint, a CA file or
+ * the known-hosts file (trust on first use).
  * @module
  */
 
 import { UsageError } from "../errors.ts";
 import { TokenKey } from "../protocol/auth.ts";
-import { Fleet } from "./fleet.ts";
+import { dialTcp } from "../protocol/tcp_transport.ts";
+import { tlsDialer, type TlsVerify } from "../protocol/tls_transport.ts";
+import { type Dialer, isLoopbackHost } from "../protocol/transport.ts";
+import { Fleet, type FleetHost } from "./fleet.ts";
 import {
   DEFAULT_TOKEN_ENV,
+  expandHome,
   type HostSpec,
   hostSpecFromAddress,
   loadInventory,
   resolveToken,
   type TokenSource,
 } from "./inventory.ts";
+import { KnownHosts, knownHostsPath } from "./known_hosts.ts";
 import type { ClientOptions } from "./options.ts";
 
 /** The token source for hosts that name none, from the command line. */
@@ -70,17 +77,35 @@ export function addressSpec(address: string, defaultPort: number): HostSpec {
   }
 }
 
-/** Add hosts to a fleet with their tokens; a host whose token cannot be read is a usage error. */
-export function addHosts(
-  fleet: Fleet,
-  specs: readonly HostSpec[],
-  fallback: TokenSource,
-  keys: KeyCache,
-): void {
-  for (const spec of specs) {
-    let token: string;
+/**
+ * What it takes to reach hosts as the command line says: tokens (one key per
+ * distinct token), CA files (read once) and the known-hosts file (read on the
+ * first TLS host that needs it).
+ */
+export class HostCredentials {
+  #opts: ClientOptions;
+  #keys = new KeyCache();
+  #cas = new Map<string, string>();
+  #knownHosts: KnownHosts | null = null;
+  #plain: Dialer = dialTcp;
+  #tofu: Dialer | null = null;
+
+  /** Credentials for hosts as `opts` describes them. */
+  constructor(opts: ClientOptions) {
+    this.#opts = opts;
+  }
+
+  /** The fleet entry for `spec`; a token or CA file that cannot be read is a usage error. */
+  fleetHost(spec: HostSpec): FleetHost {
     try {
-      token = resolveToken(spec.token, fallback);
+      const token = resolveToken(spec.token, fallbackTokenSource(this.#opts));
+      return {
+        name: spec.name,
+        endpoint: { hostname: spec.hostname, port: spec.port },
+        groups: spec.groups,
+        token: this.#keys.get(token),
+        dial: this.#dialerFor(spec),
+      };
     } catch (err) {
       throw new UsageError(
         `Cannot connect to "${spec.name}": ${(err as Error).message}`,
@@ -90,11 +115,61 @@ export function addHosts(
         },
       );
     }
-    fleet.add({
-      name: spec.name,
-      endpoint: { hostname: spec.hostname, port: spec.port },
-      groups: spec.groups,
-      token: keys.get(token),
-    });
   }
+
+  /**
+   * Plain TCP or TLS, and how to verify: the host's own settings, else the
+   * command line's; a pin or CA means TLS; without any, TLS off loopback only.
+   */
+  #dialerFor(spec: HostSpec): Dialer {
+    const own = spec.tls;
+    const opts = this.#opts;
+    const ownVerify = own.fingerprint !== undefined || own.caFile !== undefined;
+    const fingerprint = ownVerify ? own.fingerprint : opts.fingerprint;
+    const caFile = ownVerify ? own.caFile : opts.caFile;
+    const verified = fingerprint !== undefined || caFile !== undefined;
+    const useTls = own.tls ??
+      (verified || opts.tls
+        ? true
+        : opts.insecurePlaintext
+        ? false
+        : !isLoopbackHost(spec.hostname));
+    if (!useTls) return this.#plain;
+    if (fingerprint !== undefined) return tlsDialer({ kind: "fingerprint", fingerprint });
+    if (caFile !== undefined) return tlsDialer({ kind: "ca", caPem: this.#ca(caFile) });
+    this.#tofu ??= tlsDialer(this.#tofuVerify());
+    return this.#tofu;
+  }
+
+  #ca(path: string): string {
+    let pem = this.#cas.get(path);
+    if (pem === undefined) {
+      try {
+        pem = Deno.readTextFileSync(expandHome(path));
+      } catch (err) {
+        throw new Error(`Cannot read CA file "${path}": ${(err as Error).message}`, { cause: err });
+      }
+      this.#cas.set(path, pem);
+    }
+    return pem;
+  }
+
+  #tofuVerify(): TlsVerify {
+    return {
+      kind: "tofu",
+      check: (address, fingerprint) => {
+        this.#knownHosts ??= KnownHosts.load(this.#opts.knownHosts ?? knownHostsPath());
+        this.#knownHosts.check(address, fingerprint);
+      },
+    };
+  }
+}
+
+/** Add hosts to a fleet with their tokens and dialers; see {@linkcode HostCredentials}. */
+export function addHosts(
+  fleet: Fleet,
+  specs: readonly HostSpec[],
+  credentials: HostCredentials,
+): void {
+  for (const spec of specs) fleet.add(credentials.fleetHost(spec));
 }

@@ -4,8 +4,9 @@
  *
  * Both sides prove they hold the shared token without sending it: the client
  * MACs (server nonce, client nonce), the server MACs (client nonce, server
- * nonce), each with its direction label, over a length-prefixed transcript so
- * that no field can be shifted into another.
+ * nonce), each with its direction label and the channel binding (`plain`, or
+ * the server certificate's fingerprint over TLS), over a length-prefixed
+ * transcript so that no field can be shifted into another.
  * @module
  */
 
@@ -15,7 +16,7 @@ import { NONCE_BYTES } from "./constants.ts";
 export type Direction = "client" | "server";
 
 /** Label at the start of every transcript, versioning the MAC construction itself. */
-const TRANSCRIPT_LABEL = "rmon-auth-v1";
+const TRANSCRIPT_LABEL = "rmon-auth-v2";
 const MIN_NONCE_BYTES = 16;
 const MAX_NONCE_BYTES = 64;
 
@@ -59,21 +60,31 @@ export function isValidNonce(text: unknown): text is string {
   }
 }
 
+/** What one handshake's proofs are about: both nonces, the version and the channel. */
+export interface HandshakeFacts {
+  protocolVersion: number;
+  /** `plain`, or `tls:sha256:<hex>` of the server certificate (see `channelBinding`). */
+  binding: string;
+  clientNonce: string;
+  serverNonce: string;
+}
+
 /**
  * The canonical MAC input: each field as a 4-byte big-endian length and its
- * UTF-8 bytes, in the order label, protocol version, direction, own-side nonce
- * last. Client: (server nonce, client nonce). Server: (client nonce, server nonce).
+ * UTF-8 bytes, in the order label, protocol version, direction, channel
+ * binding, own-side nonce last. Client: (server nonce, client nonce). Server:
+ * (client nonce, server nonce).
  */
-export function transcript(
-  direction: Direction,
-  protocolVersion: number,
-  clientNonce: string,
-  serverNonce: string,
-): Uint8Array {
+export function transcript(direction: Direction, facts: HandshakeFacts): Uint8Array {
+  const { clientNonce, serverNonce } = facts;
   const nonces = direction === "client" ? [serverNonce, clientNonce] : [clientNonce, serverNonce];
-  const fields = [TRANSCRIPT_LABEL, String(protocolVersion), direction, ...nonces].map((f) =>
-    encoder.encode(f)
-  );
+  const fields = [
+    TRANSCRIPT_LABEL,
+    String(facts.protocolVersion),
+    direction,
+    facts.binding,
+    ...nonces,
+  ].map((f) => encoder.encode(f));
   const out = new Uint8Array(fields.reduce((n, f) => n + 4 + f.length, 0));
   const view = new DataView(out.buffer);
   let off = 0;
@@ -102,26 +113,15 @@ export class TokenKey {
   }
 
   /** The proof for `direction`, base64url. */
-  async prove(
-    direction: Direction,
-    protocolVersion: number,
-    clientNonce: string,
-    serverNonce: string,
-  ): Promise<string> {
-    const data = transcript(direction, protocolVersion, clientNonce, serverNonce);
+  async prove(direction: Direction, facts: HandshakeFacts): Promise<string> {
+    const data = transcript(direction, facts);
     const mac = await crypto.subtle.sign("HMAC", await this.#key, data as Uint8Array<ArrayBuffer>);
     return toBase64Url(new Uint8Array(mac));
   }
 
   /** Whether `received` is the right proof for `direction`; compares in constant time. */
-  async verify(
-    received: unknown,
-    direction: Direction,
-    protocolVersion: number,
-    clientNonce: string,
-    serverNonce: string,
-  ): Promise<boolean> {
-    const expected = await this.prove(direction, protocolVersion, clientNonce, serverNonce);
+  async verify(received: unknown, direction: Direction, facts: HandshakeFacts): Promise<boolean> {
+    const expected = await this.prove(direction, facts);
     return typeof received === "string" && constantTimeEqual(expected, received);
   }
 }

@@ -7,7 +7,7 @@
  */
 
 /** Wire protocol version, sent in `hello` and bound into the auth transcript. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Server and client software version. */
 export const RMON_VERSION = "0.1.0";

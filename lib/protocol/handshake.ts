@@ -2,16 +2,20 @@
  * The handshake, both sides: `hello` → `auth` → proof check, before any command.
  *
  * Server: send `hello` with a fresh nonce, then accept exactly one frame, which
- * must be a valid `auth` request. Any other request (known method or not) and
- * a wrong MAC get the same `unauthorized` answer, so methods look alike to a
- * stranger; a frame that is not a request, or the absolute deadline, closes
- * the connection without one. Client: check the server's proof before it
- * sends a single command.
+ * must be a valid `auth` request (one empty line before it is skipped: the
+ * plain client's probe, see tcp_transport.ts). Any other request (known
+ * method or not), unknown auth fields and a wrong MAC get the same
+ * `unauthorized` answer, so methods look alike to a stranger; a frame that is
+ * not a request, or the absolute deadline, closes the connection without one.
+ * Client: check the server's proof before it sends a single command.
+ *
+ * Both proofs cover the transport's channel binding (`channelBinding`), so a
+ * proof made for one TLS certificate is worthless over another.
  * @module
  */
 
 import { AuthError, ConnectionClosedError, ProtocolError, TimeoutError } from "../errors.ts";
-import { type Direction, isValidNonce, newNonce, TokenKey } from "./auth.ts";
+import { type Direction, type HandshakeFacts, isValidNonce, newNonce, TokenKey } from "./auth.ts";
 import {
   decodeMessage,
   encodeError,
@@ -31,7 +35,7 @@ import {
 import { FrameReader, FrameWriter } from "./framing.ts";
 import { RpcPeer } from "./connection.ts";
 import type { AuthResult, HelloParams } from "./messages.ts";
-import type { Transport } from "./transport.ts";
+import { channelBinding, closeQuietly, type Transport } from "./transport.ts";
 
 export { TokenKey };
 export type { Direction };
@@ -61,15 +65,6 @@ async function withDeadline<T>(
   }
 }
 
-/** Close a socket that may already be closed. */
-export function closeQuietly(conn: { close(): void }): void {
-  try {
-    conn.close();
-  } catch (err) {
-    if (!(err instanceof Deno.errors.BadResource)) throw err;
-  }
-}
-
 /** Options of the server side. */
 export interface ServerHandshakeOptions {
   key: TokenKey;
@@ -89,9 +84,10 @@ export async function serverHandshake(
   transport: Transport,
   opts: ServerHandshakeOptions,
 ): Promise<{ reader: FrameReader; writer: FrameWriter }> {
-  const reader = new FrameReader(transport.conn, FRAME_LIMITS.preAuth);
-  const writer = new FrameWriter(transport.conn);
+  const reader = new FrameReader(transport, FRAME_LIMITS.preAuth);
+  const writer = new FrameWriter(transport);
   const serverNonce = newNonce();
+  const binding = channelBinding(transport.protection);
   const hello: HelloParams = {
     protocol: PROTOCOL_VERSION,
     server: RMON_VERSION,
@@ -99,7 +95,8 @@ export async function serverHandshake(
   };
   const work = (async () => {
     await writer.write(encodeNotification(NOTIFICATIONS.hello, { ...hello }));
-    const text = await reader.read();
+    let text = await reader.read();
+    if (text === "") text = await reader.read(); // the plain client's probe line
     if (text === null) throw new AuthError("Authentication failed: connection closed before auth");
     let msg;
     try {
@@ -116,14 +113,19 @@ export async function serverHandshake(
     }
     const { id, params } = msg.msg;
     const clientNonce = params.nonce;
-    const ok = isValidNonce(clientNonce) && clientNonce !== serverNonce &&
-      await opts.key.verify(params.mac, "client", PROTOCOL_VERSION, clientNonce, serverNonce);
-    if (!ok) {
+    // Unknown fields get the same answer as a wrong MAC: nothing to learn from the difference.
+    const onlyKnownFields = Object.keys(params).every((k) => AUTH_FIELDS.has(k));
+    const facts: HandshakeFacts | null = isValidNonce(clientNonce) && clientNonce !== serverNonce
+      ? { protocolVersion: PROTOCOL_VERSION, binding, clientNonce, serverNonce }
+      : null;
+    const ok = onlyKnownFields && facts !== null &&
+      await opts.key.verify(params.mac, "client", facts);
+    if (!ok || facts === null) {
       await writer.write(encodeError(id, unauthorized()));
       throw new AuthError("Authentication failed: wrong token");
     }
     const result: AuthResult = {
-      mac: await opts.key.prove("server", PROTOCOL_VERSION, clientNonce as string, serverNonce),
+      mac: await opts.key.prove("server", facts),
       server: RMON_VERSION,
       readOnly: opts.readOnly,
     };
@@ -132,12 +134,15 @@ export async function serverHandshake(
     return { reader, writer };
   })();
   try {
-    return await withDeadline(transport.conn, opts.deadlineMs, "Authentication failed", work);
+    return await withDeadline(transport, opts.deadlineMs, "Authentication failed", work);
   } catch (err) {
-    closeQuietly(transport.conn);
+    closeQuietly(transport);
     throw err;
   }
 }
+
+/** The fields an `auth` request may carry. */
+const AUTH_FIELDS: ReadonlySet<string> = new Set(["nonce", "mac"]);
 
 function unauthorized() {
   return { code: ERROR_CODES.unauthorized, message: "Unauthorized" };
@@ -172,8 +177,9 @@ export async function clientHandshake(
   opts: ClientHandshakeOptions,
 ): Promise<ClientSession> {
   const started = performance.now();
-  const reader = new FrameReader(transport.conn, opts.maxFrameBytes ?? FRAME_LIMITS.postAuth);
-  const writer = new FrameWriter(transport.conn);
+  const reader = new FrameReader(transport, opts.maxFrameBytes ?? FRAME_LIMITS.postAuth);
+  const writer = new FrameWriter(transport);
+  const binding = channelBinding(transport.protection);
   const work = (async (): Promise<ClientSession> => {
     const first = await reader.read();
     // A silent hang-up (server full, resetting) is transient, unlike a refusal.
@@ -194,7 +200,13 @@ export async function clientHandshake(
       throw new ProtocolError("Cannot authenticate: bad server nonce");
     }
     const clientNonce = newNonce();
-    const mac = await opts.key.prove("client", PROTOCOL_VERSION, clientNonce, hello.nonce);
+    const facts: HandshakeFacts = {
+      protocolVersion: PROTOCOL_VERSION,
+      binding,
+      clientNonce,
+      serverNonce: hello.nonce,
+    };
+    const mac = await opts.key.prove("client", facts);
     await writer.write(encodeRequest(0, METHODS.auth, { nonce: clientNonce, mac }));
     const answerText = await reader.read();
     if (answerText === null) {
@@ -211,16 +223,16 @@ export async function clientHandshake(
       throw new ProtocolError("Cannot authenticate: unexpected answer to auth");
     }
     const auth = answer.msg.result as unknown as AuthResult;
-    if (!await opts.key.verify(auth.mac, "server", PROTOCOL_VERSION, clientNonce, hello.nonce)) {
+    if (!await opts.key.verify(auth.mac, "server", facts)) {
       throw new AuthError("Authentication failed: server could not prove it holds the token");
     }
-    const peer = new RpcPeer(transport.conn, reader, writer);
+    const peer = new RpcPeer(transport, reader, writer);
     return { peer, hello, auth, handshakeMs: performance.now() - started };
   })();
   try {
-    return await withDeadline(transport.conn, opts.timeoutMs, "Cannot authenticate", work);
+    return await withDeadline(transport, opts.timeoutMs, "Cannot authenticate", work);
   } catch (err) {
-    closeQuietly(transport.conn);
+    closeQuietly(transport);
     throw err;
   }
 }

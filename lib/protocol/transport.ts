@@ -1,11 +1,15 @@
 /**
- * Transport seam: the only module that opens sockets. Plain TCP today; TLS
- * with certificate pinning plugs in here without touching framing, codec or
- * connection, which only see a `ByteStream`.
+ * Transport seam: what the layers above the socket may know about it. A
+ * `Transport` is a byte stream with `close()`, the peer's address and what
+ * protects it (plain TCP, or TLS with the server certificate's fingerprint).
+ * The server is given a {@linkcode ListenFn} and the client a {@linkcode Dialer},
+ * so plain TCP (tcp_transport.ts), TLS (tls_transport.ts), in-memory pairs in
+ * tests and later a message bus all plug in here; nothing above this module
+ * names `Deno.Conn` or a listener class.
  * @module
  */
 
-import { TimeoutError } from "../errors.ts";
+import type { ByteStream } from "./framing.ts";
 
 /** Where to connect or listen. */
 export interface Endpoint {
@@ -13,56 +17,66 @@ export interface Endpoint {
   port: number;
 }
 
-/** A connected byte stream with its peer's address, for logs. */
-export interface Transport {
-  conn: Deno.Conn;
-  remote: string;
+/** How a transport's bytes are protected; TLS names the server certificate (SHA-256, hex). */
+export type Protection =
+  | { kind: "plain" }
+  | { kind: "tls"; fingerprint: string };
+
+/** A connected byte stream: the framing layer reads and writes it. */
+export interface Transport extends ByteStream {
+  /** The peer as `host:port`, for logs. */
+  readonly remote: string;
+  /** The peer's IP address alone, for per-source limits (empty for in-memory pairs). */
+  readonly peerAddress: string;
+  /** What protects the bytes; bound into the handshake's proofs (channel binding). */
+  readonly protection: Protection;
 }
+
+/** A listening socket handing out transports; `accept()` rejects once it is closed. */
+export interface Listener {
+  /** The bound address (port 0 resolved). */
+  readonly addr: Endpoint;
+  /** The next connection. A TLS transport does its handshake on first read or write. */
+  accept(): Promise<Transport>;
+  /** Stop listening; a pending `accept()` rejects. Idempotent. */
+  close(): void;
+}
+
+/** Opens a listener on an endpoint (the server is given one: plain or TLS). */
+export type ListenFn = (ep: Endpoint) => Promise<Listener>;
+
+/** Opens a transport to an endpoint within `timeoutMs` (the client is given one per host). */
+export type Dialer = (ep: Endpoint, timeoutMs: number) => Promise<Transport>;
 
 /** Format an endpoint as `host:port`, bracketing IPv6 literals. */
 export function formatEndpoint(ep: Endpoint): string {
   return ep.hostname.includes(":") ? `[${ep.hostname}]:${ep.port}` : `${ep.hostname}:${ep.port}`;
 }
 
-/** Format a `Deno.Addr` for logs. */
-export function formatAddr(addr: Deno.Addr): string {
-  return addr.transport === "tcp" || addr.transport === "udp"
-    ? formatEndpoint({ hostname: addr.hostname, port: addr.port })
-    : addr.transport;
+/** Whether `hostname` names this machine only: `localhost`, 127.0.0.0/8 or ::1. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  if (h === "localhost" || h.endsWith(".localhost")) return true;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return true;
+  return h === "::1" || h === "0:0:0:0:0:0:0:1" ||
+    /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /**
- * Open a TCP connection, failing with `TimeoutError` after `timeoutMs`.
- * A connection that completes after the deadline is closed, never leaked.
+ * The channel-binding string both handshake proofs cover: `plain`, or
+ * `tls:sha256:<hex>` of the server certificate. A man in the middle who
+ * terminates TLS with its own certificate makes the two sides disagree here,
+ * so no proof it relays is valid.
  */
-export async function dial(ep: Endpoint, timeoutMs: number): Promise<Transport> {
-  const connecting = Deno.connect({ hostname: ep.hostname, port: ep.port, transport: "tcp" });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new TimeoutError(`Cannot connect to ${formatEndpoint(ep)}: timed out`)),
-      timeoutMs,
-    );
-  });
+export function channelBinding(protection: Protection): string {
+  return protection.kind === "plain" ? "plain" : `tls:sha256:${protection.fingerprint}`;
+}
+
+/** Close a transport (or socket) that may already be closed. */
+export function closeQuietly(conn: { close(): void }): void {
   try {
-    const conn = await Promise.race([connecting, deadline]);
-    conn.setNoDelay(true);
-    return { conn, remote: formatEndpoint(ep) };
+    conn.close();
   } catch (err) {
-    connecting.then((late) => late.close(), () => {/* the failure is the one we report */});
-    throw err;
-  } finally {
-    clearTimeout(timer);
+    if (!(err instanceof Deno.errors.BadResource)) throw err;
   }
-}
-
-/** Listen for TCP connections on `ep` (port 0 picks a free port). */
-export function listen(ep: Endpoint): Deno.TcpListener {
-  return Deno.listen({ hostname: ep.hostname, port: ep.port, transport: "tcp" });
-}
-
-/** Prepare an accepted connection (no Nagle delay: frames are small and latency-bound). */
-export function accepted(conn: Deno.Conn): Transport {
-  if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
-  return { conn, remote: formatAddr(conn.remoteAddr) };
 }

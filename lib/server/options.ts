@@ -12,6 +12,7 @@ import {
   LIMITS,
   TIMEOUTS,
 } from "../protocol/constants.ts";
+import { isLoopbackHost } from "../protocol/transport.ts";
 import type { LogLevel } from "./log.ts";
 
 /** Everything `rmon-server` is told on its command line. */
@@ -19,6 +20,13 @@ export interface ServerOptions {
   host: string;
   port: number;
   tokenFile?: string;
+  /** Serve TLS: on a non-loopback address unless `--insecure-plaintext`, else with `--tls`. */
+  tls: boolean;
+  /** `--tls-cert`/`--tls-key`: the certificate to serve instead of the generated one. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** `--insecure-plaintext`: plain TCP on a non-loopback address (warned at every start). */
+  insecurePlaintext: boolean;
   readOnly: boolean;
   logLevel: LogLevel;
   maxFrameBytes: number;
@@ -39,6 +47,11 @@ Options:
                        unless you ask for another, e.g. 0.0.0.0 or ::)
   --port N             TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
   --token-file FILE    read the shared token from FILE (must not be readable by others)
+  --tls                serve TLS on loopback too (other addresses always get TLS)
+  --tls-cert FILE      serve this certificate (PEM) instead of the generated one
+  --tls-key FILE       its private key (PEM; must not be readable by others)
+  --insecure-plaintext serve plain TCP on a non-loopback address: anyone on the
+                       path can read and forge commands; only for trusted networks
   --read-only          refuse exec (sh:, dos:, ps:) and disconnect/reset/kill
   --max-frame BYTES    largest frame after auth (default ${FRAME_LIMITS.postAuth})
   --max-output BYTES   output cap per exec call (default ${LIMITS.execOutputBytes})
@@ -50,7 +63,10 @@ Options:
   --version            show the version
 
 Token: RMON_TOKEN, else --token-file, else a token generated on first start and
-kept in a per-user state file (0600), whose path is printed at every start.`;
+kept in a per-user state file (0600), whose path is printed at every start.
+TLS: without --tls-cert, a self-signed certificate is generated on the first
+start that needs it and kept beside the token; its fingerprint (what clients
+pin with --fingerprint) is printed at every start.`;
 
 function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
@@ -66,6 +82,10 @@ const OPTIONS: ReadonlyMap<string, "string" | "boolean"> = new Map([
   ["host", "string"],
   ["port", "string"],
   ["token-file", "string"],
+  ["tls", "boolean"],
+  ["tls-cert", "string"],
+  ["tls-key", "string"],
+  ["insecure-plaintext", "boolean"],
   ["read-only", "boolean"],
   ["max-frame", "string"],
   ["max-output", "string"],
@@ -126,6 +146,10 @@ export function parseServerArgs(args: string[]): ServerOptions {
     host: str("host"),
     port: str("port"),
     "token-file": str("token-file"),
+    tls: flag("tls"),
+    "tls-cert": str("tls-cert"),
+    "tls-key": str("tls-key"),
+    "insecure-plaintext": flag("insecure-plaintext"),
     "read-only": flag("read-only"),
     "max-frame": str("max-frame"),
     "max-output": str("max-output"),
@@ -143,10 +167,26 @@ export function parseServerArgs(args: string[]): ServerOptions {
   if (port > 65535) throw new UsageError(`Invalid --port: "${v.port}" is above 65535`);
   const host = v.host ?? DEFAULT_HOST;
   if (host.length === 0) throw new UsageError("Invalid --host: empty address");
+  if ((v["tls-cert"] === undefined) !== (v["tls-key"] === undefined)) {
+    throw new UsageError("Invalid arguments: --tls-cert and --tls-key go together");
+  }
+  const askedTls = v.tls || v["tls-cert"] !== undefined;
+  if (askedTls && v["insecure-plaintext"]) {
+    throw new UsageError("Invalid arguments: --insecure-plaintext conflicts with --tls/--tls-cert");
+  }
+  if (v["insecure-plaintext"] && isLoopbackHost(host)) {
+    throw new UsageError(
+      "Invalid arguments: --insecure-plaintext is for non-loopback addresses; loopback is plain by default",
+    );
+  }
   return {
     host,
     port,
     tokenFile: v["token-file"],
+    tls: askedTls || (!isLoopbackHost(host) && !v["insecure-plaintext"]),
+    tlsCert: v["tls-cert"],
+    tlsKey: v["tls-key"],
+    insecurePlaintext: v["insecure-plaintext"],
     readOnly: v["read-only"] ?? false,
     logLevel: v.quiet ? "quiet" : v.verbose ? "verbose" : "normal",
     maxFrameBytes: positiveInt("max-frame", v["max-frame"], FRAME_LIMITS.postAuth, 1024),

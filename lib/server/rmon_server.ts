@@ -7,12 +7,19 @@
  */
 
 import { describeError } from "../errors.ts";
-import { accepted, type Endpoint, formatAddr, listen } from "../protocol/transport.ts";
+import {
+  type Endpoint,
+  formatEndpoint,
+  type Listener,
+  type ListenFn,
+} from "../protocol/transport.ts";
 import { Session, type SessionHost, type SessionSettings } from "./session.ts";
 
 /** Settings of a running server: the sessions' settings, plus where to listen and how many. */
 export interface RmonServerConfig extends SessionSettings {
   endpoint: Endpoint;
+  /** Opens the listener: plain TCP or TLS (see lib/protocol/*_transport.ts). */
+  listen: ListenFn;
   maxConnections: number;
 }
 
@@ -24,7 +31,7 @@ const REBIND_DELAY_MS = 100;
 export class RmonServer {
   #config: RmonServerConfig;
   #host: SessionHost;
-  #listener: Deno.TcpListener | null = null;
+  #listener: Listener | null = null;
   #sessions = new Set<Session>();
   #running = new Set<Promise<void>>();
   #stopping = false;
@@ -44,9 +51,9 @@ export class RmonServer {
     };
   }
 
-  /** Bind the listener and start accepting; returns the bound address. */
-  start(): Deno.NetAddr {
-    const listener = listen(this.#config.endpoint);
+  /** Bind the listener and start accepting; resolves with the bound address. */
+  async start(): Promise<Endpoint> {
+    const listener = await this.#config.listen(this.#config.endpoint);
     // Keep the port a reset re-binds, even when port 0 was asked for.
     this.#config.endpoint = { hostname: this.#config.endpoint.hostname, port: listener.addr.port };
     this.#listener = listener;
@@ -55,7 +62,7 @@ export class RmonServer {
   }
 
   /** The bound address. */
-  get addr(): Deno.NetAddr | null {
+  get addr(): Endpoint | null {
     return this.#listener?.addr ?? null;
   }
 
@@ -64,22 +71,21 @@ export class RmonServer {
     return this.#sessions.size;
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+  async #acceptLoop(listener: Listener): Promise<void> {
     const log = this.#config.log;
     while (true) {
-      let conn: Deno.TcpConn;
+      let transport;
       try {
-        conn = await listener.accept();
+        transport = await listener.accept();
       } catch (err) {
         if (listener !== this.#listener || this.#stopping) return; // closed on purpose
         log.warn(`accept failed: ${describeError(err)}`);
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      const transport = accepted(conn);
       if (this.#sessions.size >= this.#config.maxConnections) {
         log.warn(`${transport.remote} refused: ${this.#config.maxConnections} connections already`);
-        conn.close();
+        transport.close();
         continue;
       }
       log.info(`${transport.remote} connected`);
@@ -100,8 +106,8 @@ export class RmonServer {
     await this.#closeSessions("reset");
     for (let attempt = 1;; attempt++) {
       try {
-        this.start();
-        log.info(`reset: listening again on ${formatAddr(this.#listener!.addr)}`);
+        await this.start();
+        log.info(`reset: listening again on ${formatEndpoint(this.#listener!.addr)}`);
         return;
       } catch (err) {
         if (!(err instanceof Deno.errors.AddrInUse) || attempt >= REBIND_ATTEMPTS) {

@@ -12,7 +12,7 @@ import { DecodeError } from "../protocol/codec.ts";
 import { RpcPeer } from "../protocol/connection.ts";
 import { serverHandshake, type TokenKey } from "../protocol/handshake.ts";
 import type { ByeParams, Json, Request, RequestId, RpcErrorObject } from "../protocol/messages.ts";
-import type { Transport } from "../protocol/transport.ts";
+import { closeQuietly, type Transport } from "../protocol/transport.ts";
 import { parseParams } from "../grammar/params.ts";
 import { type CallContext, HANDLERS } from "./handlers.ts";
 import type { Logger } from "./log.ts";
@@ -74,7 +74,7 @@ export class Session {
       return;
     }
     log.info(`${this.remote} authenticated`);
-    const peer = new RpcPeer(this.#transport.conn, io.reader, io.writer, {
+    const peer = new RpcPeer(this.#transport, io.reader, io.writer, {
       onRequest: (req) => this.#onRequest(req),
       beforeRead: () => this.#gate(),
       onBadFrame: (err) => {
@@ -108,11 +108,7 @@ export class Session {
     const peer = this.#peer;
     if (!peer) {
       // Still in the handshake: closing the socket makes it fail at once.
-      try {
-        this.#transport.conn.close();
-      } catch (err) {
-        if (!(err instanceof Deno.errors.BadResource)) throw err;
-      }
+      closeQuietly(this.#transport);
       return;
     }
     // Let the bye (and answers already queued) reach the peer before closing.
