@@ -40,6 +40,16 @@ Deno.test("parseClientArgs() reads hosts, one-shot commands and options", async 
     assert.equal(opts.waitMs, 12_500);
     assert.equal(parseClientArgs(["--wait", "3"]).waitMs, 3_000);
   });
+  await t.step("TLS settings", () => {
+    const fp = "ab".repeat(32);
+    const opts = parseClientArgs(["--fingerprint", `sha256:${fp}`, "--known-hosts", "/k", "--tls"]);
+    assert.equal(opts.fingerprint, fp);
+    assert.equal(opts.knownHosts, "/k");
+    assert.equal(opts.tls, true);
+    assert.equal(opts.insecurePlaintext, false);
+    assert.equal(parseClientArgs(["--ca-file", "/ca.pem"]).caFile, "/ca.pem");
+    assert.equal(parseClientArgs(["--insecure-plaintext"]).insecurePlaintext, true);
+  });
   await t.step("token sources, port, fanout, yes", () => {
     const opts = parseClientArgs(["--token-file", "/t", "-p", "6000", "--fanout", "8", "-y"]);
     assert.equal(opts.tokenFile, "/t");
@@ -58,6 +68,9 @@ Deno.test("parseClientArgs() rejects bad arguments as usage errors (exit 2)", as
     [["--fanout", "0"], /Invalid --fanout/],
     [["--port", "70000"], /Invalid --port/],
     [["--"], /no command after --/],
+    [["--tls", "--insecure-plaintext"], /--tls and --insecure-plaintext conflict/],
+    [["--fingerprint", "sha256:abc"], /Invalid --fingerprint/],
+    [["--fingerprint", "ab".repeat(32), "--ca-file", "ca.pem"], /at most one of --fingerprint/],
   ];
   for (const [args, message] of cases) {
     await t.step(args.join(" "), () => {

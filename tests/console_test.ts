@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { paint } from "../lib/client/views/color.ts";
 import { completeLine } from "../lib/client/console_complete.ts";
 import { comparedValue, renderCommandDiff, stableProjection } from "../lib/client/console_diff.ts";
 import { roundWaitMs, screenRows } from "../lib/client/console_watch.ts";
@@ -250,7 +251,7 @@ Deno.test("renderHosts() lists every host with its state and the selection", asy
     serverVersion: "0.1.0",
     os: "Debian GNU/Linux 12",
     readOnly: false,
-    transport: "tls",
+    security: "tls",
     fingerprint: null,
     reason: null,
   };
@@ -262,6 +263,7 @@ Deno.test("renderHosts() lists every host with its state and the selection", asy
       address: "10.0.0.2:5050",
       rttMs: 12.3,
       readOnly: true,
+      security: "plaintext",
       groups: ["web"],
       selected: false,
     },
@@ -275,11 +277,16 @@ Deno.test("renderHosts() lists every host with its state and the selection", asy
       rttMs: null,
       serverVersion: null,
       os: null,
+      security: null,
       groups: [],
       selected: true,
     },
   ];
   await assertSnapshot("hosts.txt", renderHosts(rows, now, false));
+  assert.ok(
+    renderHosts(rows, now, true).includes(paint(true, "red", "PLAINTEXT")),
+    "plaintext in red",
+  );
   assert.equal(renderHosts([], now, false), "No hosts: add some with connect ADDR");
   assert.equal(formatRtt(0.4), "<1 ms");
   assert.equal(formatRtt(null), "-");
@@ -414,7 +421,7 @@ Deno.test("rmon console runs piped commands one after another", async (t) => {
       assert.equal(run.code, 0, run.stderr);
       for (const s of servers) {
         const [row] = rowsOf(run.stdout.replace(/^\* {2}/gm, ""), s);
-        assert.match(row ?? "", / up +\S+ ms +0\.1\.0 /, run.stdout);
+        assert.match(row ?? "", / up +loopback +\S+ ms +0\.1\.0 /, run.stdout);
       }
     });
     await t.step("use, + and - change where later commands go; exit stops reading", async () => {

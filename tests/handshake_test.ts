@@ -234,6 +234,38 @@ Deno.test("serverHandshake() and clientHandshake() refuse a wrong token", async 
     assert.ok(clientEnd.closed && serverEnd.closed);
   });
 
+  await t.step(
+    "the right token over two different TLS channels fails: channel binding",
+    async () => {
+      const [clientEnd, serverEnd] = memoryPair();
+      const [client, server] = await Promise.allSettled([
+        clientHandshake(memoryTransport(clientEnd, { kind: "tls", fingerprint: "aa".repeat(32) }), {
+          key: KEY,
+          timeoutMs: SLOW_MS,
+        }),
+        serverHandshake(
+          memoryTransport(serverEnd, { kind: "tls", fingerprint: "bb".repeat(32) }),
+          serverOptions(),
+        ),
+      ]);
+      assert.ok(client.status === "rejected" && client.reason instanceof AuthError);
+      assert.ok(server.status === "rejected" && server.reason instanceof AuthError);
+    },
+  );
+
+  await t.step("the same certificate on both ends authenticates", async () => {
+    const [clientEnd, serverEnd] = memoryPair();
+    const tls = { kind: "tls", fingerprint: "aa".repeat(32) } as const;
+    const [client, server] = await Promise.all([
+      clientHandshake(memoryTransport(clientEnd, tls), { key: KEY, timeoutMs: SLOW_MS }),
+      serverHandshake(memoryTransport(serverEnd, tls), serverOptions()),
+    ]);
+    assert.equal(client.auth.server, RMON_VERSION);
+    client.peer.close();
+    assert.equal(await server.reader.read(), null, "the server sees the client's close");
+    serverEnd.close();
+  });
+
   await t.step("the server answers unauthorized, then closes", async () => {
     const { server, client, serverNonce } = await serverWithFakeClient();
     const clientNonce = newNonce();
@@ -316,6 +348,26 @@ Deno.test("serverHandshake() answers anything but auth like an unknown method", 
   }
 
   const baseline = await firstFrame({ jsonrpc: "2.0", id: 7, method: "no-such-method" });
+
+  await t.step("auth with an unknown field gets the same answer as a wrong MAC", async () => {
+    const { server, client, serverNonce } = await serverWithFakeClient();
+    const auth = await authRequest(serverNonce, 7);
+    await client.send({ ...auth, params: { ...auth.params, role: "admin" } });
+    assert.deepEqual(await client.drain(), [UNAUTHORIZED_7]);
+    assert.ok(await rejection(server) instanceof AuthError);
+    client.close();
+  });
+
+  await t.step("one empty line before auth (the plain client's probe) is skipped", async () => {
+    const { server, client, serverNonce } = await serverWithFakeClient();
+    await client.send("");
+    await client.send(await authRequest(serverNonce, 3));
+    const answer = await client.recvJson();
+    assert.equal(answer.id, 3);
+    assert.ok("result" in answer, JSON.stringify(answer));
+    client.close();
+    assert.equal(await (await server).reader.read(), null, "the server sees the client's close");
+  });
 
   await t.step("an unknown method gets unauthorized and a close", () => {
     assert.deepEqual(baseline.frames, [UNAUTHORIZED_7]);

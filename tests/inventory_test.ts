@@ -176,8 +176,37 @@ Deno.test("parseInventory() handles the minimal forms", () => {
   );
 });
 
+Deno.test("parseInventory() reads TLS settings, a host's own verification winning", () => {
+  const fp = "ab".repeat(32);
+  const text = `[defaults]\nfingerprint = "sha256:${fp}"\n` +
+    '[[host]]\nname = "a"\n' +
+    '[[host]]\nname = "b"\nca_file = "ca.pem"\ntls = true\n' +
+    '[[host]]\nname = "c"\ntls = false\n';
+  const hosts = parseInventory(text, "/inv");
+  assert.deepEqual(hosts.map((h) => h.tls), [
+    { fingerprint: fp },
+    { tls: true, caFile: "/inv/ca.pem" },
+    { tls: false, fingerprint: fp },
+  ]);
+});
+
 Deno.test("parseInventory() names the host in every error", () => {
   const cases: [string, string, string][] = [
+    [
+      '[[host]]\nname = "a"\nfingerprint = "sha256:12"\n',
+      "SyntaxError",
+      'Cannot parse inventory: host 1 ("a"): Cannot parse fingerprint "sha256:12": expected sha256: and 64 hex digits',
+    ],
+    [
+      '[[host]]\nname = "a"\ntls = "yes"\n',
+      "SyntaxError",
+      'Cannot parse inventory: host 1 ("a"): "tls" must be true or false',
+    ],
+    [
+      `[defaults]\nfingerprint = "${"ab".repeat(32)}"\nca_file = "x"\n`,
+      "SyntaxError",
+      'Cannot parse inventory: [defaults]: set only one of "fingerprint", "ca_file"',
+    ],
     [
       '[[host]]\nname = "a"\n[[host]]\nname = "b"\n[[host]]\nname = "a"\n',
       "SyntaxError",

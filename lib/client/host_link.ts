@@ -25,6 +25,7 @@ import {
   type Dialer,
   type Endpoint,
   formatEndpoint,
+  isLoopbackHost,
   type Protection,
 } from "../protocol/transport.ts";
 import { formatFingerprint } from "../protocol/fingerprint.ts";
@@ -55,6 +56,9 @@ export const DEFAULT_TIMINGS: LinkTimings = {
   reconnect: true,
 };
 
+/** How a link's bytes are protected, as the `hosts` table names it. */
+export type LinkSecurity = "tls" | "loopback" | "plaintext";
+
 /** A snapshot of a link for the `hosts` table and `--json`. */
 export interface LinkStatus {
   name: string;
@@ -67,8 +71,12 @@ export interface LinkStatus {
   serverVersion: string | null;
   os: string | null;
   readOnly: boolean;
-  /** How the last connection was protected: `plain`, `tls`, or null before the first one. */
-  transport: Protection["kind"] | null;
+  /**
+   * How the last connection was protected: `tls`, `loopback` (plain TCP on
+   * this machine), `plaintext` (plain TCP off loopback: readable on the
+   * network), or null before the first connection.
+   */
+  security: LinkSecurity | null;
   /** The server certificate's fingerprint (`sha256:…`) over TLS, else null. */
   fingerprint: string | null;
   /** Why the link is not up, if it is not. */
@@ -134,7 +142,13 @@ export class HostLink {
       serverVersion: this.#serverVersion,
       os: this.#os,
       readOnly: this.#readOnly,
-      transport: this.#protection?.kind ?? null,
+      security: this.#protection === null
+        ? null
+        : this.#protection.kind === "tls"
+        ? "tls"
+        : isLoopbackHost(this.endpoint.hostname)
+        ? "loopback"
+        : "plaintext",
       fingerprint: this.#protection?.kind === "tls"
         ? formatFingerprint(this.#protection.fingerprint)
         : null,

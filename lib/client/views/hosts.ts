@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LinkState, LinkStatus } from "../host_link.ts";
+import type { LinkSecurity, LinkState, LinkStatus } from "../host_link.ts";
 import { paint, type Style } from "./color.ts";
 import { formatDuration, MISSING } from "./format.ts";
 import { renderTable } from "./table.ts";
@@ -19,6 +19,20 @@ const STATES: Readonly<Record<LinkState, { text: string; style: Style }>> = {
   error: { text: "error", style: "red" },
   closed: { text: "closed", style: "dim" },
 };
+
+/** How each protection reads: plain TCP off loopback is shouted, in red. */
+const SECURITY: Readonly<Record<LinkSecurity, { text: string; style: Style | null }>> = {
+  tls: { text: "tls", style: null },
+  loopback: { text: "loopback", style: null },
+  plaintext: { text: "PLAINTEXT", style: "red" },
+};
+
+/** The security cell: `tls`, `loopback`, `PLAINTEXT` (red), or `-` before any connection. */
+export function securityText(security: LinkSecurity | null, color: boolean): string {
+  if (security === null) return MISSING;
+  const { text, style } = SECURITY[security];
+  return style ? paint(color, style, text) : text;
+}
 
 /** A round-trip time: `<1 ms` rather than a misleading `0 ms` on loopback. */
 export function formatRtt(ms: number | null): string {
@@ -42,9 +56,9 @@ export interface HostRow extends LinkStatus {
 
 /**
  * The hosts table, one row per host in the order given: a `*` marking the
- * selected ones, HOST, ADDRESS, STATE, RTT, VERSION (`(read-only)` appended for
- * such servers), OS, SINCE (time in the current state, relative to `now`),
- * GROUPS. Without hosts it says so.
+ * selected ones, HOST, ADDRESS, STATE, SECURITY, RTT, VERSION (`(read-only)`
+ * appended for such servers), OS, SINCE (time in the current state, relative
+ * to `now`), GROUPS. Without hosts it says so.
  */
 export function renderHosts(hosts: readonly HostRow[], now: number, color: boolean): string {
   if (hosts.length === 0) return "No hosts: add some with connect ADDR";
@@ -60,6 +74,7 @@ export function renderHosts(hosts: readonly HostRow[], now: number, color: boole
       h.name,
       h.address,
       stateText(h, color),
+      securityText(h.security, color),
       live ? formatRtt(h.rttMs) : MISSING,
       version,
       h.os ?? MISSING,
@@ -73,6 +88,7 @@ export function renderHosts(hosts: readonly HostRow[], now: number, color: boole
       { title: "HOST" },
       { title: "ADDRESS" },
       { title: "STATE" },
+      { title: "SECURITY" },
       { title: "RTT", align: "right" },
       { title: "VERSION" },
       { title: "OS" },
