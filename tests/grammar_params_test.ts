@@ -5,6 +5,8 @@ import { isRemote } from "../lib/grammar/command.ts";
 import {
   clampPingCount,
   isCommandMethod,
+  parseCancelParams,
+  parseHeartbeatParams,
   parseParams,
   toRequest,
   UnknownMethodError,
@@ -371,4 +373,44 @@ Deno.test("clampPingCount() defaults to 4 and clamps to the limits", async (t) =
       assert.ok(want >= LIMITS.pingCountMin && want <= LIMITS.pingCountMax);
     });
   }
+});
+
+Deno.test("parseCancelParams() takes exactly one request id", async (t) => {
+  for (const id of [0, -3, Number.MAX_SAFE_INTEGER, "", "a-1", "x".repeat(64)]) {
+    await t.step(`accepts ${JSON.stringify(id).slice(0, 20)}`, () => {
+      assert.deepEqual(parseCancelParams({ id }), { id });
+    });
+  }
+  const bad: [string, unknown][] = [
+    ["absent params", undefined],
+    ["empty params", {}],
+    ["params as an array", [1]],
+    ["an extra field", { id: 1, x: 2 }],
+    ["a fractional id", { id: 0.5 }],
+    ["an unsafe integer id", { id: 2 ** 53 }],
+    ["a null id", { id: null }],
+    ["a boolean id", { id: false }],
+    ["an object id", { id: {} }],
+    ["a 65-character id", { id: "x".repeat(65) }],
+  ];
+  for (const [what, params] of bad) {
+    await t.step(`refuses ${what} with a TypeError (invalidParams)`, () => {
+      assert.throws(() => parseCancelParams(params), (err) => {
+        assert.ok(err instanceof TypeError);
+        assert.match(err.message, /^Cannot run "cancel": /);
+        assert.equal(toErrorObject(err).code, ERROR_CODES.invalidParams);
+        return true;
+      });
+    });
+  }
+});
+
+Deno.test("parseHeartbeatParams() takes absent or empty params only", () => {
+  parseHeartbeatParams(undefined);
+  parseHeartbeatParams({});
+  assert.throws(
+    () => parseHeartbeatParams({ time: 1 }),
+    new TypeError('Cannot run "heartbeat": unexpected field "time"'),
+  );
+  assert.throws(() => parseHeartbeatParams([]), TypeError);
 });

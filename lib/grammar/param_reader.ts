@@ -9,6 +9,8 @@
  * @module
  */
 
+import { isRequestId } from "../protocol/codec.ts";
+import type { RequestId } from "../protocol/messages.ts";
 import { describeValue, quote } from "./_quote.ts";
 
 /** Reads and checks the fields of one request's params; every failure names the method. */
@@ -69,6 +71,19 @@ export class ParamReader {
     }
     if (value < min || value > max) {
       throw this.rangeError(`field ${quote(key)} must be ${min}-${max}, got ${value}`);
+    }
+    return value;
+  }
+
+  /** A required request id field: a safe integer or a string of at most 64 characters. */
+  requestId(key: string): RequestId {
+    const value = this.#get(key);
+    if (value === undefined) throw this.typeError(`field ${quote(key)} is missing`);
+    if (!isRequestId(value)) {
+      throw this.typeError(
+        `field ${quote(key)} must be a request id (a whole number or a string of at most 64 ` +
+          `characters), got ${describeValue(value)}`,
+      );
     }
     return value;
   }

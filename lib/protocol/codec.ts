@@ -23,14 +23,15 @@ export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function isId(v: unknown): v is RequestId {
+/** Whether `v` is a valid request id: a safe integer, or a string of at most 64 characters. */
+export function isRequestId(v: unknown): v is RequestId {
   return (typeof v === "number" && Number.isSafeInteger(v)) ||
     (typeof v === "string" && v.length <= 64);
 }
 
 /** The id of a request we could not fully decode, if readable, for the error response. */
 function salvageId(obj: JsonObject): RequestId | null {
-  return Object.hasOwn(obj, "id") && isId(obj.id) ? obj.id : null;
+  return Object.hasOwn(obj, "id") && isRequestId(obj.id) ? obj.id : null;
 }
 
 /**
@@ -62,12 +63,12 @@ export function decodeMessage(text: string): Message {
       throw fail('"params" must be an object');
     }
     if (!hasId) return { kind: "notification", msg: value as unknown as Notification };
-    if (!isId(value.id)) throw fail('"id" must be an integer or a short string');
+    if (!isRequestId(value.id)) throw fail('"id" must be an integer or a short string');
     return { kind: "request", msg: value as unknown as Request };
   }
   // No method: a response, or nothing. Its id, when valid, still tags the answer.
   if (hasId && Object.hasOwn(value, "result")) {
-    if (!isId(value.id)) throw fail('bad response "id"');
+    if (!isRequestId(value.id)) throw fail('bad response "id"');
     return { kind: "success", msg: value as unknown as SuccessResponse };
   }
   if (hasId && isJsonObject(value.error)) {
@@ -75,7 +76,7 @@ export function decodeMessage(text: string): Message {
     if (typeof code !== "number" || typeof message !== "string") {
       throw fail("malformed error object");
     }
-    if (value.id !== null && !isId(value.id)) throw fail('bad response "id"');
+    if (value.id !== null && !isRequestId(value.id)) throw fail('bad response "id"');
     return { kind: "error", msg: value as unknown as ErrorResponse };
   }
   throw fail("not a request, notification or response");
