@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ProtocolError, toErrorObject } from "../lib/errors.ts";
+import { ProtocolError, toErrorObject, TooLargeError } from "../lib/errors.ts";
 import type { RemoteCommand } from "../lib/grammar/command.ts";
 import { isRemote } from "../lib/grammar/command.ts";
 import {
@@ -96,8 +96,6 @@ Deno.test("parseParams() takes absent or empty params for argument-less methods"
   }
 });
 
-const BIG = "x".repeat(LIMITS.commandBytes + 1);
-
 Deno.test("parseParams() rejects bad params with TypeError or RangeError", async (t) => {
   const cases: [string, string, unknown, typeof TypeError | typeof RangeError, RegExp][] = [
     ["array", "ram", [], TypeError, /^Cannot run "ram": params must be an object, got an array$/],
@@ -188,13 +186,6 @@ Deno.test("parseParams() rejects bad params with TypeError or RangeError", async
       { shell: "sh", command: "a\0b" },
       RangeError,
       /contains a NUL character$/,
-    ],
-    [
-      "command long",
-      "exec",
-      { shell: "sh", command: BIG },
-      RangeError,
-      /is 65537 bytes, over the 65536-byte limit$/,
     ],
     [
       "timeout zero",
@@ -413,4 +404,36 @@ Deno.test("parseHeartbeatParams() takes absent or empty params only", () => {
     new TypeError('Cannot run "heartbeat": unexpected field "time"'),
   );
   assert.throws(() => parseHeartbeatParams([]), TypeError);
+});
+
+Deno.test("parseParams() refuses an exec command over LIMITS.commandBytes as tooLarge", async (t) => {
+  const cases: [string, string, number][] = [
+    ["one byte over, ASCII", "x".repeat(LIMITS.commandBytes + 1), 65537],
+    ["over by a multi-byte character", "x".repeat(LIMITS.commandBytes - 2) + "€", 65537],
+    ["3-byte characters", "€".repeat(21846), 65538],
+  ];
+  for (const [what, command, bytes] of cases) {
+    await t.step(what, () => {
+      assert.throws(() => parseParams("exec", { shell: "sh", command }), (err) => {
+        assert.ok(err instanceof TooLargeError, `expected TooLargeError, got ${err}`);
+        assert.equal(
+          err.message,
+          `Cannot run "exec": the command is ${bytes} bytes, over the 65536-byte limit`,
+        );
+        assert.deepEqual(toErrorObject(err), {
+          code: ERROR_CODES.tooLarge,
+          message: err.message,
+        });
+        return true;
+      });
+    });
+  }
+  await t.step("exactly at the limit is accepted", () => {
+    const command = "x".repeat(LIMITS.commandBytes - 3) + "€";
+    assert.deepEqual(parseParams("exec", { shell: "sh", command }), {
+      kind: "exec",
+      shell: "sh",
+      command,
+    });
+  });
 });

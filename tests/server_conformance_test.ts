@@ -155,3 +155,16 @@ Deno.test("rmon-server still serves heartbeat and cancel on a connection answeri
   assert.deepEqual(answers.find((a) => a.id === "c")?.result, { cancelled: true });
   assert.equal(answers.find((a) => a.id === 1)?.error?.code, ERROR_CODES.cancelled);
 });
+
+Deno.test("rmon-server answers an exec command over 64 KiB with tooLarge", async () => {
+  await using server = await startServer();
+  await using raw = await rawAuthenticated(server);
+  const command = "x".repeat(LIMITS.commandBytes + 1);
+  await raw.send({ jsonrpc: "2.0", id: 1, method: "exec", params: { shell: "sh", command } });
+  const answer = await raw.next() as Answer;
+  assert.equal(answer.id, 1);
+  assert.deepEqual(answer.error, {
+    code: ERROR_CODES.tooLarge,
+    message: 'Cannot run "exec": the command is 65537 bytes, over the 65536-byte limit',
+  });
+});

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { TooLargeError } from "../errors.ts";
 import { isRequestId } from "../protocol/codec.ts";
 import type { RequestId } from "../protocol/messages.ts";
 import { describeValue, quote } from "./_quote.ts";
@@ -96,6 +97,11 @@ export class ParamReader {
   /** A `RangeError` for a field whose value is not allowed: `Cannot run "ping": <detail>`. */
   rangeError(detail: string): RangeError {
     return new RangeError(`Cannot run ${quote(this.method)}: ${detail}`);
+  }
+
+  /** A `TooLargeError` for a field over a size limit (answered `tooLarge`): `Cannot run "exec": <detail>`. */
+  tooLargeError(detail: string): TooLargeError {
+    return new TooLargeError(`Cannot run ${quote(this.method)}: ${detail}`);
   }
 
   #get(key: string): unknown {
