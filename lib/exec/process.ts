@@ -37,8 +37,8 @@ export interface RunOptions {
   /** Variables added to the server's environment (which the child inherits minus `RMON_TOKEN`). Default none. */
   env?: Record<string, string>;
   /**
-   * Receives output as it is produced: one call per chunk of at most
-   * `LIMITS.outputChunkBytes` bytes, already decoded. Calls never overlap, and the
+   * Receives output as it is produced: one call per chunk, already decoded,
+   * whose UTF-8 encoding is at most `LIMITS.outputChunkBytes` bytes. Calls never overlap, and the
    * next chunk waits for the returned promise. If it throws, the process tree is
    * stopped and `runProcess()` rejects with that error.
    */
@@ -329,7 +329,7 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Applies the output cap, decodes, slices into wire-sized chunks, and serializes `onOutput`. */
+/** Applies the output cap, decodes, cuts into wire-sized chunks, and serializes `onOutput`. */
 class OutputSink {
   /** Some output went over the cap. */
   truncated = false;
@@ -363,18 +363,21 @@ class OutputSink {
       this.#room -= bytes.length;
     }
     if (this.failed) return;
-    const step = LIMITS.outputChunkBytes;
-    for (let offset = 0; offset < bytes.length; offset += step) {
-      // The streaming decoder carries a character split across slices or reads.
-      const text = decoder.decode(bytes.subarray(offset, offset + step), { stream: true });
+    // The streaming decoder carries a character split across reads to the next one.
+    const text = decoder.decode(bytes, { stream: true });
+    // Text without U+FFFD re-encodes to the bytes it came from, plus at most 3
+    // carried over from the last read: then it needs no measuring (the usual case).
+    if (bytes.length + 3 <= LIMITS.outputChunkBytes && !text.includes(REPLACEMENT_CHAR)) {
       if (text !== "") await this.#emit(stream, text);
+    } else {
+      await this.#emitText(stream, text);
     }
   }
 
   /** Pass on what the decoder still holds at the end of `stream` (U+FFFD for a cut character). */
   async flush(stream: OutputStream, decoder: TextDecoder): Promise<void> {
     const text = decoder.decode();
-    if (text !== "" && !this.failed) await this.#emit(stream, text);
+    if (!this.failed) await this.#emitText(stream, text);
   }
 
   /** Record the first failure and stop the process tree. */
@@ -385,12 +388,51 @@ class OutputSink {
     this.#onFailure();
   }
 
+  /**
+   * Emit decoded text in pieces of at most `LIMITS.outputChunkBytes` bytes of
+   * UTF-8: measured after decoding, since carried bytes and U+FFFD (three bytes
+   * for one invalid byte) make text longer than the bytes read.
+   */
+  async #emitText(stream: OutputStream, text: string): Promise<void> {
+    for (const piece of splitUtf8(text, LIMITS.outputChunkBytes)) await this.#emit(stream, piece);
+  }
+
   #emit(stream: OutputStream, text: string): Promise<void> {
     this.#tail = this.#tail
       .then(() => this.failed ? undefined : this.#onOutput(stream, text))
       .then(undefined, (err) => this.fail(err));
     return this.#tail;
   }
+}
+
+const encoder = new TextEncoder();
+const REPLACEMENT_CHAR = "\uFFFD";
+/** Scratch space for measuring output chunks; encodeInto fills it and the bytes are dropped. */
+let scratch = new Uint8Array(0);
+
+/**
+ * Split `text` into pieces of at most `maxBytes` bytes of UTF-8 each, cut only
+ * between characters: a surrogate pair is never separated, and a lone surrogate
+ * counts as the 3-byte U+FFFD it is encoded as.
+ * @throws {RangeError} `maxBytes` is below 4 (the longest UTF-8 character).
+ */
+export function splitUtf8(text: string, maxBytes: number): string[] {
+  if (!(Number.isInteger(maxBytes) && maxBytes >= 4)) {
+    throw new RangeError(`Cannot split text: "${maxBytes}" bytes is below one character`);
+  }
+  // A UTF-16 unit is at most 3 bytes of UTF-8 (a pair is 4 for 2 units): no measuring needed.
+  if (text.length * 3 <= maxBytes) return text === "" ? [] : [text];
+  if (scratch.length < maxBytes) scratch = new Uint8Array(maxBytes);
+  const room = scratch.subarray(0, maxBytes);
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest !== "") {
+    // encodeInto stops before the first character that does not fit whole.
+    const { read } = encoder.encodeInto(rest, room);
+    pieces.push(rest.slice(0, read));
+    rest = rest.slice(read);
+  }
+  return pieces;
 }
 
 /**
@@ -403,8 +445,11 @@ function utf8Boundary(bytes: Uint8Array, limit: number): number {
   return cut;
 }
 
-/** Bytes asked of a child pipe per read (a Linux pipe holds 64 KiB by default). */
-const PIPE_READ_BYTES = 64 * 1024;
+/**
+ * Bytes asked of a child pipe per read: just under a Linux pipe's default 64 KiB,
+ * so a read's text plus a character carried over from the last one fits one chunk.
+ */
+const PIPE_READ_BYTES = LIMITS.outputChunkBytes - 4;
 
 /** Reads one child pipe to its end (or until cancelled) into the sink. */
 class StreamPump {
