@@ -39,7 +39,7 @@ Options:
                        unless you ask for another, e.g. 0.0.0.0 or ::)
   --port N             TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
   --token-file FILE    read the shared token from FILE (must not be readable by others)
-  --read-only          refuse exec (sh:, dos:, ps:) and disconnect/reset/kill
+  --read-only          refuse exec (sh:, dos:, ps:), reset and kill
   --max-frame BYTES    largest frame after auth (default ${FRAME_LIMITS.postAuth})
   --max-output BYTES   output cap per exec call (default ${LIMITS.execOutputBytes})
   --auth-timeout MS    absolute handshake deadline (default ${TIMEOUTS.authDeadlineMs})
