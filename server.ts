@@ -49,6 +49,7 @@ async function main(args: string[]): Promise<number> {
     maxOutputBytes: opts.maxOutputBytes,
     authTimeoutMs: opts.authTimeoutMs,
     maxConnections: opts.maxConnections,
+    execEnv: opts.execEnv,
   });
   let addr: Deno.NetAddr;
   try {

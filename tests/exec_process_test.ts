@@ -349,19 +349,29 @@ Deno.test("runProcess() gives the child a closed stdin", async () => {
   assert.ok(result.durationMs < 2_000);
 });
 
-Deno.test("runProcess() never passes RMON_TOKEN to the child", async () => {
-  const before = Deno.env.get("RMON_TOKEN");
+Deno.test("runProcess() gives the child a minimal environment, never an RMON_ variable", async (t) => {
+  const saved = ["RMON_TOKEN", "SOME_OTHER_VAR"].map((name) => [name, Deno.env.get(name)] as const);
   Deno.env.set("RMON_TOKEN", "secret-from-server-env");
+  Deno.env.set("SOME_OTHER_VAR", "server-only");
   try {
-    const { stdout } = await runSh("env", {
-      env: { RMON_TOKEN: "secret-from-options", RMON_TEST_VAR: "kept" },
+    await t.step("by default: the minimal set of the server's environment", async () => {
+      const { stdout } = await runSh("env");
+      assert.doesNotMatch(stdout, /RMON_TOKEN|secret|SOME_OTHER_VAR/);
+      assert.match(stdout, /^PATH=/m);
     });
-    assert.doesNotMatch(stdout, /RMON_TOKEN|secret/);
-    assert.match(stdout, /^RMON_TEST_VAR=kept$/m);
-    assert.match(stdout, /^PATH=/m);
+    await t.step("a given environment, minus RMON_* in any case", async () => {
+      const { stdout } = await runSh("env", {
+        env: { PATH: Deno.env.get("PATH")!, rmon_token: "secret-from-options", KEPT: "kept" },
+      });
+      assert.doesNotMatch(stdout, /rmon_token|secret|SOME_OTHER_VAR/);
+      assert.match(stdout, /^KEPT=kept$/m);
+      assert.match(stdout, /^PATH=/m);
+    });
   } finally {
-    if (before === undefined) Deno.env.delete("RMON_TOKEN");
-    else Deno.env.set("RMON_TOKEN", before);
+    for (const [name, value] of saved) {
+      if (value === undefined) Deno.env.delete(name);
+      else Deno.env.set(name, value);
+    }
   }
 });
 

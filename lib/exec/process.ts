@@ -1,7 +1,8 @@
 /**
  * Subprocess layer: the one module that runs child processes (exec and ping).
  *
- * Every child gets stdin closed and stdout/stderr piped apart, leads its own
+ * Every child gets stdin closed, stdout/stderr piped apart and a minimal
+ * environment (`child_env.ts`: never the server's token), leads its own
  * process group on Unix (so a timeout or cancel can stop everything it started),
  * and is awaited in `finally` together with both stream readers and every timer:
  * a call never outlives its process tree and never leaks a resource.
@@ -15,6 +16,7 @@
 import { RemoteError } from "../errors.ts";
 import { ERROR_CODES, LIMITS, TIMEOUTS } from "../protocol/constants.ts";
 import type { CallEnd } from "../protocol/messages.ts";
+import { childEnvironment, isReservedEnvName } from "./child_env.ts";
 
 /** Which output stream a chunk came from. */
 export type OutputStream = "stdout" | "stderr";
@@ -34,7 +36,10 @@ export interface RunOptions {
   killGraceMs?: number;
   /** Pass `args` to Windows verbatim (needed by `cmd.exe /s /c`). Default false. */
   windowsRawArguments?: boolean;
-  /** Variables added to the server's environment (which the child inherits minus `RMON_TOKEN`). Default none. */
+  /**
+   * The child's whole environment; `RMON_*` variables are dropped from it whatever
+   * is given. Default: the minimal set of `childEnvironment()` from the server's own.
+   */
   env?: Record<string, string>;
   /**
    * Receives output as it is produced: one call per chunk, already decoded,
@@ -70,9 +75,6 @@ export class SpawnError extends RemoteError {
  * exits (e.g. `slow &` in a shell), before it is stopped so the call can end.
  */
 export const DRAIN_AFTER_EXIT_MS = 250;
-
-/** The secret the server authenticates with: a child must never see it. */
-const SECRET_ENV = "RMON_TOKEN";
 
 /** setTimeout fires at once for delays above this, so longer timeouts are refused. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -201,7 +203,7 @@ function spawn(opts: RunOptions): Deno.ChildProcess {
       // console grandchild open a window, so trees are killed with taskkill there.
       detached: !WINDOWS,
       windowsRawArguments: opts.windowsRawArguments ?? false,
-      env: childEnv(opts.env),
+      env: spawnEnv(opts.env),
       clearEnv: true,
     }).spawn();
   } catch (err) {
@@ -214,11 +216,11 @@ function spawn(opts: RunOptions): Deno.ChildProcess {
   }
 }
 
-/** The server's environment plus `extra`, without the token (matched case-blind for Windows). */
-function childEnv(extra: Record<string, string> | undefined): Record<string, string> {
-  const env = Object.assign(Deno.env.toObject(), extra);
-  for (const key of Object.keys(env)) {
-    if (key.toUpperCase() === SECRET_ENV) delete env[key];
+/** The child's environment: `given` or the minimal set, never an `RMON_*` variable (the token). */
+function spawnEnv(given: Record<string, string> | undefined): Record<string, string> {
+  const env = { ...(given ?? childEnvironment(Deno.env.toObject(), Deno.build.os)) };
+  for (const name of Object.keys(env)) {
+    if (isReservedEnvName(name)) delete env[name];
   }
   return env;
 }

@@ -25,6 +25,8 @@ export interface SessionSettings {
   maxFrameBytes: number;
   maxOutputBytes: number;
   authTimeoutMs: number;
+  /** Server variables passed to exec and ping children besides the minimal set (`--exec-env`); default none. */
+  execEnv?: readonly string[];
 }
 
 /** What a session needs from the server that owns it. */
@@ -246,6 +248,7 @@ export class Session {
         output: (stream, data) => peer.notify(NOTIFICATIONS.output, { id: req.id, stream, data }),
         readOnly: this.#host.readOnly,
         maxOutputBytes: this.#host.maxOutputBytes,
+        execEnv: this.#host.execEnv ?? [],
         after: (action) => after.push(action),
       };
       return { answer: { result: await handler(cmd, ctx) }, after };
