@@ -17,6 +17,7 @@ import {
   type TokenSource,
 } from "./inventory.ts";
 import type { ClientOptions } from "./options.ts";
+import { checkToken } from "../token_file.ts";
 
 /** The token source for hosts that name none, from the command line. */
 export function fallbackTokenSource(opts: ClientOptions): TokenSource {
@@ -70,7 +71,18 @@ export function addressSpec(address: string, defaultPort: number): HostSpec {
   }
 }
 
-/** Add hosts to a fleet with their tokens; a host whose token cannot be read is a usage error. */
+/** How a refusal names a token source: the variable, the quoted file, or "the inline token". */
+function sourceName(src: TokenSource, fallback: TokenSource): string {
+  const from = src.kind === "default" ? fallback : src;
+  if (from.kind === "env") return from.name;
+  if (from.kind === "file") return `"${from.path}"`;
+  return "the inline token";
+}
+
+/**
+ * Add hosts to a fleet with their tokens; a host whose token cannot be read,
+ * or is too weak for the servers to accept (`checkToken`), is a usage error.
+ */
 export function addHosts(
   fleet: Fleet,
   specs: readonly HostSpec[],
@@ -80,7 +92,7 @@ export function addHosts(
   for (const spec of specs) {
     let token: string;
     try {
-      token = resolveToken(spec.token, fallback);
+      token = checkToken(resolveToken(spec.token, fallback), sourceName(spec.token, fallback));
     } catch (err) {
       throw new UsageError(
         `Cannot connect to "${spec.name}": ${(err as Error).message}`,
