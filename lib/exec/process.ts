@@ -4,8 +4,10 @@
  * Every child gets stdin closed, stdout/stderr piped apart and a minimal
  * environment (`child_env.ts`: never the server's token), leads its own
  * process group on Unix (so a timeout or cancel can stop everything it started),
- * and is awaited in `finally` together with both stream readers and every timer:
- * a call never outlives its process tree and never leaks a resource.
+ * and is awaited in `finally` together with both stream readers and every timer.
+ * When a call ends, its whole process group is stopped, so nothing it started
+ * outlives it unless it left the group (`setsid`; see docs/security.md); a call
+ * never leaks a resource.
  *
  * Output is streamed, not collected: chunks are decoded with one streaming UTF-8
  * decoder per stream and handed to `onOutput`, which is awaited so a slow reader
@@ -96,7 +98,9 @@ export function windowsKillArgv(pid: number): { cmd: string; args: string[] } {
  * grace period (`taskkill /T /F` on Windows). The call resolves once the main
  * process has exited and both pipes are closed; members of the group that hold
  * the pipes open after the main process exits get {@linkcode DRAIN_AFTER_EXIT_MS}
- * and are then stopped too.
+ * and are then stopped too. On Unix whatever is left of the group when the call
+ * ends (e.g. a background job with its output redirected) gets SIGTERM and, at
+ * once, SIGKILL; only a process that left the group (`setsid`) survives.
  *
  * @throws {SpawnError} The program could not be started.
  * @throws {RangeError} An option is out of range.
@@ -151,6 +155,10 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
         for (const pump of pumps) pump.cancel();
       }
     }
+    // The call ends here, and so does what is left of its group: a background job
+    // that holds no pipe (`cmd >/dev/null &`, a double fork) would otherwise live on.
+    // On Windows the tree under an exited process is out of taskkill's reach anyway.
+    if (!WINDOWS) killer.kill();
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener("abort", onAbort);
