@@ -70,6 +70,7 @@ async function main(args: string[]): Promise<number> {
     maxOutputBytes: opts.maxOutputBytes,
     authTimeoutMs: opts.authTimeoutMs,
     maxConnections: opts.maxConnections,
+    execEnv: opts.execEnv,
   });
   let addr;
   try {

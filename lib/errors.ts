@@ -112,6 +112,19 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * An argument is over a size limit (e.g. an exec command over
+ * `LIMITS.commandBytes`). A `RangeError`, so it is a bad argument like any
+ * other, but it travels on the wire as `tooLarge`, not `invalidParams`.
+ */
+export class TooLargeError extends RangeError {
+  /** Create a too-large error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TooLargeError";
+  }
+}
+
 /** Short human names of the wire codes, used in messages and `--json` output. */
 const CODE_NAMES: ReadonlyMap<number, string> = new Map<number, string>([
   [ERROR_CODES.parseError, "parse error"],
@@ -141,6 +154,7 @@ export function toErrorObject(err: unknown): RpcErrorObject {
       ? { code: err.code, message: err.message }
       : { code: err.code, message: err.message, data: err.data };
   }
+  if (err instanceof TooLargeError) return { code: ERROR_CODES.tooLarge, message: err.message };
   if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) {
     return { code: ERROR_CODES.invalidParams, message: err.message };
   }

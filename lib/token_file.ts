@@ -6,8 +6,21 @@
 
 import { toBase64Url } from "./protocol/auth.ts";
 
-/** Shortest token accepted, in characters: shorter secrets are guessable. */
-export const MIN_TOKEN_LENGTH = 16;
+/**
+ * Shortest token accepted, in characters: 22 characters of base64 carry 132
+ * bits, the least that reaches the 128 bits a shared secret needs.
+ */
+export const MIN_TOKEN_LENGTH = 22;
+
+/**
+ * Fewest distinct characters a token must have: length alone says nothing of
+ * `aaaa...` or `abcabc...`, which no random generator makes.
+ */
+export const MIN_TOKEN_DISTINCT = 8;
+
+/** How to get a good token, for every refusal of a weak one. */
+const TOKEN_ADVICE = 'generate one with "openssl rand -base64 32", or leave out RMON_TOKEN and ' +
+  "--token-file to let rmon-server generate one";
 
 /** A fresh 256-bit URL-safe token; never starting with "-", so it is never mistaken for an option. */
 export function generateToken(): string {
@@ -54,14 +67,32 @@ export function tokenStatePath(env: EnvLookup, os: typeof Deno.build.os = Deno.b
   return stateFilePath("token", env, os);
 }
 
-/** Check a token's text; returns it trimmed of the trailing newline. */
+/**
+ * Check a token's text; returns it trimmed of the trailing newline. A token
+ * must have no white space, at least `MIN_TOKEN_LENGTH` characters and at least
+ * `MIN_TOKEN_DISTINCT` distinct ones (a cheap floor for "about 128 bits of
+ * entropy": it cannot measure randomness, only refuse what is plainly not random).
+ * @throws {Error} The token is refused; the message says why and how to make a good one.
+ */
 export function checkToken(text: string, where: string): string {
   const token = text.replace(/\r?\n$/, "");
   if (/\s/.test(token) || token.length === 0) {
     throw new Error(`Cannot use token from ${where}: it is empty or contains white space`);
   }
-  if (token.length < MIN_TOKEN_LENGTH) {
-    throw new Error(`Cannot use token from ${where}: shorter than ${MIN_TOKEN_LENGTH} characters`);
+  const chars = [...token];
+  if (chars.length < MIN_TOKEN_LENGTH) {
+    throw new Error(
+      `Cannot use token from ${where}: it is ${chars.length} characters, fewer than ` +
+        `${MIN_TOKEN_LENGTH} (under 128 bits); ${TOKEN_ADVICE}`,
+    );
+  }
+  const distinct = new Set(chars).size;
+  if (distinct < MIN_TOKEN_DISTINCT) {
+    throw new Error(
+      `Cannot use token from ${where}: it has only ${distinct} distinct ` +
+        `character${distinct === 1 ? "" : "s"}, fewer than ${MIN_TOKEN_DISTINCT} (too easy to ` +
+        `guess); ${TOKEN_ADVICE}`,
+    );
   }
   return token;
 }

@@ -6,6 +6,7 @@ import {
   type RunOptions,
   runProcess,
   SpawnError,
+  splitUtf8,
   windowsKillArgv,
 } from "../lib/exec/process.ts";
 
@@ -229,6 +230,81 @@ Deno.test("runProcess() sends chunks of at most LIMITS.outputChunkBytes, one at 
   assert.ok(Math.max(...sizes) <= LIMITS.outputChunkBytes, `largest chunk ${Math.max(...sizes)}`);
 });
 
+/** Run `cat` on a file holding `data`, collecting every stdout chunk. */
+async function catBytes(data: Uint8Array): Promise<string[]> {
+  const dir = await Deno.makeTempDir({ prefix: "rmon-chunks-" });
+  try {
+    await Deno.writeFile(`${dir}/out`, data);
+    const chunks: string[] = [];
+    const result = await runProcess({
+      cmd: "cat",
+      args: [`${dir}/out`],
+      timeoutMs: 10_000,
+      maxOutputBytes: LIMITS.execOutputBytes,
+      onOutput: (_stream, text) => {
+        chunks.push(text);
+      },
+    });
+    assert.equal(result.exitCode, 0);
+    return chunks;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("runProcess() keeps every chunk within LIMITS.outputChunkBytes of UTF-8", async (t) => {
+  const encoder = new TextEncoder();
+  const cases: [string, Uint8Array, string][] = [
+    // 65536 is not a multiple of 3: reads end inside characters and the decoder carries bytes over.
+    ["3-byte characters", encoder.encode("€".repeat(100_000)), "€".repeat(100_000)],
+    [
+      "4-byte characters, offset",
+      encoder.encode("ab" + "😀".repeat(60_000)),
+      "ab" + "😀".repeat(60_000),
+    ],
+    // Every invalid byte becomes U+FFFD: three bytes of UTF-8 for one byte read.
+    ["invalid bytes", new Uint8Array(200_000).fill(0xff), "\uFFFD".repeat(200_000)],
+    [
+      "cut sequences",
+      new Uint8Array(150_000).map((_, i) => i % 2 ? 0xe2 : 0x41),
+      "A\uFFFD".repeat(75_000),
+    ],
+  ];
+  for (const [what, data, expected] of cases) {
+    await t.step(what, async () => {
+      const chunks = await catBytes(data);
+      for (const chunk of chunks) {
+        const size = encoder.encode(chunk).length;
+        assert.ok(size <= LIMITS.outputChunkBytes, `a chunk of ${size} bytes`);
+        assert.ok(chunk.isWellFormed(), "a surrogate pair was split");
+      }
+      assert.ok(chunks.join("") === expected, "the text came through unchanged");
+    });
+  }
+});
+
+Deno.test("splitUtf8() cuts text into pieces of at most N bytes, between characters", async (t) => {
+  const encoder = new TextEncoder();
+  const cases: [string, string, number, string[]][] = [
+    ["empty", "", 4, []],
+    ["short text in one piece", "abc", 4, ["abc"]],
+    ["ASCII", "abcdefghij", 4, ["abcd", "efgh", "ij"]],
+    ["3-byte characters", "€€€", 4, ["€", "€", "€"]],
+    ["3-byte characters, 7 bytes", "a€€€", 7, ["a€€", "€"]],
+    ["a surrogate pair stays whole", "ab😀c", 5, ["ab", "😀c"]],
+    ["a lone surrogate counts as U+FFFD (3 bytes)", "a\uD800bc", 4, ["a\uD800", "bc"]],
+  ];
+  for (const [what, text, max, pieces] of cases) {
+    await t.step(what, () => {
+      assert.deepEqual(splitUtf8(text, max), pieces);
+      for (const piece of pieces) assert.ok(encoder.encode(piece).length <= max);
+    });
+  }
+  await t.step("refuses a limit below one character", () => {
+    assert.throws(() => splitUtf8("x", 3), RangeError);
+  });
+});
+
 Deno.test("runProcess() stops the tree and rejects when onOutput throws", async () => {
   const failure = new Error("socket gone");
   const start = performance.now();
@@ -273,19 +349,29 @@ Deno.test("runProcess() gives the child a closed stdin", async () => {
   assert.ok(result.durationMs < 2_000);
 });
 
-Deno.test("runProcess() never passes RMON_TOKEN to the child", async () => {
-  const before = Deno.env.get("RMON_TOKEN");
+Deno.test("runProcess() gives the child a minimal environment, never an RMON_ variable", async (t) => {
+  const saved = ["RMON_TOKEN", "SOME_OTHER_VAR"].map((name) => [name, Deno.env.get(name)] as const);
   Deno.env.set("RMON_TOKEN", "secret-from-server-env");
+  Deno.env.set("SOME_OTHER_VAR", "server-only");
   try {
-    const { stdout } = await runSh("env", {
-      env: { RMON_TOKEN: "secret-from-options", RMON_TEST_VAR: "kept" },
+    await t.step("by default: the minimal set of the server's environment", async () => {
+      const { stdout } = await runSh("env");
+      assert.doesNotMatch(stdout, /RMON_TOKEN|secret|SOME_OTHER_VAR/);
+      assert.match(stdout, /^PATH=/m);
     });
-    assert.doesNotMatch(stdout, /RMON_TOKEN|secret/);
-    assert.match(stdout, /^RMON_TEST_VAR=kept$/m);
-    assert.match(stdout, /^PATH=/m);
+    await t.step("a given environment, minus RMON_* in any case", async () => {
+      const { stdout } = await runSh("env", {
+        env: { PATH: Deno.env.get("PATH")!, rmon_token: "secret-from-options", KEPT: "kept" },
+      });
+      assert.doesNotMatch(stdout, /rmon_token|secret|SOME_OTHER_VAR/);
+      assert.match(stdout, /^KEPT=kept$/m);
+      assert.match(stdout, /^PATH=/m);
+    });
   } finally {
-    if (before === undefined) Deno.env.delete("RMON_TOKEN");
-    else Deno.env.set("RMON_TOKEN", before);
+    for (const [name, value] of saved) {
+      if (value === undefined) Deno.env.delete(name);
+      else Deno.env.set(name, value);
+    }
   }
 });
 

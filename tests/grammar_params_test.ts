@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
-import { ProtocolError, toErrorObject } from "../lib/errors.ts";
+import { ProtocolError, toErrorObject, TooLargeError } from "../lib/errors.ts";
 import type { RemoteCommand } from "../lib/grammar/command.ts";
 import { isRemote } from "../lib/grammar/command.ts";
 import {
   clampPingCount,
   isCommandMethod,
+  parseCancelParams,
+  parseHeartbeatParams,
   parseParams,
   toRequest,
   UnknownMethodError,
@@ -93,8 +95,6 @@ Deno.test("parseParams() takes absent or empty params for argument-less methods"
     await t.step(method, () => assert.deepEqual(parseParams(method, undefined), { kind: method }));
   }
 });
-
-const BIG = "x".repeat(LIMITS.commandBytes + 1);
 
 Deno.test("parseParams() rejects bad params with TypeError or RangeError", async (t) => {
   const cases: [string, string, unknown, typeof TypeError | typeof RangeError, RegExp][] = [
@@ -186,13 +186,6 @@ Deno.test("parseParams() rejects bad params with TypeError or RangeError", async
       { shell: "sh", command: "a\0b" },
       RangeError,
       /contains a NUL character$/,
-    ],
-    [
-      "command long",
-      "exec",
-      { shell: "sh", command: BIG },
-      RangeError,
-      /is 65537 bytes, over the 65536-byte limit$/,
     ],
     [
       "timeout zero",
@@ -371,4 +364,76 @@ Deno.test("clampPingCount() defaults to 4 and clamps to the limits", async (t) =
       assert.ok(want >= LIMITS.pingCountMin && want <= LIMITS.pingCountMax);
     });
   }
+});
+
+Deno.test("parseCancelParams() takes exactly one request id", async (t) => {
+  for (const id of [0, -3, Number.MAX_SAFE_INTEGER, "", "a-1", "x".repeat(64)]) {
+    await t.step(`accepts ${JSON.stringify(id).slice(0, 20)}`, () => {
+      assert.deepEqual(parseCancelParams({ id }), { id });
+    });
+  }
+  const bad: [string, unknown][] = [
+    ["absent params", undefined],
+    ["empty params", {}],
+    ["params as an array", [1]],
+    ["an extra field", { id: 1, x: 2 }],
+    ["a fractional id", { id: 0.5 }],
+    ["an unsafe integer id", { id: 2 ** 53 }],
+    ["a null id", { id: null }],
+    ["a boolean id", { id: false }],
+    ["an object id", { id: {} }],
+    ["a 65-character id", { id: "x".repeat(65) }],
+  ];
+  for (const [what, params] of bad) {
+    await t.step(`refuses ${what} with a TypeError (invalidParams)`, () => {
+      assert.throws(() => parseCancelParams(params), (err) => {
+        assert.ok(err instanceof TypeError);
+        assert.match(err.message, /^Cannot run "cancel": /);
+        assert.equal(toErrorObject(err).code, ERROR_CODES.invalidParams);
+        return true;
+      });
+    });
+  }
+});
+
+Deno.test("parseHeartbeatParams() takes absent or empty params only", () => {
+  parseHeartbeatParams(undefined);
+  parseHeartbeatParams({});
+  assert.throws(
+    () => parseHeartbeatParams({ time: 1 }),
+    new TypeError('Cannot run "heartbeat": unexpected field "time"'),
+  );
+  assert.throws(() => parseHeartbeatParams([]), TypeError);
+});
+
+Deno.test("parseParams() refuses an exec command over LIMITS.commandBytes as tooLarge", async (t) => {
+  const cases: [string, string, number][] = [
+    ["one byte over, ASCII", "x".repeat(LIMITS.commandBytes + 1), 65537],
+    ["over by a multi-byte character", "x".repeat(LIMITS.commandBytes - 2) + "€", 65537],
+    ["3-byte characters", "€".repeat(21846), 65538],
+  ];
+  for (const [what, command, bytes] of cases) {
+    await t.step(what, () => {
+      assert.throws(() => parseParams("exec", { shell: "sh", command }), (err) => {
+        assert.ok(err instanceof TooLargeError, `expected TooLargeError, got ${err}`);
+        assert.equal(
+          err.message,
+          `Cannot run "exec": the command is ${bytes} bytes, over the 65536-byte limit`,
+        );
+        assert.deepEqual(toErrorObject(err), {
+          code: ERROR_CODES.tooLarge,
+          message: err.message,
+        });
+        return true;
+      });
+    });
+  }
+  await t.step("exactly at the limit is accepted", () => {
+    const command = "x".repeat(LIMITS.commandBytes - 3) + "€";
+    assert.deepEqual(parseParams("exec", { shell: "sh", command }), {
+      kind: "exec",
+      shell: "sh",
+      command,
+    });
+  });
 });

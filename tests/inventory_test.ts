@@ -143,7 +143,7 @@ Deno.test("loadInventory() reads the example inventory", async () => {
       hostname: "lb.example.com",
       port: 7000,
       groups: [],
-      token: { kind: "inline", value: "inline-secret" },
+      token: { kind: "inline", value: "inline-secret-0123456789" },
       tls: {},
     },
     {
@@ -344,12 +344,15 @@ Deno.test("resolveToken() reads each source", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "rmon_token_" });
   try {
     const good = join(dir, "good.token");
-    await Deno.writeTextFile(good, "s3cret\n", { mode: 0o600 });
+    await Deno.writeTextFile(good, "s3cret-token-0123456789\n", { mode: 0o600 });
     await Deno.chmod(good, 0o600).catch(() => {});
 
     await t.step("environment variable", async () => {
-      await withEnv({ RMON_TEST_TOKEN: "from-env" }, () => {
-        assert.equal(resolveToken({ kind: "env", name: "RMON_TEST_TOKEN" }), "from-env");
+      await withEnv({ RMON_TEST_TOKEN: "from-env-token-0123456789" }, () => {
+        assert.equal(
+          resolveToken({ kind: "env", name: "RMON_TEST_TOKEN" }),
+          "from-env-token-0123456789",
+        );
       });
       await withEnv({ RMON_TEST_TOKEN: undefined }, () => {
         assert.throws(() => resolveToken({ kind: "env", name: "RMON_TEST_TOKEN" }), {
@@ -358,20 +361,29 @@ Deno.test("resolveToken() reads each source", async (t) => {
       });
     });
     await t.step("file, trailing newline trimmed", () => {
-      assert.equal(resolveToken({ kind: "file", path: good }), "s3cret");
+      assert.equal(resolveToken({ kind: "file", path: good }), "s3cret-token-0123456789");
     });
     await t.step("file under ~/", async () => {
       await withEnv({ HOME: dir }, () => {
-        assert.equal(resolveToken({ kind: "file", path: "~/good.token" }), "s3cret");
+        assert.equal(
+          resolveToken({ kind: "file", path: "~/good.token" }),
+          "s3cret-token-0123456789",
+        );
       });
     });
     await t.step("inline", () => {
-      assert.equal(resolveToken({ kind: "inline", value: "abc" }), "abc");
+      assert.equal(
+        resolveToken({ kind: "inline", value: "inline-token-0123456789" }),
+        "inline-token-0123456789",
+      );
     });
     await t.step("default uses the fallback, RMON_TOKEN unless given", async () => {
-      await withEnv({ RMON_TOKEN: "fallback" }, () => {
-        assert.equal(resolveToken({ kind: "default" }), "fallback");
-        assert.equal(resolveToken({ kind: "default" }, { kind: "file", path: good }), "s3cret");
+      await withEnv({ RMON_TOKEN: "fallback-token-0123456789" }, () => {
+        assert.equal(resolveToken({ kind: "default" }), "fallback-token-0123456789");
+        assert.equal(
+          resolveToken({ kind: "default" }, { kind: "file", path: good }),
+          "s3cret-token-0123456789",
+        );
       });
       assert.throws(() => resolveToken({ kind: "default" }, { kind: "default" }), TypeError);
     });
@@ -391,7 +403,7 @@ Deno.test("resolveToken() reads each source", async (t) => {
       ignore: !unix,
       fn: async () => {
         const open = join(dir, "open.token");
-        await Deno.writeTextFile(open, "s3cret\n");
+        await Deno.writeTextFile(open, "s3cret-token-0123456789\n");
         await Deno.chmod(open, 0o644);
         assert.throws(() => resolveToken({ kind: "file", path: open }), {
           message: `Cannot use token file "${open}": mode 0644 lets group or others access it; ` +

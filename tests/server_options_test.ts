@@ -29,6 +29,7 @@ Deno.test("parseServerArgs() gives secure defaults", () => {
     maxOutputBytes: LIMITS.execOutputBytes,
     authTimeoutMs: TIMEOUTS.authDeadlineMs,
     maxConnections: LIMITS.connections,
+    execEnv: [],
     help: false,
     version: false,
   });

@@ -24,6 +24,7 @@ import {
 } from "./inventory.ts";
 import { KnownHosts, knownHostsPath } from "./known_hosts.ts";
 import type { ClientOptions } from "./options.ts";
+import { checkToken } from "../token_file.ts";
 
 /** The token source for hosts that name none, from the command line. */
 export function fallbackTokenSource(opts: ClientOptions): TokenSource {
@@ -77,6 +78,14 @@ export function addressSpec(address: string, defaultPort: number): HostSpec {
   }
 }
 
+/** How a refusal names a token source: the variable, the quoted file, or "the inline token". */
+function sourceName(src: TokenSource, fallback: TokenSource): string {
+  const from = src.kind === "default" ? fallback : src;
+  if (from.kind === "env") return from.name;
+  if (from.kind === "file") return `"${from.path}"`;
+  return "the inline token";
+}
+
 /**
  * What it takes to reach hosts as the command line says: tokens (one key per
  * distinct token), CA files (read once) and the known-hosts file (read on the
@@ -98,7 +107,12 @@ export class HostCredentials {
   /** The fleet entry for `spec`; a token or CA file that cannot be read is a usage error. */
   fleetHost(spec: HostSpec): FleetHost {
     try {
-      const token = resolveToken(spec.token, fallbackTokenSource(this.#opts));
+      const fallback = fallbackTokenSource(this.#opts);
+      // A token the servers would refuse as too weak is refused here, before connecting.
+      const token = checkToken(
+        resolveToken(spec.token, fallback),
+        sourceName(spec.token, fallback),
+      );
       return {
         name: spec.name,
         endpoint: { hostname: spec.hostname, port: spec.port },

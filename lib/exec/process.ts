@@ -1,10 +1,13 @@
 /**
  * Subprocess layer: the one module that runs child processes (exec and ping).
  *
- * Every child gets stdin closed and stdout/stderr piped apart, leads its own
+ * Every child gets stdin closed, stdout/stderr piped apart and a minimal
+ * environment (`child_env.ts`: never the server's token), leads its own
  * process group on Unix (so a timeout or cancel can stop everything it started),
- * and is awaited in `finally` together with both stream readers and every timer:
- * a call never outlives its process tree and never leaks a resource.
+ * and is awaited in `finally` together with both stream readers and every timer.
+ * When a call ends, its whole process group is stopped, so nothing it started
+ * outlives it unless it left the group (`setsid`; see docs/security.md); a call
+ * never leaks a resource.
  *
  * Output is streamed, not collected: chunks are decoded with one streaming UTF-8
  * decoder per stream and handed to `onOutput`, which is awaited so a slow reader
@@ -15,6 +18,7 @@
 import { RemoteError } from "../errors.ts";
 import { ERROR_CODES, LIMITS, TIMEOUTS } from "../protocol/constants.ts";
 import type { CallEnd } from "../protocol/messages.ts";
+import { childEnvironment, isReservedEnvName } from "./child_env.ts";
 
 /** Which output stream a chunk came from. */
 export type OutputStream = "stdout" | "stderr";
@@ -34,11 +38,14 @@ export interface RunOptions {
   killGraceMs?: number;
   /** Pass `args` to Windows verbatim (needed by `cmd.exe /s /c`). Default false. */
   windowsRawArguments?: boolean;
-  /** Variables added to the server's environment (which the child inherits minus `RMON_TOKEN`). Default none. */
+  /**
+   * The child's whole environment; `RMON_*` variables are dropped from it whatever
+   * is given. Default: the minimal set of `childEnvironment()` from the server's own.
+   */
   env?: Record<string, string>;
   /**
-   * Receives output as it is produced: one call per chunk of at most
-   * `LIMITS.outputChunkBytes` bytes, already decoded. Calls never overlap, and the
+   * Receives output as it is produced: one call per chunk, already decoded,
+   * whose UTF-8 encoding is at most `LIMITS.outputChunkBytes` bytes. Calls never overlap, and the
    * next chunk waits for the returned promise. If it throws, the process tree is
    * stopped and `runProcess()` rejects with that error.
    */
@@ -71,9 +78,6 @@ export class SpawnError extends RemoteError {
  */
 export const DRAIN_AFTER_EXIT_MS = 250;
 
-/** The secret the server authenticates with: a child must never see it. */
-const SECRET_ENV = "RMON_TOKEN";
-
 /** setTimeout fires at once for delays above this, so longer timeouts are refused. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -94,7 +98,9 @@ export function windowsKillArgv(pid: number): { cmd: string; args: string[] } {
  * grace period (`taskkill /T /F` on Windows). The call resolves once the main
  * process has exited and both pipes are closed; members of the group that hold
  * the pipes open after the main process exits get {@linkcode DRAIN_AFTER_EXIT_MS}
- * and are then stopped too.
+ * and are then stopped too. On Unix whatever is left of the group when the call
+ * ends (e.g. a background job with its output redirected) gets SIGTERM and, at
+ * once, SIGKILL; only a process that left the group (`setsid`) survives.
  *
  * @throws {SpawnError} The program could not be started.
  * @throws {RangeError} An option is out of range.
@@ -149,6 +155,10 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
         for (const pump of pumps) pump.cancel();
       }
     }
+    // The call ends here, and so does what is left of its group: a background job
+    // that holds no pipe (`cmd >/dev/null &`, a double fork) would otherwise live on.
+    // On Windows the tree under an exited process is out of taskkill's reach anyway.
+    if (!WINDOWS) killer.kill();
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener("abort", onAbort);
@@ -201,7 +211,7 @@ function spawn(opts: RunOptions): Deno.ChildProcess {
       // console grandchild open a window, so trees are killed with taskkill there.
       detached: !WINDOWS,
       windowsRawArguments: opts.windowsRawArguments ?? false,
-      env: childEnv(opts.env),
+      env: spawnEnv(opts.env),
       clearEnv: true,
     }).spawn();
   } catch (err) {
@@ -214,11 +224,11 @@ function spawn(opts: RunOptions): Deno.ChildProcess {
   }
 }
 
-/** The server's environment plus `extra`, without the token (matched case-blind for Windows). */
-function childEnv(extra: Record<string, string> | undefined): Record<string, string> {
-  const env = Object.assign(Deno.env.toObject(), extra);
-  for (const key of Object.keys(env)) {
-    if (key.toUpperCase() === SECRET_ENV) delete env[key];
+/** The child's environment: `given` or the minimal set, never an `RMON_*` variable (the token). */
+function spawnEnv(given: Record<string, string> | undefined): Record<string, string> {
+  const env = { ...(given ?? childEnvironment(Deno.env.toObject(), Deno.build.os)) };
+  for (const name of Object.keys(env)) {
+    if (isReservedEnvName(name)) delete env[name];
   }
   return env;
 }
@@ -329,7 +339,7 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Applies the output cap, decodes, slices into wire-sized chunks, and serializes `onOutput`. */
+/** Applies the output cap, decodes, cuts into wire-sized chunks, and serializes `onOutput`. */
 class OutputSink {
   /** Some output went over the cap. */
   truncated = false;
@@ -363,18 +373,21 @@ class OutputSink {
       this.#room -= bytes.length;
     }
     if (this.failed) return;
-    const step = LIMITS.outputChunkBytes;
-    for (let offset = 0; offset < bytes.length; offset += step) {
-      // The streaming decoder carries a character split across slices or reads.
-      const text = decoder.decode(bytes.subarray(offset, offset + step), { stream: true });
+    // The streaming decoder carries a character split across reads to the next one.
+    const text = decoder.decode(bytes, { stream: true });
+    // Text without U+FFFD re-encodes to the bytes it came from, plus at most 3
+    // carried over from the last read: then it needs no measuring (the usual case).
+    if (bytes.length + 3 <= LIMITS.outputChunkBytes && !text.includes(REPLACEMENT_CHAR)) {
       if (text !== "") await this.#emit(stream, text);
+    } else {
+      await this.#emitText(stream, text);
     }
   }
 
   /** Pass on what the decoder still holds at the end of `stream` (U+FFFD for a cut character). */
   async flush(stream: OutputStream, decoder: TextDecoder): Promise<void> {
     const text = decoder.decode();
-    if (text !== "" && !this.failed) await this.#emit(stream, text);
+    if (!this.failed) await this.#emitText(stream, text);
   }
 
   /** Record the first failure and stop the process tree. */
@@ -385,12 +398,51 @@ class OutputSink {
     this.#onFailure();
   }
 
+  /**
+   * Emit decoded text in pieces of at most `LIMITS.outputChunkBytes` bytes of
+   * UTF-8: measured after decoding, since carried bytes and U+FFFD (three bytes
+   * for one invalid byte) make text longer than the bytes read.
+   */
+  async #emitText(stream: OutputStream, text: string): Promise<void> {
+    for (const piece of splitUtf8(text, LIMITS.outputChunkBytes)) await this.#emit(stream, piece);
+  }
+
   #emit(stream: OutputStream, text: string): Promise<void> {
     this.#tail = this.#tail
       .then(() => this.failed ? undefined : this.#onOutput(stream, text))
       .then(undefined, (err) => this.fail(err));
     return this.#tail;
   }
+}
+
+const encoder = new TextEncoder();
+const REPLACEMENT_CHAR = "\uFFFD";
+/** Scratch space for measuring output chunks; encodeInto fills it and the bytes are dropped. */
+let scratch = new Uint8Array(0);
+
+/**
+ * Split `text` into pieces of at most `maxBytes` bytes of UTF-8 each, cut only
+ * between characters: a surrogate pair is never separated, and a lone surrogate
+ * counts as the 3-byte U+FFFD it is encoded as.
+ * @throws {RangeError} `maxBytes` is below 4 (the longest UTF-8 character).
+ */
+export function splitUtf8(text: string, maxBytes: number): string[] {
+  if (!(Number.isInteger(maxBytes) && maxBytes >= 4)) {
+    throw new RangeError(`Cannot split text: "${maxBytes}" bytes is below one character`);
+  }
+  // A UTF-16 unit is at most 3 bytes of UTF-8 (a pair is 4 for 2 units): no measuring needed.
+  if (text.length * 3 <= maxBytes) return text === "" ? [] : [text];
+  if (scratch.length < maxBytes) scratch = new Uint8Array(maxBytes);
+  const room = scratch.subarray(0, maxBytes);
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest !== "") {
+    // encodeInto stops before the first character that does not fit whole.
+    const { read } = encoder.encodeInto(rest, room);
+    pieces.push(rest.slice(0, read));
+    rest = rest.slice(read);
+  }
+  return pieces;
 }
 
 /**
@@ -403,8 +455,11 @@ function utf8Boundary(bytes: Uint8Array, limit: number): number {
   return cut;
 }
 
-/** Bytes asked of a child pipe per read (a Linux pipe holds 64 KiB by default). */
-const PIPE_READ_BYTES = 64 * 1024;
+/**
+ * Bytes asked of a child pipe per read: just under a Linux pipe's default 64 KiB,
+ * so a read's text plus a character carried over from the last one fits one chunk.
+ */
+const PIPE_READ_BYTES = LIMITS.outputChunkBytes - 4;
 
 /** Reads one child pipe to its end (or until cancelled) into the sink. */
 class StreamPump {

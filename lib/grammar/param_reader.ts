@@ -9,6 +9,9 @@
  * @module
  */
 
+import { TooLargeError } from "../errors.ts";
+import { isRequestId } from "../protocol/codec.ts";
+import type { RequestId } from "../protocol/messages.ts";
 import { describeValue, quote } from "./_quote.ts";
 
 /** Reads and checks the fields of one request's params; every failure names the method. */
@@ -73,6 +76,19 @@ export class ParamReader {
     return value;
   }
 
+  /** A required request id field: a safe integer or a string of at most 64 characters. */
+  requestId(key: string): RequestId {
+    const value = this.#get(key);
+    if (value === undefined) throw this.typeError(`field ${quote(key)} is missing`);
+    if (!isRequestId(value)) {
+      throw this.typeError(
+        `field ${quote(key)} must be a request id (a whole number or a string of at most 64 ` +
+          `characters), got ${describeValue(value)}`,
+      );
+    }
+    return value;
+  }
+
   /** A `TypeError` for a field of the wrong type: `Cannot run "ping": <detail>`. */
   typeError(detail: string): TypeError {
     return new TypeError(`Cannot run ${quote(this.method)}: ${detail}`);
@@ -81,6 +97,11 @@ export class ParamReader {
   /** A `RangeError` for a field whose value is not allowed: `Cannot run "ping": <detail>`. */
   rangeError(detail: string): RangeError {
     return new RangeError(`Cannot run ${quote(this.method)}: ${detail}`);
+  }
+
+  /** A `TooLargeError` for a field over a size limit (answered `tooLarge`): `Cannot run "exec": <detail>`. */
+  tooLargeError(detail: string): TooLargeError {
+    return new TooLargeError(`Cannot run ${quote(this.method)}: ${detail}`);
   }
 
   #get(key: string): unknown {

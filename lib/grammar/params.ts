@@ -9,8 +9,8 @@
  * @module
  */
 
-import type { MethodName } from "../protocol/constants.ts";
-import type { JsonObject } from "../protocol/messages.ts";
+import { type MethodName, METHODS } from "../protocol/constants.ts";
+import type { CancelParams, JsonObject } from "../protocol/messages.ts";
 import type { RemoteCommand } from "./command.ts";
 import { REMOTE_SPECS, SPECS_BY_METHOD } from "./remote_table.ts";
 import { UnknownMethodError } from "./errors.ts";
@@ -47,4 +47,23 @@ export function parseParams(method: string, params: unknown): RemoteCommand {
   const spec = SPECS_BY_METHOD.get(method);
   if (spec === undefined) throw new UnknownMethodError(method);
   return spec.fromParams(new ParamReader(method, params, spec.fields));
+}
+
+/**
+ * Check `cancel` params on the server: exactly `{id}`, a valid request id.
+ *
+ * @throws {TypeError} Params are not a plain object, `id` is missing or not a
+ *   request id, or another field is present.
+ */
+export function parseCancelParams(params: unknown): CancelParams {
+  return { id: new ParamReader(METHODS.cancel, params, ["id"]).requestId("id") };
+}
+
+/**
+ * Check `heartbeat` params on the server: absent or `{}`.
+ *
+ * @throws {TypeError} Params are not a plain object, or have any field.
+ */
+export function parseHeartbeatParams(params: unknown): void {
+  new ParamReader(METHODS.heartbeat, params, []);
 }

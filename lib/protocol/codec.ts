@@ -23,20 +23,22 @@ export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function isId(v: unknown): v is RequestId {
+/** Whether `v` is a valid request id: a safe integer, or a string of at most 64 characters. */
+export function isRequestId(v: unknown): v is RequestId {
   return (typeof v === "number" && Number.isSafeInteger(v)) ||
     (typeof v === "string" && v.length <= 64);
 }
 
 /** The id of a request we could not fully decode, if readable, for the error response. */
 function salvageId(obj: JsonObject): RequestId | null {
-  return Object.hasOwn(obj, "id") && isId(obj.id) ? obj.id : null;
+  return Object.hasOwn(obj, "id") && isRequestId(obj.id) ? obj.id : null;
 }
 
 /**
  * Decode one frame. Throws `ProtocolError` with `parseError` for bad JSON and
- * `invalidRequest` for a JSON value that is not a JSON-RPC 2.0 message; the
- * error's `requestId` is set when the id could still be read.
+ * `invalidRequest` for a JSON value that is not an object; any other fault of
+ * the envelope throws a `DecodeError` (also `invalidRequest`) whose `requestId`
+ * is the frame's id whenever that id is valid, whatever else is wrong with it.
  */
 export function decodeMessage(text: string): Message {
   let value: unknown;
@@ -50,45 +52,44 @@ export function decodeMessage(text: string): Message {
   if (!isJsonObject(value)) {
     throw new ProtocolError("Cannot decode frame: expected a JSON object");
   }
-  if (value.jsonrpc !== "2.0") {
-    throw new DecodeError('Cannot decode frame: "jsonrpc" must be "2.0"', salvageId(value));
-  }
+  const frame = value;
+  const fail = (detail: string) =>
+    new DecodeError(`Cannot decode frame: ${detail}`, salvageId(frame));
+  if (value.jsonrpc !== "2.0") throw fail('"jsonrpc" must be "2.0"');
   const hasId = Object.hasOwn(value, "id");
   if (Object.hasOwn(value, "method")) {
-    if (typeof value.method !== "string") {
-      throw new DecodeError('Cannot decode frame: "method" must be a string', salvageId(value));
-    }
+    if (typeof value.method !== "string") throw fail('"method" must be a string');
     if (Object.hasOwn(value, "params") && !isJsonObject(value.params)) {
-      throw new DecodeError('Cannot decode frame: "params" must be an object', salvageId(value));
+      throw fail('"params" must be an object');
     }
     if (!hasId) return { kind: "notification", msg: value as unknown as Notification };
-    if (!isId(value.id)) {
-      throw new DecodeError('Cannot decode frame: "id" must be an integer or a short string', null);
-    }
+    if (!isRequestId(value.id)) throw fail('"id" must be an integer or a short string');
     return { kind: "request", msg: value as unknown as Request };
   }
+  // No method: a response, or nothing. Its id, when valid, still tags the answer.
   if (hasId && Object.hasOwn(value, "result")) {
-    if (!isId(value.id)) throw new ProtocolError('Cannot decode frame: bad response "id"');
+    if (!isRequestId(value.id)) throw fail('bad response "id"');
     return { kind: "success", msg: value as unknown as SuccessResponse };
   }
   if (hasId && isJsonObject(value.error)) {
     const { code, message } = value.error;
     if (typeof code !== "number" || typeof message !== "string") {
-      throw new ProtocolError("Cannot decode frame: malformed error object");
+      throw fail("malformed error object");
     }
-    if (value.id !== null && !isId(value.id)) {
-      throw new ProtocolError('Cannot decode frame: bad response "id"');
-    }
+    if (value.id !== null && !isRequestId(value.id)) throw fail('bad response "id"');
     return { kind: "error", msg: value as unknown as ErrorResponse };
   }
-  throw new DecodeError("Cannot decode frame: not a request, notification or response", null);
+  throw fail("not a request, notification or response");
 }
 
-/** A decode failure that still knows which request it belongs to. */
+/**
+ * A frame that is not an acceptable message but whose id could be read, so the
+ * answer can carry it: a bad envelope, or a response nobody asked for.
+ */
 export class DecodeError extends ProtocolError {
-  /** The id of the offending request, or null. */
+  /** The id of the offending frame, or null when it had no valid id. */
   readonly requestId: RequestId | null;
-  /** Create an invalid-request error for request `requestId`. */
+  /** Create an invalid-request error for the frame with id `requestId`. */
   constructor(message: string, requestId: RequestId | null) {
     super(message, ERROR_CODES.invalidRequest);
     this.name = "DecodeError";

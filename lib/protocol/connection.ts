@@ -8,6 +8,7 @@
 
 import { ConnectionClosedError, ProtocolError, RemoteError, TimeoutError } from "../errors.ts";
 import {
+  DecodeError,
   decodeMessage,
   encodeError,
   encodeNotification,
@@ -158,7 +159,10 @@ export class RpcPeer {
       case "success": {
         const call = this.#pending.get(m.msg.id);
         if (!call) {
-          throw new ProtocolError(`Cannot match response: unknown id ${JSON.stringify(m.msg.id)}`);
+          throw new DecodeError(
+            `Cannot match response: unknown id ${JSON.stringify(m.msg.id)}`,
+            m.msg.id,
+          );
         }
         this.#pending.delete(m.msg.id);
         call.resolve(m.msg.result);
@@ -168,11 +172,9 @@ export class RpcPeer {
         const id = m.msg.id;
         const call = id === null ? undefined : this.#pending.get(id);
         if (!call) {
-          // An error without a matching call is the peer's verdict on the whole connection.
-          throw new ProtocolError(
-            `Peer reported: ${m.msg.error.message}`,
-            ERROR_CODES.invalidRequest,
-          );
+          // An error without a matching call is the peer's verdict on the whole connection
+          // (its id, when it has one, tags our answer to it).
+          throw new DecodeError(`Peer reported: ${m.msg.error.message}`, id);
         }
         this.#pending.delete(id!);
         call.reject(new RemoteError(m.msg.error));

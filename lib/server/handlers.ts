@@ -11,6 +11,7 @@ import type { RemoteCommand } from "../grammar/command.ts";
 import { clampPingCount } from "../grammar/params.ts";
 import { RemoteError } from "../errors.ts";
 import { collectAll, COLLECTORS } from "../sysinfo/all.ts";
+import { childEnvironment } from "../exec/child_env.ts";
 import { runProcess, type RunResult } from "../exec/process.ts";
 import { shellArgv } from "../exec/shell.ts";
 import { pingArgv } from "../exec/ping.ts";
@@ -25,6 +26,8 @@ export interface CallContext {
   output(stream: "stdout" | "stderr", data: string): Promise<void>;
   readOnly: boolean;
   maxOutputBytes: number;
+  /** Server variables the children get besides the minimal set (see `childEnvironment`). */
+  execEnv: readonly string[];
   /** Lifecycle actions, run after the handler's answer has been sent. */
   after(action: "disconnect" | "reset" | "kill"): void;
 }
@@ -67,6 +70,11 @@ function endOfCall(r: RunResult, what: string, timeoutMs: number): Json {
   return { ...end };
 }
 
+/** The environment of a call's child: the minimal set plus `--exec-env`, read now. */
+function callEnv(ctx: CallContext): Record<string, string> {
+  return childEnvironment(Deno.env.toObject(), Deno.build.os, ctx.execEnv);
+}
+
 const metric = (name: keyof typeof COLLECTORS): Handler => async (_cmd, ctx) =>
   await COLLECTORS[name].collect(ctx.signal) as unknown as JsonObject;
 
@@ -80,6 +88,7 @@ const exec: Handler = async (cmd, ctx) => {
     signal: ctx.signal,
     timeoutMs,
     maxOutputBytes: Math.min(cmd.maxOutputBytes ?? ctx.maxOutputBytes, ctx.maxOutputBytes),
+    env: callEnv(ctx),
     onOutput: ctx.output,
   });
   return endOfCall(result, "Command", timeoutMs);
@@ -95,6 +104,7 @@ const ping: Handler = async (cmd, ctx) => {
     signal: ctx.signal,
     timeoutMs,
     maxOutputBytes: LIMITS.outputChunkBytes,
+    env: callEnv(ctx),
     onOutput: ctx.output,
   });
   return endOfCall(result, "Ping", timeoutMs);

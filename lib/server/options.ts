@@ -13,6 +13,7 @@ import {
   TIMEOUTS,
 } from "../protocol/constants.ts";
 import { isLoopbackHost } from "../protocol/transport.ts";
+import { execEnvNameProblem } from "../exec/child_env.ts";
 import type { LogLevel } from "./log.ts";
 
 /** Everything `rmon-server` is told on its command line. */
@@ -33,6 +34,8 @@ export interface ServerOptions {
   maxOutputBytes: number;
   authTimeoutMs: number;
   maxConnections: number;
+  /** Server variables passed to exec and ping children besides the minimal set; default none. */
+  execEnv: string[];
   help: boolean;
   version: boolean;
 }
@@ -52,11 +55,14 @@ Options:
   --tls-key FILE       its private key (PEM; must not be readable by others)
   --insecure-plaintext serve plain TCP on a non-loopback address: anyone on the
                        path can read and forge commands; only for trusted networks
-  --read-only          refuse exec (sh:, dos:, ps:) and disconnect/reset/kill
+  --read-only          refuse exec (sh:, dos:, ps:), reset and kill
   --max-frame BYTES    largest frame after auth (default ${FRAME_LIMITS.postAuth})
   --max-output BYTES   output cap per exec call (default ${LIMITS.execOutputBytes})
   --auth-timeout MS    absolute handshake deadline (default ${TIMEOUTS.authDeadlineMs})
   --max-connections N  concurrent connections (default ${LIMITS.connections})
+  --exec-env NAME      also pass the server's variable NAME to commands (repeatable;
+                       by default they get only PATH, HOME, USER, LANG, LC_*... and
+                       never an RMON_* variable)
   --quiet              log warnings only
   --verbose            also log exec command text
   --help               show this help
@@ -77,8 +83,8 @@ function positiveInt(name: string, text: string | undefined, fallback: number, m
   return n;
 }
 
-/** The server's options: name → whether it takes a value. */
-const OPTIONS: ReadonlyMap<string, "string" | "boolean"> = new Map([
+/** The server's options: name → whether it takes a value ("strings": one per use, repeatable). */
+const OPTIONS: ReadonlyMap<string, "string" | "strings" | "boolean"> = new Map([
   ["host", "string"],
   ["port", "string"],
   ["token-file", "string"],
@@ -91,6 +97,7 @@ const OPTIONS: ReadonlyMap<string, "string" | "boolean"> = new Map([
   ["max-output", "string"],
   ["auth-timeout", "string"],
   ["max-connections", "string"],
+  ["exec-env", "strings"],
   ["quiet", "boolean"],
   ["verbose", "boolean"],
   ["help", "boolean"],
@@ -100,11 +107,11 @@ const SHORT: ReadonlyMap<string, string> = new Map([["-h", "help"], ["-V", "vers
 
 /**
  * Split argv into option values: `--name value`, `--name=value`, `--flag`,
- * `-h`, `-V`. Deliberately not `node:util`'s parseArgs: loading `node:util`
- * costs every server about 1 MiB of resident memory for twelve options.
+ * `-h`, `-V`; a repeatable option's values come as an array, in order. Deliberately not `node:util`'s parseArgs: loading `node:util`
+ * costs every server about 1 MiB of resident memory for a dozen or so options.
  */
-export function splitServerArgs(args: readonly string[]): Map<string, string | true> {
-  const values = new Map<string, string | true>();
+export function splitServerArgs(args: readonly string[]): Map<string, string | true | string[]> {
+  const values = new Map<string, string | true | string[]>();
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const short = SHORT.get(arg);
@@ -119,15 +126,26 @@ export function splitServerArgs(args: readonly string[]): Map<string, string | t
           : `Invalid arguments: unexpected "${arg}"`,
       );
     }
-    if (values.has(name)) throw new UsageError(`Invalid arguments: --${name} is given twice`);
+    if (values.has(name) && kind !== "strings") {
+      throw new UsageError(`Invalid arguments: --${name} is given twice`);
+    }
     if (kind === "boolean") {
       if (eq >= 0 && !short) throw new UsageError(`Invalid arguments: --${name} takes no value`);
       values.set(name, true);
-    } else if (eq >= 0 && !short) {
-      values.set(name, arg.slice(eq + 1));
+      continue;
+    }
+    let value: string | undefined;
+    if (eq >= 0 && !short) {
+      value = arg.slice(eq + 1);
     } else {
-      const value = args[++i];
+      value = args[++i];
       if (value === undefined) throw new UsageError(`Invalid arguments: --${name} needs a value`);
+    }
+    if (kind === "strings") {
+      const list = values.get(name);
+      if (Array.isArray(list)) list.push(value);
+      else values.set(name, [value]);
+    } else {
       values.set(name, value);
     }
   }
@@ -142,6 +160,10 @@ export function parseServerArgs(args: string[]): ServerOptions {
     return typeof value === "string" ? value : undefined;
   };
   const flag = (name: string) => given.get(name) === true;
+  const list = (name: string) => {
+    const value = given.get(name);
+    return Array.isArray(value) ? value : [];
+  };
   const v = {
     host: str("host"),
     port: str("port"),
@@ -155,6 +177,7 @@ export function parseServerArgs(args: string[]): ServerOptions {
     "max-output": str("max-output"),
     "auth-timeout": str("auth-timeout"),
     "max-connections": str("max-connections"),
+    "exec-env": list("exec-env"),
     quiet: flag("quiet"),
     verbose: flag("verbose"),
     help: flag("help"),
@@ -179,6 +202,10 @@ export function parseServerArgs(args: string[]): ServerOptions {
       "Invalid arguments: --insecure-plaintext is for non-loopback addresses; loopback is plain by default",
     );
   }
+  for (const name of v["exec-env"]) {
+    const problem = execEnvNameProblem(name);
+    if (problem) throw new UsageError(`Invalid --exec-env: "${name}": ${problem}`);
+  }
   return {
     host,
     port,
@@ -193,6 +220,7 @@ export function parseServerArgs(args: string[]): ServerOptions {
     maxOutputBytes: positiveInt("max-output", v["max-output"], LIMITS.execOutputBytes),
     authTimeoutMs: positiveInt("auth-timeout", v["auth-timeout"], TIMEOUTS.authDeadlineMs),
     maxConnections: positiveInt("max-connections", v["max-connections"], LIMITS.connections),
+    execEnv: v["exec-env"],
     help: v.help ?? false,
     version: v.version ?? false,
   };

@@ -13,7 +13,7 @@ import { RpcPeer } from "../protocol/connection.ts";
 import { serverHandshake, type TokenKey } from "../protocol/handshake.ts";
 import type { ByeParams, Json, Request, RequestId, RpcErrorObject } from "../protocol/messages.ts";
 import { closeQuietly, type Transport } from "../protocol/transport.ts";
-import { parseParams } from "../grammar/params.ts";
+import { parseCancelParams, parseHeartbeatParams, parseParams } from "../grammar/params.ts";
 import { type CallContext, HANDLERS } from "./handlers.ts";
 import type { Logger } from "./log.ts";
 
@@ -25,6 +25,8 @@ export interface SessionSettings {
   maxFrameBytes: number;
   maxOutputBytes: number;
   authTimeoutMs: number;
+  /** Server variables passed to exec and ping children besides the minimal set (`--exec-env`); default none. */
+  execEnv?: readonly string[];
 }
 
 /** What a session needs from the server that owns it. */
@@ -141,17 +143,32 @@ export class Session {
 
   #onRequest(req: Request): void {
     const { id, method } = req;
+    // Checked before anything else: whatever the method, answering an id that is
+    // still in flight would give the client two answers with one id.
+    if (this.#calls.has(id)) {
+      this.#respond(id, {
+        error: {
+          code: ERROR_CODES.invalidRequest,
+          message: `Duplicate request id ${JSON.stringify(id)}`,
+        },
+      });
+      return;
+    }
+    // cancel and heartbeat are answered at once and are exempt from the `busy`
+    // limit below, so a saturated connection can still stop calls and stay alive.
     if (method === METHODS.cancel) {
-      const target = req.params?.id;
-      const ac = typeof target === "number" || typeof target === "string"
-        ? this.#calls.get(target)
-        : undefined;
-      ac?.abort();
-      this.#respond(id, { result: { cancelled: ac !== undefined } });
+      this.#answerNow(id, () => {
+        const ac = this.#calls.get(parseCancelParams(req.params).id);
+        ac?.abort();
+        return { cancelled: ac !== undefined };
+      });
       return;
     }
     if (method === METHODS.heartbeat) {
-      this.#respond(id, { result: { time: Date.now() } });
+      this.#answerNow(id, () => {
+        parseHeartbeatParams(req.params);
+        return { time: Date.now() };
+      });
       return;
     }
     if (method === METHODS.auth) {
@@ -166,15 +183,6 @@ export class Session {
         error: {
           code: ERROR_CODES.methodNotFound,
           message: `Method not found: "${method.slice(0, 64)}"`,
-        },
-      });
-      return;
-    }
-    if (this.#calls.has(id)) {
-      this.#respond(id, {
-        error: {
-          code: ERROR_CODES.invalidRequest,
-          message: `Duplicate request id ${JSON.stringify(id)}`,
         },
       });
       return;
@@ -207,6 +215,17 @@ export class Session {
     work.finally(() => this.#running.delete(work));
   }
 
+  /** Answer a request handled on the spot: `compute`'s result, or its error (e.g. bad params). */
+  #answerNow(id: RequestId, compute: () => Json): void {
+    let answer: Answer;
+    try {
+      answer = { result: compute() };
+    } catch (err) {
+      answer = { error: toErrorObject(err) };
+    }
+    this.#respond(id, answer);
+  }
+
   async #call(
     req: Request,
     handler: NonNullable<ReturnType<typeof HANDLERS.get>>,
@@ -225,6 +244,7 @@ export class Session {
         output: (stream, data) => peer.notify(NOTIFICATIONS.output, { id: req.id, stream, data }),
         readOnly: this.#host.readOnly,
         maxOutputBytes: this.#host.maxOutputBytes,
+        execEnv: this.#host.execEnv ?? [],
         after: (action) => after.push(action),
       };
       return { answer: { result: await handler(cmd, ctx) }, after };

@@ -25,19 +25,36 @@ function isShell(name: string): name is ShellKind {
 }
 const encoder = new TextEncoder();
 
+/** Why a command cannot be run, and whether the reason is its size. */
+interface CommandProblem {
+  detail: string;
+  tooLarge: boolean;
+}
+
+function commandProblem(command: string): CommandProblem | undefined {
+  if (command.trim() === "") return { detail: "the command is empty", tooLarge: false };
+  if (command.includes("\0")) {
+    return { detail: "the command contains a NUL character", tooLarge: false };
+  }
+  // Each UTF-16 unit is at most 3 bytes of UTF-8: short commands need no encoding.
+  if (command.length * 3 <= LIMITS.commandBytes) return undefined;
+  const bytes = encoder.encode(command).length;
+  if (bytes > LIMITS.commandBytes) {
+    return {
+      detail: `the command is ${bytes} bytes, over the ${LIMITS.commandBytes}-byte limit`,
+      tooLarge: true,
+    };
+  }
+  return undefined;
+}
+
 /**
  * Why `command` cannot be run (a lower-case detail), or undefined if it can:
  * blank, containing NUL (no OS passes it to a process), or over
  * `LIMITS.commandBytes` bytes of UTF-8.
  */
 export function execCommandProblem(command: string): string | undefined {
-  if (command.trim() === "") return "the command is empty";
-  if (command.includes("\0")) return "the command contains a NUL character";
-  const bytes = encoder.encode(command).length;
-  if (bytes > LIMITS.commandBytes) {
-    return `the command is ${bytes} bytes, over the ${LIMITS.commandBytes}-byte limit`;
-  }
-  return undefined;
+  return commandProblem(command)?.detail;
 }
 
 /** `sh: COMMAND`, `cmd: COMMAND` / `dos: COMMAND`, `ps: COMMAND`. */
@@ -76,8 +93,10 @@ export const EXEC: RemoteSpec<"exec"> = {
       throw params.rangeError(`shell ${quote(shell)} is not one of "sh", "cmd", "ps"`);
     }
     const command = params.string("command");
-    const problem = execCommandProblem(command);
-    if (problem) throw params.rangeError(problem);
+    const problem = commandProblem(command);
+    // Over the size limit is `tooLarge` on the wire (protocol.md §7); the rest `invalidParams`.
+    if (problem?.tooLarge) throw params.tooLargeError(problem.detail);
+    if (problem) throw params.rangeError(problem.detail);
     const timeoutMs = params.optionalInteger("timeoutMs", TIMEOUTS.execMaxTimeoutMs);
     const maxOutputBytes = params.optionalInteger("maxOutputBytes");
     return {
