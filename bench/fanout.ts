@@ -8,7 +8,7 @@
 
 import { DEFAULT_FANOUT, type Fleet } from "../lib/client/fleet.ts";
 import type { TokenKey } from "../lib/protocol/auth.ts";
-import type { Endpoint } from "../lib/protocol/transport.ts";
+import type { Dialer, Endpoint } from "../lib/protocol/transport.ts";
 import { EchoConn, echoLine } from "./echo_client.ts";
 import { buildFleet, connectAll, keyFor, linkNames } from "./links.ts";
 import { BENCH_TOKEN } from "./procs.ts";
@@ -36,11 +36,14 @@ async function echoWarmRound(conns: EchoConn[], n: number, line: Uint8Array): Pr
   return now() - t0;
 }
 
-/** Wall time of a fresh fleet's connect + auth + one `ram` to `endpoints`. */
-async function coldRound(endpoints: readonly Endpoint[]): Promise<number> {
+/**
+ * Wall time of a fresh fleet's connect + auth + one `ram` to `endpoints`,
+ * each reached with `dial` (default plain TCP).
+ */
+export async function coldRound(endpoints: readonly Endpoint[], dial?: Dialer): Promise<number> {
   const t0 = now();
   // The client imports one key per token at start; a cold start pays for that too.
-  const fleet = buildFleet(endpoints, endpoints.length, keyFor(BENCH_TOKEN));
+  const fleet = buildFleet(endpoints, endpoints.length, keyFor(BENCH_TOKEN), dial);
   try {
     await connectAll(fleet);
     const results = await fleet.run(linkNames(endpoints.length), RAM);

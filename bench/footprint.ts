@@ -29,7 +29,7 @@ import { summarize } from "./stats.ts";
 
 const MB = 1024 * 1024;
 /** How long a fresh process is left alone before its RSS is read. */
-const SETTLE_MS = 1_000;
+export const SETTLE_MS = 1_000;
 const CLIENT_FOOTPRINT = new URL("./client_footprint.ts", import.meta.url).pathname;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -19,7 +19,8 @@ export async function ramFrameBytes(link: HostLink): Promise<number> {
   return JSON.stringify({ jsonrpc: "2.0", id: 12345, result }).length;
 }
 
-async function serialRmon(link: HostLink, calls: number): Promise<number[]> {
+/** Milliseconds of each of `calls` serial `ram` calls on `link`. */
+export async function serialRmon(link: HostLink, calls: number): Promise<number[]> {
   const times = new Array<number>(calls);
   for (let i = 0; i < calls; i++) {
     const t0 = now();

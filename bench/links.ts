@@ -1,21 +1,30 @@
 /**
  * Client side of the rmon benchmarks: fleets built from the real client's
  * `Fleet` and `HostLink`, with one shared HMAC key (as the client's key cache
- * does) and no reconnects, so a failed server fails the benchmark loudly.
+ * does), plain TCP or a given dialer (TLS), and no reconnects, so a failed
+ * server fails the benchmark loudly.
  * @module
  */
 
 import { Fleet } from "../lib/client/fleet.ts";
 import type { LinkTimings } from "../lib/client/host_link.ts";
 import { TokenKey } from "../lib/protocol/auth.ts";
-import type { Endpoint } from "../lib/protocol/transport.ts";
+import type { Dialer, Endpoint } from "../lib/protocol/transport.ts";
 import { dialTcp } from "../lib/protocol/tcp_transport.ts";
 
 /** Link timings of every benchmark fleet: no reconnect behind the benchmark's back. */
 export const BENCH_TIMINGS: Partial<LinkTimings> = { reconnect: false, connectTimeoutMs: 20_000 };
 
-/** A fleet of `count` links named `h0`…, spread round-robin over `endpoints`. */
-export function buildFleet(endpoints: readonly Endpoint[], count: number, key: TokenKey): Fleet {
+/**
+ * A fleet of `count` links named `h0`…, spread round-robin over `endpoints`,
+ * each reached with `dial` (default plain TCP, `dialTcp`).
+ */
+export function buildFleet(
+  endpoints: readonly Endpoint[],
+  count: number,
+  key: TokenKey,
+  dial: Dialer = dialTcp,
+): Fleet {
   const fleet = new Fleet(BENCH_TIMINGS);
   for (let i = 0; i < count; i++) {
     fleet.add({
@@ -23,7 +32,7 @@ export function buildFleet(endpoints: readonly Endpoint[], count: number, key: T
       endpoint: endpoints[i % endpoints.length]!,
       groups: [],
       token: key,
-      dial: dialTcp,
+      dial,
     });
   }
   return fleet;

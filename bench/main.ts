@@ -8,7 +8,9 @@
  *
  * Sections: server (start, RSS, idle CPU), life (one server's RSS with many
  * connections, latency, throughput, exec streaming, RSS after the stream),
- * fanout (1…100 server processes), client (client RSS with many links).
+ * fanout (1…100 server processes), client (client RSS with many links), tls
+ * (a `--tls` server against a plain one started the same way: latency, cold
+ * connect, exec streaming, RSS after start).
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -24,6 +26,7 @@ import {
   measureServerStart,
 } from "./footprint.ts";
 import { measureLatency, ramFrameBytes } from "./latency.ts";
+import { measureTls } from "./tls.ts";
 import { buildFleet, connectAll, keyFor } from "./links.ts";
 import {
   BENCH_TOKEN,
@@ -58,6 +61,7 @@ export const FULL: BenchConfig = {
   idleSeconds: 10,
   clientLinks: [100, 1000],
   clientServers: 10,
+  coldConnects: 20,
 };
 
 /** The sizes of `--quick`: a smoke run of every figure in well under a minute. */
@@ -75,9 +79,10 @@ export const QUICK: BenchConfig = {
   idleSeconds: 1,
   clientLinks: [10, 30],
   clientServers: 2,
+  coldConnects: 5,
 };
 
-const SECTIONS = ["server", "life", "fanout", "client"] as const;
+const SECTIONS = ["server", "life", "fanout", "client", "tls"] as const;
 type Section = typeof SECTIONS[number];
 
 /** Processes started at once when starting a pool (2 cores: more only thrashes). */
@@ -174,7 +179,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client]",
+      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls]",
     );
     return 0;
   }
@@ -213,6 +218,7 @@ async function main(): Promise<number> {
   if (sections.has("fanout") || sections.has("client")) {
     Object.assign(figures, await poolSections(cfg, sections));
   }
+  if (sections.has("tls")) Object.assign(figures, await measureTls(cfg, progress));
   // Keep a stable order: the order of figureKeys, whatever order sections ran in.
   for (const key of figureKeys(cfg)) {
     if (figures[key]) results.figures[key] = figures[key];

@@ -1,8 +1,9 @@
 /**
  * Benchmark processes: start real `rmon-server` processes (with the build's own
- * permission flags, `--quiet`, port 0 on loopback) and minimal echo servers,
- * wait until they listen, read their footprint from /proc, and stop exactly
- * the processes started here, by pid.
+ * permission flags, `--quiet`, port 0 on loopback, plain or `--tls`) and
+ * minimal echo servers, wait until they listen (taking a TLS server's
+ * certificate fingerprint from its banner), read their footprint from /proc,
+ * and stop exactly the processes started here, by pid.
  * @module
  */
 
@@ -29,6 +30,8 @@ export interface BenchProcess extends AsyncDisposable {
   kind: "rmon" | "echo";
   pid: number;
   endpoint: Endpoint;
+  /** A TLS server's certificate fingerprint (bare hex) from its `TLS: …` line; else undefined. */
+  fingerprint?: string;
   /** Milliseconds from spawn to its "listening" line. */
   startMs: number;
   /** The tail of what it wrote on stderr. */
@@ -39,9 +42,13 @@ export interface BenchProcess extends AsyncDisposable {
 
 /** Options of {@linkcode startRmonServer}. */
 export interface RmonServerOptions {
-  /** Extra server arguments, e.g. `["--max-output", "300000000"]`. Default none. */
+  /** Extra server arguments, e.g. `["--max-output", "300000000"]` or `["--tls"]`. Default none. */
   args?: string[];
-  /** HOME and XDG_STATE_HOME of the server. Default: a fresh temp dir per server. */
+  /**
+   * HOME and XDG_STATE_HOME of the server, kept after it exits (a `--tls`
+   * server's certificate lives there, so a later start reuses it).
+   * Default: a fresh temp dir per server, removed when it exits.
+   */
   home?: string;
 }
 
@@ -185,6 +192,8 @@ async function spawnListening(
     await exited;
     throw new Error(`Cannot start ${kind} server: no "listening" line\n${text}\n${errTail}`);
   }
+  // A TLS server names its certificate before it listens: `TLS: …; fingerprint sha256:<hex>`.
+  const fingerprint = text.match(/^TLS: .*fingerprint sha256:([0-9a-f]{64})$/m)?.[1];
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
@@ -199,6 +208,7 @@ async function spawnListening(
     kind,
     pid: child.pid,
     endpoint: { hostname: match[1]!, port: Number(match[2]) },
+    fingerprint,
     startMs,
     stderr: () => errTail,
     stop,

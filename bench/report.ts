@@ -79,6 +79,8 @@ export interface BenchConfig {
   /** Link counts of the client footprint figures, and the servers they are spread over. */
   clientLinks: number[];
   clientServers: number;
+  /** Cold connects (TLS and plain each) per repetition of the TLS cold-connect figure. */
+  coldConnects: number;
 }
 
 /** The keys of every figure a run with `config` produces. */
@@ -97,6 +99,11 @@ export function figureKeys(config: BenchConfig): string[] {
     "server.rss.after_stream",
     "server.cpu.idle",
     ...config.clientLinks.map((n) => `client.rss.links${n}`),
+    "tls.latency.serial.p50",
+    "tls.latency.serial.p99",
+    "tls.connect.cold",
+    "tls.exec.stream",
+    "tls.server.rss.start",
   ];
 }
 

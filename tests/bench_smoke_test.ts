@@ -48,6 +48,8 @@ Deno.test("bench/main.ts --quick writes every figure as finite numbers", async (
     assert.equal(results.quick, true);
     const expected = figureKeys(results.config);
     assert.deepEqual(Object.keys(results.figures), expected);
+    // The TLS section (a --tls server pinned by the fingerprint in its banner) ran too.
+    assert.ok(expected.includes("tls.connect.cold"), "figureKeys() lists the TLS figures");
     for (const [key, f] of Object.entries(results.figures)) {
       for (const field of ["value", "min", "max", "floor", "ratio"] as const) {
         assert.ok(Number.isFinite(f[field]), `${key}.${field} is ${f[field]}`);
