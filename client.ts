@@ -1,6 +1,6 @@
 /**
- * `rmon` entry point: the interactive console (default) or one-shot mode
- * (`-- CMD`). Maps errors to one-line messages and exit codes; the only place
+ * `rmon` entry point: the interactive console (default), one-shot mode
+ * (`-- CMD`), or `rmon keygen`. Maps errors to one-line messages and exit codes; the only place
  * the client process exits.
  * @module
  */
@@ -11,12 +11,17 @@ import { RMON_VERSION } from "./lib/protocol/constants.ts";
 import { CLIENT_USAGE, parseClientArgs } from "./lib/client/options.ts";
 import { runOneShot } from "./lib/client/oneshot.ts";
 import { runConsole } from "./lib/client/console.ts";
+import { runKeygen } from "./lib/client/keygen.ts";
 import { useColor } from "./lib/client/views/color.ts";
 
 const encoder = new TextEncoder();
 
 async function main(args: string[]): Promise<number> {
   try {
+    if (args[0] === "keygen") {
+      console.log(await runKeygen(args.slice(1)));
+      return EXIT_CODES.ok;
+    }
     const opts = parseClientArgs(args);
     if (opts.help) {
       console.log(CLIENT_USAGE);

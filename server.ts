@@ -18,7 +18,10 @@ import { Logger } from "./lib/server/log.ts";
 import { parseServerArgs, SERVER_USAGE } from "./lib/server/options.ts";
 import { RmonServer } from "./lib/server/rmon_server.ts";
 import { type LoadedIdentity, loadServerIdentity } from "./lib/server/tls_cert.ts";
-import { loadServerToken, TOKEN_ENV } from "./lib/server/token.ts";
+import { type LoadedToken, loadServerToken, TOKEN_ENV } from "./lib/server/token.ts";
+import { AuditLog } from "./lib/server/audit.ts";
+import { AuthorizedKeys, watchAuthorizedKeys } from "./lib/server/authorized_keys.ts";
+import type { ServerCredentials } from "./lib/server/session.ts";
 
 async function main(args: string[]): Promise<number> {
   let opts;
@@ -38,9 +41,14 @@ async function main(args: string[]): Promise<number> {
     return EXIT_CODES.ok;
   }
   const log = new Logger(opts.logLevel);
-  let loaded;
+  let loaded: LoadedToken | null = null;
+  let keys: AuthorizedKeys | null = null;
+  let audit: AuditLog | null = null;
   try {
-    loaded = await loadServerToken(opts.tokenFile);
+    if (opts.noToken) Deno.env.delete(TOKEN_ENV); // refused, and never passed on
+    else loaded = await loadServerToken(opts.tokenFile);
+    if (opts.authorizedKeys !== undefined) keys = await AuthorizedKeys.load(opts.authorizedKeys);
+    if (opts.auditLog !== undefined) audit = AuditLog.open(opts.auditLog);
   } catch (err) {
     console.error(`rmon-server: ${(err as Error).message}`);
     return EXIT_CODES.usage;
@@ -60,10 +68,15 @@ async function main(args: string[]): Promise<number> {
     }
   }
   const listen: ListenFn = tls ? tlsListen(tls.identity) : listenTcp;
+  const credentials: ServerCredentials = {
+    token: loaded ? new TokenKey(loaded.token) : null,
+    keys,
+  };
   const server = new RmonServer({
     endpoint: { hostname: opts.host, port: opts.port },
     listen,
-    key: new TokenKey(loaded.token),
+    credentials,
+    audit,
     log,
     readOnly: opts.readOnly,
     maxFrameBytes: opts.maxFrameBytes,
@@ -105,7 +118,15 @@ async function main(args: string[]): Promise<number> {
         "network path can read every command and its output, and inject commands",
     );
   }
-  if (loaded.source === "generated") {
+  if (keys) {
+    console.log(
+      `Operator keys: ${keys.size} in ${keys.path}${opts.noToken ? " (the token is refused)" : ""}`,
+    );
+  }
+  if (audit) console.log(`Audit log: ${audit.path}`);
+  if (loaded === null) {
+    console.log(`Connect with:  rmon --identity ~/.config/rmon/id_ed25519${trust} ${remote}`);
+  } else if (loaded.source === "generated") {
     // The one time the secret is shown: right after it was made.
     console.log(
       `Generated a new token and saved it to ${loaded.path} (mode 0600):\n  ${loaded.token}`,
@@ -120,7 +141,7 @@ async function main(args: string[]): Promise<number> {
     console.log(`Using the token from ${TOKEN_ENV}`);
   }
   if (opts.readOnly) console.log("Read-only: exec, reset and kill are refused");
-  if (loaded.source !== "generated" && fingerprint) {
+  if (loaded !== null && loaded.source !== "generated" && fingerprint) {
     console.log(`Connect with:  rmon${trust} ${remote}`);
   }
   console.log(`rmon-server ${RMON_VERSION} listening on ${where}${tls ? " (TLS)" : ""}`);
@@ -132,7 +153,18 @@ async function main(args: string[]): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const listeners = signals.map((s) => [s, stop(s)] as const);
   for (const [s, fn] of listeners) Deno.addSignalListener(s, fn);
+  const watcher = keys === null ? null : watchAuthorizedKeys(
+    keys,
+    (fresh) => {
+      credentials.keys = fresh;
+      const revoked = server.revoke((publicKey) => fresh.get(publicKey) !== undefined);
+      log.warn(`authorized keys re-read: ${fresh.size} keys; ${revoked} connections revoked`);
+    },
+    (err) => log.warn(`authorized keys not re-read, the old ones stay in force: ${err.message}`),
+  );
   await server.done;
+  watcher?.close();
+  audit?.close();
   for (const [s, fn] of listeners) Deno.removeSignalListener(s, fn);
   return EXIT_CODES.ok;
 }

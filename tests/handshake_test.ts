@@ -89,7 +89,10 @@ Deno.test("serverHandshake() and clientHandshake() authenticate each other", asy
     assert.ok(isValidNonce(session.hello.nonce));
     assert.equal(session.auth.server, RMON_VERSION);
     assert.equal(session.auth.readOnly, true);
-    assert.match(session.auth.mac, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(session.auth.mac ?? "", /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(session.auth.role, "read-only", "a read-only server grants only that role");
+    assert.equal(session.auth.user, "token");
+    assert.deepEqual(io.identity, { kind: "token", user: "token", role: "read-only" });
     assert.ok(session.handshakeMs >= 0 && session.handshakeMs < SLOW_MS);
     assert.equal(io.reader.maxFrameBytes, 2 * FRAME_LIMITS.postAuth);
     assert.equal(clientEnd.closed, false);
@@ -152,7 +155,14 @@ Deno.test("serverHandshake() and clientHandshake() authenticate each other", asy
       result: { mac, server: "9.9.9", readOnly: false },
     });
     const s = await session;
-    assert.deepEqual(s.auth, { mac, server: "9.9.9", readOnly: false });
+    // A server from before roles: the client fills them in from readOnly.
+    assert.deepEqual(s.auth, {
+      mac,
+      server: "9.9.9",
+      readOnly: false,
+      role: "admin",
+      user: "token",
+    });
     s.peer.close();
     assert.deepEqual(await server.drain(), []);
     server.close();
@@ -179,7 +189,13 @@ Deno.test("serverHandshake() and clientHandshake() authenticate each other", asy
     assert.deepEqual(answer, {
       jsonrpc: "2.0",
       id: 41,
-      result: { mac: expectedMac, server: RMON_VERSION, readOnly: true },
+      result: {
+        server: RMON_VERSION,
+        readOnly: true,
+        role: "read-only",
+        user: "token",
+        mac: expectedMac,
+      },
     });
     const io = await server;
     client.close();

@@ -9,7 +9,10 @@
 import { runArgsSync } from "../lib/dev/entry_flags.ts";
 import { childEnv, signalChild, spawnLocalServer } from "../lib/dev/local_server.ts";
 import { newNonce, TokenKey } from "../lib/protocol/auth.ts";
-import { FrameReader, writeAll } from "../lib/protocol/framing.ts";
+import { type ByteStream, FrameReader, writeAll } from "../lib/protocol/framing.ts";
+import { fingerprintOfPem } from "../lib/protocol/fingerprint.ts";
+import { tlsDialer, tlsListen } from "../lib/protocol/tls_transport.ts";
+import { generateCertificate } from "../lib/server/cert_gen.ts";
 import { clientHandshake, type ClientSession, serverHandshake } from "../lib/protocol/handshake.ts";
 import { dialTcp, tcpTransport } from "../lib/protocol/tcp_transport.ts";
 import { plainFacts } from "./protocol_helpers.ts";
@@ -328,4 +331,88 @@ export function mutedServer(token: string): { hostname: string; port: number } &
     })
       .catch(() => {/* a failed handshake just leaves the socket closed */});
   });
+}
+
+/** The fingerprint (bare hex) a TLS server printed in its banner. */
+export function bannerFingerprint(server: ServerProcess): string {
+  const m = /fingerprint sha256:([0-9a-f]{64})/.exec(server.banner.join("\n"));
+  if (!m) throw new Error(`No fingerprint in the banner: ${server.banner.join(" | ")}`);
+  return m[1]!;
+}
+
+/**
+ * A man in the middle: terminates TLS with its own certificate and relays
+ * every byte to the real server over a TLS connection of its own.
+ */
+export async function relayingProxy(
+  target: { port: number; fingerprint: string },
+): Promise<{ port: number; fingerprint: string } & AsyncDisposable> {
+  const own = await generateCertificate({ dns: ["localhost"], ips: ["127.0.0.1"] });
+  const fingerprint = await fingerprintOfPem(own.certPem);
+  const listener = await tlsListen({ ...own, fingerprint })({ hostname: "127.0.0.1", port: 0 });
+  const dial = tlsDialer({ kind: "fingerprint", fingerprint: target.fingerprint });
+  const pump = async (from: ByteStream, to: ByteStream) => {
+    const buf = new Uint8Array(16 * 1024);
+    try {
+      for (let n = await from.read(buf); n !== null; n = await from.read(buf)) {
+        await to.write(buf.slice(0, n));
+      }
+    } catch (_err) {
+      // Either side hanging up ends the relay; the test judges the client's outcome.
+    }
+  };
+  const relays: Promise<unknown>[] = [];
+  const accepting = (async () => {
+    while (true) {
+      let client;
+      try {
+        client = await listener.accept();
+      } catch (_err) {
+        return; // closed on dispose
+      }
+      const upstream = await dial({ hostname: "127.0.0.1", port: target.port }, 5_000);
+      relays.push(
+        Promise.all([pump(client, upstream), pump(upstream, client)]).finally(() => {
+          client.close();
+          upstream.close();
+        }),
+      );
+    }
+  })();
+  return {
+    port: listener.addr.port,
+    fingerprint,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await accepting;
+      await Promise.allSettled(relays);
+    },
+  };
+}
+
+/** A plain TCP relay: forwards bytes, TLS and all, without terminating anything. */
+export function byteRelay(targetPort: number): { port: number } & AsyncDisposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const relays: Promise<unknown>[] = [];
+  const accepting = (async () => {
+    for await (const client of listener) {
+      const upstream = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+      relays.push(
+        Promise.allSettled([
+          client.readable.pipeTo(upstream.writable),
+          upstream.readable.pipeTo(client.writable),
+        ]),
+      );
+    }
+  })().catch((err) => {
+    if (!(err instanceof Deno.errors.BadResource)) throw err; // closed on dispose
+  });
+  return {
+    port: listener.addr.port,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await accepting;
+      await Promise.allSettled(relays);
+    },
+  };
 }

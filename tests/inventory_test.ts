@@ -245,12 +245,12 @@ Deno.test("parseInventory() names the host in every error", () => {
     [
       '[[host]]\nname = "a"\nadress = "x"\n',
       "SyntaxError",
-      'Cannot parse inventory: host 1 ("a"): unknown key "adress" (expected one of name, address, port, groups, token_env, token_file, token, tls, fingerprint, ca_file)',
+      'Cannot parse inventory: host 1 ("a"): unknown key "adress" (expected one of name, address, port, groups, token_env, token_file, token, identity, tls, fingerprint, ca_file)',
     ],
     [
       "[defaults]\ntimeout = 5\n",
       "SyntaxError",
-      'Cannot parse inventory: [defaults]: unknown key "timeout" (expected one of port, token_env, token_file, token, tls, fingerprint, ca_file)',
+      'Cannot parse inventory: [defaults]: unknown key "timeout" (expected one of port, token_env, token_file, token, identity, tls, fingerprint, ca_file)',
     ],
     [
       "hosts = []\n",
@@ -323,7 +323,7 @@ Deno.test("loadInventory() names the file in errors", async () => {
   await assert.rejects(loadInventory(bad), {
     name: "SyntaxError",
     message: `Cannot parse inventory "${bad}": host 1 ("web1"): unknown key "adress" ` +
-      "(expected one of name, address, port, groups, token_env, token_file, token, tls, fingerprint, ca_file)",
+      "(expected one of name, address, port, groups, token_env, token_file, token, identity, tls, fingerprint, ca_file)",
   });
   const missing = join(TESTDATA, "no_such_inventory.toml");
   await assert.rejects(loadInventory(missing), {

@@ -19,6 +19,9 @@ Deno.test("parseServerArgs() gives secure defaults", () => {
     host: DEFAULT_HOST,
     port: DEFAULT_PORT,
     tokenFile: undefined,
+    authorizedKeys: undefined,
+    noToken: false,
+    auditLog: undefined,
     tls: false,
     tlsCert: undefined,
     tlsKey: undefined,
@@ -42,6 +45,11 @@ Deno.test("parseServerArgs() reads every option in both value forms", async (t) 
     [["--host=::"], { host: "::", tls: true }],
     [["--host", "10.0.0.5", "--insecure-plaintext"], { tls: false, insecurePlaintext: true }],
     [["--tls"], { tls: true }],
+    [["--authorized-keys", "/etc/rmon/keys", "--no-token"], {
+      authorizedKeys: "/etc/rmon/keys",
+      noToken: true,
+    }],
+    [["--audit-log=/var/log/rmon.jsonl"], { auditLog: "/var/log/rmon.jsonl" }],
     [["--tls-cert", "c.pem", "--tls-key", "k.pem"], {
       tls: true,
       tlsCert: "c.pem",
@@ -88,6 +96,11 @@ Deno.test("parseServerArgs() rejects bad arguments with one clear line", async (
     [["--host", ""], /Invalid --host: empty address/],
     [["--quiet", "--verbose"], /--quiet and --verbose conflict/],
     [["--tls-cert", "c.pem"], /--tls-cert and --tls-key go together/],
+    [["--no-token"], /--no-token needs --authorized-keys/],
+    [
+      ["--no-token", "--authorized-keys", "k", "--token-file", "t"],
+      /--no-token and --token-file conflict/,
+    ],
     [["--tls-key", "k.pem"], /--tls-cert and --tls-key go together/],
     [["--host", "0.0.0.0", "--tls", "--insecure-plaintext"], /conflicts with --tls/],
     [["--insecure-plaintext"], /is for non-loopback addresses/],

@@ -11,23 +11,15 @@ import * as tls from "node:tls";
 import "npm:reflect-metadata@0.2.2"; // @peculiar/x509 needs it loaded first
 import * as x509 from "npm:@peculiar/x509@2.2.0";
 import { fingerprintOfPem, formatFingerprint } from "../lib/protocol/fingerprint.ts";
-import { tlsDialer, tlsListen } from "../lib/protocol/tls_transport.ts";
-import { generateCertificate } from "../lib/server/cert_gen.ts";
-import type { ByteStream } from "../lib/protocol/framing.ts";
 import {
+  bannerFingerprint,
+  byteRelay,
   type ClientRun,
+  relayingProxy,
   runClient,
-  type ServerProcess,
   startServer,
   TEST_TOKEN,
 } from "./helpers.ts";
-
-/** The fingerprint (bare hex) a TLS server printed in its banner. */
-function bannerFingerprint(server: ServerProcess): string {
-  const m = /fingerprint sha256:([0-9a-f]{64})/.exec(server.banner.join("\n"));
-  assert.ok(m, `no fingerprint in the banner: ${server.banner.join(" | ")}`);
-  return m[1]!;
-}
 
 /** The one NDJSON record of a one-shot run against one host. */
 function onlyRecord(run: ClientRun): Record<string, unknown> {
@@ -264,81 +256,6 @@ Deno.test("rmon-server off loopback serves TLS unless told --insecure-plaintext,
     assert.doesNotMatch(server.banner.join("\n"), /\(TLS\)/);
   });
 });
-
-/**
- * A man in the middle: terminates TLS with its own certificate and relays
- * every byte to the real server over a TLS connection of its own.
- */
-async function relayingProxy(target: { port: number; fingerprint: string }) {
-  const own = await generateCertificate({ dns: ["localhost"], ips: ["127.0.0.1"] });
-  const fingerprint = await fingerprintOfPem(own.certPem);
-  const listener = await tlsListen({ ...own, fingerprint })({ hostname: "127.0.0.1", port: 0 });
-  const dial = tlsDialer({ kind: "fingerprint", fingerprint: target.fingerprint });
-  const pump = async (from: ByteStream, to: ByteStream) => {
-    const buf = new Uint8Array(16 * 1024);
-    try {
-      for (let n = await from.read(buf); n !== null; n = await from.read(buf)) {
-        await to.write(buf.slice(0, n));
-      }
-    } catch (_err) {
-      // Either side hanging up ends the relay; the test judges the client's outcome.
-    }
-  };
-  const relays: Promise<unknown>[] = [];
-  const accepting = (async () => {
-    while (true) {
-      let client;
-      try {
-        client = await listener.accept();
-      } catch (_err) {
-        return; // closed on dispose
-      }
-      const upstream = await dial({ hostname: "127.0.0.1", port: target.port }, 5_000);
-      relays.push(
-        Promise.all([pump(client, upstream), pump(upstream, client)]).finally(() => {
-          client.close();
-          upstream.close();
-        }),
-      );
-    }
-  })();
-  return {
-    port: listener.addr.port,
-    fingerprint,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      await accepting;
-      await Promise.allSettled(relays);
-    },
-  };
-}
-
-/** A plain TCP relay: forwards bytes, TLS and all, without terminating anything. */
-function byteRelay(targetPort: number) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const relays: Promise<unknown>[] = [];
-  const accepting = (async () => {
-    for await (const client of listener) {
-      const upstream = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
-      relays.push(
-        Promise.allSettled([
-          client.readable.pipeTo(upstream.writable),
-          upstream.readable.pipeTo(client.writable),
-        ]),
-      );
-    }
-  })().catch((err) => {
-    if (!(err instanceof Deno.errors.BadResource)) throw err; // closed on dispose
-  });
-  return {
-    port: listener.addr.port,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      await accepting;
-      await Promise.allSettled(relays);
-    },
-  };
-}
 
 Deno.test("channel binding: a relaying proxy with its own certificate cannot authenticate", async (t) => {
   await using server = await startServer({ args: ["--tls"] });

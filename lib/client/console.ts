@@ -127,7 +127,7 @@ export class Console {
   async run(): Promise<number> {
     const specs = await collectHosts(this.#opts);
     // Tokens are checked before anything is shown: a missing token is a usage error.
-    addHosts(this.#fleet, specs, this.#credentials);
+    await addHosts(this.#fleet, specs, this.#credentials);
     const history = await this.#loadHistory();
     this.#reader = new LineReader({
       terminal: this.#env.terminal,
@@ -451,7 +451,7 @@ export class Console {
         continue;
       }
       // A known host keeps its own token and groups; a new one uses the command line's token.
-      if (!known) addHosts(this.#fleet, [spec], this.#credentials);
+      if (!known) await addHosts(this.#fleet, [spec], this.#credentials);
       fresh.push(spec.name);
     }
     if (fresh.length === 0) return;

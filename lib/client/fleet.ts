@@ -9,6 +9,7 @@
 import { ConnectionClosedError, RemoteError, TimeoutError } from "../errors.ts";
 import { ERROR_CODES } from "../protocol/constants.ts";
 import type { TokenKey } from "../protocol/auth.ts";
+import type { SigningIdentity } from "../protocol/handshake.ts";
 import type { CallEnd, Json } from "../protocol/messages.ts";
 import type { RemoteCommand } from "../grammar/command.ts";
 import { toRequest } from "../grammar/params.ts";
@@ -36,6 +37,8 @@ export interface HostResult {
   stdout?: string;
   stderr?: string;
   truncated?: boolean;
+  /** The role the server granted this client (`admin`, `read-only`), when it was connected. */
+  role?: string;
   /** Error text for every status but ok and nonzero. */
   error?: string;
   durationMs: number;
@@ -46,7 +49,10 @@ export interface FleetHost {
   name: string;
   endpoint: Endpoint;
   groups: readonly string[];
-  token: string | TokenKey;
+  /** The shared token (or its key), or null when the host signs in with an operator key only. */
+  token: string | TokenKey | null;
+  /** The operator key to sign in with, or null (absent: none). */
+  identity?: SigningIdentity | null;
   /** How to reach it: plain TCP or TLS with its trust settings (see setup.ts `dialerFor`). */
   dial: Dialer;
 }
@@ -121,7 +127,7 @@ export class Fleet {
       host.name,
       host.endpoint,
       host.groups,
-      host.token,
+      { token: host.token, identity: host.identity ?? null },
       host.dial,
       this.#timings,
       (l) => this.onChange(l),
@@ -157,6 +163,8 @@ export class Fleet {
     const { method, params } = toRequest(cmd);
     return boundedAll(names, this.fanout, async (name) => {
       const result = await this.#runOne(name, method, params, cmd, opts);
+      const role = this.#links.get(name)?.status().role;
+      if (role) result.role = role;
       opts.onResult?.(result);
       if (result.status === "ok" && (cmd.kind === "disconnect" || cmd.kind === "kill")) {
         // The user ended this session on purpose: do not reconnect behind their back.

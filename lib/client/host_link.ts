@@ -18,7 +18,12 @@ import {
 } from "../errors.ts";
 import { METHODS, NOTIFICATIONS } from "../protocol/constants.ts";
 import type { CallOptions, RpcPeer } from "../protocol/connection.ts";
-import { clientHandshake, TokenKey } from "../protocol/handshake.ts";
+import {
+  clientHandshake,
+  type Role,
+  type SigningIdentity,
+  TokenKey,
+} from "../protocol/handshake.ts";
 import type { ByeParams, Json, JsonObject, OsInfo } from "../protocol/messages.ts";
 import {
   closeQuietly,
@@ -71,6 +76,10 @@ export interface LinkStatus {
   serverVersion: string | null;
   os: string | null;
   readOnly: boolean;
+  /** The role the server granted (`admin`, `read-only`), once connected. */
+  role: Role | null;
+  /** Who the server took this client for: the operator key's name, or `token`. */
+  user: string | null;
   /**
    * How the last connection was protected: `tls`, `loopback` (plain TCP on
    * this machine), `plaintext` (plain TCP off loopback: readable on the
@@ -90,7 +99,10 @@ export class HostLink {
   readonly groups: readonly string[];
   #dial: Dialer;
   #protection: Protection | null = null;
-  #key: TokenKey;
+  #key: TokenKey | null;
+  #identity: SigningIdentity | null;
+  #role: Role | null = null;
+  #user: string | null = null;
   #timings: LinkTimings;
   #peer: RpcPeer | null = null;
   #state: LinkState = "closed";
@@ -107,12 +119,15 @@ export class HostLink {
   #wanted = false;
   #onChange: (link: HostLink) => void;
 
-  /** Create a link (not yet connected) that reaches `endpoint` through `dial`. */
+  /**
+   * Create a link (not yet connected) that reaches `endpoint` through `dial`
+   * and signs in with the token, the operator key, or both.
+   */
   constructor(
     name: string,
     endpoint: Endpoint,
     groups: readonly string[],
-    token: string | TokenKey,
+    credentials: { token: string | TokenKey | null; identity: SigningIdentity | null },
     dial: Dialer,
     timings: Partial<LinkTimings> = {},
     onChange: (link: HostLink) => void = () => {},
@@ -121,7 +136,12 @@ export class HostLink {
     this.endpoint = endpoint;
     this.groups = groups;
     this.#dial = dial;
+    const { token, identity } = credentials;
     this.#key = typeof token === "string" ? new TokenKey(token) : token;
+    this.#identity = identity;
+    if (this.#key === null && identity === null) {
+      throw new TypeError(`Cannot add host "${name}": it has neither a token nor an operator key`);
+    }
     this.#timings = { ...DEFAULT_TIMINGS, ...timings };
     this.#onChange = onChange;
   }
@@ -142,6 +162,8 @@ export class HostLink {
       serverVersion: this.#serverVersion,
       os: this.#os,
       readOnly: this.#readOnly,
+      role: this.#role,
+      user: this.#user,
       security: this.#protection === null
         ? null
         : this.#protection.kind === "tls"
@@ -189,12 +211,15 @@ export class HostLink {
       this.#protection = transport.protection;
       const session = await clientHandshake(transport, {
         key: this.#key,
+        identity: this.#identity,
         timeoutMs: this.#timings.connectTimeoutMs,
       });
       peer = session.peer;
       this.#rttMs = session.handshakeMs;
       this.#serverVersion = session.auth.server;
       this.#readOnly = session.auth.readOnly;
+      this.#role = session.auth.role;
+      this.#user = session.auth.user;
     } catch (err) {
       this.#failed(err);
       return;
@@ -229,7 +254,11 @@ export class HostLink {
 
   /** Classify a connect/handshake failure and schedule a retry when it is transient. */
   #failed(err: unknown): void {
-    const reason = failureReason(err);
+    // A refusal names what was offered: the token, the operator key, or both.
+    const refused = err instanceof AuthError && !(err instanceof TrustError) && this.#identity;
+    const reason = refused
+      ? (this.#key ? "key and token refused" : "key refused")
+      : failureReason(err);
     if (err instanceof AuthError) {
       this.#setState("auth_failed", reason);
       return;

@@ -20,6 +20,7 @@
  * fingerprint = "sha256:…"            # optional: pin the server's TLS certificate
  * ca_file = "ca.pem"                  # optional instead: verify it against this CA
  * tls = true                          # optional: false allows plain TCP off loopback
+ * identity = "~/.config/rmon/id_ed25519" # optional: the operator key to sign in with
  * ```
  *
  * `tls`, `fingerprint` and `ca_file` may also stand in `[defaults]`; a host's
@@ -59,6 +60,8 @@ export interface HostSpec {
   token: TokenSource;
   /** TLS settings the host (or `[defaults]`) gives; unset fields defer to the command line. */
   tls: TlsSettings;
+  /** The operator key file the host (or `[defaults]`) names, if any. */
+  identity?: string;
 }
 
 /** How to protect and verify one host's connection; every field optional. */
@@ -76,7 +79,7 @@ export const DEFAULT_TOKEN_ENV = "RMON_TOKEN";
 
 const TOP_KEYS = ["defaults", "host"];
 const TLS_KEYS = ["tls", "fingerprint", "ca_file"];
-const DEFAULTS_KEYS = ["port", "token_env", "token_file", "token", ...TLS_KEYS];
+const DEFAULTS_KEYS = ["port", "token_env", "token_file", "token", "identity", ...TLS_KEYS];
 const HOST_KEYS = [
   "name",
   "address",
@@ -85,6 +88,7 @@ const HOST_KEYS = [
   "token_env",
   "token_file",
   "token",
+  "identity",
   ...TLS_KEYS,
 ];
 const TOKEN_KEYS = ["token_env", "token_file", "token"];
@@ -201,6 +205,13 @@ function getTlsSettings(table: Table, where: string, baseDir: string): TlsSettin
   return out;
 }
 
+/** The identity file a table names; relative paths resolve against `baseDir`. */
+function getIdentity(table: Table, where: string, baseDir: string): string | undefined {
+  const path = getString(table, "identity", where);
+  if (path === undefined) return undefined;
+  return path.startsWith("~") || isAbsolute(path) ? path : join(baseDir, path);
+}
+
 /** A host's TLS settings over the defaults': its own verification wins as a whole. */
 function mergeTls(own: TlsSettings, defaults: TlsSettings): TlsSettings {
   const verify = own.fingerprint !== undefined || own.caFile !== undefined ? own : defaults;
@@ -224,7 +235,7 @@ function checkName(name: string, where: string): void {
 function parseHost(
   entry: unknown,
   index: number,
-  defaults: { port: number; token: TokenSource; tls: TlsSettings },
+  defaults: { port: number; token: TokenSource; tls: TlsSettings; identity?: string },
   baseDir: string,
 ): HostSpec {
   let where = `host ${index}`;
@@ -271,7 +282,13 @@ function parseHost(
     groups,
     token: getTokenSource(entry, where, baseDir) ?? defaults.token,
     tls: mergeTls(getTlsSettings(entry, where, baseDir), defaults.tls),
+    ...withIdentity(getIdentity(entry, where, baseDir) ?? defaults.identity),
   };
+}
+
+/** `{ identity }` when there is one: hosts without stay free of the key. */
+function withIdentity(identity: string | undefined): { identity?: string } {
+  return identity === undefined ? {} : { identity };
 }
 
 /** Parse inventory text; errors say where, without the `Cannot parse inventory` prefix. */
@@ -295,6 +312,7 @@ function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
     port: getPort(defaultsTable, "[defaults]") ?? DEFAULT_PORT,
     token: getTokenSource(defaultsTable, "[defaults]", baseDir) ?? { kind: "default" as const },
     tls: getTlsSettings(defaultsTable, "[defaults]", baseDir),
+    identity: getIdentity(defaultsTable, "[defaults]", baseDir),
   };
 
   const entries = doc.host ?? [];

@@ -79,7 +79,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<Ex
     opts.fanout,
   );
   const chosen = new Set(names);
-  addHosts(fleet, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
+  await addHosts(fleet, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
   const sink: ViewSink = {
     out: io.stdout,
     status: (text) => io.stderr(`\r\x1b[2K${text}`),

@@ -29,6 +29,8 @@ export interface ClientOptions {
   caFile?: string;
   /** `--known-hosts`: the trust-on-first-use file (default in the state directory). */
   knownHosts?: string;
+  /** `--identity`: the operator's private key (default ~/.config/rmon/id_ed25519 if present). */
+  identity?: string;
   json: boolean;
   yes: boolean;
   /** Command timeout enforced by the server (exec), ms. */
@@ -49,6 +51,7 @@ export const CLIENT_USAGE = `rmon: command many rmon servers at once
 
 Usage:
   rmon [options] [HOST[:PORT]...]                  interactive console
+  rmon keygen [FILE] [--comment TEXT] [--passphrase]   make an operator key pair
   rmon [options] --hosts H1,H2 -- COMMAND...       run one command and exit
   rmon [options] --inventory FILE -- @web* ram     (targets work in one-shot too)
 
@@ -59,6 +62,8 @@ Options:
   --token-file FILE       token for hosts without their own (default: $RMON_TOKEN)
   --token-env NAME        read the default token from env var NAME
   --token TOKEN           token on the command line (visible in ps; prefer the above)
+  --identity FILE         operator key to sign in with (default ~/.config/rmon/id_ed25519
+                          when it exists; make one with: rmon keygen)
   --fingerprint FP        pin the servers' TLS certificate (sha256:HEX, as they print it)
   --ca-file FILE          verify the servers' TLS certificates against this CA
   --known-hosts FILE      trust-on-first-use record (default ~/.local/state/rmon/known_hosts)
@@ -109,6 +114,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
         fingerprint: { type: "string" },
         "ca-file": { type: "string" },
         "known-hosts": { type: "string" },
+        identity: { type: "string" },
         tls: { type: "boolean" },
         "insecure-plaintext": { type: "boolean" },
         json: { type: "boolean" },
@@ -177,6 +183,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
     fingerprint,
     caFile: v["ca-file"],
     knownHosts: v["known-hosts"],
+    identity: v.identity,
     json: v.json ?? false,
     yes: v.yes ?? false,
     timeoutMs,

@@ -24,6 +24,13 @@ import {
 } from "./inventory.ts";
 import { KnownHosts, knownHostsPath } from "./known_hosts.ts";
 import type { ClientOptions } from "./options.ts";
+import {
+  defaultIdentityPath,
+  type Identity,
+  loadIdentity,
+  type PassphraseSource,
+} from "./identity.ts";
+import { askPassphrase } from "./passphrase.ts";
 import { checkToken } from "../token_file.ts";
 
 /** The token source for hosts that name none, from the command line. */
@@ -88,36 +95,56 @@ function sourceName(src: TokenSource, fallback: TokenSource): string {
 
 /**
  * What it takes to reach hosts as the command line says: tokens (one key per
- * distinct token), CA files (read once) and the known-hosts file (read on the
- * first TLS host that needs it).
+ * distinct token), operator keys (each file loaded once, its passphrase asked
+ * once), CA files (read once) and the known-hosts file (read on the first TLS
+ * host that needs it).
  */
 export class HostCredentials {
   #opts: ClientOptions;
   #keys = new KeyCache();
+  #identities = new Map<string, Promise<Identity>>();
+  #passphrase: PassphraseSource;
   #cas = new Map<string, string>();
   #knownHosts: KnownHosts | null = null;
   #plain: Dialer = dialTcp;
   #tofu: Dialer | null = null;
 
-  /** Credentials for hosts as `opts` describes them. */
-  constructor(opts: ClientOptions) {
+  /** Credentials for hosts as `opts` describes them; `passphrase` unseals sealed keys. */
+  constructor(
+    opts: ClientOptions,
+    passphrase: PassphraseSource = (path) => askPassphrase(`Passphrase for ${path}: `),
+  ) {
     this.#opts = opts;
+    this.#passphrase = passphrase;
   }
 
-  /** The fleet entry for `spec`; a token or CA file that cannot be read is a usage error. */
-  fleetHost(spec: HostSpec): FleetHost {
+  /**
+   * The fleet entry for `spec`: its operator key (the host's `identity`, else
+   * `--identity`, else the default file if it exists) and its token. A host
+   * with a key needs no token; a token source named explicitly must work.
+   * Anything unreadable, or a token too weak for the servers, is a usage error.
+   */
+  async fleetHost(spec: HostSpec): Promise<FleetHost> {
     try {
+      const identity = await this.#identityFor(spec);
       const fallback = fallbackTokenSource(this.#opts);
-      // A token the servers would refuse as too weak is refused here, before connecting.
-      const token = checkToken(
-        resolveToken(spec.token, fallback),
-        sourceName(spec.token, fallback),
-      );
+      const explicit = spec.token.kind !== "default" || this.#opts.tokenFile !== undefined ||
+        this.#opts.token !== undefined || this.#opts.tokenEnv !== undefined;
+      let token: TokenKey | null = null;
+      try {
+        // A token the servers would refuse as too weak is refused here, before connecting.
+        token = this.#keys.get(
+          checkToken(resolveToken(spec.token, fallback), sourceName(spec.token, fallback)),
+        );
+      } catch (err) {
+        if (identity === null || explicit) throw err;
+      }
       return {
         name: spec.name,
         endpoint: { hostname: spec.hostname, port: spec.port },
         groups: spec.groups,
-        token: this.#keys.get(token),
+        token,
+        identity,
         dial: this.#dialerFor(spec),
       };
     } catch (err) {
@@ -155,6 +182,23 @@ export class HostCredentials {
     return this.#tofu;
   }
 
+  /** The host's operator key, loaded once per file; null when none is named or found. */
+  async #identityFor(spec: HostSpec): Promise<Identity | null> {
+    const named = spec.identity ?? this.#opts.identity;
+    let path = named;
+    if (path === undefined) {
+      const fallback = defaultIdentityPath((n) => Deno.env.get(n));
+      if (!existsQuietly(fallback)) return null;
+      path = fallback;
+    }
+    let loading = this.#identities.get(path);
+    if (loading === undefined) {
+      loading = loadIdentity(expandHome(path), this.#passphrase);
+      this.#identities.set(path, loading);
+    }
+    return await loading;
+  }
+
   #ca(path: string): string {
     let pem = this.#cas.get(path);
     if (pem === undefined) {
@@ -179,11 +223,22 @@ export class HostCredentials {
   }
 }
 
-/** Add hosts to a fleet with their tokens and dialers; see {@linkcode HostCredentials}. */
-export function addHosts(
+/** Add hosts to a fleet with their credentials and dialers; see {@linkcode HostCredentials}. */
+export async function addHosts(
   fleet: Fleet,
   specs: readonly HostSpec[],
   credentials: HostCredentials,
-): void {
-  for (const spec of specs) fleet.add(credentials.fleetHost(spec));
+): Promise<void> {
+  for (const spec of specs) fleet.add(await credentials.fleetHost(spec));
+}
+
+/** Whether a file exists (a default path that is simply absent is no error). */
+function existsQuietly(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
 }

@@ -12,8 +12,11 @@
 
 import { NONCE_BYTES } from "./constants.ts";
 
-/** Which side a proof comes from; part of the MAC input so proofs cannot be reflected. */
-export type Direction = "client" | "server";
+/**
+ * Which proof a transcript is for; part of the input so proofs cannot be
+ * reflected: the client's MAC, the server's MAC, or the client's key signature.
+ */
+export type Direction = "client" | "server" | "client-key";
 
 /** Label at the start of every transcript, versioning the MAC construction itself. */
 const TRANSCRIPT_LABEL = "rmon-auth-v2";
@@ -77,7 +80,7 @@ export interface HandshakeFacts {
  */
 export function transcript(direction: Direction, facts: HandshakeFacts): Uint8Array {
   const { clientNonce, serverNonce } = facts;
-  const nonces = direction === "client" ? [serverNonce, clientNonce] : [clientNonce, serverNonce];
+  const nonces = direction === "server" ? [clientNonce, serverNonce] : [serverNonce, clientNonce];
   const fields = [
     TRANSCRIPT_LABEL,
     String(facts.protocolVersion),

@@ -16,6 +16,7 @@
 
 import { AuthError, ConnectionClosedError, ProtocolError, TimeoutError } from "../errors.ts";
 import { type Direction, type HandshakeFacts, isValidNonce, newNonce, TokenKey } from "./auth.ts";
+import { signHandshake, verifyHandshake } from "./key_auth.ts";
 import {
   decodeMessage,
   encodeError,
@@ -65,9 +66,38 @@ async function withDeadline<T>(
   }
 }
 
+/** Who a connection authenticated as, and what it may do. */
+export interface ClientIdentity {
+  /** How it proved itself: the shared token, or an operator key. */
+  kind: "token" | "key";
+  /** The operator key's name, or `token`. */
+  user: string;
+  role: Role;
+  /** The key (standard base64) and its short id, for key identities. */
+  publicKey?: string;
+  keyId?: string;
+}
+
+/** An operator key the server knows: how to verify it and what it grants. */
+export interface KnownKey {
+  name: string;
+  role: Role;
+  id: string;
+  publicKey: CryptoKey;
+  /** Whether this key may connect from `peerAddress` (its `from=` blocks). */
+  allows(peerAddress: string): boolean;
+}
+
+/** What a connection may do: everything, or look but never act. */
+export type Role = "admin" | "read-only";
+
 /** Options of the server side. */
 export interface ServerHandshakeOptions {
-  key: TokenKey;
+  /** The shared token's key, or null when tokens are refused (`--no-token`). */
+  key: TokenKey | null;
+  /** Looks up an operator key by its public key (standard base64); absent: keys are refused. */
+  findKey?: (publicKey: string) => KnownKey | undefined;
+  /** The whole server is read-only: every identity gets the read-only role. */
   readOnly: boolean;
   /** Absolute time allowed for the whole handshake; default 10 s. */
   deadlineMs: number;
@@ -76,14 +106,56 @@ export interface ServerHandshakeOptions {
 }
 
 /**
+ * Check the credentials of an `auth` request: an operator key (`key` + `sig`)
+ * first, then the token (`mac`). Returns the identity, or null with the
+ * reason (for the server log only: the client is told `Unauthorized` alike).
+ */
+async function checkCredentials(
+  params: Record<string, unknown>,
+  facts: HandshakeFacts,
+  peerAddress: string,
+  opts: ServerHandshakeOptions,
+): Promise<{ identity: ClientIdentity | null; tokenProved: boolean; reason: string }> {
+  let reason = "no credentials";
+  let identity: ClientIdentity | null = null;
+  if (params.key !== undefined) {
+    const known = typeof params.key === "string" ? opts.findKey?.(params.key) : undefined;
+    if (known === undefined) reason = "unknown key";
+    else if (!known.allows(peerAddress)) {
+      reason = `key "${known.name}" not allowed from ${peerAddress}`;
+    } else if (!await verifyHandshake(known.publicKey, params.sig, facts)) {
+      reason = `bad signature for key "${known.name}"`;
+    } else {
+      identity = {
+        kind: "key",
+        user: known.name,
+        role: known.role,
+        publicKey: params.key as string,
+        keyId: known.id,
+      };
+    }
+  }
+  let tokenProved = false;
+  if (params.mac !== undefined) {
+    tokenProved = opts.key !== null && await opts.key.verify(params.mac, "client", facts);
+    if (!tokenProved && identity === null) {
+      reason = opts.key === null ? "tokens refused" : "wrong token";
+    }
+  }
+  if (identity === null && tokenProved) identity = { kind: "token", user: "token", role: "admin" };
+  return { identity, tokenProved, reason };
+}
+
+/**
  * Authenticate an accepted connection. Resolves with the reader/writer ready for
- * commands; throws `AuthError` (after answering `unauthorized`), `TimeoutError`
- * or `ProtocolError`, having closed the socket in every failure case.
+ * commands and who the client is; throws `AuthError` (after answering
+ * `unauthorized`), `TimeoutError` or `ProtocolError`, having closed the socket
+ * in every failure case.
  */
 export async function serverHandshake(
   transport: Transport,
   opts: ServerHandshakeOptions,
-): Promise<{ reader: FrameReader; writer: FrameWriter }> {
+): Promise<{ reader: FrameReader; writer: FrameWriter; identity: ClientIdentity }> {
   const reader = new FrameReader(transport, FRAME_LIMITS.preAuth);
   const writer = new FrameWriter(transport);
   const serverNonce = newNonce();
@@ -118,20 +190,26 @@ export async function serverHandshake(
     const facts: HandshakeFacts | null = isValidNonce(clientNonce) && clientNonce !== serverNonce
       ? { protocolVersion: PROTOCOL_VERSION, binding, clientNonce, serverNonce }
       : null;
-    const ok = onlyKnownFields && facts !== null &&
-      await opts.key.verify(params.mac, "client", facts);
-    if (!ok || facts === null) {
+    const checked = onlyKnownFields && facts !== null
+      ? await checkCredentials(params, facts, transport.peerAddress, opts)
+      : { identity: null, tokenProved: false, reason: "malformed auth" };
+    if (checked.identity === null || facts === null) {
       await writer.write(encodeError(id, unauthorized()));
-      throw new AuthError("Authentication failed: wrong token");
+      throw new AuthError(`Authentication failed: ${checked.reason}`);
     }
+    const identity = checked.identity;
+    if (opts.readOnly) identity.role = "read-only";
     const result: AuthResult = {
-      mac: await opts.key.prove("server", facts),
       server: RMON_VERSION,
-      readOnly: opts.readOnly,
+      readOnly: identity.role === "read-only",
+      role: identity.role,
+      user: identity.user,
     };
+    // Only a client that proved the token can check a token proof in return.
+    if (checked.tokenProved && opts.key) result.mac = await opts.key.prove("server", facts);
     await writer.write(encodeResult(id, { ...result }));
     reader.maxFrameBytes = opts.maxFrameBytes;
-    return { reader, writer };
+    return { reader, writer, identity };
   })();
   try {
     return await withDeadline(transport, opts.deadlineMs, "Authentication failed", work);
@@ -142,7 +220,7 @@ export async function serverHandshake(
 }
 
 /** The fields an `auth` request may carry. */
-const AUTH_FIELDS: ReadonlySet<string> = new Set(["nonce", "mac"]);
+const AUTH_FIELDS: ReadonlySet<string> = new Set(["nonce", "mac", "key", "sig"]);
 
 function unauthorized() {
   return { code: ERROR_CODES.unauthorized, message: "Unauthorized" };
@@ -157,9 +235,17 @@ export interface ClientSession {
   handshakeMs: number;
 }
 
-/** Options of the client side. */
+/** An operator's signing key, as the client offers it. */
+export interface SigningIdentity {
+  privateKey: CryptoKey;
+  /** Standard base64 of the raw public key. */
+  publicKey: string;
+}
+
+/** Options of the client side: a token, an operator key, or both (at least one). */
 export interface ClientHandshakeOptions {
-  key: TokenKey;
+  key: TokenKey | null;
+  identity?: SigningIdentity | null;
   /** Time allowed for hello + auth. */
   timeoutMs: number;
   /** Frame limit for what the server sends. */
@@ -206,8 +292,13 @@ export async function clientHandshake(
       clientNonce,
       serverNonce: hello.nonce,
     };
-    const mac = await opts.key.prove("client", facts);
-    await writer.write(encodeRequest(0, METHODS.auth, { nonce: clientNonce, mac }));
+    const params: Record<string, string> = { nonce: clientNonce };
+    if (opts.identity) {
+      params.key = opts.identity.publicKey;
+      params.sig = await signHandshake(opts.identity.privateKey, facts);
+    }
+    if (opts.key) params.mac = await opts.key.prove("client", facts);
+    await writer.write(encodeRequest(0, METHODS.auth, params));
     const answerText = await reader.read();
     if (answerText === null) {
       // A wrong token is always answered with "unauthorized" first; a bare close is not a verdict.
@@ -215,17 +306,27 @@ export async function clientHandshake(
     }
     const answer = decodeMessage(answerText);
     if (answer.kind === "error") {
+      const offered = [opts.identity ? "key" : "", opts.key ? "token" : ""].filter((s) => s)
+        .join(" and ");
       throw answer.msg.error.code === ERROR_CODES.unauthorized
-        ? new AuthError("Authentication failed: server rejected the token")
+        ? new AuthError(`Authentication failed: server rejected the ${offered}`)
         : new ProtocolError(`Cannot authenticate: ${answer.msg.error.message}`);
     }
     if (answer.kind !== "success" || answer.msg.id !== 0 || !isJsonObject(answer.msg.result)) {
       throw new ProtocolError("Cannot authenticate: unexpected answer to auth");
     }
     const auth = answer.msg.result as unknown as AuthResult;
-    if (!await opts.key.verify(auth.mac, "server", facts)) {
-      throw new AuthError("Authentication failed: server could not prove it holds the token");
+    // A token proof, when given, must be right. Over plain TCP it is the only proof of
+    // the server: a client holding the token insists on it (TLS has the certificate).
+    const mustProve = opts.key !== null && transport.protection.kind === "plain";
+    if (auth.mac !== undefined || mustProve) {
+      if (opts.key === null || !await opts.key.verify(auth.mac, "server", facts)) {
+        throw new AuthError("Authentication failed: server could not prove it holds the token");
+      }
     }
+    // Servers before roles sent only readOnly.
+    auth.role ??= auth.readOnly ? "read-only" : "admin";
+    auth.user ??= "token";
     const peer = new RpcPeer(transport, reader, writer);
     return { peer, hello, auth, handshakeMs: performance.now() - started };
   })();

@@ -78,7 +78,7 @@ export interface OutputParams {
 
 /** `bye`: the server is closing the connection, and why. */
 export interface ByeParams {
-  reason: "disconnect" | "reset" | "kill" | "shutdown" | "error";
+  reason: "disconnect" | "reset" | "kill" | "shutdown" | "error" | "revoked";
   message?: string;
 }
 
@@ -92,9 +92,15 @@ export interface AuthParams {
 
 /** `auth` result: the server's proof and who it is. */
 export interface AuthResult {
-  mac: string;
+  /** The server's token proof; present when the client proved the token (see §3.2). */
+  mac?: string;
   server: string;
+  /** The granted role is `read-only` (kept for clients that read only this). */
   readOnly: boolean;
+  /** What this connection may do: `admin`, or `read-only` (metrics, ping, disconnect). */
+  role: "admin" | "read-only";
+  /** Who the server took the client for: an operator key's name, or `token`. */
+  user: string;
 }
 
 /** `ram` result. */

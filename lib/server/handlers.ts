@@ -10,6 +10,7 @@ import type { CallEnd, Json, JsonObject, RequestId } from "../protocol/messages.
 import type { RemoteCommand } from "../grammar/command.ts";
 import { clampPingCount } from "../grammar/params.ts";
 import { RemoteError } from "../errors.ts";
+import type { Role } from "../protocol/handshake.ts";
 import { collectAll, COLLECTORS } from "../sysinfo/all.ts";
 import { childEnvironment } from "../exec/child_env.ts";
 import { runProcess, type RunResult } from "../exec/process.ts";
@@ -24,7 +25,12 @@ export interface CallContext {
   signal: AbortSignal;
   /** Send a chunk of output; resolves when written (backpressure). */
   output(stream: "stdout" | "stderr", data: string): Promise<void>;
+  /** The server runs `--read-only`: nobody may act. */
   readOnly: boolean;
+  /** What the caller's identity may do. */
+  role: Role;
+  /** Who the caller is: an operator key's name, or `token`. */
+  user: string;
   maxOutputBytes: number;
   /** Server variables the children get besides the minimal set (see `childEnvironment`). */
   execEnv: readonly string[];
@@ -40,6 +46,12 @@ function forbidIfReadOnly(ctx: CallContext, what: string): void {
     throw new RemoteError({
       code: ERROR_CODES.forbidden,
       message: `Cannot run ${what}: the server is read-only`,
+    });
+  }
+  if (ctx.role !== "admin") {
+    throw new RemoteError({
+      code: ERROR_CODES.forbidden,
+      message: `Cannot run ${what}: ${ctx.user} has the ${ctx.role} role`,
     });
   }
 }

@@ -21,6 +21,12 @@ export interface ServerOptions {
   host: string;
   port: number;
   tokenFile?: string;
+  /** `--authorized-keys`: operator public keys with roles (see authorized_keys.ts). */
+  authorizedKeys?: string;
+  /** `--no-token`: refuse the shared token; only operator keys authenticate. */
+  noToken: boolean;
+  /** `--audit-log`: the JSON-lines audit trail. */
+  auditLog?: string;
   /** Serve TLS: on a non-loopback address unless `--insecure-plaintext`, else with `--tls`. */
   tls: boolean;
   /** `--tls-cert`/`--tls-key`: the certificate to serve instead of the generated one. */
@@ -50,6 +56,12 @@ Options:
                        unless you ask for another, e.g. 0.0.0.0 or ::)
   --port N             TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
   --token-file FILE    read the shared token from FILE (must not be readable by others)
+  --authorized-keys FILE  operator public keys, one a line with role=admin or
+                       role=read-only (and from=CIDR,...) before it; re-read
+                       when the file changes (a removed key is cut off)
+  --no-token           accept operator keys only, never the shared token
+  --audit-log FILE     JSON lines: every login and every exec, ping, reset and
+                       kill, with who did it (0600; rotated at 10 MB, 5 kept)
   --tls                serve TLS on loopback too (other addresses always get TLS)
   --tls-cert FILE      serve this certificate (PEM) instead of the generated one
   --tls-key FILE       its private key (PEM; must not be readable by others)
@@ -88,6 +100,9 @@ const OPTIONS: ReadonlyMap<string, "string" | "strings" | "boolean"> = new Map([
   ["host", "string"],
   ["port", "string"],
   ["token-file", "string"],
+  ["authorized-keys", "string"],
+  ["no-token", "boolean"],
+  ["audit-log", "string"],
   ["tls", "boolean"],
   ["tls-cert", "string"],
   ["tls-key", "string"],
@@ -168,6 +183,9 @@ export function parseServerArgs(args: string[]): ServerOptions {
     host: str("host"),
     port: str("port"),
     "token-file": str("token-file"),
+    "authorized-keys": str("authorized-keys"),
+    "no-token": flag("no-token"),
+    "audit-log": str("audit-log"),
     tls: flag("tls"),
     "tls-cert": str("tls-cert"),
     "tls-key": str("tls-key"),
@@ -190,6 +208,12 @@ export function parseServerArgs(args: string[]): ServerOptions {
   if (port > 65535) throw new UsageError(`Invalid --port: "${v.port}" is above 65535`);
   const host = v.host ?? DEFAULT_HOST;
   if (host.length === 0) throw new UsageError("Invalid --host: empty address");
+  if (v["no-token"] && v["authorized-keys"] === undefined) {
+    throw new UsageError("Invalid arguments: --no-token needs --authorized-keys");
+  }
+  if (v["no-token"] && v["token-file"] !== undefined) {
+    throw new UsageError("Invalid arguments: --no-token and --token-file conflict");
+  }
   if ((v["tls-cert"] === undefined) !== (v["tls-key"] === undefined)) {
     throw new UsageError("Invalid arguments: --tls-cert and --tls-key go together");
   }
@@ -210,6 +234,9 @@ export function parseServerArgs(args: string[]): ServerOptions {
     host,
     port,
     tokenFile: v["token-file"],
+    authorizedKeys: v["authorized-keys"],
+    noToken: v["no-token"],
+    auditLog: v["audit-log"],
     tls: askedTls || (!isLoopbackHost(host) && !v["insecure-plaintext"]),
     tlsCert: v["tls-cert"],
     tlsKey: v["tls-key"],

@@ -120,6 +120,23 @@ export class RmonServer {
     }
   }
 
+  /**
+   * Close the sessions of operator keys that `stillValid` no longer accepts
+   * (a key removed from the authorized keys file); returns how many.
+   */
+  revoke(stillValid: (publicKey: string) => boolean): number {
+    let closed = 0;
+    for (const s of this.#sessions) {
+      const who = s.identity;
+      if (who?.kind === "key" && who.publicKey !== undefined && !stillValid(who.publicKey)) {
+        this.#config.log.warn(`${s.remote} ${who.user}: key revoked, closing`);
+        s.close("revoked");
+        closed++;
+      }
+    }
+    return closed;
+  }
+
   /** Stop: no new connections, every call cancelled and its processes killed, sessions closed. */
   async shutdown(reason: "kill" | "shutdown" | "error" = "shutdown"): Promise<void> {
     if (this.#stopping) return this.done;

@@ -10,16 +10,29 @@ import { describeError, RemoteError, toErrorObject } from "../errors.ts";
 import { ERROR_CODES, LIMITS, METHODS, NOTIFICATIONS } from "../protocol/constants.ts";
 import { DecodeError } from "../protocol/codec.ts";
 import { RpcPeer } from "../protocol/connection.ts";
-import { serverHandshake, type TokenKey } from "../protocol/handshake.ts";
+import { type ClientIdentity, serverHandshake, type TokenKey } from "../protocol/handshake.ts";
 import type { ByeParams, Json, Request, RequestId, RpcErrorObject } from "../protocol/messages.ts";
 import { closeQuietly, type Transport } from "../protocol/transport.ts";
 import { parseCancelParams, parseHeartbeatParams, parseParams } from "../grammar/params.ts";
+import type { RemoteCommand } from "../grammar/command.ts";
+import type { AuditLog, AuditRecord } from "./audit.ts";
+import type { AuthorizedKeys } from "./authorized_keys.ts";
 import { type CallContext, HANDLERS } from "./handlers.ts";
 import type { Logger } from "./log.ts";
 
+/** What clients may authenticate with; `keys` is replaced when its file changes. */
+export interface ServerCredentials {
+  /** The shared token's key, or null when tokens are refused (`--no-token`). */
+  token: TokenKey | null;
+  /** The operator keys of `--authorized-keys`, or null without it. */
+  keys: AuthorizedKeys | null;
+}
+
 /** The server settings every session follows. */
 export interface SessionSettings {
-  key: TokenKey;
+  credentials: ServerCredentials;
+  /** The audit trail, or null without `--audit-log`. */
+  audit: AuditLog | null;
   log: Logger;
   readOnly: boolean;
   maxFrameBytes: number;
@@ -52,6 +65,7 @@ export class Session {
   #unwritten = 0;
   #wake: (() => void) | null = null;
   #closing = false;
+  #identity: ClientIdentity | null = null;
 
   /** Create a session for an accepted connection. */
   constructor(transport: Transport, host: SessionHost) {
@@ -63,19 +77,31 @@ export class Session {
   /** Run the session to its end: never rejects; every call is stopped before it resolves. */
   async run(): Promise<void> {
     const log = this.#host.log;
+    const credentials = this.#host.credentials;
     let io;
     try {
       io = await serverHandshake(this.#transport, {
-        key: this.#host.key,
+        key: credentials.token,
+        findKey: (publicKey) => credentials.keys?.get(publicKey),
         readOnly: this.#host.readOnly,
         deadlineMs: this.#host.authTimeoutMs,
         maxFrameBytes: this.#host.maxFrameBytes,
       });
     } catch (err) {
       log.info(`${this.remote} auth failed: ${describeError(err)}`);
+      this.#audit({ event: "auth", ok: false, user: null, error: describeError(err) });
       return;
     }
-    log.info(`${this.remote} authenticated`);
+    const who = io.identity;
+    this.#identity = who;
+    log.info(`${this.remote} authenticated as ${who.user} (${who.role})`);
+    this.#audit({
+      event: "auth",
+      ok: true,
+      user: who.user,
+      key_id: who.keyId ?? null,
+      role: who.role,
+    });
     const peer = new RpcPeer(this.#transport, io.reader, io.writer, {
       onRequest: (req) => this.#onRequest(req),
       beforeRead: () => this.#gate(),
@@ -95,6 +121,15 @@ export class Session {
     this.#abortAll();
     await Promise.allSettled([...this.#running]);
     log.info(`${this.remote} closed: ${describeError(peer.closeReason)}`);
+  }
+
+  /** Who authenticated on this connection (null during the handshake). */
+  get identity(): ClientIdentity | null {
+    return this.#identity;
+  }
+
+  #audit(record: Omit<AuditRecord, "source">): void {
+    this.#host.audit?.write({ source: this.remote, ...record });
   }
 
   /** Calls in flight on this connection. */
@@ -199,10 +234,14 @@ export class Session {
     const ac = new AbortController();
     this.#calls.set(id, ac);
     const started = performance.now();
-    const work = this.#call(req, handler, ac.signal).then(async ({ answer, after }) => {
-      const ms = (performance.now() - started).toFixed(1);
+    const work = this.#call(req, handler, ac.signal).then(async ({ answer, after, audit }) => {
+      const elapsed = performance.now() - started;
       const outcome = "result" in answer ? "ok" : answer.error.message;
-      this.#host.log.info(`${this.remote} #${id} ${method}: ${outcome} (${ms} ms)`);
+      const user = this.#identity?.user ?? "?";
+      this.#host.log.info(
+        `${this.remote} ${user} #${id} ${method}: ${outcome} (${elapsed.toFixed(1)} ms)`,
+      );
+      if (audit) this.#auditCall(audit, answer, elapsed);
       this.#calls.delete(id);
       await this.#respond(id, answer);
       // Lifecycle actions run once their answer has been written.
@@ -226,28 +265,68 @@ export class Session {
     this.#respond(id, answer);
   }
 
+  /** Write the audit line of a finished call: who, what, how it ended, how much output. */
+  #auditCall(audit: CallAudit, answer: Answer, elapsedMs: number): void {
+    const { cmd, outputBytes } = audit;
+    const end = ("result" in answer ? answer.result : answer.error.data) as
+      | { exitCode?: number | null; signal?: string | null }
+      | undefined;
+    this.#audit({
+      event: cmd.kind,
+      ok: "result" in answer,
+      user: this.#identity?.user ?? null,
+      key_id: this.#identity?.keyId ?? null,
+      ...(cmd.kind === "exec" ? { shell: cmd.shell, command: cmd.command } : {}),
+      ...(cmd.kind === "ping" ? { host: cmd.host } : {}),
+      ...(cmd.kind === "exec" || cmd.kind === "ping"
+        ? {
+          exit_code: end?.exitCode ?? null,
+          signal: end?.signal ?? null,
+          output_bytes: outputBytes(),
+        }
+        : {}),
+      error: "error" in answer ? answer.error.message : null,
+      duration_ms: Math.round(elapsedMs),
+    });
+  }
+
   async #call(
     req: Request,
     handler: NonNullable<ReturnType<typeof HANDLERS.get>>,
     signal: AbortSignal,
-  ): Promise<{ answer: Answer; after: LifecycleAction[] }> {
+  ): Promise<{ answer: Answer; after: LifecycleAction[]; audit: CallAudit | null }> {
     const peer = this.#peer!;
     const after: LifecycleAction[] = [];
+    let audit: CallAudit | null = null;
     try {
       const cmd = parseParams(req.method, req.params ?? {});
       if (cmd.kind === "exec") {
         this.#host.log.debug(`${this.remote} #${req.id} exec ${cmd.shell}: ${cmd.command}`);
       }
+      let send = (stream: "stdout" | "stderr", data: string) =>
+        peer.notify(NOTIFICATIONS.output, { id: req.id, stream, data });
+      if (this.#host.audit && AUDITED.has(cmd.kind)) {
+        let bytes = 0;
+        audit = { cmd, outputBytes: () => bytes };
+        const plain = send;
+        send = (stream, data) => {
+          bytes += utf8Length(data);
+          return plain(stream, data);
+        };
+      }
+      const identity = this.#identity!;
       const ctx: CallContext = {
         id: req.id,
         signal,
-        output: (stream, data) => peer.notify(NOTIFICATIONS.output, { id: req.id, stream, data }),
+        output: send,
         readOnly: this.#host.readOnly,
+        role: identity.role,
+        user: identity.user,
         maxOutputBytes: this.#host.maxOutputBytes,
         execEnv: this.#host.execEnv ?? [],
         after: (action) => after.push(action),
       };
-      return { answer: { result: await handler(cmd, ctx) }, after };
+      return { answer: { result: await handler(cmd, ctx) }, after, audit };
     } catch (err) {
       if (
         !(err instanceof RemoteError || err instanceof TypeError || err instanceof RangeError ||
@@ -257,7 +336,25 @@ export class Session {
           `${this.remote} #${req.id} ${req.method} failed: ${describeError(err)}`,
         );
       }
-      return { answer: { error: toErrorObject(err) }, after: [] };
+      return { answer: { error: toErrorObject(err) }, after: [], audit };
     }
   }
+}
+
+/** The commands the audit trail records (lifecycle and anything that runs a process). */
+const AUDITED: ReadonlySet<RemoteCommand["kind"]> = new Set(["exec", "ping", "reset", "kill"]);
+
+/** What the audit line of one call needs once it ends. */
+interface CallAudit {
+  cmd: RemoteCommand;
+  outputBytes: () => number;
+}
+
+const scratch = new Uint8Array(256 * 1024);
+const utf8 = new TextEncoder();
+
+/** UTF-8 length of `text`, measured natively (output chunks are at most 64 KiB). */
+function utf8Length(text: string): number {
+  if (text.length * 3 > scratch.length) return utf8.encode(text).length;
+  return utf8.encodeInto(text, scratch).written;
 }

@@ -166,6 +166,7 @@ export function jsonRecord(r: HostResult, address: string | undefined): Record<s
     stdout: r.stdout ?? null,
     stderr: r.stderr ?? null,
     truncated: r.truncated ?? false,
+    role: r.role ?? null,
     data: r.status === "ok" && r.stdout === undefined ? r.data ?? null : null,
     error: r.error ?? null,
   };

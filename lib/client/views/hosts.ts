@@ -56,19 +56,17 @@ export interface HostRow extends LinkStatus {
 
 /**
  * The hosts table, one row per host in the order given: a `*` marking the
- * selected ones, HOST, ADDRESS, STATE, SECURITY, RTT, VERSION (`(read-only)`
- * appended for such servers), OS, SINCE (time in the current state, relative
- * to `now`), GROUPS. Without hosts it says so.
+ * selected ones, HOST, ADDRESS, STATE, SECURITY, RTT, VERSION, ROLE (as whom
+ * and with which role the server let this console in: `alice (admin)`), OS,
+ * SINCE (time in the current state, relative to `now`), GROUPS. Without hosts
+ * it says so.
  */
 export function renderHosts(hosts: readonly HostRow[], now: number, color: boolean): string {
   if (hosts.length === 0) return "No hosts: add some with connect ADDR";
   const rows = hosts.map((h) => {
     const live = h.state === "up";
-    const version = h.serverVersion === null
-      ? MISSING
-      : h.readOnly
-      ? `${h.serverVersion} (read-only)`
-      : h.serverVersion;
+    const version = h.serverVersion ?? MISSING;
+    const role = h.role === null ? MISSING : `${h.user ?? "?"} (${h.role})`;
     return [
       h.selected ? "*" : "",
       h.name,
@@ -77,6 +75,7 @@ export function renderHosts(hosts: readonly HostRow[], now: number, color: boole
       securityText(h.security, color),
       live ? formatRtt(h.rttMs) : MISSING,
       version,
+      role,
       h.os ?? MISSING,
       `${formatDuration(Math.max(0, now - h.since))} ago`,
       h.groups.length === 0 ? MISSING : h.groups.join(","),
@@ -91,6 +90,7 @@ export function renderHosts(hosts: readonly HostRow[], now: number, color: boole
       { title: "SECURITY" },
       { title: "RTT", align: "right" },
       { title: "VERSION" },
+      { title: "ROLE" },
       { title: "OS" },
       { title: "SINCE", align: "right" },
       { title: "GROUPS" },
