@@ -13,6 +13,7 @@ import {
   describeError,
   isTransient,
   ProtocolError,
+  RemoteError,
   TimeoutError,
   TrustError,
 } from "../errors.ts";
@@ -255,7 +256,7 @@ export class HostLink {
   /** Classify a connect/handshake failure and schedule a retry when it is transient. */
   #failed(err: unknown): void {
     // A refusal names what was offered: the token, the operator key, or both.
-    const refused = err instanceof AuthError && !(err instanceof TrustError) && this.#identity;
+    const refused = err instanceof AuthError && err.cause instanceof RemoteError && this.#identity;
     const reason = refused
       ? (this.#key ? "key and token refused" : "key refused")
       : failureReason(err);

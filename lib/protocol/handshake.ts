@@ -14,7 +14,13 @@
  * @module
  */
 
-import { AuthError, ConnectionClosedError, ProtocolError, TimeoutError } from "../errors.ts";
+import {
+  AuthError,
+  ConnectionClosedError,
+  ProtocolError,
+  RemoteError,
+  TimeoutError,
+} from "../errors.ts";
 import { type Direction, type HandshakeFacts, isValidNonce, newNonce, TokenKey } from "./auth.ts";
 import { signHandshake, verifyHandshake } from "./key_auth.ts";
 import {
@@ -308,8 +314,11 @@ export async function clientHandshake(
     if (answer.kind === "error") {
       const offered = [opts.identity ? "key" : "", opts.key ? "token" : ""].filter((s) => s)
         .join(" and ");
+      // The server's own answer is the cause: it marks a refusal, as opposed to a bad proof.
       throw answer.msg.error.code === ERROR_CODES.unauthorized
-        ? new AuthError(`Authentication failed: server rejected the ${offered}`)
+        ? new AuthError(`Authentication failed: server rejected the ${offered}`, {
+          cause: new RemoteError(answer.msg.error),
+        })
         : new ProtocolError(`Cannot authenticate: ${answer.msg.error.message}`);
     }
     if (answer.kind !== "success" || answer.msg.id !== 0 || !isJsonObject(answer.msg.result)) {
