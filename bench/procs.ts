@@ -79,13 +79,38 @@ export function cacheDir(): Promise<string> {
   return denoDir;
 }
 
-/** The environment every benchmark child starts from: PATH, DENO_DIR, no colour. */
+/**
+ * How this machine reaches the package registries: a child that has to fetch
+ * an npm package the cache lacks (the TLS server's certificate library) needs
+ * the same certificate authorities and proxies as this process.
+ */
+const NETWORK_ENV = [
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "DENO_TLS_CA_STORE",
+  "DENO_CERT",
+  "NODE_EXTRA_CA_CERTS",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+  "no_proxy",
+  "NPM_CONFIG_REGISTRY",
+];
+
+/** The environment every benchmark child starts from: PATH, DENO_DIR, no colour, network setup. */
 export async function baseEnv(): Promise<Record<string, string>> {
-  return {
+  const env: Record<string, string> = {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     DENO_DIR: await cacheDir(),
     NO_COLOR: "1",
   };
+  for (const name of NETWORK_ENV) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
 }
 
 /** Start `server.ts` as the build runs it (`--quiet`, port 0) and wait until it listens. */
