@@ -13,6 +13,9 @@ import type { SigningIdentity } from "../protocol/handshake.ts";
 import type { CallEnd, Json } from "../protocol/messages.ts";
 import type { RemoteCommand } from "../grammar/command.ts";
 import { toRequest } from "../grammar/params.ts";
+import { REMOTE_SPECS } from "../grammar/remote_table.ts";
+import { CALL_END, MalformedResultError } from "../grammar/result_check.ts";
+import type { RemoteSpec } from "../grammar/spec.ts";
 import { HostLink, type LinkTimings } from "./host_link.ts";
 import type { Dialer, Endpoint } from "../protocol/transport.ts";
 
@@ -69,6 +72,16 @@ export interface RunOptions {
   onResult?: (result: HostResult) => void;
   /** Whether to keep stdout/stderr in the results (for gathering and --json); default true. */
   collectOutput?: boolean;
+}
+
+/** The CallEnd a timeout or cancel error carries, if it is a well-formed one. */
+function callEndOf(data: unknown): CallEnd | null {
+  try {
+    return data === undefined ? null : CALL_END(data, "error.data");
+  } catch (err) {
+    if (err instanceof MalformedResultError) return null; // the error's message still says why
+    throw err;
+  }
 }
 
 /** Default number of hosts contacted at once. */
@@ -161,8 +174,9 @@ export class Fleet {
   /** Run one command on the named hosts, concurrently (bounded); one result per host, in order. */
   run(names: readonly string[], cmd: RemoteCommand, opts: RunOptions = {}): Promise<HostResult[]> {
     const { method, params } = toRequest(cmd);
+    const spec: RemoteSpec = REMOTE_SPECS[cmd.kind];
     return boundedAll(names, this.fanout, async (name) => {
-      const result = await this.#runOne(name, method, params, cmd, opts);
+      const result = await this.#runOne(name, { method, params, spec }, cmd, opts);
       const role = this.#links.get(name)?.status().role;
       if (role) result.role = role;
       opts.onResult?.(result);
@@ -176,11 +190,11 @@ export class Fleet {
 
   async #runOne(
     name: string,
-    method: string,
-    params: Record<string, Json>,
+    request: { method: string; params: Record<string, Json>; spec: RemoteSpec },
     cmd: RemoteCommand,
     opts: RunOptions,
   ): Promise<HostResult> {
+    const { method, params, spec } = request;
     const started = performance.now();
     const link = this.#links.get(name);
     const elapsed = () => Math.round(performance.now() - started);
@@ -206,8 +220,16 @@ export class Fleet {
           opts.onOutput?.(name, o.stream, o.data);
         },
       });
-      if (!streaming) return { host: name, status: "ok", data, durationMs: elapsed() };
-      const end = data as unknown as CallEnd;
+      if (!streaming) {
+        // What a server sent is checked before any view sees it.
+        return {
+          host: name,
+          status: "ok",
+          data: spec.result(data, "result"),
+          durationMs: elapsed(),
+        };
+      }
+      const end = CALL_END(data, "result");
       return {
         host: name,
         status: end.exitCode === 0 ? "ok" : "nonzero",
@@ -226,9 +248,12 @@ export class Fleet {
           ? { stdout: out.stdout.join(""), stderr: out.stderr.join("") }
           : {}),
       };
+      if (err instanceof MalformedResultError) {
+        return { ...base, status: "error", error: err.message };
+      }
       if (err instanceof RemoteError) {
-        const end = err.data as unknown as CallEnd | undefined;
-        const extra = end && typeof end === "object"
+        const end = callEndOf(err.data);
+        const extra = end
           ? { exitCode: end.exitCode, signal: end.signal, truncated: end.truncated }
           : {};
         const status: HostStatus = err.code === ERROR_CODES.timeout

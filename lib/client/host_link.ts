@@ -25,7 +25,9 @@ import {
   type SigningIdentity,
   TokenKey,
 } from "../protocol/handshake.ts";
-import type { ByeParams, Json, JsonObject, OsInfo } from "../protocol/messages.ts";
+import type { ByeParams, Json, JsonObject } from "../protocol/messages.ts";
+import { OS } from "../grammar/commands/metrics.ts";
+import { MalformedResultError } from "../grammar/result_check.ts";
 import {
   closeQuietly,
   type Dialer,
@@ -245,8 +247,13 @@ export class HostLink {
     // The OS name is part of the hosts table; fetch it once per connection.
     peer.call(METHODS.os, undefined, { timeoutMs: this.#timings.connectTimeoutMs }).then(
       (r) => {
-        const os = r as unknown as OsInfo;
-        this.#os = os.name || `${os.platform} ${os.release}`;
+        try {
+          const os = OS.result(r, "result");
+          this.#os = os.name || `${os.platform} ${os.release}`;
+        } catch (err) {
+          if (!(err instanceof MalformedResultError)) throw err;
+          this.#os = null; // a malformed answer shows as "-", like none
+        }
         this.#onChange(this);
       },
       () => {/* the host table shows "-"; a dead link is noticed by the read loop */},

@@ -5,7 +5,18 @@
  * @module
  */
 
-import type { ShellKind } from "../protocol/messages.ts";
+import type {
+  CallEnd,
+  CpuInfo,
+  DiskInfo,
+  FullInfo,
+  IpInfo,
+  NameInfo,
+  OsInfo,
+  RamInfo,
+  ShellKind,
+  UptimeInfo,
+} from "../protocol/messages.ts";
 
 export { CommandSyntaxError } from "./errors.ts";
 
@@ -39,6 +50,35 @@ export type RemoteCommandMap = { [C in RemoteCommand as C["kind"]]: C };
 
 /** The remote command with tag `K`. */
 export type RemoteCommandOf<K extends RemoteKind> = RemoteCommandMap[K];
+
+/** The answer of a lifecycle command (`disconnect`, `reset`, `kill`). */
+export type OkResult = {
+  ok: true;
+};
+
+/** What each remote command answers with, by its tag. */
+export interface RemoteResultMap {
+  ram: RamInfo;
+  cpu: CpuInfo;
+  os: OsInfo;
+  name: NameInfo;
+  ip: IpInfo;
+  disk: DiskInfo;
+  uptime: UptimeInfo;
+  info: FullInfo;
+  ping: CallEnd;
+  exec: CallEnd;
+  disconnect: OkResult;
+  reset: OkResult;
+  kill: OkResult;
+}
+
+// Adding a remote kind without its result type here is a compile error.
+type EveryKind<T extends Record<RemoteKind, unknown>> = T;
+export type _ResultsCoverEveryKind = EveryKind<RemoteResultMap>;
+
+/** The result of the remote command with tag `K`. */
+export type RemoteResultOf<K extends RemoteKind> = RemoteResultMap[K];
 
 /** A command the client handles itself, without asking a server. */
 export type LocalCommand =

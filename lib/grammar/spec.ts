@@ -1,6 +1,7 @@
 /**
  * The shape every command module fills in: the words that invoke it, its help
- * text, its console parser and, for remote commands, its wire codec. Adding a
+ * text, its console parser and, for remote commands, its wire codec and the
+ * validator of its result. Adding a
  * command means writing one module under `commands/` and listing it in
  * `command_table.ts`. Grammar layer.
  * @module
@@ -8,7 +9,14 @@
 
 import type { MethodName } from "../protocol/constants.ts";
 import type { JsonObject } from "../protocol/messages.ts";
-import type { Command, ParsedLine, RemoteCommandOf, RemoteKind } from "./command.ts";
+import type {
+  Command,
+  ParsedLine,
+  RemoteCommandOf,
+  RemoteKind,
+  RemoteResultOf,
+} from "./command.ts";
+import type { Check } from "./result_check.ts";
 import type { ParamReader } from "./param_reader.ts";
 import type { Token } from "./tokenize.ts";
 
@@ -73,4 +81,6 @@ export interface RemoteSpec<K extends RemoteKind = RemoteKind> extends CommandSp
   toParams(cmd: RemoteCommandOf<K>): JsonObject;
   /** Check received params and build the command; throws `TypeError`/`RangeError`. */
   fromParams(params: ParamReader): RemoteCommandOf<K>;
+  /** Check a server's answer before a view sees it; throws `MalformedResultError`. */
+  readonly result: Check<RemoteResultOf<K>>;
 }

@@ -83,6 +83,8 @@ export interface ByeParams {
 }
 
 // ---- Requests and their results ----
+// Results are plain JSON data, so they are type aliases: TypeScript lets an
+// alias (not an interface) stand where a `Json` value is expected.
 
 /** `auth` params: the client's nonce and its proof. */
 export interface AuthParams {
@@ -104,55 +106,55 @@ export interface AuthResult {
 }
 
 /** `ram` result. */
-export interface RamInfo {
+export type RamInfo = {
   usedPercent: number;
   totalBytes: number;
   availableBytes: number;
   swapTotalBytes: number;
   swapFreeBytes: number;
-}
+};
 
 /** `cpu` result. */
-export interface CpuInfo {
+export type CpuInfo = {
   /** Busy share of all cores over a short sample, 0-100. */
   usagePercent: number;
   cores: number;
   model: string;
   /** 1, 5 and 15 minute load averages (zeros where the OS has none). */
   loadAvg: [number, number, number];
-}
+};
 
 /** `os` result. */
-export interface OsInfo {
+export type OsInfo = {
   platform: string;
   release: string;
   arch: string;
   /** Human name of the OS where known (e.g. `Debian GNU/Linux 12`). */
   name: string;
-}
+};
 
 /** `name` result. */
-export interface NameInfo {
+export type NameInfo = {
   hostname: string;
-}
+};
 
 /** One address of one interface. */
-export interface InterfaceAddress {
+export type InterfaceAddress = {
   name: string;
   family: "IPv4" | "IPv6";
   address: string;
   cidr: string;
   mac: string;
   internal: boolean;
-}
+};
 
 /** `ip` result. */
-export interface IpInfo {
+export type IpInfo = {
   addresses: InterfaceAddress[];
-}
+};
 
 /** One mounted file system. */
-export interface MountUsage {
+export type MountUsage = {
   mount: string;
   device: string;
   fsType: string;
@@ -160,22 +162,22 @@ export interface MountUsage {
   usedBytes: number;
   freeBytes: number;
   usedPercent: number;
-}
+};
 
 /** `disk` result. */
-export interface DiskInfo {
+export type DiskInfo = {
   mounts: MountUsage[];
-}
+};
 
 /** `uptime` result. */
-export interface UptimeInfo {
+export type UptimeInfo = {
   uptimeSeconds: number;
   /** Boot time, milliseconds since the epoch. */
   bootTime: number;
-}
+};
 
 /** `info` result: every metric in one object. */
-export interface FullInfo {
+export type FullInfo = {
   ram: RamInfo;
   cpu: CpuInfo;
   os: OsInfo;
@@ -183,7 +185,7 @@ export interface FullInfo {
   ip: IpInfo;
   disk: DiskInfo;
   uptime: UptimeInfo;
-}
+};
 
 /** Which shell runs an exec command line. */
 export type ShellKind = "sh" | "cmd" | "ps";
@@ -206,7 +208,7 @@ export interface PingParams {
 }
 
 /** The result of a streaming call (`ping`, `exec`) once its process has ended. */
-export interface CallEnd {
+export type CallEnd = {
   /** Exit code, or null when the process ended by a signal. */
   exitCode: number | null;
   signal: string | null;
@@ -215,7 +217,7 @@ export interface CallEnd {
   truncated: boolean;
   /** How many bytes of output were not sent. */
   droppedBytes: number;
-}
+};
 
 /** `cancel` params: the id of the call to stop. */
 export interface CancelParams {

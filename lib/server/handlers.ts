@@ -1,13 +1,13 @@
 /**
- * The server's command handlers: one per method, dispatched through an
- * explicit allowlist (a `Map`), never by property lookup on an object, so
- * names like `__proto__` or `constructor` can only ever be "method not found".
+ * The server's command handlers: one per remote command kind, in a record the
+ * compiler checks is complete, each typed by its command and its result
+ * (lib/grammar/command.ts `RemoteResultMap`).
  * @module
  */
 
-import { ERROR_CODES, LIMITS, METHODS, TIMEOUTS } from "../protocol/constants.ts";
-import type { CallEnd, Json, JsonObject, RequestId } from "../protocol/messages.ts";
-import type { RemoteCommand } from "../grammar/command.ts";
+import { ERROR_CODES, LIMITS, TIMEOUTS } from "../protocol/constants.ts";
+import type { CallEnd, RequestId } from "../protocol/messages.ts";
+import type { RemoteCommandOf, RemoteKind, RemoteResultOf } from "../grammar/command.ts";
 import { clampPingCount } from "../grammar/params.ts";
 import { RemoteError } from "../errors.ts";
 import type { Role } from "../protocol/handshake.ts";
@@ -38,8 +38,11 @@ export interface CallContext {
   after(action: "disconnect" | "reset" | "kill"): void;
 }
 
-/** A handler: validated command in, JSON result out (or a thrown error). */
-export type Handler = (cmd: RemoteCommand, ctx: CallContext) => Promise<Json>;
+/** A handler: the validated command of its kind in, that kind's result out (or a thrown error). */
+export type Handler<K extends RemoteKind> = (
+  cmd: RemoteCommandOf<K>,
+  ctx: CallContext,
+) => Promise<RemoteResultOf<K>>;
 
 function forbidIfReadOnly(ctx: CallContext, what: string): void {
   if (ctx.readOnly) {
@@ -57,7 +60,7 @@ function forbidIfReadOnly(ctx: CallContext, what: string): void {
 }
 
 /** Turn a finished process into the call's answer: CallEnd, or a timeout/cancelled error. */
-function endOfCall(r: RunResult, what: string, timeoutMs: number): Json {
+function endOfCall(r: RunResult, what: string, timeoutMs: number): CallEnd {
   const end: CallEnd = {
     exitCode: r.exitCode,
     signal: r.signal,
@@ -87,11 +90,7 @@ function callEnv(ctx: CallContext): Record<string, string> {
   return childEnvironment(Deno.env.toObject(), Deno.build.os, ctx.execEnv);
 }
 
-const metric = (name: keyof typeof COLLECTORS): Handler => async (_cmd, ctx) =>
-  await COLLECTORS[name].collect(ctx.signal) as unknown as JsonObject;
-
-const exec: Handler = async (cmd, ctx) => {
-  if (cmd.kind !== "exec") throw new TypeError("Cannot run exec: wrong command");
+const exec: Handler<"exec"> = async (cmd, ctx) => {
   forbidIfReadOnly(ctx, "exec");
   const argv = shellArgv(cmd.shell, cmd.command);
   const timeoutMs = cmd.timeoutMs ?? TIMEOUTS.execTimeoutMs;
@@ -106,8 +105,7 @@ const exec: Handler = async (cmd, ctx) => {
   return endOfCall(result, "Command", timeoutMs);
 };
 
-const ping: Handler = async (cmd, ctx) => {
-  if (cmd.kind !== "ping") throw new TypeError("Cannot run ping: wrong command");
+const ping: Handler<"ping"> = async (cmd, ctx) => {
   const count = clampPingCount(cmd.count);
   // One second per echo request plus slack: a dead host cannot hold the call open.
   const timeoutMs = count * 1000 + TIMEOUTS.pingSlackMs;
@@ -122,25 +120,42 @@ const ping: Handler = async (cmd, ctx) => {
   return endOfCall(result, "Ping", timeoutMs);
 };
 
-const lifecycle = (action: "disconnect" | "reset" | "kill"): Handler => (_cmd, ctx) => {
-  if (action !== "disconnect") forbidIfReadOnly(ctx, action);
-  ctx.after(action);
-  return Promise.resolve({ ok: true });
+const lifecycle =
+  <K extends "disconnect" | "reset" | "kill">(action: K): Handler<K> => (_cmd, ctx) => {
+    if (action !== "disconnect") forbidIfReadOnly(ctx, action);
+    ctx.after(action);
+    return Promise.resolve({ ok: true });
+  };
+
+/**
+ * The handler of every command, by its tag. A record over every remote kind:
+ * a missing or mistyped handler is a compile error. Looked up only by the tag
+ * of a command the grammar built from a known method, so names like
+ * `__proto__` are "method not found" long before they could reach it.
+ * (auth, cancel and heartbeat are the session's own.)
+ */
+export const HANDLERS: { readonly [K in RemoteKind]: Handler<K> } = {
+  ram: (_cmd, ctx) => COLLECTORS.ram.collect(ctx.signal),
+  cpu: (_cmd, ctx) => COLLECTORS.cpu.collect(ctx.signal),
+  os: (_cmd, ctx) => COLLECTORS.os.collect(ctx.signal),
+  name: (_cmd, ctx) => COLLECTORS.name.collect(ctx.signal),
+  ip: (_cmd, ctx) => COLLECTORS.ip.collect(ctx.signal),
+  disk: (_cmd, ctx) => COLLECTORS.disk.collect(ctx.signal),
+  uptime: (_cmd, ctx) => COLLECTORS.uptime.collect(ctx.signal),
+  info: (_cmd, ctx) => collectAll(ctx.signal),
+  ping,
+  exec,
+  disconnect: lifecycle("disconnect"),
+  reset: lifecycle("reset"),
+  kill: lifecycle("kill"),
 };
 
-/** The allowlist of command methods (auth, cancel and heartbeat are handled by the session). */
-export const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
-  [METHODS.ram, metric("ram")],
-  [METHODS.cpu, metric("cpu")],
-  [METHODS.os, metric("os")],
-  [METHODS.name, metric("name")],
-  [METHODS.ip, metric("ip")],
-  [METHODS.disk, metric("disk")],
-  [METHODS.uptime, metric("uptime")],
-  [METHODS.info, async () => await collectAll() as unknown as JsonObject],
-  [METHODS.ping, ping],
-  [METHODS.exec, exec],
-  [METHODS.disconnect, lifecycle("disconnect")],
-  [METHODS.reset, lifecycle("reset")],
-  [METHODS.kill, lifecycle("kill")],
-]);
+/** Run the handler of `cmd` (whose tag is `kind`). */
+export function dispatch<K extends RemoteKind>(
+  kind: K,
+  cmd: RemoteCommandOf<K>,
+  ctx: CallContext,
+): Promise<RemoteResultOf<K>> {
+  const handler: Handler<K> = HANDLERS[kind];
+  return handler(cmd, ctx);
+}

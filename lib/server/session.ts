@@ -13,11 +13,16 @@ import { RpcPeer } from "../protocol/connection.ts";
 import { type ClientIdentity, serverHandshake, type TokenKey } from "../protocol/handshake.ts";
 import type { ByeParams, Json, Request, RequestId, RpcErrorObject } from "../protocol/messages.ts";
 import { closeQuietly, type Transport } from "../protocol/transport.ts";
-import { parseCancelParams, parseHeartbeatParams, parseParams } from "../grammar/params.ts";
+import {
+  isCommandMethod,
+  parseCancelParams,
+  parseHeartbeatParams,
+  parseParams,
+} from "../grammar/params.ts";
 import type { RemoteCommand } from "../grammar/command.ts";
 import type { AuditLog, AuditRecord } from "./audit.ts";
 import type { AuthorizedKeys } from "./authorized_keys.ts";
-import { type CallContext, HANDLERS } from "./handlers.ts";
+import { type CallContext, dispatch } from "./handlers.ts";
 import type { Logger } from "./log.ts";
 
 /** What clients may authenticate with; `keys` is replaced when its file changes. */
@@ -212,8 +217,7 @@ export class Session {
       });
       return;
     }
-    const handler = HANDLERS.get(method);
-    if (!handler) {
+    if (!isCommandMethod(method)) {
       this.#respond(id, {
         error: {
           code: ERROR_CODES.methodNotFound,
@@ -234,7 +238,7 @@ export class Session {
     const ac = new AbortController();
     this.#calls.set(id, ac);
     const started = performance.now();
-    const work = this.#call(req, handler, ac.signal).then(async ({ answer, after, audit }) => {
+    const work = this.#call(req, ac.signal).then(async ({ answer, after, audit }) => {
       const elapsed = performance.now() - started;
       const outcome = "result" in answer ? "ok" : answer.error.message;
       const user = this.#identity?.user ?? "?";
@@ -292,7 +296,6 @@ export class Session {
 
   async #call(
     req: Request,
-    handler: NonNullable<ReturnType<typeof HANDLERS.get>>,
     signal: AbortSignal,
   ): Promise<{ answer: Answer; after: LifecycleAction[]; audit: CallAudit | null }> {
     const peer = this.#peer!;
@@ -326,7 +329,7 @@ export class Session {
         execEnv: this.#host.execEnv ?? [],
         after: (action) => after.push(action),
       };
-      return { answer: { result: await handler(cmd, ctx) }, after, audit };
+      return { answer: { result: await dispatch(cmd.kind, cmd, ctx) }, after, audit };
     } catch (err) {
       if (
         !(err instanceof RemoteError || err instanceof TypeError || err instanceof RangeError ||

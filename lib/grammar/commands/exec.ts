@@ -7,6 +7,7 @@
 
 import { LIMITS, METHODS, TIMEOUTS } from "../../protocol/constants.ts";
 import type { JsonObject, ShellKind } from "../../protocol/messages.ts";
+import { CALL_END } from "../result_check.ts";
 import type { RemoteSpec } from "../spec.ts";
 import { quote } from "../_quote.ts";
 
@@ -107,4 +108,5 @@ export const EXEC: RemoteSpec<"exec"> = {
       ...(maxOutputBytes === undefined ? {} : { maxOutputBytes }),
     };
   },
+  result: CALL_END,
 };

@@ -9,7 +9,12 @@
  */
 
 import { METHODS } from "../../protocol/constants.ts";
+import type { OkResult } from "../command.ts";
+import { type Check, object, yes } from "../result_check.ts";
 import type { RemoteSpec } from "../spec.ts";
+
+/** The answer of every lifecycle command: `{ok: true}`. */
+const OK_RESULT: Check<OkResult> = object<OkResult>({ ok: yes });
 import { noArgs, targetOfWords } from "./_args.ts";
 
 /** `disconnect [TARGET]`. */
@@ -33,6 +38,7 @@ export const DISCONNECT: RemoteSpec<"disconnect"> = {
   },
   toParams: () => ({}),
   fromParams: () => ({ kind: "disconnect" }),
+  result: OK_RESULT,
 };
 
 /** `reset`. */
@@ -54,6 +60,7 @@ export const RESET: RemoteSpec<"reset"> = {
   },
   toParams: () => ({}),
   fromParams: () => ({ kind: "reset" }),
+  result: OK_RESULT,
 };
 
 /** `kill`, alias `shutdown`. */
@@ -75,4 +82,5 @@ export const KILL: RemoteSpec<"kill"> = {
   },
   toParams: () => ({}),
   fromParams: () => ({ kind: "kill" }),
+  result: OK_RESULT,
 };

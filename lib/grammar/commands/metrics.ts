@@ -6,9 +6,74 @@
  */
 
 import { METHODS } from "../../protocol/constants.ts";
-import type { RemoteCommandOf } from "../command.ts";
+import type {
+  CpuInfo,
+  DiskInfo,
+  FullInfo,
+  InterfaceAddress,
+  IpInfo,
+  MountUsage,
+  NameInfo,
+  OsInfo,
+  RamInfo,
+  UptimeInfo,
+} from "../../protocol/messages.ts";
+import type { RemoteCommandOf, RemoteResultOf } from "../command.ts";
+import { arrayOf, bool, type Check, num, numbers, object, oneOf, str } from "../result_check.ts";
 import type { RemoteSpec } from "../spec.ts";
 import { noArgs } from "./_args.ts";
+
+const RAM_RESULT: Check<RamInfo> = object<RamInfo>({
+  usedPercent: num,
+  totalBytes: num,
+  availableBytes: num,
+  swapTotalBytes: num,
+  swapFreeBytes: num,
+});
+const CPU_RESULT: Check<CpuInfo> = object<CpuInfo>({
+  usagePercent: num,
+  cores: num,
+  model: str,
+  loadAvg: numbers(3) as Check<CpuInfo["loadAvg"]>,
+});
+const OS_RESULT: Check<OsInfo> = object<OsInfo>({
+  platform: str,
+  release: str,
+  arch: str,
+  name: str,
+});
+const NAME_RESULT: Check<NameInfo> = object<NameInfo>({ hostname: str });
+const IP_RESULT: Check<IpInfo> = object<IpInfo>({
+  addresses: arrayOf(object<InterfaceAddress>({
+    name: str,
+    family: oneOf("IPv4", "IPv6"),
+    address: str,
+    cidr: str,
+    mac: str,
+    internal: bool,
+  })),
+});
+const DISK_RESULT: Check<DiskInfo> = object<DiskInfo>({
+  mounts: arrayOf(object<MountUsage>({
+    mount: str,
+    device: str,
+    fsType: str,
+    sizeBytes: num,
+    usedBytes: num,
+    freeBytes: num,
+    usedPercent: num,
+  })),
+});
+const UPTIME_RESULT: Check<UptimeInfo> = object<UptimeInfo>({ uptimeSeconds: num, bootTime: num });
+const INFO_RESULT: Check<FullInfo> = object<FullInfo>({
+  ram: RAM_RESULT,
+  cpu: CPU_RESULT,
+  os: OS_RESULT,
+  name: NAME_RESULT,
+  ip: IP_RESULT,
+  disk: DISK_RESULT,
+  uptime: UPTIME_RESULT,
+});
 
 /** The tags of the metric commands, in help order. */
 export const METRIC_KINDS = ["ram", "cpu", "os", "name", "ip", "disk", "uptime", "info"] as const;
@@ -21,7 +86,12 @@ export function isMetricKind(kind: string): kind is MetricKind {
   return (METRIC_KINDS as readonly string[]).includes(kind);
 }
 
-function metric<K extends MetricKind>(kind: K, summary: string, detail: string): RemoteSpec<K> {
+function metric<K extends MetricKind>(
+  kind: K,
+  summary: string,
+  detail: string,
+  result: Check<RemoteResultOf<K>>,
+): RemoteSpec<K> {
   // A metric command is its tag alone; TS cannot see that through the generic K.
   const cmd = { kind } as RemoteCommandOf<K>;
   return {
@@ -42,6 +112,7 @@ function metric<K extends MetricKind>(kind: K, summary: string, detail: string):
     },
     toParams: () => ({}),
     fromParams: () => ({ ...cmd }),
+    result,
   };
 }
 
@@ -50,6 +121,7 @@ export const RAM: RemoteSpec<"ram"> = metric(
   "ram",
   "Memory use: used percent, total, available and swap",
   "Shows each server's used memory in percent, total and available RAM, and swap.",
+  RAM_RESULT,
 );
 
 /** `cpu`: processor load. */
@@ -58,6 +130,7 @@ export const CPU: RemoteSpec<"cpu"> = metric(
   "Processor use: busy percent, cores, model and load averages",
   "Samples each server's processors briefly and shows how busy they were, the\n" +
     "number of cores, the model, and the 1, 5 and 15 minute load averages.",
+  CPU_RESULT,
 );
 
 /** `os`: operating system. */
@@ -65,6 +138,7 @@ export const OS: RemoteSpec<"os"> = metric(
   "os",
   "Operating system: name, platform, release and architecture",
   "Shows each server's operating system name, platform, kernel release and\nCPU architecture.",
+  OS_RESULT,
 );
 
 /** `name`: host name. */
@@ -72,6 +146,7 @@ export const NAME: RemoteSpec<"name"> = metric(
   "name",
   "Host name of each server",
   "Shows the host name each server reports for itself.",
+  NAME_RESULT,
 );
 
 /** `ip`: network addresses. */
@@ -80,6 +155,7 @@ export const IP: RemoteSpec<"ip"> = metric(
   "Network interfaces and their addresses",
   "Lists each server's network interfaces with their IPv4 and IPv6 addresses,\n" +
     "prefix lengths and MAC addresses.",
+  IP_RESULT,
 );
 
 /** `disk`: file system use. */
@@ -88,6 +164,7 @@ export const DISK: RemoteSpec<"disk"> = metric(
   "Mounted file systems: size, used and free space",
   "Lists each server's mounted file systems with their device, type, size,\n" +
     "used and free space.",
+  DISK_RESULT,
 );
 
 /** `uptime`: time since boot. */
@@ -95,6 +172,7 @@ export const UPTIME: RemoteSpec<"uptime"> = metric(
   "uptime",
   "Time since each server booted",
   "Shows how long each server has been up and when it booted.",
+  UPTIME_RESULT,
 );
 
 /** `info`: every metric at once. */
@@ -102,4 +180,5 @@ export const INFO: RemoteSpec<"info"> = metric(
   "info",
   "Every metric above in one answer",
   "Asks for ram, cpu, os, name, ip, disk and uptime in a single request.",
+  INFO_RESULT,
 );

@@ -8,6 +8,7 @@
 import { LIMITS, METHODS } from "../../protocol/constants.ts";
 import type { JsonObject } from "../../protocol/messages.ts";
 import { isValidPingHost } from "../ping_host.ts";
+import { CALL_END } from "../result_check.ts";
 import type { RemoteSpec } from "../spec.ts";
 import { quote } from "../_quote.ts";
 import { atMost, wholeNumber } from "./_args.ts";
@@ -66,4 +67,5 @@ export const PING: RemoteSpec<"ping"> = {
     const count = params.optionalInteger("count");
     return count === undefined ? { kind: "ping", host } : { kind: "ping", host, count };
   },
+  result: CALL_END,
 };
