@@ -37,6 +37,8 @@ Deno.test("HELP_ENTRIES text is complete and tidy", async (t) => {
       "ip",
       "disk",
       "uptime",
+      "net",
+      "top",
       "info",
       "ping",
       "exec",

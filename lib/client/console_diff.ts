@@ -83,6 +83,13 @@ export function stableProjection(method: MetricMethod, data: unknown): unknown {
       return mounts(data);
     case "uptime":
       return { boot: typeof r.bootTime === "number" ? formatTimestamp(r.bootTime) : undefined };
+    case "net":
+      // Rates change by the second; which interfaces there are does not.
+      return list(record(data).interfaces).map((i) => record(i).name).sort();
+    case "top":
+      // What is busy, by program name (arguments and figures vary).
+      return [...new Set(list(record(data).processes).map((p) => firstWord(record(p).command)))]
+        .sort();
     case "info":
       return {
         os: stableProjection("os", r.os),
@@ -95,6 +102,11 @@ export function stableProjection(method: MetricMethod, data: unknown): unknown {
       throw new TypeError(`Cannot project "${String(never)}": not a metric`);
     }
   }
+}
+
+/** The first word of a command line (the program), or the value itself if not a string. */
+function firstWord(command: unknown): unknown {
+  return typeof command === "string" ? command.split(" ")[0] : command;
 }
 
 /** Whether a host's result is an answer to compare (else it is listed as a failure). */

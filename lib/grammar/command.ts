@@ -12,9 +12,11 @@ import type {
   FullInfo,
   IpInfo,
   NameInfo,
+  NetInfo,
   OsInfo,
   RamInfo,
   ShellKind,
+  TopInfo,
   UptimeInfo,
 } from "../protocol/messages.ts";
 
@@ -29,6 +31,8 @@ export type RemoteCommand =
   | { kind: "ip" }
   | { kind: "disk" }
   | { kind: "uptime" }
+  | { kind: "net" }
+  | { kind: "top"; count?: number }
   | { kind: "info" }
   | { kind: "ping"; host: string; count?: number }
   | {
@@ -65,6 +69,8 @@ export interface RemoteResultMap {
   ip: IpInfo;
   disk: DiskInfo;
   uptime: UptimeInfo;
+  net: NetInfo;
+  top: TopInfo;
   info: FullInfo;
   ping: CallEnd;
   exec: CallEnd;
@@ -127,6 +133,8 @@ const REMOTE_KINDS: Readonly<Record<RemoteKind, true>> = {
   ip: true,
   disk: true,
   uptime: true,
+  net: true,
+  top: true,
   info: true,
   ping: true,
   exec: true,

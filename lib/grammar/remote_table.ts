@@ -7,7 +7,8 @@
 
 import type { RemoteKind } from "./command.ts";
 import type { RemoteSpec } from "./spec.ts";
-import { CPU, DISK, INFO, IP, NAME, OS, RAM, UPTIME } from "./commands/metrics.ts";
+import { CPU, DISK, INFO, IP, NAME, NET, OS, RAM, UPTIME } from "./commands/metrics.ts";
+import { TOP } from "./commands/top.ts";
 import { PING } from "./commands/ping.ts";
 import { EXEC } from "./commands/exec.ts";
 import { DISCONNECT, KILL, RESET } from "./commands/lifecycle.ts";
@@ -21,6 +22,8 @@ export const REMOTE_SPECS: { readonly [K in RemoteKind]: RemoteSpec<K> } = {
   ip: IP,
   disk: DISK,
   uptime: UPTIME,
+  net: NET,
+  top: TOP,
   info: INFO,
   ping: PING,
   exec: EXEC,

@@ -57,6 +57,11 @@ export function nullable<T>(check: Check<T>): Check<T | null> {
   return (v, path) => v === null ? null : check(v, path);
 }
 
+/** `check`, or absent (undefined). */
+export function optional<T>(check: Check<T>): Check<T | undefined> {
+  return (v, path) => v === undefined ? undefined : check(v, path);
+}
+
 /** An array whose every item passes `item`. */
 export function arrayOf<T>(item: Check<T>): Check<T[]> {
   return (v, path) => {
@@ -85,7 +90,8 @@ export function object<T>(fields: FieldChecks<T>): Check<T> {
     }
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(fields) as (keyof T & string)[]) {
-      out[key] = fields[key]((v as Record<string, unknown>)[key], `${path}.${key}`);
+      const value = fields[key]((v as Record<string, unknown>)[key], `${path}.${key}`);
+      if (value !== undefined) out[key] = value; // an absent optional field stays absent
     }
     return out as T;
   };

@@ -46,6 +46,8 @@ export const LIMITS = {
   execOutputBytes: 16 * 1024 * 1024,
   /** Largest chunk of child output sent in one notification, in bytes. */
   outputChunkBytes: 64 * 1024,
+  /** `top` lists at most this many processes. */
+  topCountMax: 50,
   /** Ping count is clamped to this range. */
   pingCountMin: 1,
   pingCountMax: 10,
@@ -70,6 +72,8 @@ export const METHODS = {
   ip: "ip",
   disk: "disk",
   uptime: "uptime",
+  net: "net",
+  top: "top",
   info: "info",
   ping: "ping",
   exec: "exec",

@@ -176,6 +176,42 @@ export type UptimeInfo = {
   bootTime: number;
 };
 
+/** One interface's traffic over the sample, and its error and drop counts since boot. */
+export type InterfaceTraffic = {
+  name: string;
+  rxBytesPerSec: number;
+  txBytesPerSec: number;
+  rxPacketsPerSec: number;
+  txPacketsPerSec: number;
+  rxErrors: number;
+  txErrors: number;
+  rxDrops: number;
+  txDrops: number;
+};
+
+/** `net` result: traffic per interface over a short sample. */
+export type NetInfo = {
+  /** How long the sample was, ms. */
+  sampleMs: number;
+  interfaces: InterfaceTraffic[];
+};
+
+/** One process of `top`. */
+export type ProcessUsage = {
+  pid: number;
+  user: string;
+  /** Share of one core over the sample (100 = one core busy). */
+  cpuPercent: number;
+  rssBytes: number;
+  command: string;
+};
+
+/** `top` result: the busiest processes, busiest first. */
+export type TopInfo = {
+  sampleMs: number;
+  processes: ProcessUsage[];
+};
+
 /** `info` result: every metric in one object. */
 export type FullInfo = {
   ram: RamInfo;
@@ -185,6 +221,8 @@ export type FullInfo = {
   ip: IpInfo;
   disk: DiskInfo;
   uptime: UptimeInfo;
+  /** Traffic per interface; absent from servers without /proc (not Linux) and older ones. */
+  net?: NetInfo;
 };
 
 /** Which shell runs an exec command line. */

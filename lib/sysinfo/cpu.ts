@@ -8,6 +8,7 @@
  * @module
  */
 
+import { delay } from "../async.ts";
 import { nodeOs } from "./_node.ts";
 import type { CpuInfo } from "../protocol/messages.ts";
 import type { Collector } from "./collector.ts";
@@ -89,23 +90,6 @@ export function createCpuCollector(options: CpuCollectorOptions = {}): Collector
       };
     },
   };
-}
-
-/** Wait `ms`, or reject with the signal's reason as soon as it aborts. */
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  // The signal may have fired while we awaited something else: no event will come.
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** The server's `cpu` collector. */

@@ -11,11 +11,15 @@ import type {
   DiskInfo,
   FullInfo,
   InterfaceAddress,
+  InterfaceTraffic,
   IpInfo,
   MountUsage,
   NameInfo,
+  NetInfo,
   OsInfo,
+  ProcessUsage,
   RamInfo,
+  TopInfo,
   UptimeInfo,
 } from "../../protocol/messages.ts";
 import type { MetricKind } from "../../grammar/commands/metrics.ts";
@@ -66,6 +70,11 @@ function load(value: unknown): string {
   const avg = list(value);
   if (avg.length !== 3) return MISSING;
   return avg.map((x) => (typeof x === "number" ? x.toFixed(2) : MISSING)).join(" ");
+}
+
+/** A count per second: whole numbers, `-` when unknown. */
+function rate(value: number): string {
+  return Number.isFinite(value) ? String(Math.round(value)) : MISSING;
 }
 
 const LEFT = (title: string): Column => ({ title });
@@ -177,6 +186,64 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
       return [[formatUptime(num(up.uptimeSeconds)), formatTimestamp(num(up.bootTime))]];
     },
   },
+  net: {
+    columns: [
+      LEFT("HOST"),
+      LEFT("IFACE"),
+      RIGHT("RX/s"),
+      RIGHT("TX/s"),
+      RIGHT("RX PKT/s"),
+      RIGHT("TX PKT/s"),
+      RIGHT("ERRORS"),
+      RIGHT("DROPS"),
+    ],
+    rows: (r, color) => {
+      const all = list(record<NetInfo>(r).interfaces).map((i) => record<InterfaceTraffic>(i));
+      // Loopback carries rmon's own traffic on a test machine; show it only when alone.
+      const external = all.filter((i) => i.name !== "lo");
+      const shown = external.length > 0 ? external : all;
+      if (shown.length === 0) return [["(no interfaces)"]];
+      return shown.map((i) => {
+        const errors = num(i.rxErrors) + num(i.txErrors);
+        return [
+          str(i.name),
+          `${formatBytes(num(i.rxBytesPerSec))}`,
+          `${formatBytes(num(i.txBytesPerSec))}`,
+          rate(num(i.rxPacketsPerSec)),
+          rate(num(i.txPacketsPerSec)),
+          errors > 0
+            ? paint(color, "red", String(errors))
+            : Number.isFinite(errors)
+            ? "0"
+            : MISSING,
+          Number.isFinite(num(i.rxDrops) + num(i.txDrops))
+            ? String(num(i.rxDrops) + num(i.txDrops))
+            : MISSING,
+        ];
+      });
+    },
+  },
+  top: {
+    columns: [
+      LEFT("HOST"),
+      RIGHT("PID"),
+      LEFT("USER"),
+      RIGHT("CPU%"),
+      RIGHT("RSS"),
+      LEFT("COMMAND"),
+    ],
+    rows: (r) => {
+      const procs = list(record<TopInfo>(r).processes).map((p) => record<ProcessUsage>(p));
+      if (procs.length === 0) return [["(no processes)"]];
+      return procs.map((p) => [
+        Number.isFinite(num(p.pid)) ? String(num(p.pid)) : MISSING,
+        str(p.user),
+        Number.isFinite(num(p.cpuPercent)) ? num(p.cpuPercent).toFixed(1) : MISSING,
+        formatBytes(num(p.rssBytes)),
+        str(p.command),
+      ]);
+    },
+  },
   info: {
     columns: [
       LEFT("HOST"),
@@ -212,7 +279,10 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
  * CORES, LOAD (1/5/15), MODEL; os → HOST, PLATFORM, RELEASE, ARCH, NAME;
  * name → HOST, HOSTNAME; ip → HOST, IFACE, ADDRESS (one row per non-loopback
  * address); disk → HOST, MOUNT, SIZE, USED, FREE, USE% (one row per mount);
- * uptime → HOST, UPTIME, BOOT (UTC); info → HOST, OS, CPU%, RAM%, LOAD (1 min),
+ * uptime → HOST, UPTIME, BOOT (UTC); net → HOST, IFACE, RX/s, TX/s, RX PKT/s,
+ * TX PKT/s, ERRORS, DROPS (one row per interface, loopback only when alone);
+ * top → HOST, PID, USER, CPU%, RSS, COMMAND (one row per process);
+ * info → HOST, OS, CPU%, RAM%, LOAD (1 min),
  * DISK% (root), UPTIME. A failed host is one row with its error spanning the
  * columns (red when `color`).
  */

@@ -11,15 +11,27 @@ import type {
   DiskInfo,
   FullInfo,
   InterfaceAddress,
+  InterfaceTraffic,
   IpInfo,
   MountUsage,
   NameInfo,
+  NetInfo,
   OsInfo,
   RamInfo,
   UptimeInfo,
 } from "../../protocol/messages.ts";
 import type { RemoteCommandOf, RemoteResultOf } from "../command.ts";
-import { arrayOf, bool, type Check, num, numbers, object, oneOf, str } from "../result_check.ts";
+import {
+  arrayOf,
+  bool,
+  type Check,
+  num,
+  numbers,
+  object,
+  oneOf,
+  optional,
+  str,
+} from "../result_check.ts";
 import type { RemoteSpec } from "../spec.ts";
 import { noArgs } from "./_args.ts";
 
@@ -65,6 +77,20 @@ const DISK_RESULT: Check<DiskInfo> = object<DiskInfo>({
   })),
 });
 const UPTIME_RESULT: Check<UptimeInfo> = object<UptimeInfo>({ uptimeSeconds: num, bootTime: num });
+const NET_RESULT: Check<NetInfo> = object<NetInfo>({
+  sampleMs: num,
+  interfaces: arrayOf(object<InterfaceTraffic>({
+    name: str,
+    rxBytesPerSec: num,
+    txBytesPerSec: num,
+    rxPacketsPerSec: num,
+    txPacketsPerSec: num,
+    rxErrors: num,
+    txErrors: num,
+    rxDrops: num,
+    txDrops: num,
+  })),
+});
 const INFO_RESULT: Check<FullInfo> = object<FullInfo>({
   ram: RAM_RESULT,
   cpu: CPU_RESULT,
@@ -73,10 +99,25 @@ const INFO_RESULT: Check<FullInfo> = object<FullInfo>({
   ip: IP_RESULT,
   disk: DISK_RESULT,
   uptime: UPTIME_RESULT,
+  net: optional(NET_RESULT),
 });
 
-/** The tags of the metric commands, in help order. */
-export const METRIC_KINDS = ["ram", "cpu", "os", "name", "ip", "disk", "uptime", "info"] as const;
+/**
+ * The tags of the metric commands, in help order: every command answered
+ * with data rather than streamed output (all take no arguments but `top`).
+ */
+export const METRIC_KINDS = [
+  "ram",
+  "cpu",
+  "os",
+  "name",
+  "ip",
+  "disk",
+  "uptime",
+  "net",
+  "top",
+  "info",
+] as const;
 
 /** The tag of a metric command. */
 export type MetricKind = typeof METRIC_KINDS[number];
@@ -86,7 +127,7 @@ export function isMetricKind(kind: string): kind is MetricKind {
   return (METRIC_KINDS as readonly string[]).includes(kind);
 }
 
-function metric<K extends MetricKind>(
+function metric<K extends Exclude<MetricKind, "top">>(
   kind: K,
   summary: string,
   detail: string,
@@ -175,10 +216,20 @@ export const UPTIME: RemoteSpec<"uptime"> = metric(
   UPTIME_RESULT,
 );
 
+/** `net`: traffic per interface. */
+export const NET: RemoteSpec<"net"> = metric(
+  "net",
+  "Network traffic: bytes and packets per second per interface, errors",
+  "Samples each server's network interfaces for a tenth of a second and shows\n" +
+    "bytes and packets per second received and sent, and the error and drop\n" +
+    "counts since boot. Linux servers only (read from /proc/net/dev).",
+  NET_RESULT,
+);
+
 /** `info`: every metric at once. */
 export const INFO: RemoteSpec<"info"> = metric(
   "info",
   "Every metric above in one answer",
-  "Asks for ram, cpu, os, name, ip, disk and uptime in a single request.",
+  "Asks for ram, cpu, os, name, ip, disk, uptime and net in a single request.",
   INFO_RESULT,
 );
