@@ -360,6 +360,52 @@ Deno.test("FrameWriter.write() never rejects when the stream fails", async (t) =
   });
 });
 
+Deno.test("FrameWriter.writingSince tells since when a write has waited", async (t) => {
+  await t.step("is -1 when idle, stamped while a write waits, -1 again once written", async () => {
+    const gate = Promise.withResolvers<void>();
+    const stream = new ScriptedStream([], { onWrite: () => gate.promise });
+    const writer = new FrameWriter(stream);
+    assert.equal(writer.writingSince, -1);
+    const before = performance.now();
+    const written = writer.write("slow");
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    assert.ok(writer.writingSince >= before, "stamped when the write started");
+    gate.resolve();
+    await written;
+    assert.equal(writer.writingSince, -1);
+  });
+
+  await t.step(
+    "restarts with each partial write, so a peer that drains is not stalled",
+    async () => {
+      const stamps: number[] = [];
+      let writer: FrameWriter | null = null;
+      const stream = new ScriptedStream([], {
+        maxWriteBytes: 4,
+        onWrite: () => {
+          stamps.push(writer!.writingSince);
+        },
+      });
+      writer = new FrameWriter(stream);
+      await writer.write("0123456789");
+      assert.equal(stamps.length, 3);
+      assert.ok(stamps.every((s, i) => s >= 0 && (i === 0 || s >= stamps[i - 1]!)));
+      assert.equal(writer.writingSince, -1);
+    },
+  );
+
+  await t.step("is -1 after a failed write", async () => {
+    const stream = new ScriptedStream([], {
+      onWrite: () => {
+        throw new Deno.errors.BrokenPipe("Broken pipe");
+      },
+    });
+    const writer = new FrameWriter(stream);
+    await writer.write("x");
+    assert.equal(writer.writingSince, -1);
+  });
+});
+
 Deno.test("writeAll() writes every byte over short writes", async () => {
   const stream = new ScriptedStream([], { maxWriteBytes: 5 });
   const data = bytes("x".repeat(23));

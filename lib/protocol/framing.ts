@@ -7,7 +7,8 @@
  * only, never a loop over bytes in JS, and frame text is decoded by the fast
  * lenient decoder, with the strict one only as the judge of a frame that holds
  * U+FFFD. The writer coalesces frames queued while a write is in flight into
- * one system call.
+ * one system call, and says since when its current write has been waiting, so
+ * its owner can enforce a write deadline without a timer per write.
  * @module
  */
 
@@ -126,6 +127,11 @@ export class FrameWriter {
   #queue: string[] = [];
   #flushing: Promise<void> | null = null;
   #encoder = new TextEncoder();
+  #writingSince = -1;
+  /** Marks the start of each write for the deadline (one closure per writer, not per write). */
+  #stamp = () => {
+    this.#writingSince = performance.now();
+  };
   /** Hears about the first failed write (the connection owner closes the socket). */
   onError: (err: ConnectionClosedError) => void;
   /** The write failure, once one happened; later frames are dropped. */
@@ -135,6 +141,15 @@ export class FrameWriter {
   constructor(stream: ByteStream, onError: (err: ConnectionClosedError) => void = () => {}) {
     this.#stream = stream;
     this.onError = onError;
+  }
+
+  /**
+   * When the write now waiting on the stream began (`performance.now()`), or
+   * -1 when none is: a write deadline is a comparison against this. Each
+   * partial write restarts it, so a slow peer that keeps draining is not stalled.
+   */
+  get writingSince(): number {
+    return this.#writingSince;
   }
 
   /** Resolves once everything queued so far has been written (or writing failed). */
@@ -170,6 +185,7 @@ export class FrameWriter {
     } finally {
       // Runs in the same tick as the last empty-queue check, so no frame is stranded.
       this.#flushing = null;
+      this.#writingSince = -1;
     }
   }
 
@@ -182,13 +198,13 @@ export class FrameWriter {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     const most = batch.length * 3;
     if (most < POOL_MIN_BYTES || most > POOL_BUFFER_BYTES) {
-      await writeAll(this.#stream, this.#encoder.encode(batch));
+      await writeAll(this.#stream, this.#encoder.encode(batch), this.#stamp);
       return;
     }
     const buf = pool.pop() ?? new Uint8Array(POOL_BUFFER_BYTES);
     try {
       const { written } = this.#encoder.encodeInto(batch, buf);
-      await writeAll(this.#stream, buf.subarray(0, written));
+      await writeAll(this.#stream, buf.subarray(0, written), this.#stamp);
     } finally {
       // The write has finished (or failed): nothing refers to the bytes any more.
       if (pool.length < POOL_KEEP) pool.push(buf);
@@ -204,10 +220,15 @@ const POOL_BUFFER_BYTES = 512 * 1024;
 const POOL_KEEP = 4;
 const pool: Uint8Array[] = [];
 
-/** Write every byte of `bytes`, looping over short writes. */
-export async function writeAll(stream: ByteStream, bytes: Uint8Array): Promise<void> {
+/** Write every byte of `bytes`, looping over short writes; `beforeEach` runs before each write. */
+export async function writeAll(
+  stream: ByteStream,
+  bytes: Uint8Array,
+  beforeEach?: () => void,
+): Promise<void> {
   let off = 0;
   while (off < bytes.length) {
+    beforeEach?.();
     const n = await stream.write(bytes.subarray(off));
     if (n <= 0) throw new Deno.errors.WriteZero("Cannot write frame: the stream accepted no bytes");
     off += n;
