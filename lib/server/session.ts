@@ -3,19 +3,27 @@
  * handlers, each call with its own AbortController so `cancel`, a closed
  * connection or shutdown stops it (and kills its processes). Calls run
  * concurrently; responses carry their ids.
+ *
+ * Nothing a peer does can hold a session open for long: the server's sweep
+ * closes it when a write waits longer than the write timeout or when it sits
+ * idle (no request, no call in flight) past the idle timeout, and a closing
+ * session gives its `bye` and queued answers a short grace, then closes anyway.
  * @module
  */
 
-import { describeError, RemoteError, toErrorObject } from "../errors.ts";
-import { ERROR_CODES, LIMITS, METHODS, NOTIFICATIONS } from "../protocol/constants.ts";
+import { describeError, RemoteError, TimeoutError, toErrorObject } from "../errors.ts";
+import { ERROR_CODES, LIMITS, METHODS, NOTIFICATIONS, TIMEOUTS } from "../protocol/constants.ts";
 import { DecodeError } from "../protocol/codec.ts";
 import { RpcPeer } from "../protocol/connection.ts";
+import type { FrameWriter } from "../protocol/framing.ts";
 import { serverHandshake, type TokenKey } from "../protocol/handshake.ts";
 import type { ByeParams, Json, Request, RequestId, RpcErrorObject } from "../protocol/messages.ts";
 import { closeQuietly, type Transport } from "../protocol/transport.ts";
 import { parseParams } from "../grammar/params.ts";
+import type { AdmissionTicket } from "./admission.ts";
 import { type CallContext, HANDLERS } from "./handlers.ts";
 import type { Logger } from "./log.ts";
+import type { Sweepable } from "./sweeper.ts";
 
 /** The server settings every session follows. */
 export interface SessionSettings {
@@ -25,6 +33,10 @@ export interface SessionSettings {
   maxFrameBytes: number;
   maxOutputBytes: number;
   authTimeoutMs: number;
+  /** A write the peer does not drain within this closes the session (default `TIMEOUTS.writeMs`). */
+  writeTimeoutMs: number;
+  /** No request and no call in flight for this long closes the session; 0 = never (default `TIMEOUTS.idleMs`). */
+  idleTimeoutMs: number;
 }
 
 /** What a session needs from the server that owns it. */
@@ -40,26 +52,41 @@ type LifecycleAction = "disconnect" | "reset" | "kill";
 const MAX_UNWRITTEN = 256;
 
 /** One connection's life: see the module doc. */
-export class Session {
+export class Session implements Sweepable {
   readonly remote: string;
   #transport: Transport;
   #host: SessionHost;
+  #ticket: AdmissionTicket;
   #peer: RpcPeer | null = null;
+  #writer: FrameWriter | null = null;
   #calls = new Map<RequestId, AbortController>();
   #running = new Set<Promise<void>>();
   #unwritten = 0;
   #wake: (() => void) | null = null;
   #closing = false;
+  /** Frames received so far, and the count and time the idle check last saw moving. */
+  #received = 0;
+  #seenReceived = 0;
+  #activeAt = 0;
 
-  /** Create a session for an accepted connection. */
-  constructor(transport: Transport, host: SessionHost) {
+  /** Create a session for an accepted connection holding an admission `ticket`. */
+  constructor(transport: Transport, host: SessionHost, ticket: AdmissionTicket) {
     this.#transport = transport;
     this.#host = host;
+    this.#ticket = ticket;
     this.remote = transport.remote;
   }
 
   /** Run the session to its end: never rejects; every call is stopped before it resolves. */
   async run(): Promise<void> {
+    try {
+      await this.#run();
+    } finally {
+      this.#ticket.release();
+    }
+  }
+
+  async #run(): Promise<void> {
     const log = this.#host.log;
     let io;
     try {
@@ -70,7 +97,10 @@ export class Session {
         maxFrameBytes: this.#host.maxFrameBytes,
       });
     } catch (err) {
-      log.info(`${this.remote} auth failed: ${describeError(err)}`);
+      if (this.#closing) return; // closed by the server (reset, shutdown), not the peer's fault
+      const ms = this.#ticket.penalise();
+      const penalty = ms > 0 ? `; ${this.#ticket.source} penalised for ${ms} ms` : "";
+      log.warnLimited("auth failed", `${this.remote} auth failed: ${describeError(err)}${penalty}`);
       return;
     }
     log.info(`${this.remote} authenticated`);
@@ -78,6 +108,7 @@ export class Session {
       onRequest: (req) => this.#onRequest(req),
       beforeRead: () => this.#gate(),
       onBadFrame: (err) => {
+        this.#received++;
         log.info(`${this.remote} bad frame: ${err.message}`);
         // Bad JSON in a well-delimited line is answered and survived; framing
         // faults (size, UTF-8) close the connection whatever we return here.
@@ -87,8 +118,18 @@ export class Session {
         return true;
       },
     });
+    // Closed while the handshake was finishing: the socket is already shut.
+    const closedEarly = this.#closing;
     this.#peer = peer;
-    if (this.#closing) peer.close();
+    this.#writer = io.writer;
+    this.#activeAt = performance.now();
+    const refused = this.#ticket.promote();
+    if (closedEarly) {
+      peer.close();
+    } else if (refused !== null) {
+      log.warnLimited("refused", `${this.remote} refused after auth: ${refused}`);
+      this.close("error", `Server full: ${refused}`);
+    }
     await peer.run();
     this.#abortAll();
     await Promise.allSettled([...this.#running]);
@@ -100,8 +141,12 @@ export class Session {
     return this.#calls.size;
   }
 
-  /** Say goodbye and close; running calls are cancelled (their processes killed). */
-  close(reason: ByeParams["reason"]): void {
+  /**
+   * Say goodbye and close; running calls are cancelled (their processes
+   * killed). The `bye` and answers already queued get `TIMEOUTS.closeGraceMs`
+   * to reach the peer; a peer that does not read by then is cut off.
+   */
+  close(reason: ByeParams["reason"], message?: string): void {
     if (this.#closing) return;
     this.#closing = true;
     this.#abortAll();
@@ -111,8 +156,42 @@ export class Session {
       closeQuietly(this.#transport);
       return;
     }
-    // Let the bye (and answers already queued) reach the peer before closing.
-    peer.notify(NOTIFICATIONS.bye, { reason }).finally(() => peer.close());
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((r) => timer = setTimeout(r, TIMEOUTS.closeGraceMs));
+    const bye: ByeParams = message === undefined ? { reason } : { reason, message };
+    Promise.race([peer.notify(NOTIFICATIONS.bye, { ...bye }), grace]).then(() => {
+      clearTimeout(timer);
+      peer.close();
+    });
+  }
+
+  /**
+   * The deadline checks the server's sweep runs: a write waiting longer than
+   * the write timeout closes the connection at once (no `bye` could get
+   * through); no request and no call in flight for the idle timeout closes it
+   * with a `bye`.
+   */
+  sweep(now: number): void {
+    const peer = this.#peer;
+    const writer = this.#writer;
+    if (peer === null || writer === null || peer.isClosed) return;
+    const since = writer.writingSince;
+    const { writeTimeoutMs, idleTimeoutMs } = this.#host;
+    if (since >= 0 && now - since > writeTimeoutMs) {
+      this.#closing = true;
+      this.#abortAll();
+      peer.close(
+        new TimeoutError(`Write timed out: the peer took no data for ${writeTimeoutMs} ms`),
+      );
+      return;
+    }
+    if (this.#calls.size > 0 || this.#received !== this.#seenReceived) {
+      this.#seenReceived = this.#received;
+      this.#activeAt = now;
+    } else if (idleTimeoutMs > 0 && now - this.#activeAt > idleTimeoutMs && !this.#closing) {
+      this.#host.log.info(`${this.remote} idle for ${idleTimeoutMs} ms: closing`);
+      this.close("error", `Idle for ${idleTimeoutMs} ms`);
+    }
   }
 
   #abortAll(): void {
@@ -140,6 +219,7 @@ export class Session {
   }
 
   #onRequest(req: Request): void {
+    this.#received++;
     const { id, method } = req;
     if (method === METHODS.cancel) {
       const target = req.params?.id;
@@ -196,12 +276,16 @@ export class Session {
       const outcome = "result" in answer ? "ok" : answer.error.message;
       this.#host.log.info(`${this.remote} #${id} ${method}: ${outcome} (${ms} ms)`);
       this.#calls.delete(id);
-      await this.#respond(id, answer);
-      // Lifecycle actions run once their answer has been written.
+      const written = this.#respond(id, answer);
+      if (after.length === 0) return await written;
+      // Lifecycle actions start once their answer is queued, not written: the
+      // answer still goes out first, but a peer that does not read cannot hold
+      // a reset or kill back for longer than the close grace.
       for (const action of after) {
         if (action === "disconnect") this.close("disconnect");
         else this.#host.lifecycle(action, this);
       }
+      await written;
     });
     this.#running.add(work);
     work.finally(() => this.#running.delete(work));
