@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { Logger } from "../lib/server/log.ts";
+import { isoTimestamp, Logger } from "../lib/server/log.ts";
+import { prng } from "./protocol_helpers.ts";
 
 /** A logger writing into an array, with a clock the test moves by hand. */
 function capture(level: "quiet" | "normal" = "quiet") {
@@ -67,4 +68,12 @@ Deno.test("Logger.warnLimited() reports the count even when the flood stops", as
   assert.equal(lines.length, 2);
   assert.match(lines[1]!, /warn refused: 2 similar lines suppressed$/);
   log.flush();
+});
+
+Deno.test("isoTimestamp() writes what Date.prototype.toISOString() writes", () => {
+  const leapDay = Date.UTC(2024, 1, 29, 23, 59, 59, 999);
+  const times = [0, 1, 999, 86_399_999, 951_782_400_000, leapDay, 4_102_444_799_999, Date.now()];
+  const next = prng(42);
+  for (let i = 0; i < 1000; i++) times.push(Math.floor(next() * 8_000_000_000_000));
+  for (const ms of times) assert.equal(isoTimestamp(ms), new Date(ms).toISOString(), String(ms));
 });
