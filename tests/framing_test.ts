@@ -360,41 +360,44 @@ Deno.test("FrameWriter.write() never rejects when the stream fails", async (t) =
   });
 });
 
-Deno.test("FrameWriter.writingSince tells since when a write has waited", async (t) => {
-  await t.step("is -1 when idle, stamped while a write waits, -1 again once written", async () => {
+Deno.test("FrameWriter.writes and .writing show whether writes make progress", async (t) => {
+  await t.step("writing while a write waits; writes counts each write as it starts", async () => {
     const gate = Promise.withResolvers<void>();
     const stream = new ScriptedStream([], { onWrite: () => gate.promise });
     const writer = new FrameWriter(stream);
-    assert.equal(writer.writingSince, -1);
-    const before = performance.now();
+    assert.equal(writer.writing, false);
+    assert.equal(writer.writes, 0);
     const written = writer.write("slow");
     for (let i = 0; i < 5; i++) await Promise.resolve();
-    assert.ok(writer.writingSince >= before, "stamped when the write started");
+    assert.equal(writer.writing, true);
+    assert.equal(writer.writes, 1);
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    assert.equal(writer.writes, 1, "a stalled write does not move the count");
     gate.resolve();
     await written;
-    assert.equal(writer.writingSince, -1);
+    assert.equal(writer.writing, false);
+    assert.equal(writer.writes, 1);
   });
 
   await t.step(
-    "restarts with each partial write, so a peer that drains is not stalled",
+    "each partial write moves the count, so a peer that drains is seen draining",
     async () => {
-      const stamps: number[] = [];
+      const counts: number[] = [];
       let writer: FrameWriter | null = null;
       const stream = new ScriptedStream([], {
         maxWriteBytes: 4,
         onWrite: () => {
-          stamps.push(writer!.writingSince);
+          counts.push(writer!.writes);
         },
       });
       writer = new FrameWriter(stream);
       await writer.write("0123456789");
-      assert.equal(stamps.length, 3);
-      assert.ok(stamps.every((s, i) => s >= 0 && (i === 0 || s >= stamps[i - 1]!)));
-      assert.equal(writer.writingSince, -1);
+      assert.deepEqual(counts, [1, 2, 3]);
+      assert.equal(writer.writing, false);
     },
   );
 
-  await t.step("is -1 after a failed write", async () => {
+  await t.step("is not writing after a failed write", async () => {
     const stream = new ScriptedStream([], {
       onWrite: () => {
         throw new Deno.errors.BrokenPipe("Broken pipe");
@@ -402,7 +405,7 @@ Deno.test("FrameWriter.writingSince tells since when a write has waited", async 
     });
     const writer = new FrameWriter(stream);
     await writer.write("x");
-    assert.equal(writer.writingSince, -1);
+    assert.equal(writer.writing, false);
   });
 });
 

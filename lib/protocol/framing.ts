@@ -7,8 +7,9 @@
  * only, never a loop over bytes in JS, and frame text is decoded by the fast
  * lenient decoder, with the strict one only as the judge of a frame that holds
  * U+FFFD. The writer coalesces frames queued while a write is in flight into
- * one system call, and says since when its current write has been waiting, so
- * its owner can enforce a write deadline without a timer per write.
+ * one system call, and counts the writes it hands to the stream, so its owner
+ * can enforce a write deadline by sampling, without a timer or a clock read
+ * per write.
  * @module
  */
 
@@ -127,10 +128,10 @@ export class FrameWriter {
   #queue: string[] = [];
   #flushing: Promise<void> | null = null;
   #encoder = new TextEncoder();
-  #writingSince = -1;
-  /** Marks the start of each write for the deadline (one closure per writer, not per write). */
-  #stamp = () => {
-    this.#writingSince = performance.now();
+  #writes = 0;
+  /** Counts each write as it starts (one closure per writer, not per write). */
+  #count = () => {
+    this.#writes++;
   };
   /** Hears about the first failed write (the connection owner closes the socket). */
   onError: (err: ConnectionClosedError) => void;
@@ -144,12 +145,18 @@ export class FrameWriter {
   }
 
   /**
-   * When the write now waiting on the stream began (`performance.now()`), or
-   * -1 when none is: a write deadline is a comparison against this. Each
-   * partial write restarts it, so a slow peer that keeps draining is not stalled.
+   * Writes handed to the stream so far, partial ones included. A deadline
+   * check samples it: a count that stays the same while {@linkcode writing}
+   * means the peer has taken nothing since, while one that moves means a
+   * slow peer that still drains.
    */
-  get writingSince(): number {
-    return this.#writingSince;
+  get writes(): number {
+    return this.#writes;
+  }
+
+  /** Whether frames are being written (a write may be waiting on the stream). */
+  get writing(): boolean {
+    return this.#flushing !== null;
   }
 
   /** Resolves once everything queued so far has been written (or writing failed). */
@@ -185,7 +192,6 @@ export class FrameWriter {
     } finally {
       // Runs in the same tick as the last empty-queue check, so no frame is stranded.
       this.#flushing = null;
-      this.#writingSince = -1;
     }
   }
 
@@ -198,13 +204,13 @@ export class FrameWriter {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     const most = batch.length * 3;
     if (most < POOL_MIN_BYTES || most > POOL_BUFFER_BYTES) {
-      await writeAll(this.#stream, this.#encoder.encode(batch), this.#stamp);
+      await writeAll(this.#stream, this.#encoder.encode(batch), this.#count);
       return;
     }
     const buf = pool.pop() ?? new Uint8Array(POOL_BUFFER_BYTES);
     try {
       const { written } = this.#encoder.encodeInto(batch, buf);
-      await writeAll(this.#stream, buf.subarray(0, written), this.#stamp);
+      await writeAll(this.#stream, buf.subarray(0, written), this.#count);
     } finally {
       // The write has finished (or failed): nothing refers to the bytes any more.
       if (pool.length < POOL_KEEP) pool.push(buf);

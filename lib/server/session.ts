@@ -64,6 +64,9 @@ export class Session implements Sweepable {
   #unwritten = 0;
   #wake: (() => void) | null = null;
   #closing = false;
+  /** The writer's count when the write check last saw it move, and when (-1: not writing). */
+  #writesSeen = -1;
+  #writesMovedAt = 0;
   /** Frames received so far, and the count and time the idle check last saw moving. */
   #received = 0;
   #seenReceived = 0;
@@ -166,18 +169,23 @@ export class Session implements Sweepable {
   }
 
   /**
-   * The deadline checks the server's sweep runs: a write waiting longer than
-   * the write timeout closes the connection at once (no `bye` could get
-   * through); no request and no call in flight for the idle timeout closes it
-   * with a `bye`.
+   * The deadline checks the server's sweep runs: writes that make no
+   * progress for the write timeout close the connection at once (no `bye`
+   * could get through); no request and no call in flight for the idle
+   * timeout closes it with a `bye`. Both are sampled, so they act up to one
+   * sweep period late.
    */
   sweep(now: number): void {
     const peer = this.#peer;
     const writer = this.#writer;
     if (peer === null || writer === null || peer.isClosed) return;
-    const since = writer.writingSince;
     const { writeTimeoutMs, idleTimeoutMs } = this.#host;
-    if (since >= 0 && now - since > writeTimeoutMs) {
+    if (!writer.writing) {
+      this.#writesSeen = -1;
+    } else if (writer.writes !== this.#writesSeen) {
+      this.#writesSeen = writer.writes;
+      this.#writesMovedAt = now;
+    } else if (now - this.#writesMovedAt > writeTimeoutMs) {
       this.#closing = true;
       this.#abortAll();
       peer.close(
