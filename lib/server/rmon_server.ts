@@ -134,10 +134,9 @@ export class RmonServer {
     try {
       const old = this.#closeSessions("reset");
       this.#closeListener();
-      if (await this.#rebind()) {
-        log.info(`reset: listening again on ${formatEndpoint(this.#listener!.addr)}`);
-      } else {
-        await this.shutdown("error");
+      if (!await this.#rebind()) await this.shutdown("error");
+      else if (this.#listener) {
+        log.info(`reset: listening again on ${formatEndpoint(this.#listener.addr)}`);
       }
       await old;
     } finally {
@@ -151,6 +150,8 @@ export class RmonServer {
       if (this.#stopping) return true; // a kill or signal came first: nothing to listen for
       try {
         await this.start();
+        // A kill or signal during the bind: the new listener must not outlive the server.
+        if (this.#stopping) this.#closeListener();
         return true;
       } catch (err) {
         if (!(err instanceof Deno.errors.AddrInUse) || attempt >= REBIND_ATTEMPTS) {

@@ -5,9 +5,10 @@
  * concurrently; responses carry their ids.
  *
  * Nothing a peer does can hold a session open for long: the server's sweep
- * closes it when a write waits longer than the write timeout or when it sits
- * idle (no request, no call in flight) past the idle timeout, and a closing
- * session gives its `bye` and queued answers a short grace, then closes anyway.
+ * closes it when its writes make no progress for the write timeout or when
+ * it sits idle (no request, no call in flight) past the idle timeout, and a
+ * closing session gives its `bye` and queued answers a short grace, then
+ * closes anyway.
  * @module
  */
 
