@@ -1,8 +1,9 @@
 /**
  * `rmon-server` entry point: parse options, load the token (and the TLS
- * certificate when serving TLS), listen, and stop cleanly on `kill`, Ctrl-C
- * or SIGTERM (every running call cancelled, every child process group
- * killed). The only place the server process exits.
+ * certificate when serving TLS), listen, and stop cleanly on `kill`, Ctrl-C,
+ * SIGTERM or SIGHUP (every running call cancelled, every child process group
+ * killed, within the close and kill graces). The only place the server
+ * process exits.
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -82,8 +83,16 @@ async function main(args: string[]): Promise<number> {
     maxFrameBytes: opts.maxFrameBytes,
     maxOutputBytes: opts.maxOutputBytes,
     authTimeoutMs: opts.authTimeoutMs,
-    maxConnections: opts.maxConnections,
     execEnv: opts.execEnv,
+    writeTimeoutMs: opts.writeTimeoutMs,
+    idleTimeoutMs: opts.idleTimeoutMs,
+    limits: {
+      maxConnections: opts.maxConnections,
+      startups: opts.startups,
+      startupsPerSource: opts.startupsPerSource,
+      penaltyMs: opts.penaltyMs,
+      maxPenaltyMs: opts.maxPenaltyMs,
+    },
   });
   let addr;
   try {
@@ -150,7 +159,10 @@ async function main(args: string[]): Promise<number> {
     log.info(`received ${signal}`);
     server.shutdown("shutdown");
   };
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  // Windows has listeners for SIGINT (and SIGBREAK) only; adding any other throws there.
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
   const listeners = signals.map((s) => [s, stop(s)] as const);
   for (const [s, fn] of listeners) Deno.addSignalListener(s, fn);
   const watcher = keys === null ? null : watchAuthorizedKeys(

@@ -113,11 +113,26 @@ export async function baseEnv(): Promise<Record<string, string>> {
   return env;
 }
 
-/** Start `server.ts` as the build runs it (`--quiet`, port 0) and wait until it listens. */
+/**
+ * Start `server.ts` as the build runs it (`--quiet`, port 0, limits on
+ * unauthenticated connections raised) and wait until it listens.
+ */
 export async function startRmonServer(opts: RmonServerOptions = {}): Promise<BenchProcess> {
   const ownHome = opts.home === undefined;
   const home = opts.home ?? await Deno.makeTempDir({ prefix: "rmon-bench-home-" });
-  const args = [...runArgsSync("server"), "--port", "0", "--quiet", ...(opts.args ?? [])];
+  const args = [
+    ...runArgsSync("server"),
+    "--port",
+    "0",
+    "--quiet",
+    // The benchmark connects hundreds of links from one address at once, which
+    // the default limits on unauthenticated connections would spread out.
+    "--max-startups",
+    "1024",
+    "--max-startups-per-source",
+    "1024",
+    ...(opts.args ?? []),
+  ];
   return await spawnListening("rmon", args, {
     ...await baseEnv(),
     HOME: home,

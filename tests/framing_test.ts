@@ -360,6 +360,55 @@ Deno.test("FrameWriter.write() never rejects when the stream fails", async (t) =
   });
 });
 
+Deno.test("FrameWriter.writes and .writing show whether writes make progress", async (t) => {
+  await t.step("writing while a write waits; writes counts each write as it starts", async () => {
+    const gate = Promise.withResolvers<void>();
+    const stream = new ScriptedStream([], { onWrite: () => gate.promise });
+    const writer = new FrameWriter(stream);
+    assert.equal(writer.writing, false);
+    assert.equal(writer.writes, 0);
+    const written = writer.write("slow");
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    assert.equal(writer.writing, true);
+    assert.equal(writer.writes, 1);
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    assert.equal(writer.writes, 1, "a stalled write does not move the count");
+    gate.resolve();
+    await written;
+    assert.equal(writer.writing, false);
+    assert.equal(writer.writes, 1);
+  });
+
+  await t.step(
+    "each partial write moves the count, so a peer that drains is seen draining",
+    async () => {
+      const counts: number[] = [];
+      let writer: FrameWriter | null = null;
+      const stream = new ScriptedStream([], {
+        maxWriteBytes: 4,
+        onWrite: () => {
+          counts.push(writer!.writes);
+        },
+      });
+      writer = new FrameWriter(stream);
+      await writer.write("0123456789");
+      assert.deepEqual(counts, [1, 2, 3]);
+      assert.equal(writer.writing, false);
+    },
+  );
+
+  await t.step("is not writing after a failed write", async () => {
+    const stream = new ScriptedStream([], {
+      onWrite: () => {
+        throw new Deno.errors.BrokenPipe("Broken pipe");
+      },
+    });
+    const writer = new FrameWriter(stream);
+    await writer.write("x");
+    assert.equal(writer.writing, false);
+  });
+});
+
 Deno.test("writeAll() writes every byte over short writes", async () => {
   const stream = new ScriptedStream([], { maxWriteBytes: 5 });
   const data = bytes("x".repeat(23));

@@ -2,19 +2,23 @@
  * Test helpers that start real processes: `rmon-server` and `rmon` entry
  * points run with exactly the permission flags of the build (read from the
  * deno.json compile tasks), on loopback with free ports; plus authenticated
- * and raw connections to them, and process-tree inspection for leak checks.
+ * and raw connections to them (plain or TLS, from any loopback source
+ * address), and process-tree inspection for leak checks.
  * @module
  */
 
+import type { Socket } from "node:net";
 import { runArgsSync } from "../lib/dev/entry_flags.ts";
 import { childEnv, signalChild, spawnLocalServer } from "../lib/dev/local_server.ts";
 import { newNonce, TokenKey } from "../lib/protocol/auth.ts";
 import { type ByteStream, FrameReader, writeAll } from "../lib/protocol/framing.ts";
-import { fingerprintOfPem } from "../lib/protocol/fingerprint.ts";
+import { fingerprintOfPem, parseFingerprint } from "../lib/protocol/fingerprint.ts";
 import { tlsDialer, tlsListen } from "../lib/protocol/tls_transport.ts";
 import { generateCertificate } from "../lib/server/cert_gen.ts";
 import { clientHandshake, type ClientSession, serverHandshake } from "../lib/protocol/handshake.ts";
+import { NodeSocketStream } from "../lib/protocol/node_stream.ts";
 import { dialTcp, tcpTransport } from "../lib/protocol/tcp_transport.ts";
+import { formatEndpoint, type Protection, type Transport } from "../lib/protocol/transport.ts";
 import { plainFacts } from "./protocol_helpers.ts";
 
 /** A token good enough for tests (≥16 characters). */
@@ -30,6 +34,8 @@ export interface ServerProcess extends AsyncDisposable {
   token: string;
   /** Lines the server printed on stdout up to "listening". */
   banner: string[];
+  /** The certificate fingerprint (bare hex) its banner printed when it serves TLS, else null. */
+  fingerprint: string | null;
   /** Everything it has logged on stderr so far. */
   stderr(): string;
   /** Resolves with the exit status once the process ends. */
@@ -68,12 +74,14 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
     return s;
   });
   const kill = (signal: Deno.Signal = "SIGTERM") => signalChild(server.child, signal);
+  const pinned = server.banner.join("\n").match(/fingerprint (sha256:[0-9a-f]{64})/);
   return {
     pid: server.child.pid,
     hostname: server.hostname,
     port: server.port,
     token: token ?? "",
     banner: server.banner,
+    fingerprint: pinned ? parseFingerprint(pinned[1]!) : null,
     stderr: server.stderr,
     status,
     kill,
@@ -91,16 +99,141 @@ export function startServers(n: number, opts: StartOptions = {}): Promise<Server
   return Promise.all(Array.from({ length: n }, () => startServer(opts)));
 }
 
-/** An authenticated session to `server` whose read loop runs; dispose to close it. */
+/** Where a test server listens and what it expects. */
+export interface ServerAddress {
+  hostname: string;
+  port: number;
+  token: string;
+  /** Bare hex; required for TLS connections. */
+  fingerprint?: string | null;
+}
+
+/** How {@linkcode connect} and {@linkcode rawDial} reach a server. */
+export interface DialOptions {
+  /** Speak TLS, pinning the fingerprint the server printed (default false). */
+  tls?: boolean;
+  /**
+   * Connect from this local address (e.g. `127.0.0.2`), so the server's
+   * per-source limits and penalties see another source. Default: the OS's choice.
+   */
+  from?: string;
+}
+
+/** Options of {@linkcode connect}. */
+export interface ConnectOptions extends DialOptions {
+  /** The token to prove (default the server's). */
+  token?: string;
+  /** Run the read loop (default true); false makes a client that never reads. */
+  read?: boolean;
+}
+
+/** Resolve once `socket` emits `event`; reject if it fails or closes first. */
+function settled(socket: Socket, event: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (err?: Error) => {
+      socket.off(event, ok);
+      reject(err ?? new Error(`Closed before "${event}"`));
+    };
+    const ok = () => {
+      socket.off("error", fail);
+      socket.off("close", fail);
+      resolve();
+    };
+    socket.once(event, ok);
+    socket.once("error", fail);
+    socket.once("close", fail);
+  });
+}
+
+/**
+ * A byte stream to `server` from `opts.from` over node sockets, after its TLS
+ * handshake when `opts.tls` (the server certificate is not checked here; see
+ * `dialFrom`). Rejects when the server closes or resets it first.
+ */
+async function nodeStream(
+  server: ServerAddress,
+  opts: DialOptions,
+): Promise<{ stream: NodeSocketStream; socket: Socket }> {
+  const net = await import("node:net");
+  const raw = net.connect({ host: server.hostname, port: server.port, localAddress: opts.from });
+  raw.setNoDelay(true);
+  try {
+    await settled(raw, "connect");
+  } catch (err) {
+    raw.destroy();
+    throw err;
+  }
+  if (!opts.tls) return { stream: new NodeSocketStream(raw), socket: raw };
+  const tls = await import("node:tls");
+  const socket = tls.connect({
+    socket: raw,
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
+  });
+  try {
+    await settled(socket, "secureConnect");
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+  // Backpressure through the raw socket: a client that does not read must really stop.
+  return { stream: new NodeSocketStream(socket, raw), socket };
+}
+
+/** A client transport from a chosen local address: node sockets, as Deno.connect cannot bind one. */
+async function dialFrom(server: ServerAddress, opts: DialOptions): Promise<Transport> {
+  const { stream, socket } = await nodeStream(server, opts);
+  let protection: Protection = { kind: "plain" };
+  if (opts.tls) {
+    const seen = parseFingerprint(
+      (socket as import("node:tls").TLSSocket).getPeerCertificate().fingerprint256 ?? "",
+    );
+    if (seen !== server.fingerprint) {
+      stream.close();
+      throw new Error(`Cannot connect: certificate ${seen} is not the server's`);
+    }
+    protection = { kind: "tls", fingerprint: seen };
+  }
+  return {
+    remote: formatEndpoint(server),
+    peerAddress: server.hostname,
+    protection,
+    read: (p) => stream.read(p),
+    write: (p) => stream.write(p),
+    close: () => stream.close(),
+  };
+}
+
+/** A client transport to `server`: plain or TLS (pinned), from a chosen address or not. */
+function dial(server: ServerAddress, opts: DialOptions): Promise<Transport> {
+  const ep = { hostname: server.hostname, port: server.port };
+  if (opts.from !== undefined) return dialFrom(server, opts);
+  if (!opts.tls) return dialTcp(ep, 5_000);
+  if (!server.fingerprint) {
+    throw new Error("Cannot connect with TLS: the server printed no fingerprint");
+  }
+  return tlsDialer({ kind: "fingerprint", fingerprint: server.fingerprint })(ep, 5_000);
+}
+
+/**
+ * An authenticated session to `server` whose read loop runs (unless `read:
+ * false`); dispose to close it. A string second argument is the token. The
+ * transport is there for tests that then write bytes of their own.
+ */
 export async function connect(
-  server: { hostname: string; port: number; token: string },
-  token = server.token,
-): Promise<ClientSession & AsyncDisposable> {
-  const transport = await dialTcp({ hostname: server.hostname, port: server.port }, 5_000);
-  const session = await clientHandshake(transport, { key: new TokenKey(token), timeoutMs: 5_000 });
-  const running = session.peer.run();
+  server: ServerAddress,
+  options: string | ConnectOptions = {},
+): Promise<ClientSession & { transport: Transport } & AsyncDisposable> {
+  const opts = typeof options === "string" ? { token: options } : options;
+  const transport = await dial(server, opts);
+  const session = await clientHandshake(transport, {
+    key: new TokenKey(opts.token ?? server.token),
+    timeoutMs: 5_000,
+  });
+  const running = opts.read === false ? Promise.resolve() : session.peer.run();
   return {
     ...session,
+    transport,
     async [Symbol.asyncDispose]() {
       session.peer.close();
       await running;
@@ -123,6 +256,86 @@ export async function rawConnect(server: { hostname: string; port: number }): Pr
       return Promise.resolve();
     },
   });
+}
+
+/** What a raw connection received. */
+export interface Received {
+  text: string;
+  /** Whether the server closed the connection (false: the wait timed out first). */
+  closed: boolean;
+}
+
+/** A raw connection (plain or TLS, from any source address) for hostile-client tests. */
+export interface RawConn extends AsyncDisposable {
+  /** Send text as is; resolves false when the connection is already gone. */
+  send(text: string): Promise<boolean>;
+  /** Read until the server closes the connection or `timeoutMs` passes. */
+  receive(timeoutMs?: number): Promise<Received>;
+  /** Read until the text holds `count` complete lines, the server closes, or `timeoutMs` passes. */
+  lines(count: number, timeoutMs?: number): Promise<Received>;
+  close(): void;
+}
+
+/**
+ * A raw connection to `server` that does nothing on its own. One the server
+ * closes at once (refused at accept, so no TLS handshake either) is returned
+ * already closed: `receive()` gives `{text: "", closed: true}`.
+ */
+export async function rawDial(server: ServerAddress, opts: DialOptions = {}): Promise<RawConn> {
+  let stream: NodeSocketStream | null = null;
+  try {
+    stream = (await nodeStream(server, opts)).stream;
+  } catch {
+    // Reset or closed before the TLS handshake ended: refused at accept.
+  }
+  const buf = new Uint8Array(64 * 1024);
+  const decoder = new TextDecoder();
+  let text = "";
+  let closed = stream === null;
+  /** The one read in flight, kept across calls: the stream allows a single reader. */
+  let reading: Promise<number | null> | null = null;
+  const readUntil = async (done: () => boolean, timeoutMs: number): Promise<Received> => {
+    const deadline = Date.now() + timeoutMs;
+    while (!closed && !done() && Date.now() < deadline) {
+      reading ??= stream!.read(buf).catch(() => null);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const n = await Promise.race([
+        reading,
+        new Promise<"timeout">((r) =>
+          timer = setTimeout(() => r("timeout"), deadline - Date.now())
+        ),
+      ]);
+      clearTimeout(timer);
+      if (n === "timeout") break;
+      reading = null;
+      if (n === null) closed = true;
+      else text += decoder.decode(buf.subarray(0, n), { stream: true });
+    }
+    return { text, closed };
+  };
+  const close = () => {
+    stream?.close();
+    closed = true;
+  };
+  return {
+    async send(t: string): Promise<boolean> {
+      if (stream === null) return false;
+      try {
+        await stream.write(new TextEncoder().encode(t));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    receive: (timeoutMs = 5_000) => readUntil(() => false, timeoutMs),
+    lines: (count, timeoutMs = 5_000) =>
+      readUntil(() => text.split("\n").length > count, timeoutMs),
+    close,
+    [Symbol.asyncDispose]() {
+      close();
+      return Promise.resolve();
+    },
+  };
 }
 
 /** Read everything a raw connection sends until it closes (or `timeoutMs` passes). */
@@ -335,9 +548,10 @@ export function mutedServer(token: string): { hostname: string; port: number } &
 
 /** The fingerprint (bare hex) a TLS server printed in its banner. */
 export function bannerFingerprint(server: ServerProcess): string {
-  const m = /fingerprint sha256:([0-9a-f]{64})/.exec(server.banner.join("\n"));
-  if (!m) throw new Error(`No fingerprint in the banner: ${server.banner.join(" | ")}`);
-  return m[1]!;
+  if (!server.fingerprint) {
+    throw new Error(`No fingerprint in the banner: ${server.banner.join(" | ")}`);
+  }
+  return server.fingerprint;
 }
 
 /**

@@ -479,7 +479,8 @@ Deno.test("operator keys end to end: keygen, roles, --no-token, audit, revocatio
   );
   await using server = await startServer({
     token: null,
-    args: ["--authorized-keys", keysFile, "--no-token", "--audit-log", auditFile],
+    // Refused sign-ins are part of the test: no penalty may lock out the next step.
+    args: ["--authorized-keys", keysFile, "--no-token", "--audit-log", auditFile, "--penalty", "0"],
   });
   assert.match(server.banner.join("\n"), /Operator keys: 2 in .*\(the token is refused\)/);
 
@@ -570,7 +571,7 @@ Deno.test("the client's key: default path, passphrase, and a key others can read
   );
   await using server = await startServer({
     token: null,
-    args: ["--authorized-keys", keysFile, "--no-token"],
+    args: ["--authorized-keys", keysFile, "--no-token", "--penalty", "0"],
   });
   const query = (args: string[], env: Record<string, string>) =>
     runClient(["--json", ...args, "--hosts", `127.0.0.1:${server.port}`, "--", "name"], { env });

@@ -31,8 +31,14 @@ Deno.test("parseServerArgs() gives secure defaults", () => {
     maxFrameBytes: FRAME_LIMITS.postAuth,
     maxOutputBytes: LIMITS.execOutputBytes,
     authTimeoutMs: TIMEOUTS.authDeadlineMs,
+    writeTimeoutMs: TIMEOUTS.writeMs,
+    idleTimeoutMs: TIMEOUTS.idleMs,
     maxConnections: LIMITS.connections,
     execEnv: [],
+    startups: { start: 10, rate: 30, full: 64 },
+    startupsPerSource: 8,
+    penaltyMs: 1_000,
+    maxPenaltyMs: 600_000,
     help: false,
     version: false,
   });
@@ -63,6 +69,11 @@ Deno.test("parseServerArgs() reads every option in both value forms", async (t) 
     [["--max-output=1000"], { maxOutputBytes: 1000 }],
     [["--auth-timeout", "800"], { authTimeoutMs: 800 }],
     [["--max-connections", "10"], { maxConnections: 10 }],
+    [["--write-timeout", "250"], { writeTimeoutMs: 250 }],
+    [["--idle-timeout=0"], { idleTimeoutMs: 0 }],
+    [["--max-startups-per-source", "2"], { startupsPerSource: 2 }],
+    [["--penalty", "0"], { penaltyMs: 0 }],
+    [["--max-penalty", "5000"], { maxPenaltyMs: 5000 }],
     [["--quiet"], { logLevel: "quiet" }],
     [["--verbose"], { logLevel: "verbose" }],
     [["-h"], { help: true }],
@@ -78,6 +89,18 @@ Deno.test("parseServerArgs() reads every option in both value forms", async (t) 
       }
     });
   }
+  await t.step("--max-startups START:RATE:FULL or N", () => {
+    assert.deepEqual(parseServerArgs(["--max-startups", "5:50:20"]).startups, {
+      start: 5,
+      rate: 50,
+      full: 20,
+    });
+    assert.deepEqual(parseServerArgs(["--max-startups=16"]).startups, {
+      start: 16,
+      rate: 100,
+      full: 16,
+    });
+  });
 });
 
 Deno.test("parseServerArgs() rejects bad arguments with one clear line", async (t) => {
@@ -93,6 +116,14 @@ Deno.test("parseServerArgs() rejects bad arguments with one clear line", async (
     [["--port", "-1"], /Invalid --port/],
     [["--max-frame", "10"], /Invalid --max-frame: "10" is not a whole number >= 1024/],
     [["--auth-timeout", "1.5"], /Invalid --auth-timeout/],
+    [["--write-timeout", "0"], /Invalid --write-timeout: "0" is not a whole number >= 1/],
+    [["--idle-timeout", "-5"], /Invalid --idle-timeout/],
+    [["--max-startups", "10:30"], /Invalid --max-startups: Cannot parse "10:30"/],
+    [["--max-startups", "20:30:10"], /Invalid --max-startups/],
+    [["--max-startups", "1:101:5"], /Invalid --max-startups/],
+    [["--max-startups", "0"], /Invalid --max-startups/],
+    [["--max-startups-per-source", "0"], /Invalid --max-startups-per-source/],
+    [["--penalty", "x"], /Invalid --penalty/],
     [["--host", ""], /Invalid --host: empty address/],
     [["--quiet", "--verbose"], /--quiet and --verbose conflict/],
     [["--tls-cert", "c.pem"], /--tls-cert and --tls-key go together/],

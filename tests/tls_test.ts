@@ -86,7 +86,7 @@ Deno.test("rmon-server --tls makes its certificate once and prints its fingerpri
 });
 
 Deno.test("a pinned fingerprint is required to match before any protocol byte", async (t) => {
-  await using server = await startServer({ args: ["--tls"] });
+  await using server = await startServer({ args: ["--tls", "--penalty", "0"] });
   const fp = bannerFingerprint(server);
 
   await t.step("the right pin connects over TLS", async () => {
@@ -204,7 +204,7 @@ Deno.test("--ca-file verifies the server against a CA", async (t) => {
   await Deno.writeTextFile(files.cert, pki.certPem);
   await Deno.writeTextFile(files.key, pki.keyPem, { mode: 0o600 });
   await using server = await startServer({
-    args: ["--tls-cert", files.cert, "--tls-key", files.key],
+    args: ["--tls-cert", files.cert, "--tls-key", files.key, "--penalty", "0"],
   });
   assert.equal(bannerFingerprint(server), await fingerprintOfPem(pki.certPem));
 
@@ -258,7 +258,7 @@ Deno.test("rmon-server off loopback serves TLS unless told --insecure-plaintext,
 });
 
 Deno.test("channel binding: a relaying proxy with its own certificate cannot authenticate", async (t) => {
-  await using server = await startServer({ args: ["--tls"] });
+  await using server = await startServer({ args: ["--tls", "--penalty", "0"] });
   const fingerprint = bannerFingerprint(server);
 
   await t.step("control: relaying the TLS bytes untouched works", async () => {

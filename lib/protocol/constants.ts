@@ -38,6 +38,12 @@ export const TIMEOUTS = {
   killGraceMs: 2_000,
   /** Extra time a ping gets beyond one second per echo request. */
   pingSlackMs: 3_000,
+  /** A write the peer does not drain within this closes the connection (`--write-timeout`). */
+  writeMs: 10_000,
+  /** An authenticated peer silent this long with no call in flight is closed (`--idle-timeout`). */
+  idleMs: 60_000,
+  /** How long a closing connection gets to take its `bye` and queued answers. */
+  closeGraceMs: 2_000,
 } as const;
 
 /** Output and concurrency limits. */
@@ -53,8 +59,21 @@ export const LIMITS = {
   pingCountMax: 10,
   /** Calls in flight per connection before `busy` is answered. */
   callsPerConnection: 64,
-  /** Concurrent connections before new ones are refused. */
+  /** Concurrent authenticated connections before new ones are refused. */
   connections: 1024,
+  /**
+   * Unauthenticated connections: from `start` on, new ones are dropped with
+   * probability `rate` %, rising linearly to 100 % at `full` (sshd's MaxStartups).
+   */
+  startups: { start: 10, rate: 30, full: 64 },
+  /** Unauthenticated connections from one source (an IPv4 address or an IPv6 /64). */
+  startupsPerSource: 8,
+  /** First penalty of a source after a failed handshake; doubles with each repeat. */
+  penaltyMs: 1_000,
+  /** Longest penalty of a source. */
+  maxPenaltyMs: 10 * 60 * 1000,
+  /** Sources remembered by the penalty table; the oldest is forgotten first. */
+  penaltySources: 65_536,
   /** Longest command line accepted for exec, in bytes. */
   commandBytes: 64 * 1024,
 } as const;

@@ -7,7 +7,9 @@
  * only, never a loop over bytes in JS, and frame text is decoded by the fast
  * lenient decoder, with the strict one only as the judge of a frame that holds
  * U+FFFD. The writer coalesces frames queued while a write is in flight into
- * one system call.
+ * one system call, and counts the writes it hands to the stream, so its owner
+ * can enforce a write deadline by sampling, without a timer or a clock read
+ * per write.
  * @module
  */
 
@@ -126,6 +128,11 @@ export class FrameWriter {
   #queue: string[] = [];
   #flushing: Promise<void> | null = null;
   #encoder = new TextEncoder();
+  #writes = 0;
+  /** Counts each write as it starts (one closure per writer, not per write). */
+  #count = () => {
+    this.#writes++;
+  };
   /** Hears about the first failed write (the connection owner closes the socket). */
   onError: (err: ConnectionClosedError) => void;
   /** The write failure, once one happened; later frames are dropped. */
@@ -135,6 +142,21 @@ export class FrameWriter {
   constructor(stream: ByteStream, onError: (err: ConnectionClosedError) => void = () => {}) {
     this.#stream = stream;
     this.onError = onError;
+  }
+
+  /**
+   * Writes handed to the stream so far, partial ones included. A deadline
+   * check samples it: a count that stays the same while {@linkcode writing}
+   * means the peer has taken nothing since, while one that moves means a
+   * slow peer that still drains.
+   */
+  get writes(): number {
+    return this.#writes;
+  }
+
+  /** Whether frames are being written (a write may be waiting on the stream). */
+  get writing(): boolean {
+    return this.#flushing !== null;
   }
 
   /** Resolves once everything queued so far has been written (or writing failed). */
@@ -182,13 +204,13 @@ export class FrameWriter {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     const most = batch.length * 3;
     if (most < POOL_MIN_BYTES || most > POOL_BUFFER_BYTES) {
-      await writeAll(this.#stream, this.#encoder.encode(batch));
+      await writeAll(this.#stream, this.#encoder.encode(batch), this.#count);
       return;
     }
     const buf = pool.pop() ?? new Uint8Array(POOL_BUFFER_BYTES);
     try {
       const { written } = this.#encoder.encodeInto(batch, buf);
-      await writeAll(this.#stream, buf.subarray(0, written));
+      await writeAll(this.#stream, buf.subarray(0, written), this.#count);
     } finally {
       // The write has finished (or failed): nothing refers to the bytes any more.
       if (pool.length < POOL_KEEP) pool.push(buf);
@@ -204,10 +226,15 @@ const POOL_BUFFER_BYTES = 512 * 1024;
 const POOL_KEEP = 4;
 const pool: Uint8Array[] = [];
 
-/** Write every byte of `bytes`, looping over short writes. */
-export async function writeAll(stream: ByteStream, bytes: Uint8Array): Promise<void> {
+/** Write every byte of `bytes`, looping over short writes; `beforeEach` runs before each write. */
+export async function writeAll(
+  stream: ByteStream,
+  bytes: Uint8Array,
+  beforeEach?: () => void,
+): Promise<void> {
   let off = 0;
   while (off < bytes.length) {
+    beforeEach?.();
     const n = await stream.write(bytes.subarray(off));
     if (n <= 0) throw new Deno.errors.WriteZero("Cannot write frame: the stream accepted no bytes");
     off += n;

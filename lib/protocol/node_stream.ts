@@ -5,9 +5,14 @@
  * ~40 ms on a delayed ACK) and does not expose the peer certificate, which the
  * client needs for pinning and channel binding. Transport layer.
  *
- * Reads pull from a small queue of received chunks; the socket is paused while
- * the queue is full, so a peer cannot make us buffer more than one high-water
- * mark. A write resolves once the socket has taken the bytes (its callback),
+ * Reads pull from a small queue of received chunks; reading stops while the
+ * queue is full, so a peer cannot make us buffer more than one high-water
+ * mark. For TLS over an existing socket, reading stops on the socket under the
+ * TLS layer: in Deno 2.9 pausing a `TLSSocket` only stops its `data` events
+ * while it goes on reading and decrypting without bound (an authenticated
+ * client that sent without reading grew a server by 1 GB in 3 s), and
+ * `resume()` on the socket under it never restarts reading, so that socket's
+ * handle is stopped and restarted directly. A write resolves once the socket has taken the bytes (its callback),
  * which gives the caller backpressure and lets it reuse its buffer.
  * @module
  */
@@ -19,9 +24,33 @@ import type { ByteStream } from "./framing.ts";
 /** Received bytes queued before the socket is paused. */
 const HIGH_WATER_BYTES = 256 * 1024;
 
+/** The libuv-style handle under a node socket, as far as flow control needs it. */
+interface ReadHandle {
+  readStart?: () => unknown;
+  readStop?: () => unknown;
+}
+
+/**
+ * How to stop and restart reading: `socket.pause()`/`resume()`, or for a TLS
+ * layer over `under`, the read of `under`'s handle (see the module doc);
+ * pausing the TLS layer is the fallback where there is no such handle.
+ */
+function flowControl(socket: Socket, under?: Socket): (on: boolean) => void {
+  const handle = (under as unknown as { _handle?: ReadHandle } | undefined)?._handle;
+  const { readStart, readStop } = handle ?? {};
+  if (handle && readStart && readStop) {
+    return (on) => on ? readStart.call(handle) : readStop.call(handle);
+  }
+  return (on) => on ? socket.resume() : socket.pause();
+}
+
 /** A `ByteStream` over a node socket; see the module doc. */
 export class NodeSocketStream implements ByteStream {
   #socket: Socket;
+  /** Stops or restarts reading from the network; see {@linkcode flowControl}. */
+  #setReading: (on: boolean) => void;
+  /** Whether reading is stopped because the queue is full. */
+  #paused = false;
   #chunks: Uint8Array[] = [];
   #queued = 0;
   #ended = false;
@@ -29,13 +58,21 @@ export class NodeSocketStream implements ByteStream {
   #wake: (() => void) | null = null;
   #closed = false;
 
-  /** Wrap `socket`, which must not have been read from yet. */
-  constructor(socket: Socket) {
+  /**
+   * Wrap `socket`, which must not have been read from yet; `under` is the
+   * socket it reads from the network through, when `socket` is a TLS layer
+   * over one.
+   */
+  constructor(socket: Socket, under?: Socket) {
     this.#socket = socket;
+    this.#setReading = flowControl(socket, under);
     socket.on("data", (data: Uint8Array) => {
       this.#chunks.push(data);
       this.#queued += data.length;
-      if (this.#queued >= HIGH_WATER_BYTES) socket.pause();
+      if (this.#queued >= HIGH_WATER_BYTES && !this.#paused) {
+        this.#paused = true;
+        this.#setReading(false);
+      }
       this.#notify();
     });
     socket.on("end", () => {
@@ -75,7 +112,10 @@ export class NodeSocketStream implements ByteStream {
       else this.#chunks[0] = chunk.subarray(take);
     }
     this.#queued -= n;
-    if (this.#queued < HIGH_WATER_BYTES && this.#socket.isPaused()) this.#socket.resume();
+    if (this.#queued < HIGH_WATER_BYTES && this.#paused) {
+      this.#paused = false;
+      this.#setReading(true);
+    }
     return n;
   }
 

@@ -74,7 +74,8 @@ class TlsServerTransport implements Transport {
         return;
       }
       const socket = this.#wrap();
-      const stream = new NodeSocketStream(socket);
+      // Backpressure must stop the raw socket: pausing the TLS socket alone does not.
+      const stream = new NodeSocketStream(socket, this.#raw);
       this.#stream = stream;
       const fail = (err?: Error) => {
         reject(

@@ -14,6 +14,7 @@ import {
 } from "../protocol/constants.ts";
 import { isLoopbackHost } from "../protocol/transport.ts";
 import { execEnvNameProblem } from "../exec/child_env.ts";
+import { parseStartups, type Startups } from "./admission.ts";
 import type { LogLevel } from "./log.ts";
 
 /** Everything `rmon-server` is told on its command line. */
@@ -39,9 +40,22 @@ export interface ServerOptions {
   maxFrameBytes: number;
   maxOutputBytes: number;
   authTimeoutMs: number;
+  /** `--write-timeout`: a write the peer does not drain within this closes it. */
+  writeTimeoutMs: number;
+  /** `--idle-timeout`: an authenticated peer silent this long, no call in flight, is closed; 0 = never. */
+  idleTimeoutMs: number;
+  /** `--max-connections`: authenticated connections at once. */
   maxConnections: number;
   /** Server variables passed to exec and ping children besides the minimal set; default none. */
   execEnv: string[];
+  /** `--max-startups`: unauthenticated connections, with random early drop. */
+  startups: Startups;
+  /** `--max-startups-per-source`: unauthenticated connections per address (IPv6: per /64). */
+  startupsPerSource: number;
+  /** `--penalty`: first penalty of a source after a failed handshake; 0 = none. */
+  penaltyMs: number;
+  /** `--max-penalty`: longest penalty. */
+  maxPenaltyMs: number;
   help: boolean;
   version: boolean;
 }
@@ -71,7 +85,22 @@ Options:
   --max-frame BYTES    largest frame after auth (default ${FRAME_LIMITS.postAuth})
   --max-output BYTES   output cap per exec call (default ${LIMITS.execOutputBytes})
   --auth-timeout MS    absolute handshake deadline (default ${TIMEOUTS.authDeadlineMs})
-  --max-connections N  concurrent connections (default ${LIMITS.connections})
+  --write-timeout MS   close a client that takes no data for this long while
+                       the server writes to it (default ${TIMEOUTS.writeMs})
+  --idle-timeout MS    close an authenticated client that sends nothing for this
+                       long with no call running; 0 never (default ${TIMEOUTS.idleMs};
+                       rmon sends a heartbeat every 15 s)
+  --max-connections N  authenticated connections at once (default ${LIMITS.connections})
+  --max-startups START:RATE:FULL
+                       unauthenticated connections: from START on, refuse new
+                       ones with RATE % chance, rising to all at FULL (default
+                       ${LIMITS.startups.start}:${LIMITS.startups.rate}:${LIMITS.startups.full}; one number N means N:100:N)
+  --max-startups-per-source N
+                       unauthenticated connections per address, IPv6 per /64
+                       (default ${LIMITS.startupsPerSource})
+  --penalty MS         refuse an address this long after a failed or timed-out
+                       handshake, doubling per repeat; 0 none (default ${LIMITS.penaltyMs})
+  --max-penalty MS     longest penalty (default ${LIMITS.maxPenaltyMs})
   --exec-env NAME      also pass the server's variable NAME to commands (repeatable;
                        by default they get only PATH, HOME, USER, LANG, LC_*... and
                        never an RMON_* variable)
@@ -84,7 +113,10 @@ Token: RMON_TOKEN, else --token-file, else a token generated on first start and
 kept in a per-user state file (0600), whose path is printed at every start.
 TLS: without --tls-cert, a self-signed certificate is generated on the first
 start that needs it and kept beside the token; its fingerprint (what clients
-pin with --fingerprint) is printed at every start.`;
+pin with --fingerprint) is printed at every start.
+Signals: SIGINT, SIGTERM and SIGHUP (not on Windows) stop the server like
+"kill": running commands are killed, clients get "bye"; clients that do not
+read get ${TIMEOUTS.closeGraceMs / 1000} s, then are cut off.`;
 
 function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
@@ -93,6 +125,18 @@ function positiveInt(name: string, text: string | undefined, fallback: number, m
     throw new UsageError(`Invalid --${name}: "${text}" is not a whole number >= ${min}`);
   }
   return n;
+}
+
+/** `--max-startups` as given, or the default. */
+function startupsOption(text: string | undefined): Startups {
+  if (text === undefined) return { ...LIMITS.startups };
+  try {
+    return parseStartups(text);
+  } catch (err) {
+    throw new UsageError(`Invalid --max-startups: ${(err as Error).message}`, undefined, {
+      cause: err,
+    });
+  }
 }
 
 /** The server's options: name → whether it takes a value ("strings": one per use, repeatable). */
@@ -113,6 +157,12 @@ const OPTIONS: ReadonlyMap<string, "string" | "strings" | "boolean"> = new Map([
   ["auth-timeout", "string"],
   ["max-connections", "string"],
   ["exec-env", "strings"],
+  ["write-timeout", "string"],
+  ["idle-timeout", "string"],
+  ["max-startups", "string"],
+  ["max-startups-per-source", "string"],
+  ["penalty", "string"],
+  ["max-penalty", "string"],
   ["quiet", "boolean"],
   ["verbose", "boolean"],
   ["help", "boolean"],
@@ -196,6 +246,12 @@ export function parseServerArgs(args: string[]): ServerOptions {
     "auth-timeout": str("auth-timeout"),
     "max-connections": str("max-connections"),
     "exec-env": list("exec-env"),
+    "write-timeout": str("write-timeout"),
+    "idle-timeout": str("idle-timeout"),
+    "max-startups": str("max-startups"),
+    "max-startups-per-source": str("max-startups-per-source"),
+    penalty: str("penalty"),
+    "max-penalty": str("max-penalty"),
     quiet: flag("quiet"),
     verbose: flag("verbose"),
     help: flag("help"),
@@ -246,8 +302,18 @@ export function parseServerArgs(args: string[]): ServerOptions {
     maxFrameBytes: positiveInt("max-frame", v["max-frame"], FRAME_LIMITS.postAuth, 1024),
     maxOutputBytes: positiveInt("max-output", v["max-output"], LIMITS.execOutputBytes),
     authTimeoutMs: positiveInt("auth-timeout", v["auth-timeout"], TIMEOUTS.authDeadlineMs),
+    writeTimeoutMs: positiveInt("write-timeout", v["write-timeout"], TIMEOUTS.writeMs),
+    idleTimeoutMs: positiveInt("idle-timeout", v["idle-timeout"], TIMEOUTS.idleMs, 0),
     maxConnections: positiveInt("max-connections", v["max-connections"], LIMITS.connections),
     execEnv: v["exec-env"],
+    startups: startupsOption(v["max-startups"]),
+    startupsPerSource: positiveInt(
+      "max-startups-per-source",
+      v["max-startups-per-source"],
+      LIMITS.startupsPerSource,
+    ),
+    penaltyMs: positiveInt("penalty", v.penalty, LIMITS.penaltyMs, 0),
+    maxPenaltyMs: positiveInt("max-penalty", v["max-penalty"], LIMITS.maxPenaltyMs),
     help: v.help ?? false,
     version: v.version ?? false,
   };

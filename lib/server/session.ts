@@ -3,13 +3,20 @@
  * handlers, each call with its own AbortController so `cancel`, a closed
  * connection or shutdown stops it (and kills its processes). Calls run
  * concurrently; responses carry their ids.
+ *
+ * Nothing a peer does can hold a session open for long: the server's sweep
+ * closes it when its writes make no progress for the write timeout or when
+ * it sits idle (no request, no call in flight) past the idle timeout, and a
+ * closing session gives its `bye` and queued answers a short grace, then
+ * closes anyway.
  * @module
  */
 
-import { describeError, RemoteError, toErrorObject } from "../errors.ts";
-import { ERROR_CODES, LIMITS, METHODS, NOTIFICATIONS } from "../protocol/constants.ts";
+import { describeError, RemoteError, TimeoutError, toErrorObject } from "../errors.ts";
+import { ERROR_CODES, LIMITS, METHODS, NOTIFICATIONS, TIMEOUTS } from "../protocol/constants.ts";
 import { DecodeError } from "../protocol/codec.ts";
 import { RpcPeer } from "../protocol/connection.ts";
+import type { FrameWriter } from "../protocol/framing.ts";
 import { type ClientIdentity, serverHandshake, type TokenKey } from "../protocol/handshake.ts";
 import type { ByeParams, Json, Request, RequestId, RpcErrorObject } from "../protocol/messages.ts";
 import { closeQuietly, type Transport } from "../protocol/transport.ts";
@@ -21,9 +28,11 @@ import {
 } from "../grammar/params.ts";
 import type { RemoteCommand } from "../grammar/command.ts";
 import type { AuditLog, AuditRecord } from "./audit.ts";
+import type { AdmissionTicket } from "./admission.ts";
 import type { AuthorizedKeys } from "./authorized_keys.ts";
 import { type CallContext, dispatch } from "./handlers.ts";
 import type { Logger } from "./log.ts";
+import type { Sweepable } from "./sweeper.ts";
 
 /** What clients may authenticate with; `keys` is replaced when its file changes. */
 export interface ServerCredentials {
@@ -45,6 +54,10 @@ export interface SessionSettings {
   authTimeoutMs: number;
   /** Server variables passed to exec and ping children besides the minimal set (`--exec-env`); default none. */
   execEnv?: readonly string[];
+  /** A write the peer does not drain within this closes the session (default `TIMEOUTS.writeMs`). */
+  writeTimeoutMs: number;
+  /** No request and no call in flight for this long closes the session; 0 = never (default `TIMEOUTS.idleMs`). */
+  idleTimeoutMs: number;
 }
 
 /** What a session needs from the server that owns it. */
@@ -60,27 +73,45 @@ type LifecycleAction = "disconnect" | "reset" | "kill";
 const MAX_UNWRITTEN = 256;
 
 /** One connection's life: see the module doc. */
-export class Session {
+export class Session implements Sweepable {
   readonly remote: string;
   #transport: Transport;
   #host: SessionHost;
+  #ticket: AdmissionTicket;
   #peer: RpcPeer | null = null;
+  #writer: FrameWriter | null = null;
   #calls = new Map<RequestId, AbortController>();
   #running = new Set<Promise<void>>();
   #unwritten = 0;
   #wake: (() => void) | null = null;
   #closing = false;
   #identity: ClientIdentity | null = null;
+  /** The writer's count when the write check last saw it move, and when (-1: not writing). */
+  #writesSeen = -1;
+  #writesMovedAt = 0;
+  /** Frames received so far, and the count and time the idle check last saw moving. */
+  #received = 0;
+  #seenReceived = 0;
+  #activeAt = 0;
 
-  /** Create a session for an accepted connection. */
-  constructor(transport: Transport, host: SessionHost) {
+  /** Create a session for an accepted connection holding an admission `ticket`. */
+  constructor(transport: Transport, host: SessionHost, ticket: AdmissionTicket) {
     this.#transport = transport;
     this.#host = host;
+    this.#ticket = ticket;
     this.remote = transport.remote;
   }
 
   /** Run the session to its end: never rejects; every call is stopped before it resolves. */
   async run(): Promise<void> {
+    try {
+      await this.#run();
+    } finally {
+      this.#ticket.release();
+    }
+  }
+
+  async #run(): Promise<void> {
     const log = this.#host.log;
     const credentials = this.#host.credentials;
     let io;
@@ -93,7 +124,10 @@ export class Session {
         maxFrameBytes: this.#host.maxFrameBytes,
       });
     } catch (err) {
-      log.info(`${this.remote} auth failed: ${describeError(err)}`);
+      if (this.#closing) return; // closed by the server (reset, shutdown), not the peer's fault
+      const ms = this.#ticket.penalise();
+      const penalty = ms > 0 ? `; ${this.#ticket.source} penalised for ${ms} ms` : "";
+      log.warnLimited("auth failed", `${this.remote} auth failed: ${describeError(err)}${penalty}`);
       this.#audit({ event: "auth", ok: false, user: null, error: describeError(err) });
       return;
     }
@@ -111,6 +145,7 @@ export class Session {
       onRequest: (req) => this.#onRequest(req),
       beforeRead: () => this.#gate(),
       onBadFrame: (err) => {
+        this.#received++;
         log.info(`${this.remote} bad frame: ${err.message}`);
         // Bad JSON in a well-delimited line is answered and survived; framing
         // faults (size, UTF-8) close the connection whatever we return here.
@@ -120,8 +155,18 @@ export class Session {
         return true;
       },
     });
+    // Closed while the handshake was finishing: the socket is already shut.
+    const closedEarly = this.#closing;
     this.#peer = peer;
-    if (this.#closing) peer.close();
+    this.#writer = io.writer;
+    this.#activeAt = performance.now();
+    const refused = this.#ticket.promote();
+    if (closedEarly) {
+      peer.close();
+    } else if (refused !== null) {
+      log.warnLimited("refused", `${this.remote} refused after auth: ${refused}`);
+      this.close("error", `Server full: ${refused}`);
+    }
     await peer.run();
     this.#abortAll();
     await Promise.allSettled([...this.#running]);
@@ -142,8 +187,12 @@ export class Session {
     return this.#calls.size;
   }
 
-  /** Say goodbye and close; running calls are cancelled (their processes killed). */
-  close(reason: ByeParams["reason"]): void {
+  /**
+   * Say goodbye and close; running calls are cancelled (their processes
+   * killed). The `bye` and answers already queued get `TIMEOUTS.closeGraceMs`
+   * to reach the peer; a peer that does not read by then is cut off.
+   */
+  close(reason: ByeParams["reason"], message?: string): void {
     if (this.#closing) return;
     this.#closing = true;
     this.#abortAll();
@@ -153,8 +202,47 @@ export class Session {
       closeQuietly(this.#transport);
       return;
     }
-    // Let the bye (and answers already queued) reach the peer before closing.
-    peer.notify(NOTIFICATIONS.bye, { reason }).finally(() => peer.close());
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((r) => timer = setTimeout(r, TIMEOUTS.closeGraceMs));
+    const bye: ByeParams = message === undefined ? { reason } : { reason, message };
+    Promise.race([peer.notify(NOTIFICATIONS.bye, { ...bye }), grace]).then(() => {
+      clearTimeout(timer);
+      peer.close();
+    });
+  }
+
+  /**
+   * The deadline checks the server's sweep runs: writes that make no
+   * progress for the write timeout close the connection at once (no `bye`
+   * could get through); no request and no call in flight for the idle
+   * timeout closes it with a `bye`. Both are sampled, so they act up to one
+   * sweep period late.
+   */
+  sweep(now: number): void {
+    const peer = this.#peer;
+    const writer = this.#writer;
+    if (peer === null || writer === null || peer.isClosed) return;
+    const { writeTimeoutMs, idleTimeoutMs } = this.#host;
+    if (!writer.writing) {
+      this.#writesSeen = -1;
+    } else if (writer.writes !== this.#writesSeen) {
+      this.#writesSeen = writer.writes;
+      this.#writesMovedAt = now;
+    } else if (now - this.#writesMovedAt > writeTimeoutMs) {
+      this.#closing = true;
+      this.#abortAll();
+      peer.close(
+        new TimeoutError(`Write timed out: the peer took no data for ${writeTimeoutMs} ms`),
+      );
+      return;
+    }
+    if (this.#calls.size > 0 || this.#received !== this.#seenReceived) {
+      this.#seenReceived = this.#received;
+      this.#activeAt = now;
+    } else if (idleTimeoutMs > 0 && now - this.#activeAt > idleTimeoutMs && !this.#closing) {
+      this.#host.log.info(`${this.remote} idle for ${idleTimeoutMs} ms: closing`);
+      this.close("error", `Idle for ${idleTimeoutMs} ms`);
+    }
   }
 
   #abortAll(): void {
@@ -182,6 +270,7 @@ export class Session {
   }
 
   #onRequest(req: Request): void {
+    this.#received++;
     const { id, method } = req;
     // Checked before anything else: whatever the method, answering an id that is
     // still in flight would give the client two answers with one id.
@@ -247,12 +336,16 @@ export class Session {
       );
       if (audit) this.#auditCall(audit, answer, elapsed);
       this.#calls.delete(id);
-      await this.#respond(id, answer);
-      // Lifecycle actions run once their answer has been written.
+      const written = this.#respond(id, answer);
+      if (after.length === 0) return await written;
+      // Lifecycle actions start once their answer is queued, not written: the
+      // answer still goes out first, but a peer that does not read cannot hold
+      // a reset or kill back for longer than the close grace.
       for (const action of after) {
         if (action === "disconnect") this.close("disconnect");
         else this.#host.lifecycle(action, this);
       }
+      await written;
     });
     this.#running.add(work);
     work.finally(() => this.#running.delete(work));
