@@ -13,15 +13,14 @@ import { TokenKey } from "./lib/protocol/auth.ts";
 import { RMON_VERSION } from "./lib/protocol/constants.ts";
 import { formatFingerprint } from "./lib/protocol/fingerprint.ts";
 import { listenTcp } from "./lib/protocol/tcp_transport.ts";
-import { tlsListen } from "./lib/protocol/tls_transport.ts";
 import { formatEndpoint, type ListenFn } from "./lib/protocol/transport.ts";
 import { Logger } from "./lib/server/log.ts";
 import { parseServerArgs, SERVER_USAGE } from "./lib/server/options.ts";
 import { RmonServer } from "./lib/server/rmon_server.ts";
-import { type LoadedIdentity, loadServerIdentity } from "./lib/server/tls_cert.ts";
+import type { LoadedIdentity } from "./lib/server/tls_cert.ts";
 import { type LoadedToken, loadServerToken, TOKEN_ENV } from "./lib/server/token.ts";
-import { AuditLog } from "./lib/server/audit.ts";
-import { AuthorizedKeys, watchAuthorizedKeys } from "./lib/server/authorized_keys.ts";
+import type { AuditLog } from "./lib/server/audit.ts";
+import type { AuthorizedKeys } from "./lib/server/authorized_keys.ts";
 import type { ServerCredentials } from "./lib/server/session.ts";
 
 async function main(args: string[]): Promise<number> {
@@ -48,8 +47,16 @@ async function main(args: string[]): Promise<number> {
   try {
     if (opts.noToken) Deno.env.delete(TOKEN_ENV); // refused, and never passed on
     else loaded = await loadServerToken(opts.tokenFile);
-    if (opts.authorizedKeys !== undefined) keys = await AuthorizedKeys.load(opts.authorizedKeys);
-    if (opts.auditLog !== undefined) audit = AuditLog.open(opts.auditLog);
+    // Features a server may not use are loaded only when asked for: every module loaded
+    // costs start time and resident memory on every machine of the fleet.
+    if (opts.authorizedKeys !== undefined) {
+      const { AuthorizedKeys } = await import("./lib/server/authorized_keys.ts");
+      keys = await AuthorizedKeys.load(opts.authorizedKeys);
+    }
+    if (opts.auditLog !== undefined) {
+      const { AuditLog } = await import("./lib/server/audit.ts");
+      audit = AuditLog.open(opts.auditLog);
+    }
   } catch (err) {
     console.error(`rmon-server: ${(err as Error).message}`);
     return EXIT_CODES.usage;
@@ -57,6 +64,7 @@ async function main(args: string[]): Promise<number> {
   let tls: LoadedIdentity | null = null;
   if (opts.tls) {
     try {
+      const { loadServerIdentity } = await import("./lib/server/tls_cert.ts");
       tls = await loadServerIdentity({
         certFile: opts.tlsCert,
         keyFile: opts.tlsKey,
@@ -68,7 +76,9 @@ async function main(args: string[]): Promise<number> {
       return EXIT_CODES.usage;
     }
   }
-  const listen: ListenFn = tls ? tlsListen(tls.identity) : listenTcp;
+  const listen: ListenFn = tls
+    ? (await import("./lib/protocol/tls_transport.ts")).tlsListen(tls.identity)
+    : listenTcp;
   const credentials: ServerCredentials = {
     token: loaded ? new TokenKey(loaded.token) : null,
     keys,
@@ -165,7 +175,10 @@ async function main(args: string[]): Promise<number> {
     : ["SIGINT", "SIGTERM", "SIGHUP"];
   const listeners = signals.map((s) => [s, stop(s)] as const);
   for (const [s, fn] of listeners) Deno.addSignalListener(s, fn);
-  const watcher = keys === null ? null : watchAuthorizedKeys(
+  const watchKeys = keys === null
+    ? null
+    : (await import("./lib/server/authorized_keys.ts")).watchAuthorizedKeys;
+  const watcher = keys === null || watchKeys === null ? null : watchKeys(
     keys,
     (fresh) => {
       credentials.keys = fresh;

@@ -22,7 +22,13 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import { type Direction, type HandshakeFacts, isValidNonce, newNonce, TokenKey } from "./auth.ts";
-import { signHandshake, verifyHandshake } from "./key_auth.ts";
+import type * as KeyAuth from "./key_auth.ts";
+
+let keyAuth: Promise<typeof KeyAuth> | undefined;
+/** Key signatures, loaded on first use: most connections of most servers use the token. */
+function loadKeyAuth(): Promise<typeof KeyAuth> {
+  return keyAuth ??= import("./key_auth.ts");
+}
 import {
   decodeMessage,
   encodeError,
@@ -129,7 +135,7 @@ async function checkCredentials(
     if (known === undefined) reason = "unknown key";
     else if (!known.allows(peerAddress)) {
       reason = `key "${known.name}" not allowed from ${peerAddress}`;
-    } else if (!await verifyHandshake(known.publicKey, params.sig, facts)) {
+    } else if (!await (await loadKeyAuth()).verifyHandshake(known.publicKey, params.sig, facts)) {
       reason = `bad signature for key "${known.name}"`;
     } else {
       identity = {
@@ -301,7 +307,7 @@ export async function clientHandshake(
     const params: Record<string, string> = { nonce: clientNonce };
     if (opts.identity) {
       params.key = opts.identity.publicKey;
-      params.sig = await signHandshake(opts.identity.privateKey, facts);
+      params.sig = await (await loadKeyAuth()).signHandshake(opts.identity.privateKey, facts);
     }
     if (opts.key) params.mac = await opts.key.prove("client", facts);
     await writer.write(encodeRequest(0, METHODS.auth, params));

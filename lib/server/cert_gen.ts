@@ -12,11 +12,7 @@
 import "npm:reflect-metadata@0.2.2"; // @peculiar/x509's dependency injection needs it first
 import * as x509 from "npm:@peculiar/x509@2.2.0";
 
-/** The names and addresses a certificate is valid for. */
-export interface CertificateNames {
-  dns: string[];
-  ips: string[];
-}
+import type { CertificateNames } from "./tls_cert.ts";
 
 /** How long a generated certificate is valid: clients pin it, so expiry only forces a rotation. */
 const VALIDITY_DAYS = 3650;

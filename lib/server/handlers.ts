@@ -12,7 +12,6 @@ import { clampPingCount } from "../grammar/params.ts";
 import { RemoteError } from "../errors.ts";
 import type { Role } from "../protocol/handshake.ts";
 import { collectAll, COLLECTORS } from "../sysinfo/all.ts";
-import { topProcesses } from "../sysinfo/top.ts";
 import { netTrafficCollector } from "../sysinfo/net_traffic.ts";
 import { DEFAULT_TOP_COUNT } from "../grammar/commands/top.ts";
 import { childEnvironment } from "../exec/child_env.ts";
@@ -146,7 +145,9 @@ export const HANDLERS: { readonly [K in RemoteKind]: Handler<K> } = {
   disk: (_cmd, ctx) => COLLECTORS.disk.collect(ctx.signal),
   uptime: (_cmd, ctx) => COLLECTORS.uptime.collect(ctx.signal),
   net: (_cmd, ctx) => netTrafficCollector.collect(ctx.signal),
-  top: (cmd, ctx) => topProcesses(cmd.count ?? DEFAULT_TOP_COUNT, ctx.signal),
+  // Loaded on first use, like the collectors' node modules: it is seldom asked for.
+  top: async (cmd, ctx) =>
+    (await import("../sysinfo/top.ts")).topProcesses(cmd.count ?? DEFAULT_TOP_COUNT, ctx.signal),
   info: (_cmd, ctx) => collectAll(ctx.signal),
   ping,
   exec,
