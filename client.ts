@@ -6,7 +6,7 @@
  */
 // deno-lint-ignore-file no-console
 
-import { EXIT_CODES, UsageError } from "./lib/errors.ts";
+import { EXIT_CODES, UsageError } from "./lib/usage.ts";
 import { RMON_VERSION } from "./lib/protocol/constants.ts";
 import { CLIENT_USAGE, parseClientArgs } from "./lib/client/options.ts";
 import { runOneShot } from "./lib/client/oneshot.ts";

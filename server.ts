@@ -8,7 +8,8 @@
  */
 // deno-lint-ignore-file no-console
 
-import { EXIT_CODES, UsageError } from "./lib/errors.ts";
+import { describeError } from "./lib/protocol/errors.ts";
+import { EXIT_CODES, UsageError } from "./lib/usage.ts";
 import { TokenKey } from "./lib/protocol/auth.ts";
 import { RMON_VERSION } from "./lib/protocol/constants.ts";
 import { formatFingerprint } from "./lib/protocol/fingerprint.ts";
@@ -58,7 +59,7 @@ async function main(args: string[]): Promise<number> {
       audit = AuditLog.open(opts.auditLog);
     }
   } catch (err) {
-    console.error(`rmon-server: ${(err as Error).message}`);
+    console.error(`rmon-server: ${describeError(err)}`);
     return EXIT_CODES.usage;
   }
   let tls: LoadedIdentity | null = null;
@@ -72,7 +73,7 @@ async function main(args: string[]): Promise<number> {
         env: (name) => Deno.env.get(name),
       });
     } catch (err) {
-      console.error(`rmon-server: ${(err as Error).message}`);
+      console.error(`rmon-server: ${describeError(err)}`);
       return EXIT_CODES.usage;
     }
   }
@@ -109,7 +110,7 @@ async function main(args: string[]): Promise<number> {
     addr = await server.start();
   } catch (err) {
     console.error(
-      `rmon-server: Cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`,
+      `rmon-server: Cannot listen on ${opts.host}:${opts.port}: ${describeError(err)}`,
     );
     return EXIT_CODES.error;
   }

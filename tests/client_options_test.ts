@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { EXIT_CODES, UsageError } from "../lib/errors.ts";
+import { EXIT_CODES, UsageError } from "../lib/usage.ts";
 import { parseClientArgs } from "../lib/client/options.ts";
 import { DEFAULT_FANOUT } from "../lib/client/fleet.ts";
 

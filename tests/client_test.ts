@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { dialTcp } from "../lib/protocol/tcp_transport.ts";
-import { EXIT_CODES } from "../lib/errors.ts";
+import { EXIT_CODES } from "../lib/usage.ts";
 import { Fleet } from "../lib/client/fleet.ts";
 import {
   eventually,

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ProtocolError } from "../lib/errors.ts";
+import { ProtocolError } from "../lib/protocol/errors.ts";
 import {
   DecodeError,
   decodeMessage,

@@ -1,7 +1,13 @@
 // Codec layer: decodeMessage() and the encoders, table-driven. Needs no permissions.
 
 import assert from "node:assert/strict";
-import { ProtocolError } from "../lib/errors.ts";
+import {
+  ParamsRangeError,
+  ParamsTypeError,
+  ProtocolError,
+  toErrorObject,
+  TooLargeError,
+} from "../lib/protocol/errors.ts";
 import {
   DecodeError,
   decodeMessage,
@@ -452,4 +458,22 @@ Deno.test("isJsonObject() accepts only plain objects", () => {
   for (const v of [null, undefined, [], [1], 0, "x", true]) {
     assert.equal(isJsonObject(v), false, JSON.stringify(v));
   }
+});
+
+Deno.test("toErrorObject() answers invalidParams only for params errors", async (t) => {
+  await t.step("params errors are invalidParams, too-large ones tooLarge", () => {
+    assert.equal(toErrorObject(new ParamsTypeError("bad")).code, ERROR_CODES.invalidParams);
+    assert.equal(toErrorObject(new ParamsRangeError("bad")).code, ERROR_CODES.invalidParams);
+    assert.equal(toErrorObject(new TooLargeError("big")).code, ERROR_CODES.tooLarge);
+  });
+  await t.step("any other TypeError or RangeError is a bug: internalError, no detail", () => {
+    for (
+      const err of [new TypeError("x is undefined"), new RangeError("bad length"), new Error()]
+    ) {
+      assert.deepEqual(toErrorObject(err), {
+        code: ERROR_CODES.internalError,
+        message: "Internal error",
+      });
+    }
+  });
 });

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/usage.ts";
 import { childEnvironment, execEnvNameProblem } from "../lib/exec/child_env.ts";
 import type { CallEnd } from "../lib/protocol/messages.ts";
 import { parseServerArgs, SERVER_USAGE } from "../lib/server/options.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ERROR_CODES, LIMITS } from "../lib/protocol/constants.ts";
+import { LIMITS } from "../lib/protocol/constants.ts";
 import {
   DRAIN_AFTER_EXIT_MS,
   type OutputStream,
@@ -334,7 +334,7 @@ Deno.test("runProcess() throws SpawnError when the program does not exist", asyn
     }),
     (err) => {
       assert.ok(err instanceof SpawnError);
-      assert.equal(err.code, ERROR_CODES.unavailable);
+      assert.equal(err.cmd, "rmon-no-such-program");
       assert.equal(err.message, 'Cannot start "rmon-no-such-program": command not found');
       assert.ok(err.cause instanceof Deno.errors.NotFound);
       return true;

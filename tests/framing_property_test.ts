@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ConnectionClosedError, ProtocolError } from "../lib/errors.ts";
+import { ConnectionClosedError, ProtocolError } from "../lib/protocol/errors.ts";
 import { ERROR_CODES } from "../lib/protocol/constants.ts";
 import { FrameReader } from "../lib/protocol/framing.ts";
 import { bytes, concat, ScriptedStream } from "./protocol_helpers.ts";

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ProtocolError } from "../lib/errors.ts";
+import { ProtocolError } from "../lib/protocol/errors.ts";
 import { ERROR_CODES } from "../lib/protocol/constants.ts";
 import { FrameReader } from "../lib/protocol/framing.ts";
 import { chunked, concat, prng, ScriptedStream } from "./protocol_helpers.ts";

@@ -2,7 +2,7 @@
 // Needs no permissions.
 
 import assert from "node:assert/strict";
-import { ConnectionClosedError, ProtocolError } from "../lib/errors.ts";
+import { ConnectionClosedError, ProtocolError } from "../lib/protocol/errors.ts";
 import { ERROR_CODES, FRAME_LIMITS } from "../lib/protocol/constants.ts";
 import { decodeMessage } from "../lib/protocol/codec.ts";
 import { FrameReader, FrameWriter, writeAll } from "../lib/protocol/framing.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ProtocolError, toErrorObject, TooLargeError } from "../lib/errors.ts";
+import { ParamsTypeError } from "../lib/protocol/errors.ts";
+import { ProtocolError, toErrorObject, TooLargeError } from "../lib/protocol/errors.ts";
 import type { RemoteCommand } from "../lib/grammar/command.ts";
 import { isRemote } from "../lib/grammar/command.ts";
 import {
@@ -401,7 +402,7 @@ Deno.test("parseHeartbeatParams() takes absent or empty params only", () => {
   parseHeartbeatParams({});
   assert.throws(
     () => parseHeartbeatParams({ time: 1 }),
-    new TypeError('Cannot run "heartbeat": unexpected field "time"'),
+    new ParamsTypeError('Cannot run "heartbeat": unexpected field "time"'),
   );
   assert.throws(() => parseHeartbeatParams([]), TypeError);
 });

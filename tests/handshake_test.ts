@@ -2,7 +2,7 @@
 // real server, and each against a fake (misbehaving) peer. Needs no permissions.
 
 import assert from "node:assert/strict";
-import { AuthError, isTransient, ProtocolError, TimeoutError } from "../lib/errors.ts";
+import { AuthError, isTransient, ProtocolError, TimeoutError } from "../lib/protocol/errors.ts";
 import { isValidNonce, newNonce, TokenKey } from "../lib/protocol/auth.ts";
 import {
   ERROR_CODES,

@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { describeError } from "../lib/errors.ts";
+import { describeError } from "../lib/protocol/errors.ts";
 import { newNonce } from "../lib/protocol/auth.ts";
 import type { ClientSession } from "../lib/protocol/handshake.ts";
 import type { ByeParams, CallEnd } from "../lib/protocol/messages.ts";

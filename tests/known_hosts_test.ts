@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { TrustError } from "../lib/errors.ts";
+import { TrustError } from "../lib/protocol/errors.ts";
 import { KnownHosts, knownHostsPath } from "../lib/client/known_hosts.ts";
 import { formatFingerprint, parseFingerprint } from "../lib/protocol/fingerprint.ts";
 import { channelBinding, isLoopbackHost } from "../lib/protocol/transport.ts";

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { AuthError } from "../lib/errors.ts";
+import { AuthError } from "../lib/protocol/errors.ts";
 import { TokenKey } from "../lib/protocol/auth.ts";
 import { FRAME_LIMITS } from "../lib/protocol/constants.ts";
 import {

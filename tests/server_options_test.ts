@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/usage.ts";
 import { parseServerArgs } from "../lib/server/options.ts";
 import {
   DEFAULT_HOST,

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { AuthError, ConnectionClosedError, RemoteError } from "../lib/errors.ts";
+import { AuthError, ConnectionClosedError, RemoteError } from "../lib/protocol/errors.ts";
 import { ERROR_CODES, LIMITS, NOTIFICATIONS } from "../lib/protocol/constants.ts";
 import type { CallEnd, Notification, OutputParams } from "../lib/protocol/messages.ts";
 import {

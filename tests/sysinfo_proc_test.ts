@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RemoteError } from "../lib/errors.ts";
+import { RemoteError } from "../lib/protocol/errors.ts";
 import { ERROR_CODES } from "../lib/protocol/constants.ts";
 import { netRates, parseNetDev } from "../lib/sysinfo/net_traffic.ts";
 import { commandLine, parsePasswd, parseStat, parseStatus } from "../lib/sysinfo/top.ts";

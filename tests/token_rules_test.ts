@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { EXIT_CODES } from "../lib/errors.ts";
+import { EXIT_CODES } from "../lib/usage.ts";
 import { runClient, startServer } from "./helpers.ts";
 
 Deno.test("rmon-server refuses a weak token at start and says how to make a good one", async () => {

@@ -22,7 +22,8 @@
  * @module
  */
 
-import { EXIT_CODES, UsageError } from "../errors.ts";
+import { describeError } from "../protocol/errors.ts";
+import { EXIT_CODES, UsageError } from "../usage.ts";
 import { RMON_VERSION } from "../protocol/constants.ts";
 import { isRemote, type RemoteCommand, type TargetExpr } from "../grammar/command.ts";
 import { describeSyntaxError } from "../grammar/errors.ts";
@@ -216,7 +217,7 @@ export class Console {
       return await loadHistory(this.#historyFile);
     } catch (err) {
       this.#historyFile = null;
-      this.#env.write("err", `History is off: ${(err as Error).message}\n`);
+      this.#env.write("err", `History is off: ${describeError(err)}\n`);
       return [];
     }
   }
@@ -231,7 +232,7 @@ export class Console {
     } catch (err) {
       // Say it once, then carry on without: a read-only home must not stop the console.
       this.#historyFile = null;
-      this.#notice(`${(err as Error).message}: history is off for this session`);
+      this.#notice(`${describeError(err)}: history is off for this session`);
     }
   }
 
@@ -323,7 +324,7 @@ export class Console {
       const outcome = await Promise.race([run, gaveUp]);
       if (outcome !== "gave up") return outcome;
       // The calls end by themselves within the wait timeout; nobody is left waiting for them.
-      run.catch((err) => this.#notice(`Cannot finish "${cmd.kind}": ${(err as Error).message}`));
+      run.catch((err) => this.#notice(`Cannot finish "${cmd.kind}": ${describeError(err)}`));
       return names.map((host) =>
         finished.get(host) ?? {
           host,

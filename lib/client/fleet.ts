@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ConnectionClosedError, RemoteError, TimeoutError } from "../errors.ts";
+import { ConnectionClosedError, RemoteError, TimeoutError } from "../protocol/errors.ts";
 import { ERROR_CODES } from "../protocol/constants.ts";
 import type { TokenKey } from "../protocol/auth.ts";
 import type { SigningIdentity } from "../protocol/handshake.ts";

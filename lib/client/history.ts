@@ -5,6 +5,7 @@
  * @module
  */
 
+import { describeError } from "../protocol/errors.ts";
 import { type EnvLookup, stateFilePath } from "../token_file.ts";
 
 /** How many lines the console loads (and keeps in memory) at start. */
@@ -45,7 +46,7 @@ export async function loadHistory(path: string, max: number = HISTORY_SIZE): Pro
     text = await Deno.readTextFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return [];
-    throw new Error(`Cannot read history "${path}": ${(err as Error).message}`, { cause: err });
+    throw new Error(`Cannot read history "${path}": ${describeError(err)}`, { cause: err });
   }
   const all = historyLines(text);
   const recent = all.slice(Math.max(0, all.length - max));
@@ -64,6 +65,6 @@ export async function appendHistory(path: string, line: string): Promise<void> {
     // Commands can name hosts and paths worth keeping private: owner-only, like a shell's.
     await Deno.writeTextFile(path, line + "\n", { append: true, mode: 0o600 });
   } catch (err) {
-    throw new Error(`Cannot save history "${path}": ${(err as Error).message}`, { cause: err });
+    throw new Error(`Cannot save history "${path}": ${describeError(err)}`, { cause: err });
   }
 }

@@ -12,11 +12,11 @@ import {
   ConnectionClosedError,
   describeError,
   isTransient,
-  ProtocolError,
+  ProtocolMismatchError,
   RemoteError,
   TimeoutError,
   TrustError,
-} from "../errors.ts";
+} from "../protocol/errors.ts";
 import { METHODS, NOTIFICATIONS } from "../protocol/constants.ts";
 import type { CallOptions, RpcPeer } from "../protocol/connection.ts";
 import {
@@ -366,8 +366,6 @@ export function failureReason(err: unknown): string {
   // Said in full: the user must see both fingerprints and what to do.
   if (err instanceof TrustError) return describeError(err);
   if (err instanceof AuthError) return "bad token";
-  if (err instanceof ProtocolError && /protocol mismatch/.test(err.message)) {
-    return "protocol mismatch";
-  }
+  if (err instanceof ProtocolMismatchError) return "protocol mismatch";
   return describeError(err);
 }

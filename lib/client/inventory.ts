@@ -35,6 +35,7 @@
  * @module
  */
 
+import { describeError } from "../protocol/errors.ts";
 import { dirname, isAbsolute, join } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
@@ -195,7 +196,7 @@ function getTlsSettings(table: Table, where: string, baseDir: string): TlsSettin
     try {
       out.fingerprint = parseFingerprint(fingerprint);
     } catch (err) {
-      throw new SyntaxError(`${where}: ${(err as Error).message}`, { cause: err });
+      throw new SyntaxError(`${where}: ${describeError(err)}`, { cause: err });
     }
   }
   const caFile = getString(table, "ca_file", where);

@@ -5,8 +5,9 @@
  * @module
  */
 
+import { describeError } from "../protocol/errors.ts";
 import { parseArgs } from "node:util";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../usage.ts";
 import { defaultIdentityPath, generateIdentity, writeIdentity } from "./identity.ts";
 import { askPassphrase } from "./passphrase.ts";
 
@@ -35,7 +36,7 @@ export async function runKeygen(args: string[]): Promise<string> {
       },
     });
   } catch (err) {
-    throw new UsageError(`Invalid arguments: ${(err as Error).message}`, undefined, { cause: err });
+    throw new UsageError(`Invalid arguments: ${describeError(err)}`, undefined, { cause: err });
   }
   if (parsed.values.help) return KEYGEN_USAGE;
   if (parsed.positionals.length > 1) {
@@ -60,7 +61,7 @@ export async function runKeygen(args: string[]): Promise<string> {
   } catch (err) {
     const why = err instanceof Deno.errors.AlreadyExists
       ? "it exists already (remove it first to make a new key)"
-      : (err as Error).message;
+      : describeError(err);
     throw new UsageError(`Cannot write "${path}": ${why}`, undefined, { cause: err });
   }
   return [

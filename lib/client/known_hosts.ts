@@ -10,7 +10,7 @@
  * @module
  */
 
-import { TrustError } from "../errors.ts";
+import { describeError, TrustError } from "../protocol/errors.ts";
 import { formatFingerprint, parseFingerprint } from "../protocol/fingerprint.ts";
 import { stateFilePath } from "../token_file.ts";
 
@@ -64,7 +64,7 @@ export class KnownHosts {
       text = Deno.readTextFileSync(path);
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) {
-        throw new Error(`Cannot read known hosts "${path}": ${(err as Error).message}`, {
+        throw new Error(`Cannot read known hosts "${path}": ${describeError(err)}`, {
           cause: err,
         });
       }

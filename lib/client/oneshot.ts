@@ -5,7 +5,8 @@
  * @module
  */
 
-import { EXIT_CODES, type ExitCode, UsageError } from "../errors.ts";
+import { describeError } from "../protocol/errors.ts";
+import { EXIT_CODES, type ExitCode, UsageError } from "../usage.ts";
 import { isRemote, type RemoteCommand } from "../grammar/command.ts";
 import { parseLine } from "../grammar/parse_line.ts";
 import { CommandSyntaxError } from "../grammar/command.ts";
@@ -68,7 +69,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<Ex
     try {
       names = resolveTargets(target, specs);
     } catch (err) {
-      throw new UsageError((err as Error).message, EXIT_CODES.usage, { cause: err });
+      throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
     }
   }
   if (needsConfirmation(cmd, names.length) && !opts.yes) {

@@ -4,8 +4,9 @@
  * @module
  */
 
+import { describeError } from "../protocol/errors.ts";
 import { parseArgs } from "node:util";
-import { EXIT_CODES, UsageError } from "../errors.ts";
+import { EXIT_CODES, UsageError } from "../usage.ts";
 import { DEFAULT_PORT, TIMEOUTS } from "../protocol/constants.ts";
 import { DEFAULT_FANOUT } from "./fleet.ts";
 import { parseFingerprint } from "../protocol/fingerprint.ts";
@@ -129,7 +130,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
       },
     });
   } catch (err) {
-    throw new UsageError(`Invalid arguments: ${(err as Error).message}`, EXIT_CODES.usage, {
+    throw new UsageError(`Invalid arguments: ${describeError(err)}`, EXIT_CODES.usage, {
       cause: err,
     });
   }
@@ -155,7 +156,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
     try {
       fingerprint = parseFingerprint(v.fingerprint);
     } catch (err) {
-      throw new UsageError(`Invalid --fingerprint: ${(err as Error).message}`, EXIT_CODES.usage, {
+      throw new UsageError(`Invalid --fingerprint: ${describeError(err)}`, EXIT_CODES.usage, {
         cause: err,
       });
     }

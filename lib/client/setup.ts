@@ -7,7 +7,8 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
+import { describeError } from "../protocol/errors.ts";
+import { UsageError } from "../usage.ts";
 import { TokenKey } from "../protocol/auth.ts";
 import { dialTcp } from "../protocol/tcp_transport.ts";
 import { tlsDialer, type TlsVerify } from "../protocol/tls_transport.ts";
@@ -62,7 +63,7 @@ export async function collectHosts(opts: ClientOptions): Promise<HostSpec[]> {
     try {
       specs.push(...await loadInventory(opts.inventory));
     } catch (err) {
-      throw new UsageError((err as Error).message, undefined, { cause: err });
+      throw new UsageError(describeError(err), undefined, { cause: err });
     }
   }
   for (const address of opts.addresses) specs.push(addressSpec(address, opts.defaultPort));
@@ -79,7 +80,7 @@ export function addressSpec(address: string, defaultPort: number): HostSpec {
   try {
     return hostSpecFromAddress(address, defaultPort);
   } catch (err) {
-    throw new UsageError(`Invalid host "${address}": ${(err as Error).message}`, undefined, {
+    throw new UsageError(`Invalid host "${address}": ${describeError(err)}`, undefined, {
       cause: err,
     });
   }
@@ -149,7 +150,7 @@ export class HostCredentials {
       };
     } catch (err) {
       throw new UsageError(
-        `Cannot connect to "${spec.name}": ${(err as Error).message}`,
+        `Cannot connect to "${spec.name}": ${describeError(err)}`,
         undefined,
         {
           cause: err,
@@ -205,7 +206,7 @@ export class HostCredentials {
       try {
         pem = Deno.readTextFileSync(expandHome(path));
       } catch (err) {
-        throw new Error(`Cannot read CA file "${path}": ${(err as Error).message}`, { cause: err });
+        throw new Error(`Cannot read CA file "${path}": ${describeError(err)}`, { cause: err });
       }
       this.#cas.set(path, pem);
     }

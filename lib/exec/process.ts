@@ -15,8 +15,7 @@
  * @module
  */
 
-import { RemoteError } from "../errors.ts";
-import { ERROR_CODES, LIMITS, TIMEOUTS } from "../protocol/constants.ts";
+import { LIMITS, TIMEOUTS } from "../protocol/constants.ts";
 import type { CallEnd } from "../protocol/messages.ts";
 import { childEnvironment, isReservedEnvName } from "./child_env.ts";
 
@@ -61,12 +60,12 @@ export interface RunResult extends CallEnd {
 }
 
 /** A program could not be started: missing, not executable, or not permitted. */
-export class SpawnError extends RemoteError {
+export class SpawnError extends Error {
   /** The program that failed to start. */
   readonly cmd: string;
-  /** Create a spawn error; it travels on the wire as `ERROR_CODES.unavailable`. */
+  /** Create a spawn error (the server's handlers answer it as `unavailable`). */
   constructor(cmd: string, message: string, options?: ErrorOptions) {
-    super({ code: ERROR_CODES.unavailable, message }, options);
+    super(message, options);
     this.name = "SpawnError";
     this.cmd = cmd;
   }

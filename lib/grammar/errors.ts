@@ -4,7 +4,7 @@
  * @module
  */
 
-import { ProtocolError } from "../errors.ts";
+import { ProtocolError } from "../protocol/errors.ts";
 import { ERROR_CODES } from "../protocol/constants.ts";
 import { quote } from "./_quote.ts";
 

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { TooLargeError } from "../errors.ts";
+import { ParamsRangeError, ParamsTypeError, TooLargeError } from "../protocol/errors.ts";
 import { isRequestId } from "../protocol/codec.ts";
 import type { RequestId } from "../protocol/messages.ts";
 import { describeValue, quote } from "./_quote.ts";
@@ -89,14 +89,14 @@ export class ParamReader {
     return value;
   }
 
-  /** A `TypeError` for a field of the wrong type: `Cannot run "ping": <detail>`. */
-  typeError(detail: string): TypeError {
-    return new TypeError(`Cannot run ${quote(this.method)}: ${detail}`);
+  /** A params error (a `TypeError`) for a field of the wrong type: `Cannot run "ping": <detail>`. */
+  typeError(detail: string): ParamsTypeError {
+    return new ParamsTypeError(`Cannot run ${quote(this.method)}: ${detail}`);
   }
 
-  /** A `RangeError` for a field whose value is not allowed: `Cannot run "ping": <detail>`. */
-  rangeError(detail: string): RangeError {
-    return new RangeError(`Cannot run ${quote(this.method)}: ${detail}`);
+  /** A params error (a `RangeError`) for a value that is not allowed: `Cannot run "ping": <detail>`. */
+  rangeError(detail: string): ParamsRangeError {
+    return new ParamsRangeError(`Cannot run ${quote(this.method)}: ${detail}`);
   }
 
   /** A `TooLargeError` for a field over a size limit (answered `tooLarge`): `Cannot run "exec": <detail>`. */

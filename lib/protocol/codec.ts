@@ -4,7 +4,7 @@
  * @module
  */
 
-import { ProtocolError } from "../errors.ts";
+import { ProtocolError } from "./errors.ts";
 import { ERROR_CODES } from "./constants.ts";
 import type {
   ErrorResponse,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ConnectionClosedError, ProtocolError, RemoteError, TimeoutError } from "../errors.ts";
+import { ConnectionClosedError, ProtocolError, RemoteError, TimeoutError } from "./errors.ts";
 import {
   DecodeError,
   decodeMessage,

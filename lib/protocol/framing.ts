@@ -13,7 +13,7 @@
  * @module
  */
 
-import { ConnectionClosedError, ProtocolError } from "../errors.ts";
+import { ConnectionClosedError, ProtocolError } from "./errors.ts";
 import { ERROR_CODES } from "./constants.ts";
 
 /** The byte stream the framing layer reads and writes (a `Deno.Conn` satisfies it). */

@@ -18,9 +18,10 @@ import {
   AuthError,
   ConnectionClosedError,
   ProtocolError,
+  ProtocolMismatchError,
   RemoteError,
   TimeoutError,
-} from "../errors.ts";
+} from "./errors.ts";
 import { type Direction, type HandshakeFacts, isValidNonce, newNonce, TokenKey } from "./auth.ts";
 import type * as KeyAuth from "./key_auth.ts";
 
@@ -290,7 +291,7 @@ export async function clientHandshake(
     }
     const hello = m.msg.params as unknown as HelloParams;
     if (hello.protocol !== PROTOCOL_VERSION) {
-      throw new ProtocolError(
+      throw new ProtocolMismatchError(
         `Cannot authenticate: protocol mismatch (server speaks ${hello.protocol}, client ${PROTOCOL_VERSION})`,
       );
     }

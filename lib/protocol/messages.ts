@@ -86,12 +86,6 @@ export interface ByeParams {
 // Results are plain JSON data, so they are type aliases: TypeScript lets an
 // alias (not an interface) stand where a `Json` value is expected.
 
-/** `auth` params: the client's nonce and its proof. */
-export interface AuthParams {
-  nonce: string;
-  mac: string;
-}
-
 /** `auth` result: the server's proof and who it is. */
 export interface AuthResult {
   /** The server's token proof; present when the client proved the token (see §3.2). */
@@ -228,23 +222,6 @@ export type FullInfo = {
 /** Which shell runs an exec command line. */
 export type ShellKind = "sh" | "cmd" | "ps";
 
-/** `exec` params. */
-export interface ExecParams {
-  shell: ShellKind;
-  command: string;
-  /** Per-call timeout; server default 60 s. */
-  timeoutMs?: number;
-  /** Output cap in bytes; server default 16 MiB (and never above the server's own cap). */
-  maxOutputBytes?: number;
-}
-
-/** `ping` params. */
-export interface PingParams {
-  host: string;
-  /** Clamped to 1-10 by the server. */
-  count?: number;
-}
-
 /** The result of a streaming call (`ping`, `exec`) once its process has ended. */
 export type CallEnd = {
   /** Exit code, or null when the process ended by a signal. */
@@ -260,12 +237,6 @@ export type CallEnd = {
 /** `cancel` params: the id of the call to stop. */
 export interface CancelParams {
   id: RequestId;
-}
-
-/** `cancel` result. */
-export interface CancelResult {
-  /** False when no such call was running (it may have just ended). */
-  cancelled: boolean;
 }
 
 /** `heartbeat` result. */

@@ -18,7 +18,7 @@
  */
 
 import type { Socket } from "node:net";
-import { ConnectionClosedError } from "../errors.ts";
+import { ConnectionClosedError } from "./errors.ts";
 import type { ByteStream } from "./framing.ts";
 
 /** Received bytes queued before the socket is paused. */

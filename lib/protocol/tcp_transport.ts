@@ -10,7 +10,7 @@
  * @module
  */
 
-import { ConnectionClosedError, ProtocolError, TimeoutError } from "../errors.ts";
+import { ConnectionClosedError, ProtocolError, TimeoutError } from "./errors.ts";
 import type { Dialer, Endpoint, Listener, ListenFn, Protection, Transport } from "./transport.ts";
 import { closeQuietly, formatEndpoint } from "./transport.ts";
 

@@ -16,7 +16,7 @@ import {
   ProtocolError,
   TimeoutError,
   TrustError,
-} from "../errors.ts";
+} from "./errors.ts";
 import { formatFingerprint, parseFingerprint } from "./fingerprint.ts";
 import { NodeSocketStream } from "./node_stream.ts";
 import type { Dialer, Endpoint, Listener, ListenFn, Protection, Transport } from "./transport.ts";

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { describeError } from "../protocol/errors.ts";
+
 /** One audit line; field names are stable (docs/security.md lists them). */
 export interface AuditRecord {
   /** `auth` or the method (`exec`, `ping`, `reset`, `kill`). */
@@ -73,7 +75,7 @@ export class AuditLog {
         opts.keep ?? AUDIT_DEFAULTS.keep,
       );
     } catch (err) {
-      throw new Error(`Cannot open audit log "${path}": ${(err as Error).message}`, {
+      throw new Error(`Cannot open audit log "${path}": ${describeError(err)}`, {
         cause: err,
       });
     }

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { describeError } from "../protocol/errors.ts";
 import type { KnownKey, Role } from "../protocol/handshake.ts";
 import { importPublicKey, keyId, parsePublicKey, PUBLIC_KEY_TYPE } from "../protocol/key_auth.ts";
 import { type Cidr, cidrContains, parseCidr, parseIp } from "./cidr.ts";
@@ -107,7 +108,7 @@ export function parseAuthorizedKeys(text: string, path: string): ParsedKeyLine[]
       parsed = parseLine(line, i + 1);
     } catch (err) {
       throw new SyntaxError(
-        `Cannot read authorized keys "${path}" line ${i + 1}: ${(err as Error).message}`,
+        `Cannot read authorized keys "${path}" line ${i + 1}: ${describeError(err)}`,
         {
           cause: err,
         },
@@ -141,7 +142,7 @@ export class AuthorizedKeys {
     try {
       text = await Deno.readTextFile(path);
     } catch (err) {
-      throw new Error(`Cannot read authorized keys "${path}": ${(err as Error).message}`, {
+      throw new Error(`Cannot read authorized keys "${path}": ${describeError(err)}`, {
         cause: err,
       });
     }

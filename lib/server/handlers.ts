@@ -9,13 +9,13 @@ import { ERROR_CODES, LIMITS, TIMEOUTS } from "../protocol/constants.ts";
 import type { CallEnd, RequestId } from "../protocol/messages.ts";
 import type { RemoteCommandOf, RemoteKind, RemoteResultOf } from "../grammar/command.ts";
 import { clampPingCount } from "../grammar/params.ts";
-import { RemoteError } from "../errors.ts";
+import { RemoteError } from "../protocol/errors.ts";
 import type { Role } from "../protocol/handshake.ts";
 import { collectAll, COLLECTORS } from "../sysinfo/all.ts";
 import { netTrafficCollector } from "../sysinfo/net_traffic.ts";
 import { DEFAULT_TOP_COUNT } from "../grammar/commands/top.ts";
 import { childEnvironment } from "../exec/child_env.ts";
-import { runProcess, type RunResult } from "../exec/process.ts";
+import { runProcess, type RunResult, SpawnError } from "../exec/process.ts";
 import { shellArgv } from "../exec/shell.ts";
 import { pingArgv } from "../exec/ping.ts";
 
@@ -92,11 +92,24 @@ function callEnv(ctx: CallContext): Record<string, string> {
   return childEnvironment(Deno.env.toObject(), Deno.build.os, ctx.execEnv);
 }
 
+/**
+ * Run a process for a call: a program that cannot be started (missing, not
+ * executable) is the server's `unavailable` answer, naming it.
+ */
+async function run(opts: Parameters<typeof runProcess>[0]): Promise<RunResult> {
+  try {
+    return await runProcess(opts);
+  } catch (err) {
+    if (!(err instanceof SpawnError)) throw err;
+    throw new RemoteError({ code: ERROR_CODES.unavailable, message: err.message }, { cause: err });
+  }
+}
+
 const exec: Handler<"exec"> = async (cmd, ctx) => {
   forbidIfReadOnly(ctx, "exec");
   const argv = shellArgv(cmd.shell, cmd.command);
   const timeoutMs = cmd.timeoutMs ?? TIMEOUTS.execTimeoutMs;
-  const result = await runProcess({
+  const result = await run({
     ...argv,
     signal: ctx.signal,
     timeoutMs,
@@ -111,7 +124,7 @@ const ping: Handler<"ping"> = async (cmd, ctx) => {
   const count = clampPingCount(cmd.count);
   // One second per echo request plus slack: a dead host cannot hold the call open.
   const timeoutMs = count * 1000 + TIMEOUTS.pingSlackMs;
-  const result = await runProcess({
+  const result = await run({
     ...pingArgv(cmd.host, count),
     signal: ctx.signal,
     timeoutMs,

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
+import { describeError } from "../protocol/errors.ts";
+import { UsageError } from "../usage.ts";
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -133,7 +134,7 @@ function startupsOption(text: string | undefined): Startups {
   try {
     return parseStartups(text);
   } catch (err) {
-    throw new UsageError(`Invalid --max-startups: ${(err as Error).message}`, undefined, {
+    throw new UsageError(`Invalid --max-startups: ${describeError(err)}`, undefined, {
       cause: err,
     });
   }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { describeError } from "../errors.ts";
+import { describeError } from "../protocol/errors.ts";
 import { TIMEOUTS } from "../protocol/constants.ts";
 import {
   type Endpoint,

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { describeError, RemoteError, TimeoutError, toErrorObject } from "../errors.ts";
+import { describeError, TimeoutError, toErrorObject } from "../protocol/errors.ts";
 import { ERROR_CODES, LIMITS, METHODS, NOTIFICATIONS, TIMEOUTS } from "../protocol/constants.ts";
 import { DecodeError } from "../protocol/codec.ts";
 import { RpcPeer } from "../protocol/connection.ts";
@@ -424,15 +424,15 @@ export class Session implements Sweepable {
       };
       return { answer: { result: await dispatch(cmd.kind, cmd, ctx) }, after, audit };
     } catch (err) {
-      if (
-        !(err instanceof RemoteError || err instanceof TypeError || err instanceof RangeError ||
-          err instanceof SyntaxError)
-      ) {
+      const error = toErrorObject(err);
+      if (error.code === ERROR_CODES.internalError) {
+        // Not an answer any handler means to give: a bug, which the operator needs whole.
+        const stack = err instanceof Error && err.stack ? `\n${err.stack}` : "";
         this.#host.log.warn(
-          `${this.remote} #${req.id} ${req.method} failed: ${describeError(err)}`,
+          `${this.remote} #${req.id} ${req.method} failed: ${describeError(err)}${stack}`,
         );
       }
-      return { answer: { error: toErrorObject(err) }, after: [], audit };
+      return { answer: { error }, after: [], audit };
     }
   }
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { describeError } from "../protocol/errors.ts";
 import { fingerprintOfPem, pemToDer } from "../protocol/fingerprint.ts";
 import type { TlsIdentity } from "../protocol/tls_transport.ts";
 import { type EnvLookup, readPrivateFile, stateFilePath, writePrivateFile } from "../token_file.ts";
@@ -46,14 +47,14 @@ async function readPair(certPath: string, keyPath: string): Promise<TlsIdentity>
   try {
     certPem = Deno.readTextFileSync(certPath);
   } catch (err) {
-    throw new Error(`Cannot read TLS certificate "${certPath}": ${(err as Error).message}`, {
+    throw new Error(`Cannot read TLS certificate "${certPath}": ${describeError(err)}`, {
       cause: err,
     });
   }
   try {
     pemToDer(certPem);
   } catch (err) {
-    throw new Error(`Cannot use TLS certificate "${certPath}": ${(err as Error).message}`, {
+    throw new Error(`Cannot use TLS certificate "${certPath}": ${describeError(err)}`, {
       cause: err,
     });
   }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { RemoteError } from "../errors.ts";
+import { RemoteError } from "../protocol/errors.ts";
 import { ERROR_CODES } from "../protocol/constants.ts";
 
 /** Throw `unavailable` when this OS has no /proc to read `what` from. */

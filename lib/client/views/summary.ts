@@ -4,7 +4,7 @@
  * @module
  */
 
-import { EXIT_CODES, type ExitCode } from "../../errors.ts";
+import { EXIT_CODES, type ExitCode } from "../../usage.ts";
 import type { HostStatus } from "../fleet.ts";
 import { compactHosts } from "../hostlist.ts";
 import { paint, type Style } from "./color.ts";

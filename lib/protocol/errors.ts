@@ -1,34 +1,16 @@
 /**
- * The few named error classes that callers catch, the process exit codes, and
- * the one place where wire codes become messages and classes.
+ * The named errors of talking to a peer, and the one place where they become
+ * wire error objects (`toErrorObject`) or decide a reconnect (`isTransient`).
+ * Protocol layer.
  *
- * Plain `TypeError`/`RangeError`/`SyntaxError` are used for bad arguments and
- * unparsable text; these classes are for conditions a caller acts on.
+ * Only a params error (`ParamsTypeError`, `ParamsRangeError`) is answered
+ * `invalidParams`; any other `TypeError` or `RangeError` reaching the wire is
+ * a bug, answered `internalError` (and logged with its stack by the server).
  * @module
  */
 
-import { ERROR_CODES, type ErrorCode } from "./protocol/constants.ts";
-import type { Json, RpcErrorObject } from "./protocol/messages.ts";
-
-/** Process exit codes of `rmon` and `rmon-server`; documented in the README. */
-export const EXIT_CODES = {
-  ok: 0,
-  /** Some host's command exited non-zero (or a ping failed). */
-  nonzero: 1,
-  /** Bad command line or command text. */
-  usage: 2,
-  /** Some host could not be reached or refused our token. */
-  unreachable: 3,
-  /** Some host's command timed out. */
-  timeout: 4,
-  /** Some host answered with an error (bad params, forbidden, tool missing...). */
-  error: 5,
-  /** Interrupted by the user (Ctrl-C in one-shot mode). */
-  interrupted: 130,
-} as const;
-
-/** A process exit code. */
-export type ExitCode = typeof EXIT_CODES[keyof typeof EXIT_CODES];
+import { ERROR_CODES, type ErrorCode } from "./constants.ts";
+import type { Json, RpcErrorObject } from "./messages.ts";
 
 /** The peer broke the protocol: bad frame, bad JSON, wrong message, oversized frame. */
 export class ProtocolError extends Error {
@@ -43,6 +25,33 @@ export class ProtocolError extends Error {
     super(message, options);
     this.name = "ProtocolError";
     this.code = code;
+  }
+}
+
+/** The peer speaks another protocol version: a verdict, not worth a retry. */
+export class ProtocolMismatchError extends ProtocolError {
+  /** Create a mismatch error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ERROR_CODES.invalidRequest, options);
+    this.name = "ProtocolMismatchError";
+  }
+}
+
+/** A request's params have a field of the wrong type, a missing or an unknown one. */
+export class ParamsTypeError extends TypeError {
+  /** Create a params type error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ParamsTypeError";
+  }
+}
+
+/** A request's params hold a value that is not allowed (out of range, bad host…). */
+export class ParamsRangeError extends RangeError {
+  /** Create a params range error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ParamsRangeError";
   }
 }
 
@@ -100,50 +109,17 @@ export class RemoteError extends Error {
   }
 }
 
-/** A command line or console input the user must correct; carries the exit code. */
-export class UsageError extends Error {
-  /** The exit code one-shot mode ends with. */
-  readonly exitCode: ExitCode;
-  /** Create a usage error. */
-  constructor(message: string, exitCode: ExitCode = EXIT_CODES.usage, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "UsageError";
-    this.exitCode = exitCode;
-  }
-}
-
 /**
  * An argument is over a size limit (e.g. an exec command over
- * `LIMITS.commandBytes`). A `RangeError`, so it is a bad argument like any
- * other, but it travels on the wire as `tooLarge`, not `invalidParams`.
+ * `LIMITS.commandBytes`). A params error like any other, but it travels on the
+ * wire as `tooLarge`, not `invalidParams`.
  */
-export class TooLargeError extends RangeError {
+export class TooLargeError extends ParamsRangeError {
   /** Create a too-large error. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "TooLargeError";
   }
-}
-
-/** Short human names of the wire codes, used in messages and `--json` output. */
-const CODE_NAMES: ReadonlyMap<number, string> = new Map<number, string>([
-  [ERROR_CODES.parseError, "parse error"],
-  [ERROR_CODES.invalidRequest, "invalid request"],
-  [ERROR_CODES.methodNotFound, "method not found"],
-  [ERROR_CODES.invalidParams, "invalid params"],
-  [ERROR_CODES.internalError, "internal error"],
-  [ERROR_CODES.unauthorized, "unauthorized"],
-  [ERROR_CODES.timeout, "timeout"],
-  [ERROR_CODES.cancelled, "cancelled"],
-  [ERROR_CODES.busy, "busy"],
-  [ERROR_CODES.tooLarge, "too large"],
-  [ERROR_CODES.forbidden, "forbidden"],
-  [ERROR_CODES.unavailable, "unavailable"],
-]);
-
-/** The short name of a wire error code, e.g. `timeout`. */
-export function codeName(code: number): string {
-  return CODE_NAMES.get(code) ?? `error ${code}`;
 }
 
 /** Build the wire error object for any thrown value (never leaks stack traces). */
@@ -155,7 +131,7 @@ export function toErrorObject(err: unknown): RpcErrorObject {
       : { code: err.code, message: err.message, data: err.data };
   }
   if (err instanceof TooLargeError) return { code: ERROR_CODES.tooLarge, message: err.message };
-  if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) {
+  if (err instanceof ParamsTypeError || err instanceof ParamsRangeError) {
     return { code: ERROR_CODES.invalidParams, message: err.message };
   }
   if (err instanceof TimeoutError) return { code: ERROR_CODES.timeout, message: err.message };
@@ -167,9 +143,7 @@ export function toErrorObject(err: unknown): RpcErrorObject {
  * retry path uses: network failures and timeouts are; auth and protocol faults are not.
  */
 export function isTransient(err: unknown): boolean {
-  if (err instanceof AuthError || err instanceof ProtocolError || err instanceof UsageError) {
-    return false;
-  }
+  if (err instanceof AuthError || err instanceof ProtocolError) return false;
   if (err instanceof ConnectionClosedError || err instanceof TimeoutError) return true;
   return err instanceof Deno.errors.ConnectionRefused ||
     err instanceof Deno.errors.ConnectionReset ||
