@@ -240,6 +240,77 @@ export async function runClient(
   }
 }
 
+/** A client process started by {@linkcode spawnClient}; dispose to kill it if still running. */
+export interface ClientProcess extends AsyncDisposable {
+  pid: number;
+  /** Send a signal to the process (default SIGTERM); a no-op once it has exited. */
+  kill(signal?: Deno.Signal): void;
+  /** What it has written to stdout so far. */
+  stdout(): string;
+  /** Stop reading stdout and close the pipe, as `head` does once it has its lines. */
+  closeStdout(): Promise<void>;
+  /** Resolves once it has ended: its exit code and everything it printed. */
+  done: Promise<ClientRun>;
+}
+
+/**
+ * Start `client.ts` as the build would (like {@linkcode runClient}) and hand
+ * it back running, to signal it or to close its stdout early. `viaTask` runs
+ * it through `deno task client --` instead, as a person in a checkout would.
+ * It is killed with SIGKILL after `timeoutMs` (default 60 s).
+ */
+export async function spawnClient(
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number; viaTask?: boolean } = {},
+): Promise<ClientProcess> {
+  const home = await Deno.makeTempDir({ prefix: "rmon-test-client-" });
+  const root = new URL("..", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: opts.viaTask
+      ? ["task", "--quiet", "client", "--", ...args]
+      : [...runArgsSync("client"), ...args],
+    cwd: root,
+    env: childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1", ...opts.env }),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const kill = (signal: Deno.Signal = "SIGTERM") => signalChild(child, signal);
+  const timer = setTimeout(() => kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+  let out = "";
+  const reader = child.stdout.getReader();
+  const reading = (async () => {
+    try {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        out += decoder.decode(r.value, { stream: true });
+      }
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // the reader was cancelled
+    }
+  })();
+  const errText = new Response(child.stderr).text();
+  const done = (async () => {
+    const status = await child.status;
+    clearTimeout(timer);
+    await reading;
+    const stderr = await errText;
+    await Deno.remove(home, { recursive: true });
+    return { code: status.code, stdout: out, stderr };
+  })();
+  return {
+    pid: child.pid,
+    kill,
+    stdout: () => out,
+    closeStdout: () => reader.cancel(),
+    done,
+    async [Symbol.asyncDispose]() {
+      kill("SIGKILL");
+      await done;
+    },
+  };
+}
+
 /**
  * A loopback listener that keeps every connection it accepts open and hands
  * each to `onAccept`; dispose to close them all. The base of the fake servers.

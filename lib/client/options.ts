@@ -83,7 +83,11 @@ Options:
 
 Exit codes (one-shot): 0 all ok, 1 a command exited non-zero, 2 usage error,
 3 a host was unreachable or refused the token, 4 a host timed out,
-5 a host answered with an error, 130 interrupted.`;
+5 a host answered with an error. Stopped from outside, the command is
+cancelled on every host, each still gets its record, and rmon exits
+130 on SIGINT (Ctrl-C), 143 on SIGTERM, 129 on SIGHUP; a second signal stops
+waiting for answers. A closed stdout (rmon ... | head -1) ends the run
+quietly with 141, as a shell reports a program stopped by SIGPIPE.`;
 
 function seconds(name: string, text: string | undefined, fallbackMs: number): number {
   if (text === undefined) return fallbackMs;
