@@ -26,13 +26,18 @@ import { formatRtt, type HostRow, renderHosts } from "../lib/client/views/hosts.
 import { renderWatch, watchColumns, type WatchRow } from "../lib/client/views/watch.ts";
 import { runArgsSync } from "../lib/dev/entry_flags.ts";
 import { childEnv } from "../lib/dev/local_server.ts";
+import { EXIT_CODES } from "../lib/errors.ts";
 import {
   descendants,
   eventually,
+  mutedServer,
   runClient,
   type ServerProcess,
+  shQuote,
+  spawnClient,
   startServers,
   TEST_TOKEN,
+  TmuxTerminal,
 } from "./helpers.ts";
 
 const GiB = 1024 ** 3;
@@ -520,10 +525,28 @@ Deno.test("rmon console runs piped commands one after another", async (t) => {
   }
 });
 
-// ---- the real client, in a pseudo-terminal ----------------------------------------
+Deno.test("rmon console ends quietly with 141 when its stdout is closed", async () => {
+  const [server] = await startServers(1);
+  try {
+    await using client = await spawnClient(["--yes", addr(server!)], {
+      env: { RMON_TOKEN: TEST_TOKEN },
+      stdin: "sh: seq 1 200000; sleep 30\nram\n",
+    });
+    assert.ok(await eventually(() => client.stdout().includes(" | 2\n"), 15_000), client.stdout());
+    await client.closeStdout();
+    const run = await client.done;
+    assert.equal(run.code, EXIT_CODES.brokenPipe, run.stderr);
+    assert.doesNotMatch(run.stderr, /Uncaught|BrokenPipe|lost/, run.stderr);
+    assert.ok(
+      await eventually(() => descendants(server!.pid).length === 0, 10_000),
+      "the command was cancelled",
+    );
+  } finally {
+    await server![Symbol.asyncDispose]();
+  }
+});
 
-/** Quote a word for `sh`. */
-const shQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+// ---- the real client, in a pseudo-terminal ----------------------------------------
 
 /**
  * The console in a pseudo-terminal made by util-linux `script`: keys are
@@ -708,6 +731,68 @@ Deno.test("rmon console in a terminal: prompt, completion, Ctrl-C, notices, exit
     });
   } finally {
     await pty[Symbol.asyncDispose]();
+    await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+// ---- the real client, on a tmux screen --------------------------------------------
+
+/** The console in a tmux pane, with the test token and a private HOME. */
+async function tmuxConsole(args: string[], home: string): Promise<TmuxTerminal> {
+  return await TmuxTerminal.start([Deno.execPath(), ...runArgsSync("client"), ...args], {
+    env: childEnv({
+      HOME: home,
+      XDG_STATE_HOME: `${home}/state`,
+      NO_COLOR: "1",
+      RMON_TOKEN: TEST_TOKEN,
+    }),
+  });
+}
+
+Deno.test("rmon console wipes its progress line before any other output", async (t) => {
+  const servers = await startServers(2);
+  const home = await Deno.makeTempDir({ prefix: "rmon-test-tmux-home-" });
+  const spare = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = `127.0.0.1:${spare.addr.port}`;
+  spare.close();
+  try {
+    await t.step("a failure while connecting starts its own line", async () => {
+      // One at a time, the dead host last: its notice comes while "connecting 2/3" is shown.
+      await using term = await tmuxConsole(["--fanout", "1", ...servers.map(addr), dead], home);
+      const screen = await term.waitFor(/rmon \[2\/2\]>$/);
+      assert.match(screen, new RegExp(`^Cannot connect to ${dead}: refused$`, "m"), screen);
+      assert.doesNotMatch(screen, /connecting \d/, screen);
+      assert.match(screen, /^Connected to 2 of 3 hosts$/m, screen);
+    });
+  } finally {
+    await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("rmon console drops answers that come after a second Ctrl-C", async () => {
+  const servers = await startServers(2);
+  await using muted = mutedServer(TEST_TOKEN);
+  const home = await Deno.makeTempDir({ prefix: "rmon-test-tmux-home-" });
+  try {
+    await using term = await tmuxConsole(["--wait", "3", ...servers.map(addr), addr(muted)], home);
+    await term.waitFor(/rmon \[3\/3\]>$/);
+    await term.type("ram");
+    await term.press("Enter");
+    const started = Date.now();
+    // Two hosts answer; the muted one never does, not even to the cancel.
+    await term.waitFor(/2\/3 hosts answered/);
+    await term.press("C-c");
+    await term.waitFor(/\^C/);
+    await term.press("C-c");
+    await term.waitFor(/3 hosts: 2 ok, 1 cancelled[^\n]*\nrmon \[3\/3\]>$/);
+    // Past the 3 s wait, the muted host's call times out: nothing may be drawn over the prompt.
+    await new Promise((r) => setTimeout(r, Math.max(0, started + 4_000 - Date.now())));
+    const screen = await term.screen();
+    assert.match(screen, /3 hosts: 2 ok, 1 cancelled[^\n]*\nrmon \[3\/3\]>$/, screen);
+    assert.doesNotMatch(screen, /3\/3 hosts answered/, screen);
+  } finally {
     await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
     await Deno.remove(home, { recursive: true });
   }

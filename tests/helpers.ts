@@ -261,7 +261,13 @@ export interface ClientProcess extends AsyncDisposable {
  */
 export async function spawnClient(
   args: string[],
-  opts: { env?: Record<string, string>; timeoutMs?: number; viaTask?: boolean } = {},
+  opts: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    viaTask?: boolean;
+    /** Text piped into stdin (default: none, stdin is /dev/null). */
+    stdin?: string;
+  } = {},
 ): Promise<ClientProcess> {
   const home = await Deno.makeTempDir({ prefix: "rmon-test-client-" });
   const root = new URL("..", import.meta.url).pathname;
@@ -272,10 +278,15 @@ export async function spawnClient(
     cwd: root,
     env: childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1", ...opts.env }),
     clearEnv: true,
-    stdin: "null",
+    stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
   const kill = (signal: Deno.Signal = "SIGTERM") => signalChild(child, signal);
   const timer = setTimeout(() => kill("SIGKILL"), opts.timeoutMs ?? 60_000);
   let out = "";
@@ -486,4 +497,110 @@ export function byteRelay(targetPort: number): { port: number } & AsyncDisposabl
       await Promise.allSettled(relays);
     },
   };
+}
+
+/** Quote a word for `sh`. */
+export function shQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * A program in a tmux pane on a private tmux server (its own socket in a temp
+ * directory), for tests that judge what the screen finally shows: lines
+ * overwritten in place, progress bars, redrawn prompts. Dispose to kill that
+ * tmux server and everything in it.
+ */
+export class TmuxTerminal implements AsyncDisposable {
+  #dir: string;
+  #socket: string;
+
+  private constructor(dir: string) {
+    this.#dir = dir;
+    this.#socket = `${dir}/tmux.sock`;
+  }
+
+  /**
+   * Run `argv` (as `sh` would run the quoted words, in `cwd`) in a fresh pane
+   * of `columns` × `rows` with exactly `env`; the pane stays after it exits.
+   */
+  static async start(
+    argv: string[],
+    opts: { env: Record<string, string>; cwd?: string; columns?: number; rows?: number },
+  ): Promise<TmuxTerminal> {
+    const dir = await Deno.makeTempDir({ prefix: "rmon-test-tmux-" });
+    const term = new TmuxTerminal(dir);
+    const cd = opts.cwd ? `cd ${shQuote(opts.cwd)} && ` : "";
+    const size = ["-x", String(opts.columns ?? 160), "-y", String(opts.rows ?? 50)];
+    // Our own config (never the user's): the pane stays after the program exits, so its
+    // last screen and exit status can still be read.
+    await Deno.writeTextFile(`${dir}/tmux.conf`, "set-option -g remain-on-exit on\n");
+    await term.#tmux(
+      [
+        "-f",
+        `${dir}/tmux.conf`,
+        "new-session",
+        "-d",
+        ...size,
+        `${cd}exec ${argv.map(shQuote).join(" ")}`,
+      ],
+      { ...opts.env, TERM: "xterm-256color" },
+    );
+    return term;
+  }
+
+  async #tmux(args: string[], env?: Record<string, string>): Promise<string> {
+    const out = await new Deno.Command("tmux", {
+      args: ["-S", this.#socket, ...args],
+      env: env ?? { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    if (!out.success) {
+      throw new Error(`Cannot run tmux ${args[0]}: ${decoder.decode(out.stderr).trim()}`);
+    }
+    return decoder.decode(out.stdout);
+  }
+
+  /** The pane as it looks now: one string per screen row, trailing blanks trimmed. */
+  async screen(): Promise<string> {
+    const text = await this.#tmux(["capture-pane", "-p", "-t", "0"]);
+    return text.split("\n").map((l) => l.trimEnd()).join("\n").trimEnd();
+  }
+
+  /** Type `text` literally. */
+  async type(text: string): Promise<void> {
+    await this.#tmux(["send-keys", "-t", "0", "-l", text]);
+  }
+
+  /** Press keys by tmux name: `Enter`, `C-c`, `C-d`. */
+  async press(...keys: string[]): Promise<void> {
+    await this.#tmux(["send-keys", "-t", "0", ...keys]);
+  }
+
+  /** Wait until the screen matches `pattern`; throws with the screen if it does not in time. */
+  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let screen = "";
+    while (Date.now() < deadline) {
+      screen = await this.screen();
+      if (pattern.test(screen)) return screen;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`Timed out waiting for ${pattern} on the screen:\n${screen}`);
+  }
+
+  /** The program's exit status once it has ended, or null while it runs. */
+  async exitStatus(): Promise<number | null> {
+    const text = await this.#tmux(["display-message", "-p", "-t", "0", "#{pane_dead_status}"]);
+    return text.trim() === "" ? null : Number(text.trim());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await this.#tmux(["kill-server"]);
+    } catch (_err) {
+      // The server had already gone (its last pane closed).
+    }
+    await Deno.remove(this.#dir, { recursive: true });
+  }
 }

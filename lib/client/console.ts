@@ -19,6 +19,11 @@
  * - History (terminal sessions only) lives in the per-user state directory;
  *   blank lines, repeats and lines starting with a space are not saved.
  * - Lost and recovered hosts are announced on one line above the prompt.
+ * - A progress line (`connecting 3/6`, `2/3 hosts answered`) is wiped before
+ *   anything else is written, so no message ever lands on its line; answers
+ *   that come after a second Ctrl-C are dropped, never drawn over the prompt.
+ * - A stdout closed by its reader (`rmon HOSTS < script | head`) cancels the
+ *   running command and ends the console quietly with 141, like SIGPIPE.
  * @module
  */
 
@@ -96,7 +101,11 @@ export class Console {
   /** The running command's cancel switch; null while idle. */
   #running: AbortController | null = null;
   /** Second Ctrl-C: stop waiting for hosts that do not answer the cancel. */
-  #giveUp: (() => void) | null = null;
+  #giveUp: AbortController | null = null;
+  /** Whether a progress line is on the screen (on stderr, not ended by a newline). */
+  #statusShown = false;
+  /** Set once a write found stdout closed: nothing more goes there. */
+  #stdoutClosed = false;
   /** What each host was last announced as. */
   #announced = new Map<string, Presence>();
   /** Hosts that have been up at least once: a later "up" is a comeback. */
@@ -136,7 +145,7 @@ export class Console {
       prompt: () => this.#prompt(),
       complete: (line) => completeLine(line, this.#hosts()),
       onInterrupt: () => this.#interrupt(),
-      write: (stream, text) => this.#env.write(stream, text),
+      write: (stream, text) => this.#write(stream, text),
     });
     const onSignal = () => this.#reader.interrupt();
     // A terminal in raw mode sends Ctrl-C as a key; SIGINT still comes from pipes and `kill`.
@@ -162,8 +171,9 @@ export class Console {
     while (true) {
       const line = await this.#reader.read();
       if (line === null) {
+        if (this.#stdoutClosed) return EXIT_CODES.brokenPipe;
         // Ctrl-D: finish the prompt's line so the shell's prompt starts clean.
-        if (this.#env.terminal) this.#env.write("out", "\n");
+        if (this.#env.terminal) this.#write("out", "\n");
         return this.#idleInterrupted ? EXIT_CODES.interrupted : EXIT_CODES.ok;
       }
       this.#lineNumber++;
@@ -187,6 +197,45 @@ export class Console {
     const connected = this.#connected();
     const selected = this.#selection.names(this.#hosts(), connected).length;
     return `rmon [${selected}/${connected.length}]> `;
+  }
+
+  /**
+   * Every write of the console goes through here: a progress line on the
+   * screen is wiped first, so what follows starts on a clean line.
+   */
+  #write(stream: Stream, text: string): void {
+    if (this.#statusShown) {
+      this.#statusShown = false;
+      this.#rawWrite("err", "\r\x1b[2K");
+    }
+    this.#rawWrite(stream, text);
+  }
+
+  /** Write as is; a closed stdout ends the console, a closed stderr only loses the text. */
+  #rawWrite(stream: Stream, text: string): void {
+    if (stream === "out" && this.#stdoutClosed) return;
+    try {
+      this.#env.write(stream, text);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+      if (stream === "out") this.#closeOutput();
+    }
+  }
+
+  /** Show `text` as the progress line, redrawn in place (terminal only); "" wipes it. */
+  #status(text: string): void {
+    this.#rawWrite("err", `\r\x1b[2K${text}`);
+    this.#statusShown = text !== "";
+  }
+
+  /** Stdout's reader has gone: cancel what runs, stop waiting for it, read no more. */
+  #closeOutput(): void {
+    if (this.#stdoutClosed) return;
+    this.#stdoutClosed = true;
+    this.#running?.abort("cancelled: stdout was closed");
+    // Closing the connections at exit cancels whatever did not hear the cancel.
+    this.#giveUp?.abort();
+    this.#reader?.close();
   }
 
   #out(text: string): void {
@@ -216,7 +265,7 @@ export class Console {
       return await loadHistory(this.#historyFile);
     } catch (err) {
       this.#historyFile = null;
-      this.#env.write("err", `History is off: ${(err as Error).message}\n`);
+      this.#write("err", `History is off: ${(err as Error).message}\n`);
       return [];
     }
   }
@@ -286,52 +335,35 @@ export class Console {
       return;
     }
     if (!running.signal.aborted) {
-      if (this.#env.terminal) this.#env.write("out", "^C\n");
-      running.abort();
+      if (this.#env.terminal) this.#write("out", "^C\n");
+      running.abort("cancelled by Ctrl-C");
       return;
     }
-    this.#giveUp?.();
+    this.#giveUp?.abort();
   }
 
   /**
    * Run `cmd` on `names` with Ctrl-C wired to cancel it. A second Ctrl-C stops
-   * waiting: hosts that have not answered are reported as cancelled.
+   * waiting: hosts that have not answered are reported as cancelled, and what
+   * they send later is dropped (the fleet never passes it on).
    */
   async #fanOut(
     names: readonly string[],
     cmd: RemoteCommand,
-    opts: Omit<RunOptions, "signal" | "waitMs">,
+    opts: Omit<RunOptions, "signal" | "stopWaiting" | "waitMs">,
     waitMs = this.#opts.waitMs,
   ): Promise<HostResult[]> {
     const controller = new AbortController();
+    const giveUp = new AbortController();
     this.#running = controller;
-    const finished = new Map<string, HostResult>();
-    const started = performance.now();
-    let giveUp!: () => void;
-    const gaveUp = new Promise<"gave up">((resolve) => giveUp = () => resolve("gave up"));
     this.#giveUp = giveUp;
     try {
-      const run = this.#fleet.run(names, cmd, {
+      return await this.#fleet.run(names, cmd, {
         ...opts,
         signal: controller.signal,
+        stopWaiting: giveUp.signal,
         waitMs,
-        onResult: (r) => {
-          finished.set(r.host, r);
-          opts.onResult?.(r);
-        },
       });
-      const outcome = await Promise.race([run, gaveUp]);
-      if (outcome !== "gave up") return outcome;
-      // The calls end by themselves within the wait timeout; nobody is left waiting for them.
-      run.catch((err) => this.#notice(`Cannot finish "${cmd.kind}": ${(err as Error).message}`));
-      return names.map((host) =>
-        finished.get(host) ?? {
-          host,
-          status: "cancelled",
-          error: "Stopped waiting for an answer",
-          durationMs: Math.round(performance.now() - started),
-        }
-      );
     } finally {
       this.#running = null;
       this.#giveUp = null;
@@ -363,7 +395,7 @@ export class Console {
   #sink(): ViewSink {
     return {
       out: (text) => this.#reader.write("out", text),
-      status: (text) => this.#env.write("err", `\r\x1b[2K${text}`),
+      status: (text) => this.#status(text),
       color: this.#env.color,
       progress: this.#env.terminal,
     };
@@ -423,10 +455,10 @@ export class Console {
     const progress = this.#env.terminal && names.length > 1;
     try {
       await this.#fleet.connect(names, (done, total) => {
-        if (progress) this.#env.write("err", `\r\x1b[2Kconnecting ${done}/${total}`);
+        if (progress) this.#status(`connecting ${done}/${total}`);
       });
     } finally {
-      if (progress) this.#env.write("err", "\r\x1b[2K");
+      if (progress) this.#status("");
       for (const name of names) this.#connecting.delete(name);
     }
     const up = names.filter((n) => this.#fleet.get(n)?.state === "up");
@@ -572,7 +604,7 @@ export class Console {
         waitMs: this.#opts.waitMs,
         signal: controller.signal,
         stopOn: this.#reader.waitForInput(controller.signal),
-        write: (text) => this.#env.write("out", text),
+        write: (text) => this.#write("out", text),
         redraw: this.#env.terminal,
         color: this.#env.color,
         terminalColumns: () => this.#env.columns(),
