@@ -525,6 +525,61 @@ Deno.test("rmon console runs piped commands one after another", async (t) => {
   }
 });
 
+Deno.test("rmon keeps one entry per server, whatever address names it", async (t) => {
+  const [server] = await startServers(1);
+  const dir = await Deno.makeTempDir({ prefix: "rmon-test-inv-" });
+  const port = server!.port;
+  const inventory = `${dir}/hosts.toml`;
+  await Deno.writeTextFile(inventory, `[[host]]\nname = "web1"\naddress = "127.0.0.1:${port}"\n`);
+  const env = { RMON_TOKEN: TEST_TOKEN };
+  try {
+    await t.step("connect of a server in the fleet names its entry and adds nothing", async () => {
+      const run = await runClient(["--yes", "--inventory", inventory], {
+        env,
+        stdin: `connect 127.0.0.1:${port}\nconnect localhost:${port}\nsh: echo ran\nhosts\n`,
+        timeoutMs: 30_000,
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        run.stdout,
+        new RegExp(`^127\\.0\\.0\\.1:${port} is already in the fleet as web1$`, "m"),
+      );
+      assert.match(
+        run.stdout,
+        new RegExp(`^localhost:${port} is already in the fleet as web1$`, "m"),
+      );
+      assert.equal(run.stdout.match(/\| ran$/gm)?.length, 1, run.stdout);
+      assert.match(run.stdout, /^1 host: 1 ok/m);
+      assert.doesNotMatch(run.stdout, /localhost:\d+ +localhost/, "no second row in hosts");
+    });
+    await t.step("an address typed for an inventory host is refused with both names", async () => {
+      const run = await runClient(["--inventory", inventory, `localhost:${port}`, "--", "ram"], {
+        env,
+      });
+      assert.equal(run.code, EXIT_CODES.usage, run.stderr);
+      assert.match(
+        run.stderr,
+        new RegExp(
+          `"localhost:${port}" is the same server as "web1" \\(both are 127\\.0\\.0\\.1:${port}\\)`,
+        ),
+      );
+    });
+    await t.step("two inventory entries of one server are refused", async () => {
+      await Deno.writeTextFile(
+        inventory,
+        `[[host]]\nname = "web1"\naddress = "127.0.0.1:${port}"\n` +
+          `[[host]]\nname = "web1b"\naddress = "localhost:${port}"\n`,
+      );
+      const run = await runClient(["--inventory", inventory, "--", "ram"], { env });
+      assert.equal(run.code, EXIT_CODES.usage, run.stderr);
+      assert.match(run.stderr, /host 2 \("web1b"\): same server as host 1 \("web1"\)/);
+    });
+  } finally {
+    await server![Symbol.asyncDispose]();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("rmon console ends quietly with 141 when its stdout is closed", async () => {
   const [server] = await startServers(1);
   try {

@@ -218,6 +218,18 @@ Deno.test("parseInventory() names the host in every error", () => {
       'Cannot parse inventory: host 2 ("web1"): duplicate name "web1" (also host 1)',
     ],
     [
+      '[[host]]\nname = "web1"\naddress = "127.0.0.1:7101"\n' +
+      '[[host]]\nname = "web1b"\naddress = "localhost:7101"\n',
+      "SyntaxError",
+      'Cannot parse inventory: host 2 ("web1b"): same server as host 1 ("web1"): both are 127.0.0.1:7101',
+    ],
+    [
+      '[defaults]\nport = 7101\n[[host]]\nname = "a"\naddress = "10.0.0.1"\n' +
+      '[[host]]\nname = "b"\naddress = "[::ffff:10.0.0.1]:7101"\n',
+      "SyntaxError",
+      'Cannot parse inventory: host 2 ("b"): same server as host 1 ("a"): both are 10.0.0.1:7101',
+    ],
+    [
       '[[host]]\nname = "a"\nport = 70000\n',
       "RangeError",
       'Cannot parse inventory: host 1 ("a"): port "70000" is out of range 1-65535',

@@ -474,21 +474,25 @@ export class Console {
   }
 
   async #connectCommand(addresses: readonly string[]): Promise<void> {
-    const fresh: string[] = [];
+    const fresh = new Set<string>();
     for (const address of addresses) {
       const spec = addressSpec(address, this.#opts.defaultPort);
-      const known = this.#fleet.get(spec.name);
-      if (known?.state === "up") {
+      // One entry per server: by name (an inventory host, an address typed before), else by
+      // address and port (`localhost:7101` is `127.0.0.1:7101`); see server_key.ts.
+      const known = this.#fleet.get(spec.name) ?? this.#fleet.findServer(spec);
+      if (known && known.name !== spec.name) {
+        this.#out(`${spec.name} is already in the fleet as ${known.name}`);
+      } else if (known?.state === "up") {
         this.#out(`Already connected to ${spec.name}`);
-        continue;
       }
-      // A known host keeps its own token and groups; a new one uses the command line's token.
+      if (known?.state === "up") continue;
+      // A known host (reconnected) keeps its own token and groups; a new one uses the defaults.
       if (!known) await addHosts(this.#fleet, [spec], this.#credentials);
-      fresh.push(spec.name);
+      fresh.add(known?.name ?? spec.name);
     }
-    if (fresh.length === 0) return;
-    await this.#connect(fresh, true);
-    const up = fresh.filter((n) => this.#fleet.get(n)?.state === "up");
+    if (fresh.size === 0) return;
+    await this.#connect([...fresh], true);
+    const up = [...fresh].filter((n) => this.#fleet.get(n)?.state === "up");
     // A selection fixed by `use` does not follow new connections; `connect` adds to it.
     if (up.length > 0 && !this.#selection.followsConnected) {
       this.#selection.add(namesTarget(up), this.#hosts(), this.#connected());

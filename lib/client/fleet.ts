@@ -15,6 +15,7 @@ import type { RemoteCommand } from "../grammar/command.ts";
 import { toRequest } from "../grammar/params.ts";
 import { HostLink, type LinkTimings } from "./host_link.ts";
 import type { Dialer, Endpoint } from "../protocol/transport.ts";
+import { serverKey } from "./server_key.ts";
 
 /** The terminal status of one host's part in a fan-out (stable `--json` values). */
 export type HostStatus =
@@ -144,11 +145,30 @@ export class Fleet {
     return this.#links.get(name);
   }
 
-  /** Add a host (replacing a closed one of the same name); throws if the name is taken. */
+  /**
+   * The host that is the server at `address` (same address and port, see
+   * server_key.ts), whatever its name, if any.
+   */
+  findServer(address: Endpoint): HostLink | undefined {
+    const key = serverKey(address);
+    return this.links.find((l) => serverKey(l.endpoint) === key);
+  }
+
+  /**
+   * Add a host (replacing a closed one of the same name); throws RangeError if
+   * the name is taken or another host is the same server.
+   */
   add(host: FleetHost): HostLink {
     const existing = this.#links.get(host.name);
     if (existing && existing.state !== "closed") {
       throw new RangeError(`Cannot add host "${host.name}": the name is already in use`);
+    }
+    const twin = this.findServer(host.endpoint);
+    if (twin && twin !== existing) {
+      throw new RangeError(
+        `Cannot add host "${host.name}": it is the same server as "${twin.name}" ` +
+          `(${serverKey(host.endpoint)})`,
+      );
     }
     const link = new HostLink(
       host.name,

@@ -31,7 +31,9 @@
  * caller's fallback (`RMON_TOKEN` unless told otherwise). A relative
  * `token_file` is relative to the inventory's directory; a leading `~/` means
  * the home directory. Token files must not be readable by group or others.
- * Unknown keys are errors, so a typo never silently drops a setting.
+ * Unknown keys are errors, so a typo never silently drops a setting, and two
+ * entries of the same server (by address and port, see server_key.ts) are
+ * refused, so no command runs twice on one machine.
  * @module
  */
 
@@ -41,6 +43,7 @@ import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { parseAddress as parseHostPort } from "../grammar/address.ts";
 import { fsDetail, readTokenFile } from "../token_file.ts";
 import { parseFingerprint } from "../protocol/fingerprint.ts";
+import { serverKey } from "./server_key.ts";
 
 /** Where a host's token comes from. `default` defers to the caller's fallback. */
 export type TokenSource =
@@ -321,6 +324,7 @@ function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
   }
   const hosts: HostSpec[] = [];
   const seen = new Map<string, number>();
+  const servers = new Map<string, number>();
   entries.forEach((entry, i) => {
     const host = parseHost(entry, i + 1, defaults, baseDir);
     // Targets match names case-insensitively, so `Web1` and `web1` would be one host.
@@ -330,7 +334,17 @@ function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
         `host ${i + 1} ("${host.name}"): duplicate name "${host.name}" (also host ${first})`,
       );
     }
+    // Two entries of one server would run every command on it twice.
+    const key = serverKey(host);
+    const same = servers.get(key);
+    if (same !== undefined) {
+      throw new SyntaxError(
+        `host ${i + 1} ("${host.name}"): same server as host ${same} ` +
+          `("${hosts[same - 1]!.name}"): both are ${key}`,
+      );
+    }
     seen.set(host.name.toLowerCase(), i + 1);
+    servers.set(key, i + 1);
     hosts.push(host);
   });
   return hosts;

@@ -32,6 +32,7 @@ import {
 } from "./identity.ts";
 import { askPassphrase } from "./passphrase.ts";
 import { checkToken } from "../token_file.ts";
+import { serverKey } from "./server_key.ts";
 
 /** The token source for hosts that name none, from the command line. */
 export function fallbackTokenSource(opts: ClientOptions): TokenSource {
@@ -66,10 +67,20 @@ export async function collectHosts(opts: ClientOptions): Promise<HostSpec[]> {
     }
   }
   for (const address of opts.addresses) specs.push(addressSpec(address, opts.defaultPort));
-  const seen = new Set<string>();
+  const names = new Set<string>();
+  const servers = new Map<string, string>();
   for (const s of specs) {
-    if (seen.has(s.name)) throw new UsageError(`Invalid hosts: "${s.name}" is given twice`);
-    seen.add(s.name);
+    if (names.has(s.name)) throw new UsageError(`Invalid hosts: "${s.name}" is given twice`);
+    names.add(s.name);
+    // An address typed again, or typed for an inventory host, would run every command twice.
+    const key = serverKey(s);
+    const same = servers.get(key);
+    if (same !== undefined) {
+      throw new UsageError(
+        `Invalid hosts: "${s.name}" is the same server as "${same}" (both are ${key})`,
+      );
+    }
+    servers.set(key, s.name);
   }
   return specs;
 }
