@@ -53,7 +53,8 @@ Deno.test("parseClientArgs() reads hosts, one-shot commands and options", async 
   await t.step("token sources, port, fanout, yes", () => {
     const opts = parseClientArgs(["--token-file", "/t", "-p", "6000", "--fanout", "8", "-y"]);
     assert.equal(opts.tokenFile, "/t");
-    assert.equal(opts.defaultPort, 6000);
+    assert.equal(opts.port, 6000);
+    assert.equal(parseClientArgs([]).port, undefined, "unset: the inventory's default applies");
     assert.equal(opts.fanout, 8);
     assert.equal(opts.yes, true);
   });

@@ -580,6 +580,37 @@ Deno.test("rmon keeps one entry per server, whatever address names it", async (t
   }
 });
 
+Deno.test("rmon console: hosts added by connect follow the inventory's [defaults]", async () => {
+  const [a, b] = await startServers(2);
+  const dir = await Deno.makeTempDir({ prefix: "rmon-test-inv-" });
+  try {
+    await Deno.writeTextFile(`${dir}/token`, TEST_TOKEN + "\n", { mode: 0o600 });
+    // The token and the port come from [defaults] only; RMON_TOKEN is not set.
+    await Deno.writeTextFile(
+      `${dir}/hosts.toml`,
+      `[defaults]\ntoken_file = "token"\nport = ${b!.port}\n\n` +
+        `[[host]]\nname = "web1"\naddress = "127.0.0.1:${a!.port}"\n`,
+    );
+    const run = await runClient(["--inventory", `${dir}/hosts.toml`], {
+      stdin: "connect 127.0.0.1\nname\n",
+      timeoutMs: 30_000,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /RMON_TOKEN/);
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^Connected to 127\\.0\\.0\\.1 \\(127\\.0\\.0\\.1:${b!.port}\\): rmon-server`,
+        "m",
+      ),
+    );
+    assert.match(run.stdout, /^2 hosts: 2 ok/m);
+  } finally {
+    await Promise.all([a!, b!].map((s) => s[Symbol.asyncDispose]()));
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("rmon console ends quietly with 141 when its stdout is closed", async () => {
   const [server] = await startServers(1);
   try {

@@ -111,6 +111,24 @@ Deno.test("hostSpecFromAddress() names the host as typed", () => {
   assert.equal(hostSpecFromAddress("[::1]").port, 5050);
 });
 
+Deno.test("hostSpecFromAddress() takes an inventory's defaults", () => {
+  const defaults = {
+    port: 6000,
+    token: { kind: "file" as const, path: "/inv/token" },
+    tls: { fingerprint: "ab".repeat(32) },
+    identity: "/inv/key",
+  };
+  assert.deepEqual(hostSpecFromAddress("10.0.0.5", defaults.port, defaults), {
+    name: "10.0.0.5",
+    hostname: "10.0.0.5",
+    port: 6000,
+    groups: [],
+    token: { kind: "file", path: "/inv/token" },
+    tls: { fingerprint: "ab".repeat(32) },
+    identity: "/inv/key",
+  });
+});
+
 Deno.test("loadInventory() reads the example inventory", async () => {
   const hosts = await loadInventory(join(TESTDATA, "inventory.toml"));
   const want: HostSpec[] = [

@@ -28,7 +28,7 @@
  */
 
 import { EXIT_CODES, UsageError } from "../errors.ts";
-import { RMON_VERSION } from "../protocol/constants.ts";
+import { DEFAULT_PORT, RMON_VERSION } from "../protocol/constants.ts";
 import { isRemote, type RemoteCommand, type TargetExpr } from "../grammar/command.ts";
 import { describeSyntaxError } from "../grammar/errors.ts";
 import { formatHelp } from "../grammar/help.ts";
@@ -36,6 +36,7 @@ import { CommandSyntaxError, parseLine } from "../grammar/parse_line.ts";
 import { compactHosts } from "./hostlist.ts";
 import { Fleet, type HostResult, type RunOptions } from "./fleet.ts";
 import type { HostLink } from "./host_link.ts";
+import type { HostSpec } from "./inventory.ts";
 import type { ClientOptions } from "./options.ts";
 import { needsConfirmation } from "./oneshot.ts";
 import { addHosts, addressSpec, collectHosts, HostCredentials } from "./setup.ts";
@@ -97,6 +98,8 @@ export class Console {
   #fleet: Fleet;
   #selection = new Selection();
   #credentials: HostCredentials;
+  /** A host for an address typed with `connect`: the inventory's defaults apply. */
+  #typed: (address: string) => HostSpec = (address) => addressSpec(address, DEFAULT_PORT);
   #reader!: LineReader;
   /** The running command's cancel switch; null while idle. */
   #running: AbortController | null = null;
@@ -134,7 +137,9 @@ export class Console {
 
   /** Connect to the hosts of the command line, then read and run lines until exit; returns 0. */
   async run(): Promise<number> {
-    const specs = await collectHosts(this.#opts);
+    const book = await collectHosts(this.#opts);
+    this.#typed = book.typed;
+    const specs = book.hosts;
     // Tokens are checked before anything is shown: a missing token is a usage error.
     await addHosts(this.#fleet, specs, this.#credentials);
     const history = await this.#loadHistory();
@@ -476,7 +481,7 @@ export class Console {
   async #connectCommand(addresses: readonly string[]): Promise<void> {
     const fresh = new Set<string>();
     for (const address of addresses) {
-      const spec = addressSpec(address, this.#opts.defaultPort);
+      const spec = this.#typed(address);
       // One entry per server: by name (an inventory host, an address typed before), else by
       // address and port (`localhost:7101` is `127.0.0.1:7101`); see server_key.ts.
       const known = this.#fleet.get(spec.name) ?? this.#fleet.findServer(spec);

@@ -23,8 +23,10 @@
  * identity = "~/.config/rmon/id_ed25519" # optional: the operator key to sign in with
  * ```
  *
- * `tls`, `fingerprint` and `ca_file` may also stand in `[defaults]`; a host's
- * own setting wins. Without either, the first certificate seen is recorded in
+ * `tls`, `fingerprint`, `ca_file` and `identity` may also stand in
+ * `[defaults]`; a host's own setting wins. The defaults (port included) also
+ * apply to hosts typed on the command line or with `connect` next to the
+ * inventory (see {@linkcode hostSpecFromAddress}). Without either, the first certificate seen is recorded in
  * the known-hosts file (trust on first use).
  *
  * A host's token source is its own, else the one in `[defaults]`, else the
@@ -77,6 +79,32 @@ export interface TlsSettings {
   caFile?: string;
 }
 
+/**
+ * What an inventory's `[defaults]` give every host without its own setting,
+ * including hosts typed later on the command line or with `connect`.
+ */
+export interface InventoryDefaults {
+  /** Port of an address written without one (default 5050). */
+  port: number;
+  /** Token source; `default` defers to the command line, then `RMON_TOKEN`. */
+  token: TokenSource;
+  tls: TlsSettings;
+  identity?: string;
+}
+
+/** The defaults of no inventory at all: everything defers to the command line. */
+export const NO_DEFAULTS: InventoryDefaults = {
+  port: DEFAULT_PORT,
+  token: { kind: "default" },
+  tls: {},
+};
+
+/** A parsed inventory: its `[defaults]` and its hosts, in file order. */
+export interface Inventory {
+  defaults: InventoryDefaults;
+  hosts: HostSpec[];
+}
+
 /** The environment variable read when nothing else names a token source. */
 export const DEFAULT_TOKEN_ENV = "RMON_TOKEN";
 
@@ -112,10 +140,27 @@ export function parseAddress(
   return { hostname, port: port ?? defaultPort };
 }
 
-/** A host typed on the command line rather than found in an inventory; named as typed. */
-export function hostSpecFromAddress(text: string, defaultPort: number = DEFAULT_PORT): HostSpec {
+/**
+ * A host typed on the command line or with `connect` rather than found in an
+ * inventory; named as typed. The inventory's `defaults` (none unless given)
+ * supply its token source, TLS settings and operator key; `defaultPort` the
+ * port of an address written without one.
+ */
+export function hostSpecFromAddress(
+  text: string,
+  defaultPort: number = DEFAULT_PORT,
+  defaults: InventoryDefaults = NO_DEFAULTS,
+): HostSpec {
   const { hostname, port } = parseAddress(text, defaultPort);
-  return { name: text, hostname, port, groups: [], token: { kind: "default" }, tls: {} };
+  return {
+    name: text,
+    hostname,
+    port,
+    groups: [],
+    token: defaults.token,
+    tls: { ...defaults.tls },
+    ...withIdentity(defaults.identity),
+  };
 }
 
 type Table = Record<string, unknown>;
@@ -238,7 +283,7 @@ function checkName(name: string, where: string): void {
 function parseHost(
   entry: unknown,
   index: number,
-  defaults: { port: number; token: TokenSource; tls: TlsSettings; identity?: string },
+  defaults: InventoryDefaults,
   baseDir: string,
 ): HostSpec {
   let where = `host ${index}`;
@@ -295,7 +340,7 @@ function withIdentity(identity: string | undefined): { identity?: string } {
 }
 
 /** Parse inventory text; errors say where, without the `Cannot parse inventory` prefix. */
-function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
+function parseInventoryBody(text: string, baseDir: string): Inventory {
   let doc: Table;
   try {
     doc = parse(text);
@@ -311,11 +356,11 @@ function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
   const defaultsTable = doc.defaults ?? {};
   if (!isTable(defaultsTable)) throw new SyntaxError(`"defaults" must be a table`);
   checkKeys(defaultsTable, DEFAULTS_KEYS, "[defaults]");
-  const defaults = {
+  const defaults: InventoryDefaults = {
     port: getPort(defaultsTable, "[defaults]") ?? DEFAULT_PORT,
-    token: getTokenSource(defaultsTable, "[defaults]", baseDir) ?? { kind: "default" as const },
+    token: getTokenSource(defaultsTable, "[defaults]", baseDir) ?? { kind: "default" },
     tls: getTlsSettings(defaultsTable, "[defaults]", baseDir),
-    identity: getIdentity(defaultsTable, "[defaults]", baseDir),
+    ...withIdentity(getIdentity(defaultsTable, "[defaults]", baseDir)),
   };
 
   const entries = doc.host ?? [];
@@ -347,7 +392,7 @@ function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
     servers.set(key, i + 1);
     hosts.push(host);
   });
-  return hosts;
+  return { defaults, hosts };
 }
 
 /**
@@ -358,7 +403,7 @@ function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
  */
 export function parseInventory(text: string, baseDir: string): HostSpec[] {
   try {
-    return parseInventoryBody(text, baseDir);
+    return parseInventoryBody(text, baseDir).hosts;
   } catch (err) {
     throw rewrap(err, "Cannot parse inventory");
   }
@@ -373,8 +418,13 @@ function rewrap(err: unknown, prefix: string): unknown {
   return err;
 }
 
-/** Read and parse an inventory file; a leading `~/` in `path` means the home directory. */
+/** The hosts of an inventory file; see {@linkcode loadInventoryFile}. */
 export async function loadInventory(path: string): Promise<HostSpec[]> {
+  return (await loadInventoryFile(path)).hosts;
+}
+
+/** Read and parse an inventory file; a leading `~/` in `path` means the home directory. */
+export async function loadInventoryFile(path: string): Promise<Inventory> {
   const full = expandHome(path);
   let text: string;
   try {

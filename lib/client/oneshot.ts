@@ -63,7 +63,7 @@ export function parseOneShot(
 export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<ExitCode> {
   const { target, cmd } = parseOneShot(opts.command ?? "");
   if (cmd.kind === "exec" && cmd.timeoutMs === undefined) cmd.timeoutMs = opts.timeoutMs;
-  const specs = await collectHosts(opts);
+  const specs = (await collectHosts(opts)).hosts;
   if (specs.length === 0) {
     throw new UsageError("No hosts: name some, or use --hosts or --inventory");
   }

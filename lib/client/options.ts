@@ -39,7 +39,8 @@ export interface ClientOptions {
   /** How long the client waits for answers; default: command timeout + 10 s. */
   waitMs: number;
   fanout: number;
-  defaultPort: number;
+  /** `--port`: port of hosts typed without one; unset: the inventory's default, else 5050. */
+  port?: number;
   /** The one-shot command (words after `--`), or null for the console. */
   command: string | null;
   help: boolean;
@@ -58,7 +59,8 @@ Usage:
 Options:
   -i, --inventory FILE    hosts, groups and token sources (TOML; see README)
   -H, --hosts LIST        comma-separated HOST[:PORT] list
-  -p, --port N            port of hosts given without one (default ${DEFAULT_PORT})
+  -p, --port N            port of hosts given without one (default: the inventory's
+                          [defaults] port, else ${DEFAULT_PORT})
   --token-file FILE       token for hosts without their own (default: $RMON_TOKEN)
   --token-env NAME        read the default token from env var NAME
   --token TOKEN           token on the command line (visible in ps; prefer the above)
@@ -168,8 +170,8 @@ export function parseClientArgs(argv: string[]): ClientOptions {
   if (!Number.isSafeInteger(fanout) || fanout < 1) {
     throw new UsageError(`Invalid --fanout: "${v.fanout}" is not a whole number >= 1`);
   }
-  const port = v.port === undefined ? DEFAULT_PORT : Number(v.port);
-  if (!Number.isSafeInteger(port) || port < 1 || port > 65535) {
+  const port = v.port === undefined ? undefined : Number(v.port);
+  if (port !== undefined && (!Number.isSafeInteger(port) || port < 1 || port > 65535)) {
     throw new UsageError(`Invalid --port: "${v.port}" is not a port number`);
   }
   const timeoutMs = seconds("timeout", v.timeout, TIMEOUTS.execTimeoutMs);
@@ -194,7 +196,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
     connectTimeoutMs: seconds("connect-timeout", v["connect-timeout"], 5_000),
     waitMs: seconds("wait", v.wait, timeoutMs + 10_000),
     fanout,
-    defaultPort: port,
+    port,
     command,
     help: v.help ?? false,
     version: v.version ?? false,

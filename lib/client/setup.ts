@@ -18,7 +18,9 @@ import {
   expandHome,
   type HostSpec,
   hostSpecFromAddress,
-  loadInventory,
+  type InventoryDefaults,
+  loadInventoryFile,
+  NO_DEFAULTS,
   resolveToken,
   type TokenSource,
 } from "./inventory.ts";
@@ -56,17 +58,35 @@ export class KeyCache {
   }
 }
 
+/**
+ * The hosts to start with, and how to make one from an address typed later:
+ * with `--port`, else the inventory's `[defaults]` port, else 5050, and the
+ * inventory's default token source, TLS settings and operator key.
+ */
+export interface HostBook {
+  /** The inventory's hosts, then the addresses of the command line. */
+  hosts: HostSpec[];
+  /** A host for `address` as `connect` (or the command line) gives it; `UsageError` for junk. */
+  typed(address: string): HostSpec;
+}
+
 /** Read the inventory (if any) and the addresses; throws `UsageError` on bad input. */
-export async function collectHosts(opts: ClientOptions): Promise<HostSpec[]> {
+export async function collectHosts(opts: ClientOptions): Promise<HostBook> {
   const specs: HostSpec[] = [];
+  let defaults: InventoryDefaults = NO_DEFAULTS;
   if (opts.inventory !== undefined) {
     try {
-      specs.push(...await loadInventory(opts.inventory));
+      const inventory = await loadInventoryFile(opts.inventory);
+      specs.push(...inventory.hosts);
+      defaults = inventory.defaults;
     } catch (err) {
       throw new UsageError((err as Error).message, undefined, { cause: err });
     }
   }
-  for (const address of opts.addresses) specs.push(addressSpec(address, opts.defaultPort));
+  // An explicit --port beats the inventory's default port, as options beat files everywhere.
+  const port = opts.port ?? defaults.port;
+  const typed = (address: string) => addressSpec(address, port, defaults);
+  for (const address of opts.addresses) specs.push(typed(address));
   const names = new Set<string>();
   const servers = new Map<string, string>();
   for (const s of specs) {
@@ -82,13 +102,17 @@ export async function collectHosts(opts: ClientOptions): Promise<HostSpec[]> {
     }
     servers.set(key, s.name);
   }
-  return specs;
+  return { hosts: specs, typed };
 }
 
 /** A host typed by the user (`connect` or argv), with a usage error for junk. */
-export function addressSpec(address: string, defaultPort: number): HostSpec {
+export function addressSpec(
+  address: string,
+  defaultPort: number,
+  defaults: InventoryDefaults = NO_DEFAULTS,
+): HostSpec {
   try {
-    return hostSpecFromAddress(address, defaultPort);
+    return hostSpecFromAddress(address, defaultPort, defaults);
   } catch (err) {
     throw new UsageError(`Invalid host "${address}": ${(err as Error).message}`, undefined, {
       cause: err,
