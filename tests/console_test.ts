@@ -145,6 +145,7 @@ Deno.test("completeLine() offers what fits where the cursor is", async (t) => {
     ["@web1 up", ["uptime"]],
     ["use group:w", ["group:web"]],
     ["disconnect W", ["web1", "web2"]],
+    ["forget d", ["db1"]],
     ["+d", ["+db1"]],
     ["-web", ["-web1", "-web2"]],
     ["help sh", ["sh:", "shutdown"]],
@@ -608,6 +609,57 @@ Deno.test("rmon console: hosts added by connect follow the inventory's [defaults
   } finally {
     await Promise.all([a!, b!].map((s) => s[Symbol.asyncDispose]()));
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rmon console forgets hosts: forget, and disconnect of one not connected", async (t) => {
+  const servers = await startServers(2);
+  const [a, b] = servers as [ServerProcess, ServerProcess];
+  const spare = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = `127.0.0.1:${spare.addr.port}`;
+  spare.close();
+  try {
+    await t.step(
+      "disconnect of a dead host removes it, and use all no longer selects it",
+      async () => {
+        const run = await consoleRun([a], `disconnect ${dead}\nhosts\nuse all\nname\n`, [dead]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(
+          run.stdout,
+          new RegExp(
+            `^Removed ${dead} from the fleet: it was not connected: lost \\(refused\\)$`,
+            "m",
+          ),
+        );
+        assert.doesNotMatch(run.stdout, new RegExp(`^[* ] +${dead} `, "m"), "not in hosts");
+        assert.match(run.stdout, new RegExp(`^Selected: ${addr(a)} \\(1\\)$`, "m"));
+        assert.match(run.stdout, /^1 host: 1 ok/m);
+      },
+    );
+    await t.step("forget removes any host, connected or not", async () => {
+      const run = await consoleRun(servers, `forget ${dead},${addr(b)}\nname\nhosts\n`, [dead]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^Removed 2 hosts \(127\.0\.0\.1:\S+\) from the fleet$/m);
+      assert.match(run.stdout, /^1 host: 1 ok/m);
+      assert.equal(rowsOf(run.stdout.replace(/^[* ] {2}/gm, ""), b).length, 0, run.stdout);
+    });
+    await t.step("a host disconnected on purpose is skipped, not unreachable", async () => {
+      const run = await consoleRun(servers, `disconnect ${addr(a)}\nuse all\nname\n`);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        run.stdout,
+        new RegExp(`^Skipped ${addr(a)}: disconnected \\(connect it again`, "m"),
+      );
+      assert.match(run.stdout, /^1 host: 1 ok/m);
+      assert.doesNotMatch(run.stdout, /unreachable/);
+    });
+    await t.step("help explains the prompt", async () => {
+      const run = await consoleRun([a], "help\n");
+      assert.match(run.stdout, /^ {2}forget TARGET +Remove servers from the fleet/m);
+      assert.match(run.stdout, /The prompt rmon \[S\/C\]> counts the servers: S selected/);
+    });
+  } finally {
+    await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
   }
 });
 

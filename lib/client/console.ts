@@ -19,6 +19,10 @@
  * - History (terminal sessions only) lives in the per-user state directory;
  *   blank lines, repeats and lines starting with a space are not saved.
  * - Lost and recovered hosts are announced on one line above the prompt.
+ * - `forget` removes hosts from the fleet; `disconnect` of a host that is not
+ *   connected does the same (there is nothing else to do with a dead or
+ *   mistyped host). A host disconnected on purpose stays in the fleet, to be
+ *   reconnected, but commands skip it rather than count it unreachable.
  * - A progress line (`connecting 3/6`, `2/3 hosts answered`) is wiped before
  *   anything else is written, so no message ever lands on its line; answers
  *   that come after a second Ctrl-C are dropped, never drawn over the prompt.
@@ -49,7 +53,7 @@ import { runWatch } from "./console_watch.ts";
 import { paint, useColor } from "./views/color.ts";
 import { FanoutView, type ViewSink } from "./views/fanout.ts";
 import { formatDuration } from "./views/format.ts";
-import { renderHosts } from "./views/hosts.ts";
+import { renderHosts, stateText } from "./views/hosts.ts";
 
 /** What the console needs from its surroundings; `runConsole` fills it from the process. */
 export interface ConsoleEnv {
@@ -407,11 +411,13 @@ export class Console {
   }
 
   async #runRemote(target: TargetExpr | undefined, command: RemoteCommand): Promise<void> {
-    const names = this.#targetNames(target);
+    let names = this.#targetNames(target);
     if (names.length === 0) {
       this.#error("No hosts selected: connect some, or change the selection with use");
       return;
     }
+    names = await this.#setAside(names, command);
+    if (names.length === 0) return;
     if (!await this.#confirmed(command, names)) return;
     const cmd = command.kind === "exec" && command.timeoutMs === undefined
       ? { ...command, timeoutMs: this.#opts.timeoutMs }
@@ -426,11 +432,13 @@ export class Console {
   }
 
   async #diff(target: TargetExpr | undefined, command: RemoteCommand): Promise<void> {
-    const names = this.#targetNames(target);
+    let names = this.#targetNames(target);
     if (names.length === 0) {
       this.#error("No hosts to compare: connect some, or change the selection with use");
       return;
     }
+    names = await this.#setAside(names, command);
+    if (names.length === 0) return;
     if (!await this.#confirmed(command, names)) return;
     const cmd = command.kind === "exec" && command.timeoutMs === undefined
       ? { ...command, timeoutMs: this.#opts.timeoutMs }
@@ -504,6 +512,49 @@ export class Console {
     }
   }
 
+  /**
+   * The hosts a command is really sent to. `disconnect` of a host that is not
+   * connected forgets it; any other command skips hosts disconnected on purpose
+   * (they are not unreachable, and the summary must not say so).
+   */
+  async #setAside(names: readonly string[], command: RemoteCommand): Promise<string[]> {
+    const state = (name: string) => this.#fleet.get(name)?.state;
+    if (command.kind === "disconnect") {
+      const idle = names.filter((n) => state(n) !== "up");
+      if (idle.length > 0) {
+        const link = idle.length === 1 ? this.#fleet.get(idle[0]!) : undefined;
+        const why = link
+          ? `it was not connected: ${stateText(link.status(), false)}`
+          : "they were not connected";
+        await this.#forget(idle, why);
+      }
+      return names.filter((n) => !idle.includes(n));
+    }
+    const closed = names.filter((n) => state(n) === "closed");
+    if (closed.length > 0) {
+      const them = closed.length === 1 ? "it" : "them";
+      this.#out(
+        `Skipped ${compactHosts(closed)}: disconnected (connect ${them} again, or forget ${them})`,
+      );
+    }
+    return names.filter((n) => !closed.includes(n));
+  }
+
+  /** Remove hosts from the fleet, closing their links; `why` (if any) follows the report. */
+  async #forget(names: readonly string[], why = ""): Promise<void> {
+    await Promise.all(names.map((name) => this.#fleet.remove(name)));
+    this.#selection.forget(names);
+    for (const name of names) {
+      this.#announced.delete(name);
+      this.#everUp.delete(name);
+      this.#downSince.delete(name);
+    }
+    const which = names.length === 1
+      ? names[0]
+      : `${hostCount(names.length)} (${compactHosts(names)})`;
+    this.#out(`Removed ${which} from the fleet${why ? `: ${why}` : ""}`);
+  }
+
   #describeSelection(): void {
     this.#out(`Selected: ${this.#selection.describe(this.#hosts(), this.#connected())}`);
   }
@@ -552,6 +603,9 @@ export class Console {
           return false;
         case "connect":
           await this.#connectCommand(command.addresses);
+          return false;
+        case "forget":
+          await this.#forget(resolveTargets(command.target, this.#hosts()));
           return false;
         case "use":
           this.#selection.use(command.target, this.#hosts());
