@@ -541,7 +541,8 @@ export class TmuxTerminal implements AsyncDisposable {
         "new-session",
         "-d",
         ...size,
-        `${cd}exec ${argv.map(shQuote).join(" ")}`,
+        // The shell prints the exit status last: tmux's own pane_dead_status comes and goes.
+        `${cd}${argv.map(shQuote).join(" ")}; printf '\\n[exited %d]\\n' "$?"`,
       ],
       { ...opts.env, TERM: "xterm-256color" },
     );
@@ -589,10 +590,16 @@ export class TmuxTerminal implements AsyncDisposable {
     throw new Error(`Timed out waiting for ${pattern} on the screen:\n${screen}`);
   }
 
+  /** Wait for the program to end; its exit status. */
+  async exited(timeoutMs = 15_000): Promise<number> {
+    await this.waitFor(/^\[exited \d+\]$/m, timeoutMs);
+    return (await this.exitStatus())!;
+  }
+
   /** The program's exit status once it has ended, or null while it runs. */
   async exitStatus(): Promise<number | null> {
-    const text = await this.#tmux(["display-message", "-p", "-t", "0", "#{pane_dead_status}"]);
-    return text.trim() === "" ? null : Number(text.trim());
+    const m = /^\[exited (\d+)\]$/m.exec(await this.screen());
+    return m ? Number(m[1]) : null;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
