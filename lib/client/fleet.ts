@@ -155,20 +155,14 @@ export class Fleet {
   }
 
   /**
-   * Add a host (replacing a closed one of the same name); throws RangeError if
-   * the name is taken or another host is the same server.
+   * Add a host (replacing a closed one of the same name); throws if the name is
+   * taken. Two links to one server are allowed here (the benchmarks open many);
+   * the console and the command line keep one entry per server (see setup.ts).
    */
   add(host: FleetHost): HostLink {
     const existing = this.#links.get(host.name);
     if (existing && existing.state !== "closed") {
       throw new RangeError(`Cannot add host "${host.name}": the name is already in use`);
-    }
-    const twin = this.findServer(host.endpoint);
-    if (twin && twin !== existing) {
-      throw new RangeError(
-        `Cannot add host "${host.name}": it is the same server as "${twin.name}" ` +
-          `(${serverKey(host.endpoint)})`,
-      );
     }
     const link = new HostLink(
       host.name,
