@@ -39,7 +39,15 @@ async function main(args: string[]): Promise<number> {
       console.log(await runKeygen(args.slice(1)));
       return EXIT_CODES.ok;
     }
-    const opts = parseClientArgs(args);
+    let opts;
+    try {
+      opts = parseClientArgs(args);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      // As rmon-server does: a bad command line points at the help.
+      console.error(`rmon: ${err.message}\nTry "rmon --help".`);
+      return err.exitCode;
+    }
     if (opts.help) {
       console.log(CLIENT_USAGE);
       return EXIT_CODES.ok;

@@ -255,3 +255,22 @@ Deno.test("Fleet.findServer() finds a host by the server it names", () => {
   assert.equal(fleet.findServer({ hostname: "127.0.0.1", port: 7102 })?.name, "other-port");
   assert.equal(fleet.findServer({ hostname: "127.0.0.2", port: 7101 }), undefined);
 });
+
+Deno.test("rmon explains a forgotten -- and an unknown option", async (t) => {
+  await t.step("a command word among the hosts", async () => {
+    const run = await runClient(["127.0.0.1:9", "ram"], { env });
+    assert.equal(run.code, EXIT_CODES.usage, run.stderr);
+    assert.equal(
+      run.stderr,
+      'rmon: Invalid host "ram": it is a command, not a server; did you mean "-- ram"?\n',
+    );
+  });
+  await t.step("an unknown option", async () => {
+    const run = await runClient(["--bogus"], { env });
+    assert.equal(run.code, EXIT_CODES.usage);
+    assert.equal(
+      run.stderr,
+      'rmon: Invalid arguments: unknown option "--bogus"\nTry "rmon --help".\n',
+    );
+  });
+});

@@ -56,6 +56,9 @@ Usage:
   rmon [options] --hosts H1,H2 -- COMMAND...       run one command and exit
   rmon [options] --inventory FILE -- @web* ram     (targets work in one-shot too)
 
+Everything after -- is the command; without the --, "rmon web1 ram" is refused
+with: did you mean "-- ram"?
+
 Options:
   -i, --inventory FILE    hosts, groups and token sources (TOML; see README)
   -H, --hosts LIST        comma-separated HOST[:PORT] list
@@ -100,6 +103,24 @@ function seconds(name: string, text: string | undefined, fallbackMs: number): nu
   return Math.round(n * 1000);
 }
 
+/**
+ * `node:util`'s parse errors in rmon's words: `unknown option "--bogus"`,
+ * `--inventory needs a value`, `--json takes no value` (its own advice to put
+ * an unknown option after `--` would be wrong here: that is the command).
+ */
+function describeArgsError(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  const quoted = /'([^']*)'/.exec(message)?.[1] ?? "";
+  const long = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `unknown option "${quoted}"`;
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    if (/argument missing/.test(message)) return `${long} needs a value`;
+    if (/does not take an argument/.test(message)) return `${long} takes no value`;
+  }
+  return message;
+}
+
 /** Parse `rmon` argv; throws `UsageError` with a one-line message. */
 export function parseClientArgs(argv: string[]): ClientOptions {
   const dash = argv.indexOf("--");
@@ -135,7 +156,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
       },
     });
   } catch (err) {
-    throw new UsageError(`Invalid arguments: ${(err as Error).message}`, EXIT_CODES.usage, {
+    throw new UsageError(`Invalid arguments: ${describeArgsError(err)}`, EXIT_CODES.usage, {
       cause: err,
     });
   }

@@ -34,6 +34,7 @@ import {
 } from "./identity.ts";
 import { askPassphrase } from "./passphrase.ts";
 import { checkToken } from "../token_file.ts";
+import { SPECS_BY_PREFIX, SPECS_BY_WORD } from "../grammar/command_table.ts";
 import { serverKey } from "./server_key.ts";
 
 /** The token source for hosts that name none, from the command line. */
@@ -83,6 +84,8 @@ export async function collectHosts(opts: ClientOptions): Promise<HostBook> {
       throw new UsageError((err as Error).message, undefined, { cause: err });
     }
   }
+  const hint = forgottenDashes(opts.addresses, specs.map((s) => s.name));
+  if (hint !== null) throw new UsageError(hint);
   // An explicit --port beats the inventory's default port, as options beat files everywhere.
   const port = opts.port ?? defaults.port;
   const typed = (address: string) => addressSpec(address, port, defaults);
@@ -103,6 +106,31 @@ export async function collectHosts(opts: ClientOptions): Promise<HostBook> {
     servers.set(key, s.name);
   }
   return { hosts: specs, typed };
+}
+
+/**
+ * The advice for a command typed without `--` before it (`rmon web1 ram`), or
+ * null: the first address that is a command word (the grammar's table: `ram`,
+ * `ping`, `sh:`…) or a target (`@web*`) and is not an inventory host's name.
+ * The advice quotes everything from there on: `did you mean "-- sh: uptime"?`.
+ */
+export function forgottenDashes(
+  addresses: readonly string[],
+  inventoryNames: readonly string[],
+): string | null {
+  const known = new Set(inventoryNames.map((n) => n.toLowerCase()));
+  const index = addresses.findIndex((text) => {
+    const word = text.toLowerCase();
+    if (known.has(word)) return false;
+    const prefix = [...SPECS_BY_PREFIX.keys()].some((p) => p.endsWith(":") && word.startsWith(p));
+    return SPECS_BY_WORD.has(word) || prefix || word.startsWith("@");
+  });
+  if (index === -1) return null;
+  const what = addresses[index]!.startsWith("@") ? "a target" : "a command";
+  const rest = addresses.slice(index).join(" ");
+  return `Invalid host "${
+    addresses[index]
+  }": it is ${what}, not a server; did you mean "-- ${rest}"?`;
 }
 
 /** A host typed by the user (`connect` or argv), with a usage error for junk. */
