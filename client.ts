@@ -1,6 +1,6 @@
 /**
  * `rmon` entry point: the interactive console (default), one-shot mode
- * (`-- CMD`), or `rmon keygen`. Maps errors to one-line messages and exit codes; the only place
+ * (`-- CMD`), `rmon keygen` or `rmon token new`. Maps errors to one-line messages and exit codes; the only place
  * the client process exits.
  * @module
  */
@@ -12,6 +12,7 @@ import { CLIENT_USAGE, parseClientArgs } from "./lib/client/options.ts";
 import { runOneShot } from "./lib/client/oneshot.ts";
 import { runConsole } from "./lib/client/console.ts";
 import { runKeygen } from "./lib/client/keygen.ts";
+import { runToken } from "./lib/client/token_new.ts";
 import { RunStop } from "./lib/client/oneshot_stop.ts";
 import { useColor } from "./lib/client/views/color.ts";
 
@@ -37,6 +38,10 @@ async function main(args: string[]): Promise<number> {
   try {
     if (args[0] === "keygen") {
       console.log(await runKeygen(args.slice(1)));
+      return EXIT_CODES.ok;
+    }
+    if (args[0] === "token") {
+      console.log(await runToken(args.slice(1)));
       return EXIT_CODES.ok;
     }
     let opts;

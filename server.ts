@@ -22,6 +22,7 @@ import { type LoadedToken, loadServerToken, TOKEN_ENV } from "./lib/server/token
 import { AuditLog } from "./lib/server/audit.ts";
 import { AuthorizedKeys, watchAuthorizedKeys } from "./lib/server/authorized_keys.ts";
 import type { ServerCredentials } from "./lib/server/session.ts";
+import { createTokenFile } from "./lib/token_file.ts";
 
 async function main(args: string[]): Promise<number> {
   let opts;
@@ -38,6 +39,17 @@ async function main(args: string[]): Promise<number> {
   }
   if (opts.version) {
     console.log(`rmon-server ${RMON_VERSION}`);
+    return EXIT_CODES.ok;
+  }
+  if (opts.genToken !== undefined) {
+    try {
+      await createTokenFile(opts.genToken);
+    } catch (err) {
+      console.error(`rmon-server: ${(err as Error).message}`);
+      return EXIT_CODES.usage;
+    }
+    console.log(`Wrote a new 256-bit token to ${opts.genToken} (mode 0600).`);
+    console.log(`Start each server with --token-file ${opts.genToken} (a private copy of it).`);
     return EXIT_CODES.ok;
   }
   const log = new Logger(opts.logLevel);

@@ -86,6 +86,30 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
   };
 }
 
+/**
+ * Run `server.ts` as the build would with `args` to its end (for options that
+ * do their work and exit, such as `--gen-token`), in `cwd`, with a private HOME.
+ */
+export async function runServerOnce(args: string[], cwd?: string): Promise<ClientRun> {
+  const home = await Deno.makeTempDir({ prefix: "rmon-test-home-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [...runArgsSync("server"), ...args],
+      cwd,
+      env: childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1" }),
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
 /** Start `n` servers concurrently. */
 export function startServers(n: number, opts: StartOptions = {}): Promise<ServerProcess[]> {
   return Promise.all(Array.from({ length: n }, () => startServer(opts)));

@@ -33,6 +33,7 @@ Deno.test("parseServerArgs() gives secure defaults", () => {
     authTimeoutMs: TIMEOUTS.authDeadlineMs,
     maxConnections: LIMITS.connections,
     execEnv: [],
+    genToken: undefined,
     help: false,
     version: false,
   });
@@ -58,6 +59,7 @@ Deno.test("parseServerArgs() reads every option in both value forms", async (t) 
     [["--port", "0"], { port: 0 }],
     [["--port=5051"], { port: 5051 }],
     [["--token-file", "/etc/rmon/token"], { tokenFile: "/etc/rmon/token" }],
+    [["--gen-token", "fleet.token"], { genToken: "fleet.token" }],
     [["--read-only"], { readOnly: true }],
     [["--max-frame", "2048"], { maxFrameBytes: 2048 }],
     [["--max-output=1000"], { maxOutputBytes: 1000 }],

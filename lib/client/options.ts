@@ -53,6 +53,7 @@ export const CLIENT_USAGE = `rmon: command many rmon servers at once
 Usage:
   rmon [options] [HOST[:PORT]...]                  interactive console
   rmon keygen [FILE] [--comment TEXT] [--passphrase]   make an operator key pair
+  rmon token new FILE                              write a fresh shared token (0600)
   rmon [options] --hosts H1,H2 -- COMMAND...       run one command and exit
   rmon [options] --inventory FILE -- @web* ram     (targets work in one-shot too)
 

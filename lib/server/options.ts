@@ -42,6 +42,8 @@ export interface ServerOptions {
   maxConnections: number;
   /** Server variables passed to exec and ping children besides the minimal set; default none. */
   execEnv: string[];
+  /** `--gen-token FILE`: write a fresh token to FILE and exit (nothing is served). */
+  genToken?: string;
   help: boolean;
   version: boolean;
 }
@@ -75,6 +77,8 @@ Options:
   --exec-env NAME      also pass the server's variable NAME to commands (repeatable;
                        by default they get only PATH, HOME, USER, LANG, LC_*... and
                        never an RMON_* variable)
+  --gen-token FILE     write a fresh 256-bit token to FILE (0600, never
+                       overwriting) and exit: one token for a whole fleet
   --quiet              log warnings only
   --verbose            also log exec command text
   --help               show this help
@@ -113,6 +117,7 @@ const OPTIONS: ReadonlyMap<string, "string" | "strings" | "boolean"> = new Map([
   ["auth-timeout", "string"],
   ["max-connections", "string"],
   ["exec-env", "strings"],
+  ["gen-token", "string"],
   ["quiet", "boolean"],
   ["verbose", "boolean"],
   ["help", "boolean"],
@@ -248,6 +253,7 @@ export function parseServerArgs(args: string[]): ServerOptions {
     authTimeoutMs: positiveInt("auth-timeout", v["auth-timeout"], TIMEOUTS.authDeadlineMs),
     maxConnections: positiveInt("max-connections", v["max-connections"], LIMITS.connections),
     execEnv: v["exec-env"],
+    genToken: str("gen-token"),
     help: v.help ?? false,
     version: v.version ?? false,
   };
