@@ -13,7 +13,8 @@ import { RMON_VERSION } from "./lib/protocol/constants.ts";
 import { formatFingerprint } from "./lib/protocol/fingerprint.ts";
 import { listenTcp } from "./lib/protocol/tcp_transport.ts";
 import { tlsListen } from "./lib/protocol/tls_transport.ts";
-import { formatEndpoint, type ListenFn } from "./lib/protocol/transport.ts";
+import { formatEndpoint, isLoopbackHost, type ListenFn } from "./lib/protocol/transport.ts";
+import { clientCommand } from "./lib/server/banner.ts";
 import { Logger } from "./lib/server/log.ts";
 import { parseServerArgs, SERVER_USAGE } from "./lib/server/options.ts";
 import { RmonServer } from "./lib/server/rmon_server.ts";
@@ -111,6 +112,9 @@ async function main(args: string[]): Promise<number> {
   const wildcard = ["0.0.0.0", "::"].includes(addr.hostname);
   const local = wildcard ? formatEndpoint({ ...addr, hostname: "127.0.0.1" }) : where;
   const remote = wildcard ? `<this-host>:${addr.port}` : where;
+  // Only a server that listens beyond loopback can be reached from elsewhere.
+  const reachable = !isLoopbackHost(addr.hostname);
+  const rmon = clientCommand(Deno.build, Deno.execPath());
   const fingerprint = tls ? formatFingerprint(tls.identity.fingerprint) : null;
   // What a client must add to trust this server: the pin over TLS, or the explicit plaintext flag.
   const trust = fingerprint
@@ -137,16 +141,20 @@ async function main(args: string[]): Promise<number> {
   }
   if (audit) console.log(`Audit log: ${audit.path}`);
   if (loaded === null) {
-    console.log(`Connect with:  rmon --identity ~/.config/rmon/id_ed25519${trust} ${remote}`);
+    console.log(`Connect with:  ${rmon} --identity ~/.config/rmon/id_ed25519${trust} ${remote}`);
   } else if (loaded.source === "generated") {
     // The one time the secret is shown: right after it was made.
     console.log(
       `Generated a new token and saved it to ${loaded.path} (mode 0600):\n  ${loaded.token}`,
     );
-    console.log(`Connect from this machine:  rmon --token-file '${loaded.path}'${trust} ${local}`);
     console.log(
-      `Connect from elsewhere:     ${TOKEN_ENV}='${loaded.token}' rmon${trust} ${remote}`,
+      `Connect from this machine:  ${rmon} --token-file '${loaded.path}'${trust} ${local}`,
     );
+    if (reachable) {
+      console.log(
+        `Connect from elsewhere:     ${TOKEN_ENV}='${loaded.token}' ${rmon}${trust} ${remote}`,
+      );
+    }
   } else if (loaded.path) {
     console.log(`Using the token in ${loaded.path}`);
   } else {
@@ -154,7 +162,7 @@ async function main(args: string[]): Promise<number> {
   }
   if (opts.readOnly) console.log("Read-only: exec, reset and kill are refused");
   if (loaded !== null && loaded.source !== "generated" && fingerprint) {
-    console.log(`Connect with:  rmon${trust} ${remote}`);
+    console.log(`Connect with:  ${rmon}${trust} ${remote}`);
   }
   console.log(`rmon-server ${RMON_VERSION} listening on ${where}${tls ? " (TLS)" : ""}`);
 

@@ -456,7 +456,13 @@ Deno.test("rmon-server generates a token once, saves it 0600 and never prints it
       token = (await Deno.readTextFile(path)).trim();
       assert.ok(token.length >= 43);
       assert.ok(banner.includes(token), "the new token is shown once");
-      assert.match(banner, /rmon --token-file/);
+      // Run from a checkout, the client is `deno task client --`; a loopback server is
+      // reachable from this machine only, so nothing suggests connecting from elsewhere.
+      assert.match(
+        banner,
+        /^Connect from this machine: +deno task client -- --token-file '.*state\/rmon\/token' 127\.0\.0\.1:\d+$/m,
+      );
+      assert.doesNotMatch(banner, /elsewhere/);
       assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
       await using s = await connect({ ...first, token });
       assert.ok(await s.peer.call("name"));
