@@ -156,7 +156,8 @@ async function main(args: string[]): Promise<number> {
       );
     }
   } else if (loaded.path) {
-    console.log(`Using the token in ${loaded.path}`);
+    const note = loaded.envIgnored ? ` (${TOKEN_ENV} is set too; --token-file wins)` : "";
+    console.log(`Using the token in ${loaded.path}${note}`);
   } else {
     console.log(`Using the token from ${TOKEN_ENV}`);
   }

@@ -492,6 +492,26 @@ Deno.test("rmon-server refuses a token file that others can read", async () => {
   }
 });
 
+Deno.test("rmon-server: --token-file beats RMON_TOKEN (option > environment > state file)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fileToken = "file-token-0123456789abcdefgh";
+    const path = `${dir}/token`;
+    await Deno.writeTextFile(path, fileToken + "\n", { mode: 0o600 });
+    // RMON_TOKEN is TEST_TOKEN here: set, but the option must win.
+    await using server = await startServer({ args: ["--token-file", path] });
+    assert.match(
+      server.banner.join("\n"),
+      /Using the token in .*token \(RMON_TOKEN is set too; --token-file wins\)/,
+    );
+    await using s = await connect({ ...server, token: fileToken });
+    assert.ok(await s.peer.call("name"));
+    await assert.rejects(connect({ ...server, token: TEST_TOKEN }));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("rmon-server logs connections, auth and commands, never secrets or output", async (t) => {
   await t.step("default: the command, not its text or output", async () => {
     await using server = await startServer();

@@ -84,8 +84,9 @@ Options:
   --help               show this help
   --version            show the version
 
-Token: RMON_TOKEN, else --token-file, else a token generated on first start and
-kept in a per-user state file (0600), whose path is printed at every start.
+Token: --token-file, else RMON_TOKEN, else a token generated on first start and
+kept in a per-user state file (0600), whose path is printed at every start (an
+option beats the environment, which beats the state file; rmon does the same).
 TLS: without --tls-cert, a self-signed certificate is generated on the first
 start that needs it and kept beside the token; its fingerprint (what clients
 pin with --fingerprint) is printed at every start.`;
