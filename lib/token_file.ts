@@ -118,14 +118,23 @@ export function readPrivateFile(path: string, what: string, shownAs: string = pa
   } catch (err) {
     throw new Error(`Cannot read ${what} "${shownAs}": ${fsDetail(err)}`, { cause: err });
   }
-  // Windows reports no Unix mode; its ACLs are the user's business there.
-  if (Deno.build.os !== "windows" && mode !== null && (mode & 0o077) !== 0) {
-    const octal = (mode & 0o777).toString(8).padStart(4, "0");
+  const open = openMode(mode);
+  if (open !== null) {
     throw new Error(
-      `Cannot use ${what} "${shownAs}": mode ${octal} lets group or others access it; run "chmod 600 ${path}"`,
+      `Cannot use ${what} "${shownAs}": mode ${open} lets group or others access it; run "chmod 600 ${path}"`,
     );
   }
   return text;
+}
+
+/**
+ * A file mode (as `Deno.stat` gives it) that lets group or others in, as octal
+ * text (`0644`), or null when the file is private. Windows reports no Unix
+ * mode (null); its ACLs are the user's business there.
+ */
+export function openMode(mode: number | null): string | null {
+  if (Deno.build.os === "windows" || mode === null || (mode & 0o077) === 0) return null;
+  return (mode & 0o777).toString(8).padStart(4, "0");
 }
 
 /**

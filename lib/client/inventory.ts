@@ -32,7 +32,8 @@
  * A host's token source is its own, else the one in `[defaults]`, else the
  * caller's fallback (`RMON_TOKEN` unless told otherwise). A relative
  * `token_file` is relative to the inventory's directory; a leading `~/` means
- * the home directory. Token files must not be readable by group or others.
+ * the home directory. Token files must not be readable by group or others,
+ * and neither may an inventory that holds a token itself (`token = "..."`).
  * Unknown keys are errors, so a typo never silently drops a setting, and two
  * entries of the same server (by address and port, see server_key.ts) are
  * refused, so no command runs twice on one machine.
@@ -43,7 +44,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { parseAddress as parseHostPort } from "../grammar/address.ts";
-import { fsDetail, readTokenFile } from "../token_file.ts";
+import { fsDetail, openMode, readTokenFile } from "../token_file.ts";
 import { parseFingerprint } from "../protocol/fingerprint.ts";
 import { serverKey } from "./server_key.ts";
 
@@ -427,16 +428,29 @@ export async function loadInventory(path: string): Promise<HostSpec[]> {
 export async function loadInventoryFile(path: string): Promise<Inventory> {
   const full = expandHome(path);
   let text: string;
+  let mode: number | null;
   try {
+    mode = (await Deno.stat(full)).mode;
     text = await Deno.readTextFile(full);
   } catch (err) {
     throw new Error(`Cannot read inventory "${path}": ${fsDetail(err)}`, { cause: err });
   }
+  let inventory: Inventory;
   try {
-    return parseInventoryBody(text, dirname(full));
+    inventory = parseInventoryBody(text, dirname(full));
   } catch (err) {
     throw rewrap(err, `Cannot parse inventory "${path}"`);
   }
+  // A token written into the file makes the file a secret, held to a token file's rule.
+  const inline = [inventory.defaults, ...inventory.hosts].some((h) => h.token.kind === "inline");
+  const open = inline ? openMode(mode) : null;
+  if (open !== null) {
+    throw new Error(
+      `Cannot use inventory "${path}": it holds a token (token = "...") and mode ${open} lets ` +
+        `group or others read it; run "chmod 600 ${full}", or move the token to a token_file`,
+    );
+  }
+  return inventory;
 }
 
 /**
