@@ -10,11 +10,13 @@ import { dialTcp } from "../lib/protocol/tcp_transport.ts";
 import { EXIT_CODES } from "../lib/errors.ts";
 import { Fleet } from "../lib/client/fleet.ts";
 import {
+  descendants,
   eventually,
   mutedServer,
   runClient,
   type ServerProcess,
   silentServer,
+  spawnClient,
   startServer,
   startServers,
   TEST_TOKEN,
@@ -186,11 +188,32 @@ Deno.test("rmon gathers identical output and reports a server killed mid-command
     const run = await running;
     assert.equal(run.code, EXIT_CODES.unreachable, run.stdout + run.stderr);
     assert.match(run.stdout, /-+ 127\.0\.0\.1:\[\d+,\d+\] \(2\) -+\nsame\nend/);
-    assert.match(run.stdout, new RegExp(`${addr(servers[2]!)}: unreachable`));
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^${addr(servers[2]!)}: unreachable: the connection was lost during the command$`,
+        "m",
+      ),
+    );
     assert.match(run.stdout, /3 hosts: 2 ok, 1 unreachable/);
   } finally {
     for (const s of servers) await s[Symbol.asyncDispose]();
   }
+});
+
+Deno.test("rmon says so when a server is stopped (kill, SIGTERM) during the command", async () => {
+  await using server = await startServer();
+  await using client = await spawnClient(
+    ["--hosts", addr(server), "--json", "--", "sh: sleep 30"],
+    { env },
+  );
+  assert.ok(await eventually(() => descendants(server.pid).length > 0, 15_000), "it runs");
+  server.kill("SIGTERM");
+  const run = await client.done;
+  assert.equal(run.code, EXIT_CODES.unreachable, run.stdout + run.stderr);
+  const [record] = ndjson(run.stdout);
+  assert.equal(record!.status, "unreachable");
+  assert.equal(record!.error, "the server shut down during the command");
 });
 
 Deno.test("rmon reports a server that authenticates but never answers as timed out", async () => {

@@ -124,8 +124,9 @@ Deno.test("rmon one-shot ends quietly with 141 when its stdout is closed", async
       await allStopped(servers);
     });
     await t.step("human output | head -2: streamed lines find the pipe closed", async () => {
+      // A closed pipe shows at the next write only: the command keeps writing after the reader went.
       await using client = await spawnClient(
-        ["--hosts", addr(fast), "--", "sh: seq 1 200000; sleep 30"],
+        ["--hosts", addr(fast), "--", "sh: seq 1 200000; while :; do sleep 0.2; echo tick; done"],
         { env },
       );
       await linesOut(client, 2);
@@ -171,6 +172,20 @@ Deno.test("rmon one-shot stopped by a signal cancels, reports every host and exi
         await allStopped(servers);
       });
     }
+    await t.step("people read why, once: host: cancelled by SIGINT", async () => {
+      await using client = await spawnClient(["--hosts", hosts, "--yes", "--", "sh: sleep 30"], {
+        env,
+      });
+      await running(servers);
+      client.kill("SIGINT");
+      const run = await client.done;
+      assert.equal(run.code, EXIT_CODES.interrupted, run.stderr);
+      for (const s of servers) {
+        assert.match(run.stdout, new RegExp(`^${addr(s)}: cancelled by SIGINT$`, "m"), run.stdout);
+      }
+      assert.doesNotMatch(run.stdout, /cancelled: |\(no output\)/, run.stdout);
+      await allStopped(servers);
+    });
     for (const [signal, code] of cases.filter(([s]) => s !== "SIGHUP")) {
       await t.step(`${signal} through deno task client → ${code}`, async () => {
         await using client = await spawnClient(
