@@ -40,6 +40,8 @@ Deno.test("parseClientArgs() reads hosts, one-shot commands and options", async 
     assert.equal(opts.connectTimeoutMs, 1_000);
     assert.equal(opts.waitMs, 12_500);
     assert.equal(parseClientArgs(["--wait", "3"]).waitMs, 3_000);
+    assert.equal(parseClientArgs(["--wait", "90s"]).waitMs, 90_000);
+    assert.equal(parseClientArgs(["--connect-timeout", "500ms"]).connectTimeoutMs, 500);
   });
   await t.step("TLS settings", () => {
     const fp = "ab".repeat(32);

@@ -222,7 +222,7 @@ Deno.test("rmon-server caps exec output and reports the dropped bytes", async ()
 });
 
 Deno.test("rmon-server authentication", async (t) => {
-  await using server = await startServer({ args: ["--auth-timeout", "800"] });
+  await using server = await startServer({ args: ["--auth-timeout", "800ms"] });
   await t.step("a wrong token is refused", async () => {
     await assert.rejects(connect(server, "wrong-token-0123456789"), AuthError);
   });

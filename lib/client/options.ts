@@ -9,6 +9,7 @@ import { EXIT_CODES, UsageError } from "../errors.ts";
 import { DEFAULT_PORT, TIMEOUTS } from "../protocol/constants.ts";
 import { DEFAULT_FANOUT } from "./fleet.ts";
 import { parseFingerprint } from "../protocol/fingerprint.ts";
+import { parseDuration } from "../duration.ts";
 
 /** Everything `rmon` is told on its command line. */
 export interface ClientOptions {
@@ -82,6 +83,7 @@ Options:
 })
   --connect-timeout S     connect + auth timeout per host (default 5)
   --wait S                how long the client waits for answers (default timeout + 10)
+                          (durations: seconds, or with a unit: 90s, 500ms)
   --fanout N              hosts contacted at once (default ${DEFAULT_FANOUT})
   -y, --yes               do not ask before kill, reset or exec on several hosts
   -h, --help              show this help
@@ -95,13 +97,16 @@ cancelled on every host, each still gets its record, and rmon exits
 waiting for answers. A closed stdout (rmon ... | head -1) ends the run
 quietly with 141, as a shell reports a program stopped by SIGPIPE.`;
 
+/** A timeout option in ms: seconds (`2.5`), `10s` or `500ms`, as rmon-server takes them too. */
 function seconds(name: string, text: string | undefined, fallbackMs: number): number {
   if (text === undefined) return fallbackMs;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new UsageError(`Invalid --${name}: "${text}" is not a positive number of seconds`);
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new UsageError(`Invalid --${name}: ${(err as Error).message}`, EXIT_CODES.usage, {
+      cause: err,
+    });
   }
-  return Math.round(n * 1000);
 }
 
 /**

@@ -14,6 +14,7 @@ import {
 } from "../protocol/constants.ts";
 import { isLoopbackHost } from "../protocol/transport.ts";
 import { execEnvNameProblem } from "../exec/child_env.ts";
+import { parseDuration } from "../duration.ts";
 import type { LogLevel } from "./log.ts";
 
 /** Everything `rmon-server` is told on its command line. */
@@ -48,6 +49,9 @@ export interface ServerOptions {
   version: boolean;
 }
 
+/** The longest handshake deadline: a longer one only helps clients that never finish. */
+const MAX_AUTH_TIMEOUT_S = 300;
+
 /** The `--help` text. */
 export const SERVER_USAGE = `rmon-server: answer authenticated rmon requests about this machine
 
@@ -72,7 +76,8 @@ Options:
   --read-only          refuse exec (sh:, dos:, ps:), reset and kill
   --max-frame BYTES    largest frame after auth (default ${FRAME_LIMITS.postAuth})
   --max-output BYTES   output cap per exec call (default ${LIMITS.execOutputBytes})
-  --auth-timeout MS    absolute handshake deadline (default ${TIMEOUTS.authDeadlineMs})
+  --auth-timeout S     absolute handshake deadline in seconds, or 500ms, 10s
+                       (default ${TIMEOUTS.authDeadlineMs / 1000}; at most ${MAX_AUTH_TIMEOUT_S})
   --max-connections N  concurrent connections (default ${LIMITS.connections})
   --exec-env NAME      also pass the server's variable NAME to commands (repeatable;
                        by default they get only PATH, HOME, USER, LANG, LC_*... and
@@ -90,6 +95,32 @@ option beats the environment, which beats the state file; rmon does the same).
 TLS: without --tls-cert, a self-signed certificate is generated on the first
 start that needs it and kept beside the token; its fingerprint (what clients
 pin with --fingerprint) is printed at every start.`;
+
+/**
+ * `--auth-timeout` in ms. Seconds like every other timeout (`10`, `10s`,
+ * `500ms`); it used to be milliseconds, so a bare number over the maximum is
+ * refused with that hint rather than taken as hours.
+ */
+function authTimeout(text: string | undefined): number {
+  if (text === undefined) return TIMEOUTS.authDeadlineMs;
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (err) {
+    throw new UsageError(`Invalid --auth-timeout: ${(err as Error).message}`, undefined, {
+      cause: err,
+    });
+  }
+  if (ms > MAX_AUTH_TIMEOUT_S * 1000) {
+    const hint = /^\d+$/.test(text.trim())
+      ? ` (it is in seconds now; for milliseconds write ${text.trim()}ms)`
+      : "";
+    throw new UsageError(
+      `Invalid --auth-timeout: "${text}" is over ${MAX_AUTH_TIMEOUT_S} seconds${hint}`,
+    );
+  }
+  return ms;
+}
 
 function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
@@ -251,7 +282,7 @@ export function parseServerArgs(args: string[]): ServerOptions {
     logLevel: v.quiet ? "quiet" : v.verbose ? "verbose" : "normal",
     maxFrameBytes: positiveInt("max-frame", v["max-frame"], FRAME_LIMITS.postAuth, 1024),
     maxOutputBytes: positiveInt("max-output", v["max-output"], LIMITS.execOutputBytes),
-    authTimeoutMs: positiveInt("auth-timeout", v["auth-timeout"], TIMEOUTS.authDeadlineMs),
+    authTimeoutMs: authTimeout(v["auth-timeout"]),
     maxConnections: positiveInt("max-connections", v["max-connections"], LIMITS.connections),
     execEnv: v["exec-env"],
     genToken: str("gen-token"),
