@@ -1,6 +1,6 @@
 /**
  * `rmon` entry point: the interactive console (default), one-shot mode
- * (`-- CMD`), or `rmon keygen`. Maps errors to one-line messages and exit codes; the only place
+ * (`-- CMD`), `rmon keygen` or `rmon token new`. Maps errors to one-line messages and exit codes; the only place
  * the client process exits.
  * @module
  */
@@ -12,9 +12,27 @@ import { CLIENT_USAGE, parseClientArgs } from "./lib/client/options.ts";
 import { runOneShot } from "./lib/client/oneshot.ts";
 import { runConsole } from "./lib/client/console.ts";
 import { runKeygen } from "./lib/client/keygen.ts";
+import { runToken } from "./lib/client/token_new.ts";
+import { RunStop } from "./lib/client/oneshot_stop.ts";
 import { useColor } from "./lib/client/views/color.ts";
 
 const encoder = new TextEncoder();
+
+/**
+ * A writer for `file` that writes all of each text (a pipe may take less at a
+ * time) and calls `onClosed` instead of throwing when the reader has gone.
+ */
+function writerTo(file: typeof Deno.stdout, onClosed: () => void): (text: string) => void {
+  return (text) => {
+    const bytes = encoder.encode(text);
+    try {
+      for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+      onClosed();
+    }
+  };
+}
 
 async function main(args: string[]): Promise<number> {
   try {
@@ -22,7 +40,19 @@ async function main(args: string[]): Promise<number> {
       console.log(await runKeygen(args.slice(1)));
       return EXIT_CODES.ok;
     }
-    const opts = parseClientArgs(args);
+    if (args[0] === "token") {
+      console.log(await runToken(args.slice(1)));
+      return EXIT_CODES.ok;
+    }
+    let opts;
+    try {
+      opts = parseClientArgs(args);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      // As rmon-server does: a bad command line points at the help.
+      console.error(`rmon: ${err.message}\nTry "rmon --help".`);
+      return err.exitCode;
+    }
     if (opts.help) {
       console.log(CLIENT_USAGE);
       return EXIT_CODES.ok;
@@ -32,24 +62,22 @@ async function main(args: string[]): Promise<number> {
       return EXIT_CODES.ok;
     }
     if (opts.command === null) return await runConsole(opts);
-    const interrupt = new AbortController();
-    let interrupts = 0;
-    const onSigint = () => {
-      // First Ctrl-C cancels the command on every host; a second one leaves at once.
-      if (++interrupts > 1) Deno.exit(EXIT_CODES.interrupted);
-      interrupt.abort();
-    };
-    Deno.addSignalListener("SIGINT", onSigint);
+    // A signal or a closed stdout cancels the command on every host; a second
+    // signal stops waiting for answers. Every host still gets its record.
+    const stop = new RunStop();
+    stop.listen();
+    const stdout = writerTo(Deno.stdout, () => stop.stdoutClosed());
     try {
       return await runOneShot(opts, {
-        stdout: (t) => Deno.stdout.writeSync(encoder.encode(t)),
-        stderr: (t) => Deno.stderr.writeSync(encoder.encode(t)),
+        stdout: (t) => stop.outputClosed ? undefined : stdout(t),
+        // A closed stderr only loses progress and messages: nothing to stop for.
+        stderr: writerTo(Deno.stderr, () => {}),
         progress: Deno.stderr.isTerminal() && !opts.json,
         color: !opts.json && useColor(Deno.stdout),
-        signal: interrupt.signal,
+        stop,
       });
     } finally {
-      Deno.removeSignalListener("SIGINT", onSigint);
+      stop.dispose();
     }
   } catch (err) {
     if (err instanceof UsageError) {

@@ -14,7 +14,8 @@ import { TokenKey } from "./lib/protocol/auth.ts";
 import { RMON_VERSION } from "./lib/protocol/constants.ts";
 import { formatFingerprint } from "./lib/protocol/fingerprint.ts";
 import { listenTcp } from "./lib/protocol/tcp_transport.ts";
-import { formatEndpoint, type ListenFn } from "./lib/protocol/transport.ts";
+import { formatEndpoint, isLoopbackHost, type ListenFn } from "./lib/protocol/transport.ts";
+import { clientCommand } from "./lib/server/banner.ts";
 import { Logger } from "./lib/server/log.ts";
 import { parseServerArgs, SERVER_USAGE } from "./lib/server/options.ts";
 import { RmonServer } from "./lib/server/rmon_server.ts";
@@ -23,6 +24,7 @@ import { type LoadedToken, loadServerToken, TOKEN_ENV } from "./lib/server/token
 import type { AuditLog } from "./lib/server/audit.ts";
 import type { AuthorizedKeys } from "./lib/server/authorized_keys.ts";
 import type { ServerCredentials } from "./lib/server/session.ts";
+import { createTokenFile } from "./lib/token_file.ts";
 
 async function main(args: string[]): Promise<number> {
   let opts;
@@ -39,6 +41,17 @@ async function main(args: string[]): Promise<number> {
   }
   if (opts.version) {
     console.log(`rmon-server ${RMON_VERSION}`);
+    return EXIT_CODES.ok;
+  }
+  if (opts.genToken !== undefined) {
+    try {
+      await createTokenFile(opts.genToken);
+    } catch (err) {
+      console.error(`rmon-server: ${describeError(err)}`);
+      return EXIT_CODES.usage;
+    }
+    console.log(`Wrote a new 256-bit token to ${opts.genToken} (mode 0600).`);
+    console.log(`Start each server with --token-file ${opts.genToken} (a private copy of it).`);
     return EXIT_CODES.ok;
   }
   const log = new Logger(opts.logLevel);
@@ -119,6 +132,9 @@ async function main(args: string[]): Promise<number> {
   const wildcard = ["0.0.0.0", "::"].includes(addr.hostname);
   const local = wildcard ? formatEndpoint({ ...addr, hostname: "127.0.0.1" }) : where;
   const remote = wildcard ? `<this-host>:${addr.port}` : where;
+  // Only a server that listens beyond loopback can be reached from elsewhere.
+  const reachable = !isLoopbackHost(addr.hostname);
+  const rmon = clientCommand(Deno.build, Deno.execPath());
   const fingerprint = tls ? formatFingerprint(tls.identity.fingerprint) : null;
   // What a client must add to trust this server: the pin over TLS, or the explicit plaintext flag.
   const trust = fingerprint
@@ -145,24 +161,29 @@ async function main(args: string[]): Promise<number> {
   }
   if (audit) console.log(`Audit log: ${audit.path}`);
   if (loaded === null) {
-    console.log(`Connect with:  rmon --identity ~/.config/rmon/id_ed25519${trust} ${remote}`);
+    console.log(`Connect with:  ${rmon} --identity ~/.config/rmon/id_ed25519${trust} ${remote}`);
   } else if (loaded.source === "generated") {
     // The one time the secret is shown: right after it was made.
     console.log(
       `Generated a new token and saved it to ${loaded.path} (mode 0600):\n  ${loaded.token}`,
     );
-    console.log(`Connect from this machine:  rmon --token-file '${loaded.path}'${trust} ${local}`);
     console.log(
-      `Connect from elsewhere:     ${TOKEN_ENV}='${loaded.token}' rmon${trust} ${remote}`,
+      `Connect from this machine:  ${rmon} --token-file '${loaded.path}'${trust} ${local}`,
     );
+    if (reachable) {
+      console.log(
+        `Connect from elsewhere:     ${TOKEN_ENV}='${loaded.token}' ${rmon}${trust} ${remote}`,
+      );
+    }
   } else if (loaded.path) {
-    console.log(`Using the token in ${loaded.path}`);
+    const note = loaded.envIgnored ? ` (${TOKEN_ENV} is set too; --token-file wins)` : "";
+    console.log(`Using the token in ${loaded.path}${note}`);
   } else {
     console.log(`Using the token from ${TOKEN_ENV}`);
   }
   if (opts.readOnly) console.log("Read-only: exec, reset and kill are refused");
   if (loaded !== null && loaded.source !== "generated" && fingerprint) {
-    console.log(`Connect with:  rmon${trust} ${remote}`);
+    console.log(`Connect with:  ${rmon}${trust} ${remote}`);
   }
   console.log(`rmon-server ${RMON_VERSION} listening on ${where}${tls ? " (TLS)" : ""}`);
 

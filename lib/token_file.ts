@@ -19,8 +19,8 @@ export const MIN_TOKEN_LENGTH = 22;
 export const MIN_TOKEN_DISTINCT = 8;
 
 /** How to get a good token, for every refusal of a weak one. */
-const TOKEN_ADVICE = 'generate one with "openssl rand -base64 32", or leave out RMON_TOKEN and ' +
-  "--token-file to let rmon-server generate one";
+const TOKEN_ADVICE = 'generate one with "rmon token new FILE" or "openssl rand -base64 32", or ' +
+  "leave out RMON_TOKEN and --token-file to let rmon-server generate one";
 
 /** A fresh 256-bit URL-safe token; never starting with "-", so it is never mistaken for an option. */
 export function generateToken(): string {
@@ -118,14 +118,23 @@ export function readPrivateFile(path: string, what: string, shownAs: string = pa
   } catch (err) {
     throw new Error(`Cannot read ${what} "${shownAs}": ${fsDetail(err)}`, { cause: err });
   }
-  // Windows reports no Unix mode; its ACLs are the user's business there.
-  if (Deno.build.os !== "windows" && mode !== null && (mode & 0o077) !== 0) {
-    const octal = (mode & 0o777).toString(8).padStart(4, "0");
+  const open = openMode(mode);
+  if (open !== null) {
     throw new Error(
-      `Cannot use ${what} "${shownAs}": mode ${octal} lets group or others access it; run "chmod 600 ${path}"`,
+      `Cannot use ${what} "${shownAs}": mode ${open} lets group or others access it; run "chmod 600 ${path}"`,
     );
   }
   return text;
+}
+
+/**
+ * A file mode (as `Deno.stat` gives it) that lets group or others in, as octal
+ * text (`0644`), or null when the file is private. Windows reports no Unix
+ * mode (null); its ACLs are the user's business there.
+ */
+export function openMode(mode: number | null): string | null {
+  if (Deno.build.os === "windows" || mode === null || (mode & 0o077) === 0) return null;
+  return (mode & 0o777).toString(8).padStart(4, "0");
 }
 
 /**
@@ -141,7 +150,9 @@ export function readTokenFile(path: string, shownAs: string = path): string {
 /** Save a private file (0600), creating its directory (0700) if needed; never overwrites. */
 export async function writePrivateFile(path: string, text: string): Promise<void> {
   const sep = Deno.build.os === "windows" ? "\\" : "/";
-  const dir = path.slice(0, path.lastIndexOf(sep));
+  // A bare file name has no directory to make ("token", not "toke").
+  const cut = path.lastIndexOf(sep);
+  const dir = cut > 0 ? path.slice(0, cut) : "";
   if (dir) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   // createNew: never overwrite a secret someone else may already rely on.
   await Deno.writeTextFile(path, text, { mode: 0o600, createNew: true });
@@ -151,4 +162,20 @@ export async function writePrivateFile(path: string, text: string): Promise<void
 /** Save a token with owner-only permissions (see {@linkcode writePrivateFile}). */
 export async function writeTokenFile(path: string, token: string): Promise<void> {
   await writePrivateFile(path, token + "\n");
+}
+
+/**
+ * Write a fresh 256-bit token to `path` (mode 0600), for `rmon token new` and
+ * `rmon-server --gen-token`. Never overwrites: an existing file is an Error
+ * saying so (its `cause` is `Deno.errors.AlreadyExists`).
+ */
+export async function createTokenFile(path: string): Promise<void> {
+  try {
+    await writeTokenFile(path, generateToken());
+  } catch (err) {
+    const why = err instanceof Deno.errors.AlreadyExists
+      ? "it exists already (a token is never overwritten; remove the file to make a new one)"
+      : fsDetail(err);
+    throw new Error(`Cannot write token file "${path}": ${why}`, { cause: err });
+  }
 }

@@ -19,8 +19,14 @@ export const EXIT_CODES = {
   timeout: 4,
   /** Some host answered with an error (bad params, forbidden, tool missing...). */
   error: 5,
-  /** Interrupted by the user (Ctrl-C in one-shot mode). */
+  /** Stopped by SIGHUP (the terminal went away): 128 + 1, as a shell reports it. */
+  hangup: 129,
+  /** Interrupted by the user: Ctrl-C or SIGINT (on Windows also Ctrl-Break), 128 + 2. */
   interrupted: 130,
+  /** Stdout was closed by its reader (`rmon ... | head -1`): 128 + SIGPIPE (13). */
+  brokenPipe: 141,
+  /** Stopped by SIGTERM (`kill`, `timeout`, a supervisor): 128 + 15. */
+  terminated: 143,
 } as const;
 
 /** A process exit code. */

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { EXIT_CODES, UsageError } from "../lib/usage.ts";
 import { parseClientArgs } from "../lib/client/options.ts";
 import { DEFAULT_FANOUT } from "../lib/client/fleet.ts";
+import { forgottenDashes } from "../lib/client/setup.ts";
 
 Deno.test("parseClientArgs() defaults to the console with separate timeouts", () => {
   const opts = parseClientArgs([]);
@@ -39,6 +40,8 @@ Deno.test("parseClientArgs() reads hosts, one-shot commands and options", async 
     assert.equal(opts.connectTimeoutMs, 1_000);
     assert.equal(opts.waitMs, 12_500);
     assert.equal(parseClientArgs(["--wait", "3"]).waitMs, 3_000);
+    assert.equal(parseClientArgs(["--wait", "90s"]).waitMs, 90_000);
+    assert.equal(parseClientArgs(["--connect-timeout", "500ms"]).connectTimeoutMs, 500);
   });
   await t.step("TLS settings", () => {
     const fp = "ab".repeat(32);
@@ -53,7 +56,8 @@ Deno.test("parseClientArgs() reads hosts, one-shot commands and options", async 
   await t.step("token sources, port, fanout, yes", () => {
     const opts = parseClientArgs(["--token-file", "/t", "-p", "6000", "--fanout", "8", "-y"]);
     assert.equal(opts.tokenFile, "/t");
-    assert.equal(opts.defaultPort, 6000);
+    assert.equal(opts.port, 6000);
+    assert.equal(parseClientArgs([]).port, undefined, "unset: the inventory's default applies");
     assert.equal(opts.fanout, 8);
     assert.equal(opts.yes, true);
   });
@@ -82,4 +86,37 @@ Deno.test("parseClientArgs() rejects bad arguments as usage errors (exit 2)", as
       );
     });
   }
+});
+
+Deno.test("parseClientArgs() words option errors itself, without node's advice", () => {
+  const cases: [string[], string][] = [
+    [["--bogus"], 'Invalid arguments: unknown option "--bogus"'],
+    [["-x"], 'Invalid arguments: unknown option "-x"'],
+    [["--inventory"], "Invalid arguments: --inventory needs a value"],
+    [["--json=1"], "Invalid arguments: --json takes no value"],
+  ];
+  for (const [argv, message] of cases) {
+    assert.throws(() => parseClientArgs(argv), { name: "UsageError", message }, argv.join(" "));
+  }
+});
+
+Deno.test("forgottenDashes() spots a command typed without -- before it", () => {
+  const hint = (addresses: string[], names: string[] = []) => forgottenDashes(addresses, names);
+  assert.equal(
+    hint(["127.0.0.1:7101", "ram"]),
+    'Invalid host "ram": it is a command, not a server; did you mean "-- ram"?',
+  );
+  assert.equal(
+    hint(["web1", "sh:", "uptime", "-a"]),
+    'Invalid host "sh:": it is a command, not a server; did you mean "-- sh: uptime -a"?',
+  );
+  assert.match(hint(["web1", "PING", "::1"]) ?? "", /did you mean "-- PING ::1"\?$/);
+  assert.match(hint(["web1", "dos:dir"]) ?? "", /did you mean "-- dos:dir"\?$/);
+  assert.match(
+    hint(["@web*", "cpu"]) ?? "",
+    /it is a target, not a server; did you mean "-- @web\* cpu"/,
+  );
+  assert.equal(hint(["web1", "ram:5050", "db1"]), null, "a port makes it an address");
+  assert.equal(hint(["ram"], ["RAM"]), null, "an inventory host of that name");
+  assert.equal(hint([]), null);
 });

@@ -10,11 +10,13 @@ import { dialTcp } from "../lib/protocol/tcp_transport.ts";
 import { EXIT_CODES } from "../lib/usage.ts";
 import { Fleet } from "../lib/client/fleet.ts";
 import {
+  descendants,
   eventually,
   mutedServer,
   runClient,
   type ServerProcess,
   silentServer,
+  spawnClient,
   startServer,
   startServers,
   TEST_TOKEN,
@@ -186,11 +188,32 @@ Deno.test("rmon gathers identical output and reports a server killed mid-command
     const run = await running;
     assert.equal(run.code, EXIT_CODES.unreachable, run.stdout + run.stderr);
     assert.match(run.stdout, /-+ 127\.0\.0\.1:\[\d+,\d+\] \(2\) -+\nsame\nend/);
-    assert.match(run.stdout, new RegExp(`${addr(servers[2]!)}: unreachable`));
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^${addr(servers[2]!)}: unreachable: the connection was lost during the command$`,
+        "m",
+      ),
+    );
     assert.match(run.stdout, /3 hosts: 2 ok, 1 unreachable/);
   } finally {
     for (const s of servers) await s[Symbol.asyncDispose]();
   }
+});
+
+Deno.test("rmon says so when a server is stopped (kill, SIGTERM) during the command", async () => {
+  await using server = await startServer();
+  await using client = await spawnClient(
+    ["--hosts", addr(server), "--json", "--", "sh: sleep 30"],
+    { env },
+  );
+  assert.ok(await eventually(() => descendants(server.pid).length > 0, 15_000), "it runs");
+  server.kill("SIGTERM");
+  const run = await client.done;
+  assert.equal(run.code, EXIT_CODES.unreachable, run.stdout + run.stderr);
+  const [record] = ndjson(run.stdout);
+  assert.equal(record!.status, "unreachable");
+  assert.equal(record!.error, "the server shut down during the command");
 });
 
 Deno.test("rmon reports a server that authenticates but never answers as timed out", async () => {
@@ -237,4 +260,40 @@ Deno.test("Fleet reconnects by itself after a server reset", async () => {
   } finally {
     await fleet.close();
   }
+});
+
+Deno.test("Fleet.findServer() finds a host by the server it names", () => {
+  const fleet = new Fleet();
+  const host = (name: string, hostname: string, port = 7101) => ({
+    name,
+    endpoint: { hostname, port },
+    groups: [],
+    token: TEST_TOKEN,
+    dial: dialTcp,
+  });
+  fleet.add(host("web1", "127.0.0.1"));
+  fleet.add(host("other-port", "localhost", 7102));
+  assert.equal(fleet.findServer({ hostname: "localhost", port: 7101 })?.name, "web1");
+  assert.equal(fleet.findServer({ hostname: "::ffff:127.0.0.1", port: 7101 })?.name, "web1");
+  assert.equal(fleet.findServer({ hostname: "127.0.0.1", port: 7102 })?.name, "other-port");
+  assert.equal(fleet.findServer({ hostname: "127.0.0.2", port: 7101 }), undefined);
+});
+
+Deno.test("rmon explains a forgotten -- and an unknown option", async (t) => {
+  await t.step("a command word among the hosts", async () => {
+    const run = await runClient(["127.0.0.1:9", "ram"], { env });
+    assert.equal(run.code, EXIT_CODES.usage, run.stderr);
+    assert.equal(
+      run.stderr,
+      'rmon: Invalid host "ram": it is a command, not a server; did you mean "-- ram"?\n',
+    );
+  });
+  await t.step("an unknown option", async () => {
+    const run = await runClient(["--bogus"], { env });
+    assert.equal(run.code, EXIT_CODES.usage);
+    assert.equal(
+      run.stderr,
+      'rmon: Invalid arguments: unknown option "--bogus"\nTry "rmon --help".\n',
+    );
+  });
 });

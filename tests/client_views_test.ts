@@ -18,7 +18,9 @@ import { gatherOutputs, groupHeader, renderGathered } from "../lib/client/views/
 import { type MetricRow, renderMetricTable } from "../lib/client/views/metrics.ts";
 import {
   exitCodeFor,
+  type Failure,
   failureLines,
+  failureText,
   type HostResult,
   type HostStatus,
   summarize,
@@ -485,6 +487,34 @@ Deno.test("failureLines() folds failing hosts per status", () => {
     ["timed out: web[3-4]", "unreachable: db1"],
   );
   assert.deepEqual(failureLines([result("web1", "ok", 1)]), []);
+});
+
+Deno.test("failureText() says why in words, never a raw code, never twice", () => {
+  const cases: [Failure, string][] = [
+    [{ status: "auth_failed", error: "bad token" }, "bad token"],
+    [{ status: "auth_failed" }, "authentication failed"],
+    [{ status: "cancelled", error: "Command cancelled" }, "Command cancelled"],
+    [{ status: "cancelled", error: "cancelled by SIGTERM" }, "cancelled by SIGTERM"],
+    [{ status: "cancelled" }, "cancelled"],
+    [{ status: "unreachable", error: "refused" }, "unreachable: refused"],
+    [
+      { status: "unreachable", error: "the server shut down during the command" },
+      "unreachable: the server shut down during the command",
+    ],
+    [
+      { status: "timeout", error: "Command timed out after 60000 ms" },
+      "Command timed out after 60000 ms",
+    ],
+    [
+      { status: "timeout", error: 'No answer to "ram" within 1500 ms' },
+      'No answer to "ram" within 1500 ms',
+    ],
+    [{ status: "timeout" }, "timed out"],
+    [{ status: "nonzero", exitCode: 2 }, "exit code 2"],
+    [{ status: "nonzero", exitCode: null, signal: "SIGKILL" }, "killed by SIGKILL"],
+    [{ status: "error", error: "disconnected" }, "disconnected"],
+  ];
+  for (const [failure, want] of cases) assert.equal(failureText(failure), want, want);
 });
 
 Deno.test("exitCodeFor() follows the documented precedence", () => {

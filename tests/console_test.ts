@@ -26,13 +26,18 @@ import { formatRtt, type HostRow, renderHosts } from "../lib/client/views/hosts.
 import { renderWatch, watchColumns, type WatchRow } from "../lib/client/views/watch.ts";
 import { runArgsSync } from "../lib/dev/entry_flags.ts";
 import { childEnv } from "../lib/dev/local_server.ts";
+import { EXIT_CODES } from "../lib/usage.ts";
 import {
   descendants,
   eventually,
+  mutedServer,
   runClient,
   type ServerProcess,
+  shQuote,
+  spawnClient,
   startServers,
   TEST_TOKEN,
+  TmuxTerminal,
 } from "./helpers.ts";
 
 const GiB = 1024 ** 3;
@@ -140,6 +145,7 @@ Deno.test("completeLine() offers what fits where the cursor is", async (t) => {
     ["@web1 up", ["uptime"]],
     ["use group:w", ["group:web"]],
     ["disconnect W", ["web1", "web2"]],
+    ["forget d", ["db1"]],
     ["+d", ["+db1"]],
     ["-web", ["-web1", "-web2"]],
     ["help sh", ["sh:", "shutdown"]],
@@ -520,10 +526,166 @@ Deno.test("rmon console runs piped commands one after another", async (t) => {
   }
 });
 
-// ---- the real client, in a pseudo-terminal ----------------------------------------
+Deno.test("rmon keeps one entry per server, whatever address names it", async (t) => {
+  const [server] = await startServers(1);
+  const dir = await Deno.makeTempDir({ prefix: "rmon-test-inv-" });
+  const port = server!.port;
+  const inventory = `${dir}/hosts.toml`;
+  await Deno.writeTextFile(inventory, `[[host]]\nname = "web1"\naddress = "127.0.0.1:${port}"\n`);
+  const env = { RMON_TOKEN: TEST_TOKEN };
+  try {
+    await t.step("connect of a server in the fleet names its entry and adds nothing", async () => {
+      const run = await runClient(["--yes", "--inventory", inventory], {
+        env,
+        stdin: `connect 127.0.0.1:${port}\nconnect localhost:${port}\nsh: echo ran\nhosts\n`,
+        timeoutMs: 30_000,
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        run.stdout,
+        new RegExp(`^127\\.0\\.0\\.1:${port} is already in the fleet as web1$`, "m"),
+      );
+      assert.match(
+        run.stdout,
+        new RegExp(`^localhost:${port} is already in the fleet as web1$`, "m"),
+      );
+      assert.equal(run.stdout.match(/\| ran$/gm)?.length, 1, run.stdout);
+      assert.match(run.stdout, /^1 host: 1 ok/m);
+      assert.doesNotMatch(run.stdout, /localhost:\d+ +localhost/, "no second row in hosts");
+    });
+    await t.step("an address typed for an inventory host is refused with both names", async () => {
+      const run = await runClient(["--inventory", inventory, `localhost:${port}`, "--", "ram"], {
+        env,
+      });
+      assert.equal(run.code, EXIT_CODES.usage, run.stderr);
+      assert.match(
+        run.stderr,
+        new RegExp(
+          `"localhost:${port}" is the same server as "web1" \\(both are 127\\.0\\.0\\.1:${port}\\)`,
+        ),
+      );
+    });
+    await t.step("two inventory entries of one server are refused", async () => {
+      await Deno.writeTextFile(
+        inventory,
+        `[[host]]\nname = "web1"\naddress = "127.0.0.1:${port}"\n` +
+          `[[host]]\nname = "web1b"\naddress = "localhost:${port}"\n`,
+      );
+      const run = await runClient(["--inventory", inventory, "--", "ram"], { env });
+      assert.equal(run.code, EXIT_CODES.usage, run.stderr);
+      assert.match(run.stderr, /host 2 \("web1b"\): same server as host 1 \("web1"\)/);
+    });
+  } finally {
+    await server![Symbol.asyncDispose]();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
-/** Quote a word for `sh`. */
-const shQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+Deno.test("rmon console: hosts added by connect follow the inventory's [defaults]", async () => {
+  const [a, b] = await startServers(2);
+  const dir = await Deno.makeTempDir({ prefix: "rmon-test-inv-" });
+  try {
+    await Deno.writeTextFile(`${dir}/token`, TEST_TOKEN + "\n", { mode: 0o600 });
+    // The token and the port come from [defaults] only; RMON_TOKEN is not set.
+    await Deno.writeTextFile(
+      `${dir}/hosts.toml`,
+      `[defaults]\ntoken_file = "token"\nport = ${b!.port}\n\n` +
+        `[[host]]\nname = "web1"\naddress = "127.0.0.1:${a!.port}"\n`,
+    );
+    const run = await runClient(["--inventory", `${dir}/hosts.toml`], {
+      stdin: "connect 127.0.0.1\nname\n",
+      timeoutMs: 30_000,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /RMON_TOKEN/);
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^Connected to 127\\.0\\.0\\.1 \\(127\\.0\\.0\\.1:${b!.port}\\): rmon-server`,
+        "m",
+      ),
+    );
+    assert.match(run.stdout, /^2 hosts: 2 ok/m);
+  } finally {
+    await Promise.all([a!, b!].map((s) => s[Symbol.asyncDispose]()));
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rmon console forgets hosts: forget, and disconnect of one not connected", async (t) => {
+  const servers = await startServers(2);
+  const [a, b] = servers as [ServerProcess, ServerProcess];
+  const spare = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = `127.0.0.1:${spare.addr.port}`;
+  spare.close();
+  try {
+    await t.step(
+      "disconnect of a dead host removes it, and use all no longer selects it",
+      async () => {
+        const run = await consoleRun([a], `disconnect ${dead}\nhosts\nuse all\nname\n`, [dead]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(
+          run.stdout,
+          new RegExp(
+            `^Removed ${dead} from the fleet: it was not connected: lost \\(refused\\)$`,
+            "m",
+          ),
+        );
+        assert.doesNotMatch(run.stdout, new RegExp(`^[* ] +${dead} `, "m"), "not in hosts");
+        assert.match(run.stdout, new RegExp(`^Selected: ${addr(a)} \\(1\\)$`, "m"));
+        assert.match(run.stdout, /^1 host: 1 ok/m);
+      },
+    );
+    await t.step("forget removes any host, connected or not", async () => {
+      const run = await consoleRun(servers, `forget ${dead},${addr(b)}\nname\nhosts\n`, [dead]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^Removed 2 hosts \(127\.0\.0\.1:\S+\) from the fleet$/m);
+      assert.match(run.stdout, /^1 host: 1 ok/m);
+      assert.equal(rowsOf(run.stdout.replace(/^[* ] {2}/gm, ""), b).length, 0, run.stdout);
+    });
+    await t.step("a host disconnected on purpose is skipped, not unreachable", async () => {
+      const run = await consoleRun(servers, `disconnect ${addr(a)}\nuse all\nname\n`);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        run.stdout,
+        new RegExp(`^Skipped ${addr(a)}: disconnected \\(connect it again`, "m"),
+      );
+      assert.match(run.stdout, /^1 host: 1 ok/m);
+      assert.doesNotMatch(run.stdout, /unreachable/);
+    });
+    await t.step("help explains the prompt", async () => {
+      const run = await consoleRun([a], "help\n");
+      assert.match(run.stdout, /^ {2}forget TARGET +Remove servers from the fleet/m);
+      assert.match(run.stdout, /The prompt rmon \[S\/C\]> counts the servers: S selected/);
+    });
+  } finally {
+    await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+  }
+});
+
+Deno.test("rmon console ends quietly with 141 when its stdout is closed", async () => {
+  const [server] = await startServers(1);
+  try {
+    // A closed pipe shows at the next write only: the command keeps writing after the reader went.
+    await using client = await spawnClient(["--yes", addr(server!)], {
+      env: { RMON_TOKEN: TEST_TOKEN },
+      stdin: "sh: seq 1 200000; while :; do sleep 0.2; echo tick; done\nram\n",
+    });
+    assert.ok(await eventually(() => client.stdout().includes(" | 2\n"), 15_000), client.stdout());
+    await client.closeStdout();
+    const run = await client.done;
+    assert.equal(run.code, EXIT_CODES.brokenPipe, run.stderr);
+    assert.doesNotMatch(run.stderr, /Uncaught|BrokenPipe|lost/, run.stderr);
+    assert.ok(
+      await eventually(() => descendants(server!.pid).length === 0, 10_000),
+      "the command was cancelled",
+    );
+  } finally {
+    await server![Symbol.asyncDispose]();
+  }
+});
+
+// ---- the real client, in a pseudo-terminal ----------------------------------------
 
 /**
  * The console in a pseudo-terminal made by util-linux `script`: keys are
@@ -708,6 +870,68 @@ Deno.test("rmon console in a terminal: prompt, completion, Ctrl-C, notices, exit
     });
   } finally {
     await pty[Symbol.asyncDispose]();
+    await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+// ---- the real client, on a tmux screen --------------------------------------------
+
+/** The console in a tmux pane, with the test token and a private HOME. */
+async function tmuxConsole(args: string[], home: string): Promise<TmuxTerminal> {
+  return await TmuxTerminal.start([Deno.execPath(), ...runArgsSync("client"), ...args], {
+    env: childEnv({
+      HOME: home,
+      XDG_STATE_HOME: `${home}/state`,
+      NO_COLOR: "1",
+      RMON_TOKEN: TEST_TOKEN,
+    }),
+  });
+}
+
+Deno.test("rmon console wipes its progress line before any other output", async (t) => {
+  const servers = await startServers(2);
+  const home = await Deno.makeTempDir({ prefix: "rmon-test-tmux-home-" });
+  const spare = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = `127.0.0.1:${spare.addr.port}`;
+  spare.close();
+  try {
+    await t.step("a failure while connecting starts its own line", async () => {
+      // One at a time, the dead host last: its notice comes while "connecting 2/3" is shown.
+      await using term = await tmuxConsole(["--fanout", "1", ...servers.map(addr), dead], home);
+      const screen = await term.waitFor(/rmon \[2\/2\]>$/);
+      assert.match(screen, new RegExp(`^Cannot connect to ${dead}: refused$`, "m"), screen);
+      assert.doesNotMatch(screen, /connecting \d/, screen);
+      assert.match(screen, /^Connected to 2 of 3 hosts$/m, screen);
+    });
+  } finally {
+    await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("rmon console drops answers that come after a second Ctrl-C", async () => {
+  const servers = await startServers(2);
+  await using muted = mutedServer(TEST_TOKEN);
+  const home = await Deno.makeTempDir({ prefix: "rmon-test-tmux-home-" });
+  try {
+    await using term = await tmuxConsole(["--wait", "3", ...servers.map(addr), addr(muted)], home);
+    await term.waitFor(/rmon \[3\/3\]>$/);
+    await term.type("ram");
+    await term.press("Enter");
+    const started = Date.now();
+    // Two hosts answer; the muted one never does, not even to the cancel.
+    await term.waitFor(/2\/3 hosts answered/);
+    await term.press("C-c");
+    await term.waitFor(/\^C/);
+    await term.press("C-c");
+    await term.waitFor(/3 hosts: 2 ok, 1 cancelled[^\n]*\nrmon \[3\/3\]>$/);
+    // Past the 3 s wait, the muted host's call times out: nothing may be drawn over the prompt.
+    await new Promise((r) => setTimeout(r, Math.max(0, started + 4_000 - Date.now())));
+    const screen = await term.screen();
+    assert.match(screen, /3 hosts: 2 ok, 1 cancelled[^\n]*\nrmon \[3\/3\]>$/, screen);
+    assert.doesNotMatch(screen, /3\/3 hosts answered/, screen);
+  } finally {
     await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
     await Deno.remove(home, { recursive: true });
   }

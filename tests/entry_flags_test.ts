@@ -80,6 +80,12 @@ Deno.test("parseCompileTask() drops compile-only flags and keeps run flags", () 
     "7",
     "--env-file",
   ]);
+  assert.deepEqual(task.cacheFlags, [
+    "--unstable-kv",
+    "--config",
+    "deno.json",
+    "--lock=deno.lock",
+  ]);
   assert.deepEqual(task.flags, [
     "-A",
     "--allow-net=127.0.0.1",

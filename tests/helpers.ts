@@ -94,6 +94,30 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
   };
 }
 
+/**
+ * Run `server.ts` as the build would with `args` to its end (for options that
+ * do their work and exit, such as `--gen-token`), in `cwd`, with a private HOME.
+ */
+export async function runServerOnce(args: string[], cwd?: string): Promise<ClientRun> {
+  const home = await Deno.makeTempDir({ prefix: "rmon-test-home-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [...runArgsSync("server"), ...args],
+      cwd,
+      env: childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1" }),
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
 /** Start `n` servers concurrently. */
 export function startServers(n: number, opts: StartOptions = {}): Promise<ServerProcess[]> {
   return Promise.all(Array.from({ length: n }, () => startServer(opts)));
@@ -453,6 +477,88 @@ export async function runClient(
   }
 }
 
+/** A client process started by {@linkcode spawnClient}; dispose to kill it if still running. */
+export interface ClientProcess extends AsyncDisposable {
+  pid: number;
+  /** Send a signal to the process (default SIGTERM); a no-op once it has exited. */
+  kill(signal?: Deno.Signal): void;
+  /** What it has written to stdout so far. */
+  stdout(): string;
+  /** Stop reading stdout and close the pipe, as `head` does once it has its lines. */
+  closeStdout(): Promise<void>;
+  /** Resolves once it has ended: its exit code and everything it printed. */
+  done: Promise<ClientRun>;
+}
+
+/**
+ * Start `client.ts` as the build would (like {@linkcode runClient}) and hand
+ * it back running, to signal it or to close its stdout early. `viaTask` runs
+ * it through `deno task client --` instead, as a person in a checkout would.
+ * It is killed with SIGKILL after `timeoutMs` (default 60 s).
+ */
+export async function spawnClient(
+  args: string[],
+  opts: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    viaTask?: boolean;
+    /** Text piped into stdin (default: none, stdin is /dev/null). */
+    stdin?: string;
+  } = {},
+): Promise<ClientProcess> {
+  const home = await Deno.makeTempDir({ prefix: "rmon-test-client-" });
+  const root = new URL("..", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: opts.viaTask
+      ? ["task", "--quiet", "client", "--", ...args]
+      : [...runArgsSync("client"), ...args],
+    cwd: root,
+    env: childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1", ...opts.env }),
+    clearEnv: true,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const kill = (signal: Deno.Signal = "SIGTERM") => signalChild(child, signal);
+  const timer = setTimeout(() => kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+  let out = "";
+  const reader = child.stdout.getReader();
+  const reading = (async () => {
+    try {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        out += decoder.decode(r.value, { stream: true });
+      }
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // the reader was cancelled
+    }
+  })();
+  const errText = new Response(child.stderr).text();
+  const done = (async () => {
+    const status = await child.status;
+    clearTimeout(timer);
+    await reading;
+    const stderr = await errText;
+    await Deno.remove(home, { recursive: true });
+    return { code: status.code, stdout: out, stderr };
+  })();
+  return {
+    pid: child.pid,
+    kill,
+    stdout: () => out,
+    closeStdout: () => reader.cancel(),
+    done,
+    async [Symbol.asyncDispose]() {
+      kill("SIGKILL");
+      await done;
+    },
+  };
+}
+
 /**
  * A loopback listener that keeps every connection it accepts open and hands
  * each to `onAccept`; dispose to close them all. The base of the fake servers.
@@ -629,4 +735,117 @@ export function byteRelay(targetPort: number): { port: number } & AsyncDisposabl
       await Promise.allSettled(relays);
     },
   };
+}
+
+/** Quote a word for `sh`. */
+export function shQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * A program in a tmux pane on a private tmux server (its own socket in a temp
+ * directory), for tests that judge what the screen finally shows: lines
+ * overwritten in place, progress bars, redrawn prompts. Dispose to kill that
+ * tmux server and everything in it.
+ */
+export class TmuxTerminal implements AsyncDisposable {
+  #dir: string;
+  #socket: string;
+
+  private constructor(dir: string) {
+    this.#dir = dir;
+    this.#socket = `${dir}/tmux.sock`;
+  }
+
+  /**
+   * Run `argv` (as `sh` would run the quoted words, in `cwd`) in a fresh pane
+   * of `columns` × `rows` with exactly `env`; the pane stays after it exits.
+   */
+  static async start(
+    argv: string[],
+    opts: { env: Record<string, string>; cwd?: string; columns?: number; rows?: number },
+  ): Promise<TmuxTerminal> {
+    const dir = await Deno.makeTempDir({ prefix: "rmon-test-tmux-" });
+    const term = new TmuxTerminal(dir);
+    const cd = opts.cwd ? `cd ${shQuote(opts.cwd)} && ` : "";
+    const size = ["-x", String(opts.columns ?? 160), "-y", String(opts.rows ?? 50)];
+    // Our own config (never the user's): the pane stays after the program exits, so its
+    // last screen and exit status can still be read.
+    await Deno.writeTextFile(`${dir}/tmux.conf`, "set-option -g remain-on-exit on\n");
+    await term.#tmux(
+      [
+        "-f",
+        `${dir}/tmux.conf`,
+        "new-session",
+        "-d",
+        ...size,
+        // The shell prints the exit status last: tmux's own pane_dead_status comes and goes.
+        `${cd}${argv.map(shQuote).join(" ")}; printf '\\n[exited %d]\\n' "$?"`,
+      ],
+      { ...opts.env, TERM: "xterm-256color" },
+    );
+    return term;
+  }
+
+  async #tmux(args: string[], env?: Record<string, string>): Promise<string> {
+    const out = await new Deno.Command("tmux", {
+      args: ["-S", this.#socket, ...args],
+      env: env ?? { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    if (!out.success) {
+      throw new Error(`Cannot run tmux ${args[0]}: ${decoder.decode(out.stderr).trim()}`);
+    }
+    return decoder.decode(out.stdout);
+  }
+
+  /** The pane as it looks now: one string per screen row, trailing blanks trimmed. */
+  async screen(): Promise<string> {
+    const text = await this.#tmux(["capture-pane", "-p", "-t", "0"]);
+    return text.split("\n").map((l) => l.trimEnd()).join("\n").trimEnd();
+  }
+
+  /** Type `text` literally. */
+  async type(text: string): Promise<void> {
+    await this.#tmux(["send-keys", "-t", "0", "-l", text]);
+  }
+
+  /** Press keys by tmux name: `Enter`, `C-c`, `C-d`. */
+  async press(...keys: string[]): Promise<void> {
+    await this.#tmux(["send-keys", "-t", "0", ...keys]);
+  }
+
+  /** Wait until the screen matches `pattern`; throws with the screen if it does not in time. */
+  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let screen = "";
+    while (Date.now() < deadline) {
+      screen = await this.screen();
+      if (pattern.test(screen)) return screen;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`Timed out waiting for ${pattern} on the screen:\n${screen}`);
+  }
+
+  /** Wait for the program to end; its exit status. */
+  async exited(timeoutMs = 15_000): Promise<number> {
+    await this.waitFor(/^\[exited \d+\]$/m, timeoutMs);
+    return (await this.exitStatus())!;
+  }
+
+  /** The program's exit status once it has ended, or null while it runs. */
+  async exitStatus(): Promise<number | null> {
+    const m = /^\[exited (\d+)\]$/m.exec(await this.screen());
+    return m ? Number(m[1]) : null;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await this.#tmux(["kill-server"]);
+    } catch (_err) {
+      // The server had already gone (its last pane closed).
+    }
+    await Deno.remove(this.#dir, { recursive: true });
+  }
 }

@@ -157,7 +157,7 @@ for (const tls of [false, true]) {
 
   Deno.test(`rmon-server (${mode}) cuts off every pre-auth fault and penalises its source`, async (t) => {
     await using server = await startServer({
-      args: [...tlsArgs, "--quiet", "--auth-timeout", "1000", "--penalty", "60000"],
+      args: [...tlsArgs, "--quiet", "--auth-timeout", "1000ms", "--penalty", "60s"],
     });
     await using w = await watch(server, tls);
     /** Connections we saw closed at accept, each of which the server logs as refused. */
@@ -361,7 +361,7 @@ for (const tls of [false, true]) {
 
   Deno.test(`rmon-server (${mode}) closes clients that stop reading or go quiet`, async (t) => {
     await using server = await startServer({
-      args: [...tlsArgs, "--write-timeout", "500", "--idle-timeout", "1000"],
+      args: [...tlsArgs, "--write-timeout", "500ms", "--idle-timeout", "1s"],
     });
     await using w = await watch(server, tls);
 
@@ -446,7 +446,7 @@ for (const tls of [false, true]) {
 
   Deno.test(`rmon-server (${mode}) finishes disconnect, reset, kill and signals within the grace while a client does not read`, async (t) => {
     /** What would bound these without the close grace: a write timeout of a minute. */
-    const args = [...tlsArgs, "--write-timeout", "60000"];
+    const args = [...tlsArgs, "--write-timeout", "60s"];
     /**
      * Well above the 2 s close grace (children die at once on SIGTERM here),
      * below the server's 6 s last-resort bound on closing sessions, and far

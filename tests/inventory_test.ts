@@ -111,8 +111,36 @@ Deno.test("hostSpecFromAddress() names the host as typed", () => {
   assert.equal(hostSpecFromAddress("[::1]").port, 5050);
 });
 
+Deno.test("hostSpecFromAddress() takes an inventory's defaults", () => {
+  const defaults = {
+    port: 6000,
+    token: { kind: "file" as const, path: "/inv/token" },
+    tls: { fingerprint: "ab".repeat(32) },
+    identity: "/inv/key",
+  };
+  assert.deepEqual(hostSpecFromAddress("10.0.0.5", defaults.port, defaults), {
+    name: "10.0.0.5",
+    hostname: "10.0.0.5",
+    port: 6000,
+    groups: [],
+    token: { kind: "file", path: "/inv/token" },
+    tls: { fingerprint: "ab".repeat(32) },
+    identity: "/inv/key",
+  });
+});
+
+/** A private copy (0600: it holds an inline token) of the example inventory, in a temp dir. */
+async function exampleCopy(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "rmon-test-inv-" });
+  const text = await Deno.readTextFile(join(TESTDATA, "inventory.toml"));
+  await Deno.writeTextFile(join(dir, "inventory.toml"), text, { mode: 0o600 });
+  return dir;
+}
+
 Deno.test("loadInventory() reads the example inventory", async () => {
-  const hosts = await loadInventory(join(TESTDATA, "inventory.toml"));
+  const dir = await exampleCopy();
+  const hosts = await loadInventory(join(dir, "inventory.toml"));
+  await Deno.remove(dir, { recursive: true });
   const want: HostSpec[] = [
     {
       name: "web1",
@@ -135,7 +163,7 @@ Deno.test("loadInventory() reads the example inventory", async () => {
       hostname: "fd00::21",
       port: 6000,
       groups: ["db"],
-      token: { kind: "file", path: join(TESTDATA, "secrets/db.token") },
+      token: { kind: "file", path: join(dir, "secrets/db.token") },
       tls: {},
     },
     {
@@ -216,6 +244,18 @@ Deno.test("parseInventory() names the host in every error", () => {
       '[[host]]\nname = "Web1"\n[[host]]\nname = "web1"\n',
       "SyntaxError",
       'Cannot parse inventory: host 2 ("web1"): duplicate name "web1" (also host 1)',
+    ],
+    [
+      '[[host]]\nname = "web1"\naddress = "127.0.0.1:7101"\n' +
+      '[[host]]\nname = "web1b"\naddress = "localhost:7101"\n',
+      "SyntaxError",
+      'Cannot parse inventory: host 2 ("web1b"): same server as host 1 ("web1"): both are 127.0.0.1:7101',
+    ],
+    [
+      '[defaults]\nport = 7101\n[[host]]\nname = "a"\naddress = "10.0.0.1"\n' +
+      '[[host]]\nname = "b"\naddress = "[::ffff:10.0.0.1]:7101"\n',
+      "SyntaxError",
+      'Cannot parse inventory: host 2 ("b"): same server as host 1 ("a"): both are 10.0.0.1:7101',
     ],
     [
       '[[host]]\nname = "a"\nport = 70000\n',
@@ -316,6 +356,28 @@ Deno.test("parseInventory() names the host in every error", () => {
   for (const [text, name, message] of cases) {
     assert.throws(() => parseInventory(text, "/inv"), { name, message }, text);
   }
+});
+
+Deno.test({
+  name: "loadInventory() refuses an inventory holding a token that others can read",
+  ignore: !unix,
+  async fn() {
+    const dir = await exampleCopy();
+    const path = join(dir, "inventory.toml");
+    try {
+      await Deno.chmod(path, 0o640);
+      await assert.rejects(loadInventory(path), {
+        message: `Cannot use inventory "${path}": it holds a token (token = "...") and mode 0640 ` +
+          `lets group or others read it; run "chmod 600 ${path}", or move the token to a token_file`,
+      });
+      // Without an inline token the file is no secret: any mode will do.
+      await Deno.writeTextFile(path, '[[host]]\nname = "web1"\ntoken_env = "T"\n');
+      await Deno.chmod(path, 0o644);
+      assert.equal((await loadInventory(path)).length, 1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 Deno.test("loadInventory() names the file in errors", async () => {

@@ -225,7 +225,7 @@ Deno.test("rmon-server caps exec output and reports the dropped bytes", async ()
 Deno.test("rmon-server authentication", async (t) => {
   // Each step fails a handshake from 127.0.0.1 on purpose: no penalties here
   // (hostile_test.ts covers them).
-  await using server = await startServer({ args: ["--auth-timeout", "800", "--penalty", "0"] });
+  await using server = await startServer({ args: ["--auth-timeout", "800ms", "--penalty", "0"] });
   await t.step("a wrong token is refused", async () => {
     await assert.rejects(connect(server, "wrong-token-0123456789"), AuthError);
   });
@@ -459,7 +459,13 @@ Deno.test("rmon-server generates a token once, saves it 0600 and never prints it
       token = (await Deno.readTextFile(path)).trim();
       assert.ok(token.length >= 43);
       assert.ok(banner.includes(token), "the new token is shown once");
-      assert.match(banner, /rmon --token-file/);
+      // Run from a checkout, the client is `deno task client --`; a loopback server is
+      // reachable from this machine only, so nothing suggests connecting from elsewhere.
+      assert.match(
+        banner,
+        /^Connect from this machine: +deno task client -- --token-file '.*state\/rmon\/token' 127\.0\.0\.1:\d+$/m,
+      );
+      assert.doesNotMatch(banner, /elsewhere/);
       assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
       await using s = await connect({ ...first, token });
       assert.ok(await s.peer.call("name"));
@@ -484,6 +490,26 @@ Deno.test("rmon-server refuses a token file that others can read", async () => {
     await using server = await startServer({ token: null, args: ["--token-file", path] });
     await using s = await connect({ ...server, token: TEST_TOKEN });
     assert.ok(await s.peer.call("name"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rmon-server: --token-file beats RMON_TOKEN (option > environment > state file)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fileToken = "file-token-0123456789abcdefgh";
+    const path = `${dir}/token`;
+    await Deno.writeTextFile(path, fileToken + "\n", { mode: 0o600 });
+    // RMON_TOKEN is TEST_TOKEN here: set, but the option must win.
+    await using server = await startServer({ args: ["--token-file", path] });
+    assert.match(
+      server.banner.join("\n"),
+      /Using the token in .*token \(RMON_TOKEN is set too; --token-file wins\)/,
+    );
+    await using s = await connect({ ...server, token: fileToken });
+    assert.ok(await s.peer.call("name"));
+    await assert.rejects(connect({ ...server, token: TEST_TOKEN }));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -70,9 +70,12 @@ Deno.test("rmon-server --tls makes its certificate once and prints its fingerpri
     assert.match(server.banner.join("\n"), /generated a self-signed certificate/);
     assert.equal(first, await fingerprintOfPem(await Deno.readTextFile(certPath)));
     assert.equal((await Deno.stat(keyPath)).mode! & 0o777, 0o600);
-    // The connect command and the fingerprint stand on one line.
+    // The connect command (from a checkout: deno task client --) and the fingerprint stand on
+    // one line.
     assert.ok(
-      server.banner.some((l) => l.includes(`rmon --fingerprint sha256:${first}`)),
+      server.banner.some((l) =>
+        l.includes(`Connect with:  deno task client -- --fingerprint sha256:${first}`)
+      ),
       server.banner.join("\n"),
     );
     const cert = await peerCertificate(server.port);

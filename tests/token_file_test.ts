@@ -61,8 +61,8 @@ Deno.test("checkToken() refuses empty, spaced and short tokens", () => {
     () => checkToken("short", "x"),
     new Error(
       "Cannot use token from x: it is 5 characters, fewer than 22 (under 128 bits); " +
-        'generate one with "openssl rand -base64 32", or leave out RMON_TOKEN and --token-file ' +
-        "to let rmon-server generate one",
+        'generate one with "rmon token new FILE" or "openssl rand -base64 32", or leave out ' +
+        "RMON_TOKEN and --token-file to let rmon-server generate one",
     ),
   );
 });
@@ -89,7 +89,10 @@ Deno.test("checkToken() refuses tokens with less than 128 bits of entropy", asyn
         assert.ok(err instanceof Error);
         assert.match(err.message, /^Cannot use token from RMON_TOKEN: /);
         assert.match(err.message, message);
-        assert.match(err.message, /generate one with "openssl rand -base64 32"/);
+        assert.match(
+          err.message,
+          /generate one with "rmon token new FILE" or "openssl rand -base64 32"/,
+        );
         return true;
       });
     });

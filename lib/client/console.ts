@@ -19,12 +19,21 @@
  * - History (terminal sessions only) lives in the per-user state directory;
  *   blank lines, repeats and lines starting with a space are not saved.
  * - Lost and recovered hosts are announced on one line above the prompt.
+ * - `forget` removes hosts from the fleet; `disconnect` of a host that is not
+ *   connected does the same (there is nothing else to do with a dead or
+ *   mistyped host). A host disconnected on purpose stays in the fleet, to be
+ *   reconnected, but commands skip it rather than count it unreachable.
+ * - A progress line (`connecting 3/6`, `2/3 hosts answered`) is wiped before
+ *   anything else is written, so no message ever lands on its line; answers
+ *   that come after a second Ctrl-C are dropped, never drawn over the prompt.
+ * - A stdout closed by its reader (`rmon HOSTS < script | head`) cancels the
+ *   running command and ends the console quietly with 141, like SIGPIPE.
  * @module
  */
 
 import { describeError } from "../protocol/errors.ts";
 import { EXIT_CODES, UsageError } from "../usage.ts";
-import { RMON_VERSION } from "../protocol/constants.ts";
+import { DEFAULT_PORT, RMON_VERSION } from "../protocol/constants.ts";
 import { isRemote, type RemoteCommand, type TargetExpr } from "../grammar/command.ts";
 import { describeSyntaxError } from "../grammar/errors.ts";
 import { formatHelp } from "../grammar/help.ts";
@@ -32,6 +41,7 @@ import { CommandSyntaxError, parseLine } from "../grammar/parse_line.ts";
 import { compactHosts } from "./hostlist.ts";
 import { Fleet, type HostResult, type RunOptions } from "./fleet.ts";
 import type { HostLink } from "./host_link.ts";
+import type { HostSpec } from "./inventory.ts";
 import type { ClientOptions } from "./options.ts";
 import { needsConfirmation } from "./oneshot.ts";
 import { addHosts, addressSpec, collectHosts, HostCredentials } from "./setup.ts";
@@ -44,7 +54,7 @@ import { runWatch } from "./console_watch.ts";
 import { paint, useColor } from "./views/color.ts";
 import { FanoutView, type ViewSink } from "./views/fanout.ts";
 import { formatDuration } from "./views/format.ts";
-import { renderHosts } from "./views/hosts.ts";
+import { renderHosts, stateText } from "./views/hosts.ts";
 
 /** What the console needs from its surroundings; `runConsole` fills it from the process. */
 export interface ConsoleEnv {
@@ -93,11 +103,17 @@ export class Console {
   #fleet: Fleet;
   #selection = new Selection();
   #credentials: HostCredentials;
+  /** A host for an address typed with `connect`: the inventory's defaults apply. */
+  #typed: (address: string) => HostSpec = (address) => addressSpec(address, DEFAULT_PORT);
   #reader!: LineReader;
   /** The running command's cancel switch; null while idle. */
   #running: AbortController | null = null;
   /** Second Ctrl-C: stop waiting for hosts that do not answer the cancel. */
-  #giveUp: (() => void) | null = null;
+  #giveUp: AbortController | null = null;
+  /** Whether a progress line is on the screen (on stderr, not ended by a newline). */
+  #statusShown = false;
+  /** Set once a write found stdout closed: nothing more goes there. */
+  #stdoutClosed = false;
   /** What each host was last announced as. */
   #announced = new Map<string, Presence>();
   /** Hosts that have been up at least once: a later "up" is a comeback. */
@@ -126,7 +142,9 @@ export class Console {
 
   /** Connect to the hosts of the command line, then read and run lines until exit; returns 0. */
   async run(): Promise<number> {
-    const specs = await collectHosts(this.#opts);
+    const book = await collectHosts(this.#opts);
+    this.#typed = book.typed;
+    const specs = book.hosts;
     // Tokens are checked before anything is shown: a missing token is a usage error.
     await addHosts(this.#fleet, specs, this.#credentials);
     const history = await this.#loadHistory();
@@ -137,7 +155,7 @@ export class Console {
       prompt: () => this.#prompt(),
       complete: (line) => completeLine(line, this.#hosts()),
       onInterrupt: () => this.#interrupt(),
-      write: (stream, text) => this.#env.write(stream, text),
+      write: (stream, text) => this.#write(stream, text),
     });
     const onSignal = () => this.#reader.interrupt();
     // A terminal in raw mode sends Ctrl-C as a key; SIGINT still comes from pipes and `kill`.
@@ -163,8 +181,9 @@ export class Console {
     while (true) {
       const line = await this.#reader.read();
       if (line === null) {
+        if (this.#stdoutClosed) return EXIT_CODES.brokenPipe;
         // Ctrl-D: finish the prompt's line so the shell's prompt starts clean.
-        if (this.#env.terminal) this.#env.write("out", "\n");
+        if (this.#env.terminal) this.#write("out", "\n");
         return this.#idleInterrupted ? EXIT_CODES.interrupted : EXIT_CODES.ok;
       }
       this.#lineNumber++;
@@ -188,6 +207,45 @@ export class Console {
     const connected = this.#connected();
     const selected = this.#selection.names(this.#hosts(), connected).length;
     return `rmon [${selected}/${connected.length}]> `;
+  }
+
+  /**
+   * Every write of the console goes through here: a progress line on the
+   * screen is wiped first, so what follows starts on a clean line.
+   */
+  #write(stream: Stream, text: string): void {
+    if (this.#statusShown) {
+      this.#statusShown = false;
+      this.#rawWrite("err", "\r\x1b[2K");
+    }
+    this.#rawWrite(stream, text);
+  }
+
+  /** Write as is; a closed stdout ends the console, a closed stderr only loses the text. */
+  #rawWrite(stream: Stream, text: string): void {
+    if (stream === "out" && this.#stdoutClosed) return;
+    try {
+      this.#env.write(stream, text);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+      if (stream === "out") this.#closeOutput();
+    }
+  }
+
+  /** Show `text` as the progress line, redrawn in place (terminal only); "" wipes it. */
+  #status(text: string): void {
+    this.#rawWrite("err", `\r\x1b[2K${text}`);
+    this.#statusShown = text !== "";
+  }
+
+  /** Stdout's reader has gone: cancel what runs, stop waiting for it, read no more. */
+  #closeOutput(): void {
+    if (this.#stdoutClosed) return;
+    this.#stdoutClosed = true;
+    this.#running?.abort("cancelled: stdout was closed");
+    // Closing the connections at exit cancels whatever did not hear the cancel.
+    this.#giveUp?.abort();
+    this.#reader?.close();
   }
 
   #out(text: string): void {
@@ -217,7 +275,7 @@ export class Console {
       return await loadHistory(this.#historyFile);
     } catch (err) {
       this.#historyFile = null;
-      this.#env.write("err", `History is off: ${describeError(err)}\n`);
+      this.#write("err", `History is off: ${describeError(err)}\n`);
       return [];
     }
   }
@@ -287,52 +345,35 @@ export class Console {
       return;
     }
     if (!running.signal.aborted) {
-      if (this.#env.terminal) this.#env.write("out", "^C\n");
-      running.abort();
+      if (this.#env.terminal) this.#write("out", "^C\n");
+      running.abort("cancelled by Ctrl-C");
       return;
     }
-    this.#giveUp?.();
+    this.#giveUp?.abort();
   }
 
   /**
    * Run `cmd` on `names` with Ctrl-C wired to cancel it. A second Ctrl-C stops
-   * waiting: hosts that have not answered are reported as cancelled.
+   * waiting: hosts that have not answered are reported as cancelled, and what
+   * they send later is dropped (the fleet never passes it on).
    */
   async #fanOut(
     names: readonly string[],
     cmd: RemoteCommand,
-    opts: Omit<RunOptions, "signal" | "waitMs">,
+    opts: Omit<RunOptions, "signal" | "stopWaiting" | "waitMs">,
     waitMs = this.#opts.waitMs,
   ): Promise<HostResult[]> {
     const controller = new AbortController();
+    const giveUp = new AbortController();
     this.#running = controller;
-    const finished = new Map<string, HostResult>();
-    const started = performance.now();
-    let giveUp!: () => void;
-    const gaveUp = new Promise<"gave up">((resolve) => giveUp = () => resolve("gave up"));
     this.#giveUp = giveUp;
     try {
-      const run = this.#fleet.run(names, cmd, {
+      return await this.#fleet.run(names, cmd, {
         ...opts,
         signal: controller.signal,
+        stopWaiting: giveUp.signal,
         waitMs,
-        onResult: (r) => {
-          finished.set(r.host, r);
-          opts.onResult?.(r);
-        },
       });
-      const outcome = await Promise.race([run, gaveUp]);
-      if (outcome !== "gave up") return outcome;
-      // The calls end by themselves within the wait timeout; nobody is left waiting for them.
-      run.catch((err) => this.#notice(`Cannot finish "${cmd.kind}": ${describeError(err)}`));
-      return names.map((host) =>
-        finished.get(host) ?? {
-          host,
-          status: "cancelled",
-          error: "Stopped waiting for an answer",
-          durationMs: Math.round(performance.now() - started),
-        }
-      );
     } finally {
       this.#running = null;
       this.#giveUp = null;
@@ -364,18 +405,20 @@ export class Console {
   #sink(): ViewSink {
     return {
       out: (text) => this.#reader.write("out", text),
-      status: (text) => this.#env.write("err", `\r\x1b[2K${text}`),
+      status: (text) => this.#status(text),
       color: this.#env.color,
       progress: this.#env.terminal,
     };
   }
 
   async #runRemote(target: TargetExpr | undefined, command: RemoteCommand): Promise<void> {
-    const names = this.#targetNames(target);
+    let names = this.#targetNames(target);
     if (names.length === 0) {
       this.#error("No hosts selected: connect some, or change the selection with use");
       return;
     }
+    names = await this.#setAside(names, command);
+    if (names.length === 0) return;
     if (!await this.#confirmed(command, names)) return;
     const cmd = command.kind === "exec" && command.timeoutMs === undefined
       ? { ...command, timeoutMs: this.#opts.timeoutMs }
@@ -390,11 +433,13 @@ export class Console {
   }
 
   async #diff(target: TargetExpr | undefined, command: RemoteCommand): Promise<void> {
-    const names = this.#targetNames(target);
+    let names = this.#targetNames(target);
     if (names.length === 0) {
       this.#error("No hosts to compare: connect some, or change the selection with use");
       return;
     }
+    names = await this.#setAside(names, command);
+    if (names.length === 0) return;
     if (!await this.#confirmed(command, names)) return;
     const cmd = command.kind === "exec" && command.timeoutMs === undefined
       ? { ...command, timeoutMs: this.#opts.timeoutMs }
@@ -424,10 +469,10 @@ export class Console {
     const progress = this.#env.terminal && names.length > 1;
     try {
       await this.#fleet.connect(names, (done, total) => {
-        if (progress) this.#env.write("err", `\r\x1b[2Kconnecting ${done}/${total}`);
+        if (progress) this.#status(`connecting ${done}/${total}`);
       });
     } finally {
-      if (progress) this.#env.write("err", "\r\x1b[2K");
+      if (progress) this.#status("");
       for (const name of names) this.#connecting.delete(name);
     }
     const up = names.filter((n) => this.#fleet.get(n)?.state === "up");
@@ -443,25 +488,72 @@ export class Console {
   }
 
   async #connectCommand(addresses: readonly string[]): Promise<void> {
-    const fresh: string[] = [];
+    const fresh = new Set<string>();
     for (const address of addresses) {
-      const spec = addressSpec(address, this.#opts.defaultPort);
-      const known = this.#fleet.get(spec.name);
-      if (known?.state === "up") {
+      const spec = this.#typed(address);
+      // One entry per server: by name (an inventory host, an address typed before), else by
+      // address and port (`localhost:7101` is `127.0.0.1:7101`); see server_key.ts.
+      const known = this.#fleet.get(spec.name) ?? this.#fleet.findServer(spec);
+      if (known && known.name !== spec.name) {
+        this.#out(`${spec.name} is already in the fleet as ${known.name}`);
+      } else if (known?.state === "up") {
         this.#out(`Already connected to ${spec.name}`);
-        continue;
       }
-      // A known host keeps its own token and groups; a new one uses the command line's token.
+      if (known?.state === "up") continue;
+      // A known host (reconnected) keeps its own token and groups; a new one uses the defaults.
       if (!known) await addHosts(this.#fleet, [spec], this.#credentials);
-      fresh.push(spec.name);
+      fresh.add(known?.name ?? spec.name);
     }
-    if (fresh.length === 0) return;
-    await this.#connect(fresh, true);
-    const up = fresh.filter((n) => this.#fleet.get(n)?.state === "up");
+    if (fresh.size === 0) return;
+    await this.#connect([...fresh], true);
+    const up = [...fresh].filter((n) => this.#fleet.get(n)?.state === "up");
     // A selection fixed by `use` does not follow new connections; `connect` adds to it.
     if (up.length > 0 && !this.#selection.followsConnected) {
       this.#selection.add(namesTarget(up), this.#hosts(), this.#connected());
     }
+  }
+
+  /**
+   * The hosts a command is really sent to. `disconnect` of a host that is not
+   * connected forgets it; any other command skips hosts disconnected on purpose
+   * (they are not unreachable, and the summary must not say so).
+   */
+  async #setAside(names: readonly string[], command: RemoteCommand): Promise<string[]> {
+    const state = (name: string) => this.#fleet.get(name)?.state;
+    if (command.kind === "disconnect") {
+      const idle = names.filter((n) => state(n) !== "up");
+      if (idle.length > 0) {
+        const link = idle.length === 1 ? this.#fleet.get(idle[0]!) : undefined;
+        const why = link
+          ? `it was not connected: ${stateText(link.status(), false)}`
+          : "they were not connected";
+        await this.#forget(idle, why);
+      }
+      return names.filter((n) => !idle.includes(n));
+    }
+    const closed = names.filter((n) => state(n) === "closed");
+    if (closed.length > 0) {
+      const them = closed.length === 1 ? "it" : "them";
+      this.#out(
+        `Skipped ${compactHosts(closed)}: disconnected (connect ${them} again, or forget ${them})`,
+      );
+    }
+    return names.filter((n) => !closed.includes(n));
+  }
+
+  /** Remove hosts from the fleet, closing their links; `why` (if any) follows the report. */
+  async #forget(names: readonly string[], why = ""): Promise<void> {
+    await Promise.all(names.map((name) => this.#fleet.remove(name)));
+    this.#selection.forget(names);
+    for (const name of names) {
+      this.#announced.delete(name);
+      this.#everUp.delete(name);
+      this.#downSince.delete(name);
+    }
+    const which = names.length === 1
+      ? names[0]
+      : `${hostCount(names.length)} (${compactHosts(names)})`;
+    this.#out(`Removed ${which} from the fleet${why ? `: ${why}` : ""}`);
   }
 
   #describeSelection(): void {
@@ -512,6 +604,9 @@ export class Console {
           return false;
         case "connect":
           await this.#connectCommand(command.addresses);
+          return false;
+        case "forget":
+          await this.#forget(resolveTargets(command.target, this.#hosts()));
           return false;
         case "use":
           this.#selection.use(command.target, this.#hosts());
@@ -573,7 +668,7 @@ export class Console {
         waitMs: this.#opts.waitMs,
         signal: controller.signal,
         stopOn: this.#reader.waitForInput(controller.signal),
-        write: (text) => this.#env.write("out", text),
+        write: (text) => this.#write("out", text),
         redraw: this.#env.terminal,
         color: this.#env.color,
         terminalColumns: () => this.#env.columns(),

@@ -14,6 +14,7 @@ import { isMetric } from "./views/fanout.ts";
 import { formatBytes, formatTimestamp } from "./views/format.ts";
 import type { MetricMethod } from "./views/metrics.ts";
 import { paint } from "./views/color.ts";
+import { failureText } from "./views/summary.ts";
 
 type Loose = Record<string, unknown>;
 
@@ -144,7 +145,7 @@ export function renderCommandDiff(
   const parts = values.length > 0 ? [renderDiff(diffAgainstMajority(values), color, root)] : [];
   for (const r of results) {
     if (!answered(cmd, r)) {
-      parts.push(paint(color, "red", `${r.host}: ${r.status}${r.error ? `: ${r.error}` : ""}`));
+      parts.push(paint(color, "red", `${r.host}: ${failureText(r)}`));
     }
   }
   if (parts.length === 0) return "No hosts to compare";

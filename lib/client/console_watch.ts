@@ -10,6 +10,7 @@
 import type { Fleet, HostResult } from "./fleet.ts";
 import { visibleWidth } from "./views/table.ts";
 import { renderWatch, watchColumns, type WatchRow } from "./views/watch.ts";
+import { failureText } from "./views/summary.ts";
 
 /** Everything one `watch` needs. */
 export interface WatchOptions {
@@ -66,7 +67,7 @@ export function watchRows(
     const result = byHost.get(host);
     if (result?.status === "ok") row.info = result.data;
     else if (result && row.state === "up") {
-      row.error = `${result.status}${result.error ? `: ${result.error}` : ""}`;
+      row.error = failureText(result);
     }
     return row;
   });

@@ -18,6 +18,7 @@ import { CALL_END, MalformedResultError } from "../grammar/result_check.ts";
 import type { RemoteSpec } from "../grammar/spec.ts";
 import { HostLink, type LinkTimings } from "./host_link.ts";
 import type { Dialer, Endpoint } from "../protocol/transport.ts";
+import { serverKey } from "./server_key.ts";
 
 /** The terminal status of one host's part in a fan-out (stable `--json` values). */
 export type HostStatus =
@@ -62,8 +63,17 @@ export interface FleetHost {
 
 /** Options of one fan-out. */
 export interface RunOptions {
-  /** Ctrl-C: cancels the command on every host (the servers kill its processes). */
+  /**
+   * Ctrl-C, a signal: cancels the command on every host (the servers kill its
+   * processes) and keeps it from being sent to hosts not yet reached. A string
+   * `reason` (`cancelled by SIGTERM`) is what the cancelled results say.
+   */
   signal?: AbortSignal;
+  /**
+   * Stop waiting: every host that has not answered gets a `cancelled` result
+   * at once, and whatever it sends later is dropped (never reaches the callbacks).
+   */
+  stopWaiting?: AbortSignal;
   /** How long the client waits for each host's answer (client wait timeout). */
   waitMs?: number;
   /** Streamed output as it arrives. */
@@ -86,6 +96,24 @@ function callEndOf(data: unknown): CallEnd | null {
 
 /** Default number of hosts contacted at once. */
 export const DEFAULT_FANOUT = 64;
+
+/** Why a run was cancelled, as its results say it: the abort reason when it is text. */
+function cancelText(signal: AbortSignal | undefined): string {
+  const reason = signal?.reason;
+  return typeof reason === "string" && reason !== "" ? reason : "cancelled";
+}
+
+/** A promise that resolves when `signal` aborts (at once if it has); `dispose` drops the listener. */
+function whenAborted(signal: AbortSignal): { aborted: Promise<void>; dispose(): void } {
+  let onAbort = () => {};
+  const aborted = new Promise<void>((resolve) => onAbort = resolve);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  return { aborted, dispose: () => signal.removeEventListener("abort", onAbort) };
+}
+
+/** What a host whose answer is no longer awaited resolves to. */
+const STOPPED: unique symbol = Symbol("stopped waiting");
 
 /** Run `work` over `items` with at most `limit` in flight. */
 export async function boundedAll<T, R>(
@@ -130,7 +158,20 @@ export class Fleet {
     return this.#links.get(name);
   }
 
-  /** Add a host (replacing a closed one of the same name); throws if the name is taken. */
+  /**
+   * The host that is the server at `address` (same address and port, see
+   * server_key.ts), whatever its name, if any.
+   */
+  findServer(address: Endpoint): HostLink | undefined {
+    const key = serverKey(address);
+    return this.links.find((l) => serverKey(l.endpoint) === key);
+  }
+
+  /**
+   * Add a host (replacing a closed one of the same name); throws if the name is
+   * taken. Two links to one server are allowed here (the benchmarks open many);
+   * the console and the command line keep one entry per server (see setup.ts).
+   */
   add(host: FleetHost): HostLink {
     const existing = this.#links.get(host.name);
     if (existing && existing.state !== "closed") {
@@ -156,36 +197,93 @@ export class Fleet {
     await link?.close();
   }
 
-  /** Connect the named hosts (default all), `fanout` at a time; resolves when each is up or failed. */
+  /**
+   * Connect the named hosts (default all), `fanout` at a time; resolves when
+   * each is up or failed. When `signal` aborts, it stops: hosts not up yet are
+   * closed (an attempt in its handshake is cut short) and it resolves soon after.
+   */
   async connect(
     names?: readonly string[],
     onProgress?: (done: number, total: number) => void,
+    signal?: AbortSignal,
   ): Promise<void> {
     const links = names
       ? names.map((n) => this.#links.get(n)).filter((l) => l !== undefined)
       : this.links;
     let done = 0;
-    await boundedAll(links, this.fanout, async (link) => {
+    const all = boundedAll(links, this.fanout, async (link) => {
+      if (signal?.aborted) return;
       await link.connect();
-      onProgress?.(++done, links.length);
+      if (!signal?.aborted) onProgress?.(++done, links.length);
     });
+    if (!signal) {
+      await all;
+      return;
+    }
+    const stop = whenAborted(signal);
+    try {
+      await Promise.race([all, stop.aborted]);
+    } finally {
+      stop.dispose();
+    }
+    if (signal.aborted) {
+      await Promise.all(links.filter((l) => l.state !== "up").map((l) => l.close()));
+    }
+    await all;
   }
 
   /** Run one command on the named hosts, concurrently (bounded); one result per host, in order. */
-  run(names: readonly string[], cmd: RemoteCommand, opts: RunOptions = {}): Promise<HostResult[]> {
+  async run(
+    names: readonly string[],
+    cmd: RemoteCommand,
+    opts: RunOptions = {},
+  ): Promise<HostResult[]> {
     const { method, params } = toRequest(cmd);
     const spec: RemoteSpec = REMOTE_SPECS[cmd.kind];
-    return boundedAll(names, this.fanout, async (name) => {
-      const result = await this.#runOne(name, { method, params, spec }, cmd, opts);
-      const role = this.#links.get(name)?.status().role;
-      if (role) result.role = role;
-      opts.onResult?.(result);
-      if (result.status === "ok" && (cmd.kind === "disconnect" || cmd.kind === "kill")) {
-        // The user ended this session on purpose: do not reconnect behind their back.
-        await this.#links.get(name)?.close();
-      }
-      return result;
-    });
+    const stop = opts.stopWaiting ? whenAborted(opts.stopWaiting) : null;
+    const stopped = () => opts.stopWaiting?.aborted === true;
+    // Output that arrives after the run stopped waiting belongs to nobody.
+    const onOutput = opts.onOutput &&
+      ((host: string, stream: "stdout" | "stderr", data: string) => {
+        if (!stopped()) opts.onOutput!(host, stream, data);
+      });
+    try {
+      return await boundedAll(names, this.fanout, async (name) => {
+        const started = performance.now();
+        const answer = stopped()
+          ? null
+          : this.#runOne(name, { method, params, spec }, cmd, { ...opts, onOutput });
+        const gaveUp = stop?.aborted.then((): typeof STOPPED => STOPPED);
+        const outcome = answer === null
+          ? STOPPED
+          : gaveUp
+          ? await Promise.race([answer, gaveUp])
+          : await answer;
+        let result: HostResult;
+        if (outcome === STOPPED) {
+          // Nobody waits for it any more; it ends by itself (answer, wait timeout or close).
+          answer?.catch(() => {});
+          result = {
+            host: name,
+            status: "cancelled",
+            error: `${cancelText(opts.signal)}; stopped waiting for an answer`,
+            durationMs: Math.round(performance.now() - started),
+          };
+        } else {
+          result = outcome;
+        }
+        const role = this.#links.get(name)?.status().role;
+        if (role) result.role = role;
+        opts.onResult?.(result);
+        if (result.status === "ok" && (cmd.kind === "disconnect" || cmd.kind === "kill")) {
+          // The user ended this session on purpose: do not reconnect behind their back.
+          await this.#links.get(name)?.close();
+        }
+        return result;
+      });
+    } finally {
+      stop?.dispose();
+    }
   }
 
   async #runOne(
@@ -199,14 +297,26 @@ export class Fleet {
     const link = this.#links.get(name);
     const elapsed = () => Math.round(performance.now() - started);
     if (!link) return { host: name, status: "error", error: "Unknown host", durationMs: 0 };
+    const notSent = `${cancelText(opts.signal)} before the command was sent`;
     if (link.state !== "up") {
       const s = link.status();
+      // Still connecting (or closed by the stop) when cancelled: it never got the command.
+      if (opts.signal?.aborted && (s.state === "connecting" || s.state === "closed")) {
+        return { host: name, status: "cancelled", error: notSent, durationMs: 0 };
+      }
+      if (s.state === "closed") {
+        // Closed on purpose (disconnect): not a host that cannot be reached.
+        return { host: name, status: "error", error: "disconnected", durationMs: 0 };
+      }
       return {
         host: name,
         status: s.state === "auth_failed" ? "auth_failed" : "unreachable",
         error: s.reason ?? s.state,
         durationMs: 0,
       };
+    }
+    if (opts.signal?.aborted) {
+      return { host: name, status: "cancelled", error: notSent, durationMs: 0 };
     }
     const streaming = cmd.kind === "exec" || cmd.kind === "ping";
     const collect = opts.collectOutput ?? true;
@@ -256,17 +366,21 @@ export class Fleet {
         const extra = end
           ? { exitCode: end.exitCode, signal: end.signal, truncated: end.truncated }
           : {};
-        const status: HostStatus = err.code === ERROR_CODES.timeout
-          ? "timeout"
-          : err.code === ERROR_CODES.cancelled
-          ? "cancelled"
-          : "error";
+        if (err.code === ERROR_CODES.cancelled && opts.signal?.aborted) {
+          // Our own cancel: say why we cancelled, not the server's "Command cancelled".
+          return { ...base, ...extra, status: "cancelled", error: cancelText(opts.signal) };
+        }
+        if (err.code === ERROR_CODES.cancelled) {
+          // Cancelled by the server itself (it is stopping): the host failed us, we did not stop.
+          return { ...base, ...extra, status: "unreachable", error: lostMidCommand(link, err) };
+        }
+        const status: HostStatus = err.code === ERROR_CODES.timeout ? "timeout" : "error";
         return { ...base, ...extra, status, error: err.message };
       }
       if (err instanceof TimeoutError) return { ...base, status: "timeout", error: err.message };
       if (err instanceof ConnectionClosedError) {
-        // The connection died mid-command, e.g. the server was killed.
-        return { ...base, status: "unreachable", error: err.message };
+        // The connection died mid-command: the server was stopped, reset, or the network broke.
+        return { ...base, status: "unreachable", error: lostMidCommand(link, err) };
       }
       throw err;
     }
@@ -275,5 +389,25 @@ export class Fleet {
   /** Close every link. */
   async close(): Promise<void> {
     await Promise.all(this.links.map((l) => l.close()));
+  }
+}
+
+/**
+ * Why a command ended without its answer because the connection went: the
+ * server's own word when it said goodbye (`kill`, SIGTERM, `reset`), else a
+ * connection that broke (the server was killed outright, or the network failed).
+ */
+function lostMidCommand(link: HostLink, err: Error): string {
+  switch (link.lastBye) {
+    case "shutdown":
+      return "the server shut down during the command";
+    case "reset":
+      return "the server was reset during the command";
+    case null:
+      return err.message === new ConnectionClosedError().message
+        ? "the connection was lost during the command"
+        : `the connection was lost during the command: ${err.message}`;
+    default:
+      return `the server closed the connection during the command (${link.lastBye})`;
   }
 }

@@ -35,6 +35,7 @@ import {
   formatEndpoint,
   isLoopbackHost,
   type Protection,
+  type Transport,
 } from "../protocol/transport.ts";
 import { formatFingerprint } from "../protocol/fingerprint.ts";
 
@@ -119,6 +120,10 @@ export class HostLink {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   #connecting: Promise<void> | null = null;
+  /** The connection of an attempt still in its handshake: `close()` cuts it short. */
+  #handshaking: Transport | null = null;
+  /** The reason of the server's last `bye` on the current (or last) connection. */
+  #bye: string | null = null;
   #wanted = false;
   #onChange: (link: HostLink) => void;
 
@@ -152,6 +157,15 @@ export class HostLink {
   /** The link's current state. */
   get state(): LinkState {
     return this.#state;
+  }
+
+  /**
+   * Why the server last said goodbye (`shutdown`, `reset`, `disconnect`…), or
+   * null when the current connection has had no `bye`: tells a server that
+   * stopped apart from a connection that broke.
+   */
+  get lastBye(): string | null {
+    return this.#bye;
   }
 
   /** A snapshot for tables and JSON. */
@@ -212,11 +226,12 @@ export class HostLink {
         return;
       }
       this.#protection = transport.protection;
+      this.#handshaking = transport;
       const session = await clientHandshake(transport, {
         key: this.#key,
         identity: this.#identity,
         timeoutMs: this.#timings.connectTimeoutMs,
-      });
+      }).finally(() => this.#handshaking = null);
       peer = session.peer;
       this.#rttMs = session.handshakeMs;
       this.#serverVersion = session.auth.server;
@@ -233,11 +248,13 @@ export class HostLink {
     }
     this.#peer = peer;
     this.#failures = 0;
+    this.#bye = null;
     peer.handlers = {
       onNotification: (n) => {
         if (n.method === NOTIFICATIONS.bye) {
           const bye = n.params as unknown as ByeParams | undefined;
-          this.#reason = `server said bye (${bye?.reason ?? "unknown"})`;
+          this.#bye = bye?.reason ?? "unknown";
+          this.#reason = `server said bye (${this.#bye})`;
         }
       },
     };
@@ -262,6 +279,8 @@ export class HostLink {
 
   /** Classify a connect/handshake failure and schedule a retry when it is transient. */
   #failed(err: unknown): void {
+    // Closed while connecting: `close()` reports the link closed; this failure was its doing.
+    if (!this.#wanted) return;
     // A refusal names what was offered: the token, the operator key, or both.
     const refused = err instanceof AuthError && err.cause instanceof RemoteError && this.#identity;
     const reason = refused
@@ -346,6 +365,8 @@ export class HostLink {
     this.#wanted = false;
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#heartbeatTimer);
+    // An attempt in its handshake ends now rather than at its timeout.
+    if (this.#handshaking) closeQuietly(this.#handshaking);
     const peer = this.#peer;
     if (peer) {
       peer.close();

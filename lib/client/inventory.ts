@@ -23,15 +23,20 @@
  * identity = "~/.config/rmon/id_ed25519" # optional: the operator key to sign in with
  * ```
  *
- * `tls`, `fingerprint` and `ca_file` may also stand in `[defaults]`; a host's
- * own setting wins. Without either, the first certificate seen is recorded in
+ * `tls`, `fingerprint`, `ca_file` and `identity` may also stand in
+ * `[defaults]`; a host's own setting wins. The defaults (port included) also
+ * apply to hosts typed on the command line or with `connect` next to the
+ * inventory (see {@linkcode hostSpecFromAddress}). Without either, the first certificate seen is recorded in
  * the known-hosts file (trust on first use).
  *
  * A host's token source is its own, else the one in `[defaults]`, else the
  * caller's fallback (`RMON_TOKEN` unless told otherwise). A relative
  * `token_file` is relative to the inventory's directory; a leading `~/` means
- * the home directory. Token files must not be readable by group or others.
- * Unknown keys are errors, so a typo never silently drops a setting.
+ * the home directory. Token files must not be readable by group or others,
+ * and neither may an inventory that holds a token itself (`token = "..."`).
+ * Unknown keys are errors, so a typo never silently drops a setting, and two
+ * entries of the same server (by address and port, see server_key.ts) are
+ * refused, so no command runs twice on one machine.
  * @module
  */
 
@@ -40,8 +45,9 @@ import { dirname, isAbsolute, join } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { parseAddress as parseHostPort } from "../grammar/address.ts";
-import { fsDetail, readTokenFile } from "../token_file.ts";
+import { fsDetail, openMode, readTokenFile } from "../token_file.ts";
 import { parseFingerprint } from "../protocol/fingerprint.ts";
+import { serverKey } from "./server_key.ts";
 
 /** Where a host's token comes from. `default` defers to the caller's fallback. */
 export type TokenSource =
@@ -73,6 +79,32 @@ export interface TlsSettings {
   fingerprint?: string;
   /** CA certificate file to verify the server against. */
   caFile?: string;
+}
+
+/**
+ * What an inventory's `[defaults]` give every host without its own setting,
+ * including hosts typed later on the command line or with `connect`.
+ */
+export interface InventoryDefaults {
+  /** Port of an address written without one (default 5050). */
+  port: number;
+  /** Token source; `default` defers to the command line, then `RMON_TOKEN`. */
+  token: TokenSource;
+  tls: TlsSettings;
+  identity?: string;
+}
+
+/** The defaults of no inventory at all: everything defers to the command line. */
+export const NO_DEFAULTS: InventoryDefaults = {
+  port: DEFAULT_PORT,
+  token: { kind: "default" },
+  tls: {},
+};
+
+/** A parsed inventory: its `[defaults]` and its hosts, in file order. */
+export interface Inventory {
+  defaults: InventoryDefaults;
+  hosts: HostSpec[];
 }
 
 /** The environment variable read when nothing else names a token source. */
@@ -110,10 +142,27 @@ export function parseAddress(
   return { hostname, port: port ?? defaultPort };
 }
 
-/** A host typed on the command line rather than found in an inventory; named as typed. */
-export function hostSpecFromAddress(text: string, defaultPort: number = DEFAULT_PORT): HostSpec {
+/**
+ * A host typed on the command line or with `connect` rather than found in an
+ * inventory; named as typed. The inventory's `defaults` (none unless given)
+ * supply its token source, TLS settings and operator key; `defaultPort` the
+ * port of an address written without one.
+ */
+export function hostSpecFromAddress(
+  text: string,
+  defaultPort: number = DEFAULT_PORT,
+  defaults: InventoryDefaults = NO_DEFAULTS,
+): HostSpec {
   const { hostname, port } = parseAddress(text, defaultPort);
-  return { name: text, hostname, port, groups: [], token: { kind: "default" }, tls: {} };
+  return {
+    name: text,
+    hostname,
+    port,
+    groups: [],
+    token: defaults.token,
+    tls: { ...defaults.tls },
+    ...withIdentity(defaults.identity),
+  };
 }
 
 type Table = Record<string, unknown>;
@@ -236,7 +285,7 @@ function checkName(name: string, where: string): void {
 function parseHost(
   entry: unknown,
   index: number,
-  defaults: { port: number; token: TokenSource; tls: TlsSettings; identity?: string },
+  defaults: InventoryDefaults,
   baseDir: string,
 ): HostSpec {
   let where = `host ${index}`;
@@ -293,7 +342,7 @@ function withIdentity(identity: string | undefined): { identity?: string } {
 }
 
 /** Parse inventory text; errors say where, without the `Cannot parse inventory` prefix. */
-function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
+function parseInventoryBody(text: string, baseDir: string): Inventory {
   let doc: Table;
   try {
     doc = parse(text);
@@ -309,11 +358,11 @@ function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
   const defaultsTable = doc.defaults ?? {};
   if (!isTable(defaultsTable)) throw new SyntaxError(`"defaults" must be a table`);
   checkKeys(defaultsTable, DEFAULTS_KEYS, "[defaults]");
-  const defaults = {
+  const defaults: InventoryDefaults = {
     port: getPort(defaultsTable, "[defaults]") ?? DEFAULT_PORT,
-    token: getTokenSource(defaultsTable, "[defaults]", baseDir) ?? { kind: "default" as const },
+    token: getTokenSource(defaultsTable, "[defaults]", baseDir) ?? { kind: "default" },
     tls: getTlsSettings(defaultsTable, "[defaults]", baseDir),
-    identity: getIdentity(defaultsTable, "[defaults]", baseDir),
+    ...withIdentity(getIdentity(defaultsTable, "[defaults]", baseDir)),
   };
 
   const entries = doc.host ?? [];
@@ -322,6 +371,7 @@ function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
   }
   const hosts: HostSpec[] = [];
   const seen = new Map<string, number>();
+  const servers = new Map<string, number>();
   entries.forEach((entry, i) => {
     const host = parseHost(entry, i + 1, defaults, baseDir);
     // Targets match names case-insensitively, so `Web1` and `web1` would be one host.
@@ -331,10 +381,20 @@ function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
         `host ${i + 1} ("${host.name}"): duplicate name "${host.name}" (also host ${first})`,
       );
     }
+    // Two entries of one server would run every command on it twice.
+    const key = serverKey(host);
+    const same = servers.get(key);
+    if (same !== undefined) {
+      throw new SyntaxError(
+        `host ${i + 1} ("${host.name}"): same server as host ${same} ` +
+          `("${hosts[same - 1]!.name}"): both are ${key}`,
+      );
+    }
     seen.set(host.name.toLowerCase(), i + 1);
+    servers.set(key, i + 1);
     hosts.push(host);
   });
-  return hosts;
+  return { defaults, hosts };
 }
 
 /**
@@ -345,7 +405,7 @@ function parseInventoryBody(text: string, baseDir: string): HostSpec[] {
  */
 export function parseInventory(text: string, baseDir: string): HostSpec[] {
   try {
-    return parseInventoryBody(text, baseDir);
+    return parseInventoryBody(text, baseDir).hosts;
   } catch (err) {
     throw rewrap(err, "Cannot parse inventory");
   }
@@ -360,20 +420,38 @@ function rewrap(err: unknown, prefix: string): unknown {
   return err;
 }
 
-/** Read and parse an inventory file; a leading `~/` in `path` means the home directory. */
+/** The hosts of an inventory file; see {@linkcode loadInventoryFile}. */
 export async function loadInventory(path: string): Promise<HostSpec[]> {
+  return (await loadInventoryFile(path)).hosts;
+}
+
+/** Read and parse an inventory file; a leading `~/` in `path` means the home directory. */
+export async function loadInventoryFile(path: string): Promise<Inventory> {
   const full = expandHome(path);
   let text: string;
+  let mode: number | null;
   try {
+    mode = (await Deno.stat(full)).mode;
     text = await Deno.readTextFile(full);
   } catch (err) {
     throw new Error(`Cannot read inventory "${path}": ${fsDetail(err)}`, { cause: err });
   }
+  let inventory: Inventory;
   try {
-    return parseInventoryBody(text, dirname(full));
+    inventory = parseInventoryBody(text, dirname(full));
   } catch (err) {
     throw rewrap(err, `Cannot parse inventory "${path}"`);
   }
+  // A token written into the file makes the file a secret, held to a token file's rule.
+  const inline = [inventory.defaults, ...inventory.hosts].some((h) => h.token.kind === "inline");
+  const open = inline ? openMode(mode) : null;
+  if (open !== null) {
+    throw new Error(
+      `Cannot use inventory "${path}": it holds a token (token = "...") and mode ${open} lets ` +
+        `group or others read it; run "chmod 600 ${full}", or move the token to a token_file`,
+    );
+  }
+  return inventory;
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * One-shot mode (`rmon ... -- CMD`): connect to the targets, run one command,
  * print the answer (a table and summary for people, or NDJSON with `--json`),
- * and return the exit code that tells scripts what happened.
+ * and return the exit code that tells scripts what happened. A stop from
+ * outside (a signal, a closed stdout; see oneshot_stop.ts) cancels the command
+ * everywhere and still gives every host its record.
  * @module
  */
 
@@ -17,16 +19,18 @@ import { resolveTargets } from "./targets.ts";
 import { FanoutView, jsonRecord, type ViewSink } from "./views/fanout.ts";
 import { exitCodeFor } from "./views/summary.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
+import type { RunStop } from "./oneshot_stop.ts";
 
-/** Where one-shot mode writes. */
+/** Where one-shot mode writes, and what stops it. */
 export interface OneShotIo {
+  /** Writes to stdout; never throws (a closed stdout is reported to `stop` instead). */
   stdout(text: string): void;
   stderr(text: string): void;
   /** Whether stderr is a terminal (progress line) and colours are allowed on stdout. */
   progress: boolean;
   color: boolean;
-  /** Aborted on Ctrl-C. */
-  signal: AbortSignal;
+  /** The run's stop switches: signals and a closed stdout. */
+  stop: RunStop;
 }
 
 /** Whether running `cmd` on `hostCount` hosts needs `--yes` (or a console confirmation). */
@@ -60,7 +64,7 @@ export function parseOneShot(
 export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<ExitCode> {
   const { target, cmd } = parseOneShot(opts.command ?? "");
   if (cmd.kind === "exec" && cmd.timeoutMs === undefined) cmd.timeoutMs = opts.timeoutMs;
-  const specs = await collectHosts(opts);
+  const specs = (await collectHosts(opts)).hosts;
   if (specs.length === 0) {
     throw new UsageError("No hosts: name some, or use --hosts or --inventory");
   }
@@ -89,15 +93,18 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<Ex
   };
   const view = opts.json ? null : new FanoutView(sink, cmd, names);
   const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
+  const stop = io.stop;
   let results: HostResult[];
   try {
     if (io.progress && names.length > 1) io.stderr(`\r\x1b[2Kconnecting to ${names.length} hosts`);
     await fleet.connect(names, (done, total) => {
       if (io.progress && total > 1) io.stderr(`\r\x1b[2Kconnected ${done}/${total}`);
-    });
+    }, stop.cancel.signal);
     if (io.progress && names.length > 1) io.stderr("\r\x1b[2K");
+    // Stopped while connecting, the command goes nowhere; each host still gets its record.
     results = await fleet.run(names, cmd, {
-      signal: io.signal,
+      signal: stop.cancel.signal,
+      stopWaiting: stop.giveUp.signal,
       waitMs: opts.waitMs,
       collectOutput: true,
       onOutput: view ? (h, s, d) => view.output(h, s, d) : undefined,
@@ -110,5 +117,6 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<Ex
     await fleet.close();
   }
   view?.finish(results);
-  return exitCodeFor(results.map((r) => r.status));
+  // A stop names its own code (130, 143, 129, 141) whatever the hosts did.
+  return stop.exitCode ?? exitCodeFor(results.map((r) => r.status));
 }

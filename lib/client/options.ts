@@ -10,6 +10,7 @@ import { EXIT_CODES, UsageError } from "../usage.ts";
 import { DEFAULT_PORT, TIMEOUTS } from "../protocol/constants.ts";
 import { DEFAULT_FANOUT } from "./fleet.ts";
 import { parseFingerprint } from "../protocol/fingerprint.ts";
+import { parseDuration } from "../duration.ts";
 
 /** Everything `rmon` is told on its command line. */
 export interface ClientOptions {
@@ -40,7 +41,8 @@ export interface ClientOptions {
   /** How long the client waits for answers; default: command timeout + 10 s. */
   waitMs: number;
   fanout: number;
-  defaultPort: number;
+  /** `--port`: port of hosts typed without one; unset: the inventory's default, else 5050. */
+  port?: number;
   /** The one-shot command (words after `--`), or null for the console. */
   command: string | null;
   help: boolean;
@@ -53,13 +55,18 @@ export const CLIENT_USAGE = `rmon: command many rmon servers at once
 Usage:
   rmon [options] [HOST[:PORT]...]                  interactive console
   rmon keygen [FILE] [--comment TEXT] [--passphrase]   make an operator key pair
+  rmon token new FILE                              write a fresh shared token (0600)
   rmon [options] --hosts H1,H2 -- COMMAND...       run one command and exit
   rmon [options] --inventory FILE -- @web* ram     (targets work in one-shot too)
+
+Everything after -- is the command; without the --, "rmon web1 ram" is refused
+with: did you mean "-- ram"?
 
 Options:
   -i, --inventory FILE    hosts, groups and token sources (TOML; see README)
   -H, --hosts LIST        comma-separated HOST[:PORT] list
-  -p, --port N            port of hosts given without one (default ${DEFAULT_PORT})
+  -p, --port N            port of hosts given without one (default: the inventory's
+                          [defaults] port, else ${DEFAULT_PORT})
   --token-file FILE       token for hosts without their own (default: $RMON_TOKEN)
   --token-env NAME        read the default token from env var NAME
   --token TOKEN           token on the command line (visible in ps; prefer the above)
@@ -77,6 +84,7 @@ Options:
 })
   --connect-timeout S     connect + auth timeout per host (default 5)
   --wait S                how long the client waits for answers (default timeout + 10)
+                          (durations: seconds, or with a unit: 90s, 500ms)
   --fanout N              hosts contacted at once (default ${DEFAULT_FANOUT})
   -y, --yes               do not ask before kill, reset or exec on several hosts
   -h, --help              show this help
@@ -84,15 +92,40 @@ Options:
 
 Exit codes (one-shot): 0 all ok, 1 a command exited non-zero, 2 usage error,
 3 a host was unreachable or refused the token, 4 a host timed out,
-5 a host answered with an error, 130 interrupted.`;
+5 a host answered with an error. Stopped from outside, the command is
+cancelled on every host, each still gets its record, and rmon exits
+130 on SIGINT (Ctrl-C), 143 on SIGTERM, 129 on SIGHUP; a second signal stops
+waiting for answers. A closed stdout (rmon ... | head -1) ends the run
+quietly with 141, as a shell reports a program stopped by SIGPIPE.`;
 
+/** A timeout option in ms: seconds (`2.5`), `10s` or `500ms`, as rmon-server takes them too. */
 function seconds(name: string, text: string | undefined, fallbackMs: number): number {
   if (text === undefined) return fallbackMs;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new UsageError(`Invalid --${name}: "${text}" is not a positive number of seconds`);
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new UsageError(`Invalid --${name}: ${describeError(err)}`, EXIT_CODES.usage, {
+      cause: err,
+    });
   }
-  return Math.round(n * 1000);
+}
+
+/**
+ * `node:util`'s parse errors in rmon's words: `unknown option "--bogus"`,
+ * `--inventory needs a value`, `--json takes no value` (its own advice to put
+ * an unknown option after `--` would be wrong here: that is the command).
+ */
+function describeArgsError(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  const quoted = /'([^']*)'/.exec(message)?.[1] ?? "";
+  const long = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `unknown option "${quoted}"`;
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    if (/argument missing/.test(message)) return `${long} needs a value`;
+    if (/does not take an argument/.test(message)) return `${long} takes no value`;
+  }
+  return message;
 }
 
 /** Parse `rmon` argv; throws `UsageError` with a one-line message. */
@@ -130,7 +163,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
       },
     });
   } catch (err) {
-    throw new UsageError(`Invalid arguments: ${describeError(err)}`, EXIT_CODES.usage, {
+    throw new UsageError(`Invalid arguments: ${describeArgsError(err)}`, EXIT_CODES.usage, {
       cause: err,
     });
   }
@@ -165,8 +198,8 @@ export function parseClientArgs(argv: string[]): ClientOptions {
   if (!Number.isSafeInteger(fanout) || fanout < 1) {
     throw new UsageError(`Invalid --fanout: "${v.fanout}" is not a whole number >= 1`);
   }
-  const port = v.port === undefined ? DEFAULT_PORT : Number(v.port);
-  if (!Number.isSafeInteger(port) || port < 1 || port > 65535) {
+  const port = v.port === undefined ? undefined : Number(v.port);
+  if (port !== undefined && (!Number.isSafeInteger(port) || port < 1 || port > 65535)) {
     throw new UsageError(`Invalid --port: "${v.port}" is not a port number`);
   }
   const timeoutMs = seconds("timeout", v.timeout, TIMEOUTS.execTimeoutMs);
@@ -191,7 +224,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
     connectTimeoutMs: seconds("connect-timeout", v["connect-timeout"], 5_000),
     waitMs: seconds("wait", v.wait, timeoutMs + 10_000),
     fanout,
-    defaultPort: port,
+    port,
     command,
     help: v.help ?? false,
     version: v.version ?? false,

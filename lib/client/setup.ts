@@ -19,7 +19,9 @@ import {
   expandHome,
   type HostSpec,
   hostSpecFromAddress,
-  loadInventory,
+  type InventoryDefaults,
+  loadInventoryFile,
+  NO_DEFAULTS,
   resolveToken,
   type TokenSource,
 } from "./inventory.ts";
@@ -33,6 +35,8 @@ import {
 } from "./identity.ts";
 import { askPassphrase } from "./passphrase.ts";
 import { checkToken } from "../token_file.ts";
+import { SPECS_BY_PREFIX, SPECS_BY_WORD } from "../grammar/command_table.ts";
+import { serverKey } from "./server_key.ts";
 
 /** The token source for hosts that name none, from the command line. */
 export function fallbackTokenSource(opts: ClientOptions): TokenSource {
@@ -56,29 +60,88 @@ export class KeyCache {
   }
 }
 
+/**
+ * The hosts to start with, and how to make one from an address typed later:
+ * with `--port`, else the inventory's `[defaults]` port, else 5050, and the
+ * inventory's default token source, TLS settings and operator key.
+ */
+export interface HostBook {
+  /** The inventory's hosts, then the addresses of the command line. */
+  hosts: HostSpec[];
+  /** A host for `address` as `connect` (or the command line) gives it; `UsageError` for junk. */
+  typed(address: string): HostSpec;
+}
+
 /** Read the inventory (if any) and the addresses; throws `UsageError` on bad input. */
-export async function collectHosts(opts: ClientOptions): Promise<HostSpec[]> {
+export async function collectHosts(opts: ClientOptions): Promise<HostBook> {
   const specs: HostSpec[] = [];
+  let defaults: InventoryDefaults = NO_DEFAULTS;
   if (opts.inventory !== undefined) {
     try {
-      specs.push(...await loadInventory(opts.inventory));
+      const inventory = await loadInventoryFile(opts.inventory);
+      specs.push(...inventory.hosts);
+      defaults = inventory.defaults;
     } catch (err) {
       throw new UsageError(describeError(err), undefined, { cause: err });
     }
   }
-  for (const address of opts.addresses) specs.push(addressSpec(address, opts.defaultPort));
-  const seen = new Set<string>();
+  const hint = forgottenDashes(opts.addresses, specs.map((s) => s.name));
+  if (hint !== null) throw new UsageError(hint);
+  // An explicit --port beats the inventory's default port, as options beat files everywhere.
+  const port = opts.port ?? defaults.port;
+  const typed = (address: string) => addressSpec(address, port, defaults);
+  for (const address of opts.addresses) specs.push(typed(address));
+  const names = new Set<string>();
+  const servers = new Map<string, string>();
   for (const s of specs) {
-    if (seen.has(s.name)) throw new UsageError(`Invalid hosts: "${s.name}" is given twice`);
-    seen.add(s.name);
+    if (names.has(s.name)) throw new UsageError(`Invalid hosts: "${s.name}" is given twice`);
+    names.add(s.name);
+    // An address typed again, or typed for an inventory host, would run every command twice.
+    const key = serverKey(s);
+    const same = servers.get(key);
+    if (same !== undefined) {
+      throw new UsageError(
+        `Invalid hosts: "${s.name}" is the same server as "${same}" (both are ${key})`,
+      );
+    }
+    servers.set(key, s.name);
   }
-  return specs;
+  return { hosts: specs, typed };
+}
+
+/**
+ * The advice for a command typed without `--` before it (`rmon web1 ram`), or
+ * null: the first address that is a command word (the grammar's table: `ram`,
+ * `ping`, `sh:`…) or a target (`@web*`) and is not an inventory host's name.
+ * The advice quotes everything from there on: `did you mean "-- sh: uptime"?`.
+ */
+export function forgottenDashes(
+  addresses: readonly string[],
+  inventoryNames: readonly string[],
+): string | null {
+  const known = new Set(inventoryNames.map((n) => n.toLowerCase()));
+  const index = addresses.findIndex((text) => {
+    const word = text.toLowerCase();
+    if (known.has(word)) return false;
+    const prefix = [...SPECS_BY_PREFIX.keys()].some((p) => p.endsWith(":") && word.startsWith(p));
+    return SPECS_BY_WORD.has(word) || prefix || word.startsWith("@");
+  });
+  if (index === -1) return null;
+  const what = addresses[index]!.startsWith("@") ? "a target" : "a command";
+  const rest = addresses.slice(index).join(" ");
+  return `Invalid host "${
+    addresses[index]
+  }": it is ${what}, not a server; did you mean "-- ${rest}"?`;
 }
 
 /** A host typed by the user (`connect` or argv), with a usage error for junk. */
-export function addressSpec(address: string, defaultPort: number): HostSpec {
+export function addressSpec(
+  address: string,
+  defaultPort: number,
+  defaults: InventoryDefaults = NO_DEFAULTS,
+): HostSpec {
   try {
-    return hostSpecFromAddress(address, defaultPort);
+    return hostSpecFromAddress(address, defaultPort, defaults);
   } catch (err) {
     throw new UsageError(`Invalid host "${address}": ${describeError(err)}`, undefined, {
       cause: err,

@@ -223,6 +223,15 @@ export class Selection {
     return this.names(hosts, connected);
   }
 
+  /** Drop hosts that left the fleet (`forget`), wherever the selection names them. */
+  forget(names: Iterable<string>): void {
+    for (const name of names) {
+      this.#fixed?.delete(name);
+      this.#added.delete(name);
+      this.#removed.delete(name);
+    }
+  }
+
   /** Go back to the default: every connected host. */
   reset(): void {
     this.#fixed = null;

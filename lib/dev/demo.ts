@@ -5,17 +5,27 @@
  *
  * The servers run in their own process groups, so Ctrl-C in the terminal
  * reaches only the client (which cancels the running command), not them.
+ * Both entry points' dependencies are cached first, quietly: on a fresh
+ * machine Deno's download progress would otherwise be drawn over the console.
  * @module
  */
 // deno-lint-ignore-file no-console
 
+import { describeError } from "../protocol/errors.ts";
 import { runArgsSync } from "./entry_flags.ts";
 import { childEnv, type LocalServer, signalChild, spawnLocalServer } from "./local_server.ts";
 import { generateToken } from "../token_file.ts";
+import { quietRun, warmCache } from "./warm_cache.ts";
 
 const SERVERS = 3;
 
 async function main(): Promise<number> {
+  try {
+    await warmCache(["server", "client"], { notice: (text) => console.error(text) });
+  } catch (err) {
+    console.error(`Cannot start the demo: ${describeError(err)}`);
+    return 1;
+  }
   const token = generateToken();
   const home = await Deno.makeTempDir({ prefix: "rmon-demo-" });
   const env = childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, RMON_TOKEN: token });
@@ -29,20 +39,24 @@ async function main(): Promise<number> {
     console.error(
       "Try: ram, @127.0.0.1:* cpu, info, sh: uname -a, ping 127.0.0.1 2, hosts, help. Ctrl-D leaves.",
     );
-    // Ignore Ctrl-C here: the client handles it, and we must live to stop the servers.
-    const ignore = () => {};
-    Deno.addSignalListener("SIGINT", ignore);
+    const client = new Deno.Command(Deno.execPath(), {
+      args: [...quietRun(runArgsSync("client")), ...hosts],
+      env: childEnv({ RMON_TOKEN: token }),
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    // Ctrl-C is the client's (it reaches it through the terminal); SIGTERM and SIGHUP (a
+    // closed terminal) go to the client too. Either way we must live to stop the servers.
+    const handlers = new Map<Deno.Signal, () => void>([["SIGINT", () => {}]]);
+    if (Deno.build.os !== "windows") {
+      for (const s of ["SIGTERM", "SIGHUP"] as const) handlers.set(s, () => signalChild(client, s));
+    }
+    for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
     try {
-      const client = new Deno.Command(Deno.execPath(), {
-        args: [...runArgsSync("client"), ...hosts],
-        env: childEnv({ RMON_TOKEN: token }),
-        stdin: "inherit",
-        stdout: "inherit",
-        stderr: "inherit",
-      }).spawn();
       return (await client.status).code;
     } finally {
-      Deno.removeSignalListener("SIGINT", ignore);
+      for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     }
   } finally {
     for (const s of servers) signalChild(s.child, "SIGTERM");

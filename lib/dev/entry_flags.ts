@@ -19,6 +19,12 @@ export interface CompileTask {
   flags: string[];
   /** The subset of `flags` that `deno run` accepts too: permissions and runtime options. */
   runFlags: string[];
+  /**
+   * The subset of `runFlags` that shapes the module graph and that `deno cache`
+   * accepts (config, lock file, import map, npm and remote settings): caching
+   * with them fills exactly what `deno run` with `runFlags` will look for.
+   */
+  cacheFlags: string[];
   /** The `--output` value as written, or `undefined` when deno would infer it. */
   output: string | undefined;
   /** The `--target` value as written, or `undefined` for the host's target. */
@@ -75,6 +81,31 @@ const TAKES_SEPARATE_VALUE = new Set([
   "--conditions",
   "-L",
   "--log-level",
+]);
+
+// Flags `deno cache` shares with `deno run` that decide what the module graph is (from
+// `deno cache --help`, Deno 2.9); permissions and runtime options are no business of a cache.
+const GRAPH_FLAGS = new Set([
+  "--ext",
+  "--import-map",
+  "--no-remote",
+  "--no-npm",
+  "--node-modules-dir",
+  "--vendor",
+  "--node-modules-linker",
+  "-c",
+  "--config",
+  "--no-config",
+  "--lock",
+  "--no-lock",
+  "--frozen-lockfile",
+  "--cert",
+  "--unsafely-ignore-certificate-errors",
+  "--min-dep-age",
+  "-I",
+  "--allow-import",
+  "--deny-import",
+  "--allow-scripts",
 ]);
 
 /**
@@ -146,6 +177,7 @@ export function parseCompileTask(command: string, name = "compile task"): Compil
   const task: CompileTask = {
     flags: [],
     runFlags: [],
+    cacheFlags: [],
     output: undefined,
     target: undefined,
     entry: "",
@@ -174,6 +206,8 @@ export function parseCompileTask(command: string, name = "compile task"): Compil
     else {
       task.flags.push(...group);
       if (compileOnly === undefined) task.runFlags.push(...group);
+      // `--unstable-*` features may change how modules resolve; they are global flags.
+      if (GRAPH_FLAGS.has(flag) || flag.startsWith("--unstable")) task.cacheFlags.push(...group);
     }
   }
   const entry = words[i];
@@ -271,4 +305,14 @@ export function runArgsSync(entry: Entry, denoJsonPath?: string | URL): string[]
 
 function toRunArgs(task: EntryTask): string[] {
   return ["run", ...task.runFlags, task.entryPath, ...task.scriptArgs];
+}
+
+/**
+ * Arguments for `Deno.execPath()` that fill Deno's cache with the entry
+ * point's module graph, as {@linkcode runArgs} will load it:
+ * `["cache", ...graphFlags, entryPath]`.
+ */
+export async function cacheArgs(entry: Entry, denoJsonPath?: string | URL): Promise<string[]> {
+  const task = await readCompileTask(entry, denoJsonPath);
+  return ["cache", ...task.cacheFlags, task.entryPath];
 }

@@ -3,12 +3,15 @@
  * Dev launcher behind `deno task server -- ARGS` and `deno task client -- ARGS`:
  * runs the real entry point under `deno run` with the flags of its compile task,
  * so a dev run has exactly the permissions of the shipped binary. Dev tooling
- * layer; a thin parent that stays out of the child's way.
+ * layer; a thin parent that stays out of the child's way. The entry's
+ * dependencies are cached first, quietly (one line if that takes a while),
+ * so Deno's download progress never mixes with the program's own output.
  *
  * @module
  */
 
 import { type Entry, runArgs } from "./entry_flags.ts";
+import { quietRun, warmCache } from "./warm_cache.ts";
 
 const ENTRIES: readonly Entry[] = ["server", "client"];
 
@@ -18,11 +21,13 @@ const FORWARDED: readonly Deno.Signal[] = Deno.build.os === "windows" ? [] : ["S
 
 /** Runs `entry` with `args` and resolves to the exit code to leave with. */
 export async function launch(entry: Entry, args: readonly string[]): Promise<number> {
+  // deno task runs us in the project root; INIT_CWD is where the user typed the
+  // command, so relative paths in ARGS mean what they would for the binary.
+  const cwd = Deno.env.get("INIT_CWD") || Deno.cwd();
+  await warmCache([entry], { cwd, notice: (text) => console.error(text) });
   const command = new Deno.Command(Deno.execPath(), {
-    args: [...await runArgs(entry), ...args],
-    // deno task runs us in the project root; INIT_CWD is where the user typed the
-    // command, so relative paths in ARGS mean what they would for the binary.
-    cwd: Deno.env.get("INIT_CWD") || Deno.cwd(),
+    args: [...quietRun(await runArgs(entry)), ...args],
+    cwd,
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

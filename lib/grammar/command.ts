@@ -91,6 +91,7 @@ export type LocalCommand =
   | { kind: "help"; topic?: string }
   | { kind: "hosts" }
   | { kind: "connect"; addresses: string[] }
+  | { kind: "forget"; target: TargetExpr }
   | { kind: "use"; target: TargetExpr }
   | { kind: "select-add"; names: string[] }
   | { kind: "select-remove"; names: string[] }

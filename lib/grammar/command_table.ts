@@ -9,6 +9,7 @@ import type { CommandSpec } from "./spec.ts";
 import { REMOTE_SPECS, SPECS_BY_METHOD } from "./remote_table.ts";
 import { EXIT, HELP, HOSTS } from "./commands/session.ts";
 import { CONNECT } from "./commands/connect.ts";
+import { FORGET } from "./commands/forget.ts";
 import { USE } from "./commands/use.ts";
 import { SELECT_ADD, SELECT_REMOVE } from "./commands/select.ts";
 import { WATCH } from "./commands/watch.ts";
@@ -19,6 +20,7 @@ export const LOCAL_SPECS: readonly CommandSpec[] = [
   HELP,
   HOSTS,
   CONNECT,
+  FORGET,
   USE,
   SELECT_ADD,
   SELECT_REMOVE,

@@ -94,6 +94,8 @@ function formatIndex(): string {
     `  ${TARGET_ENTRY.usage.padEnd(width)}  ${TARGET_ENTRY.summary}`,
     "",
     "Type help COMMAND for details. Lines starting with # are ignored.",
+    "The prompt rmon [S/C]> counts the servers: S selected (where a command without",
+    "@TARGET goes; see use) of C connected.",
   ].join("\n");
 }
 

@@ -16,6 +16,7 @@ import {
 import { isLoopbackHost } from "../protocol/transport.ts";
 import { execEnvNameProblem } from "../exec/child_env.ts";
 import { parseStartups, type Startups } from "./admission.ts";
+import { parseDuration } from "../duration.ts";
 import type { LogLevel } from "./log.ts";
 
 /** Everything `rmon-server` is told on its command line. */
@@ -57,9 +58,14 @@ export interface ServerOptions {
   penaltyMs: number;
   /** `--max-penalty`: longest penalty. */
   maxPenaltyMs: number;
+  /** `--gen-token FILE`: write a fresh token to FILE and exit (nothing is served). */
+  genToken?: string;
   help: boolean;
   version: boolean;
 }
+
+/** The longest handshake deadline: a longer one only helps clients that never finish. */
+const MAX_AUTH_TIMEOUT_S = 300;
 
 /** The `--help` text. */
 export const SERVER_USAGE = `rmon-server: answer authenticated rmon requests about this machine
@@ -85,11 +91,12 @@ Options:
   --read-only          refuse exec (sh:, dos:, ps:), reset and kill
   --max-frame BYTES    largest frame after auth (default ${FRAME_LIMITS.postAuth})
   --max-output BYTES   output cap per exec call (default ${LIMITS.execOutputBytes})
-  --auth-timeout MS    absolute handshake deadline (default ${TIMEOUTS.authDeadlineMs})
-  --write-timeout MS   close a client that takes no data for this long while
-                       the server writes to it (default ${TIMEOUTS.writeMs})
-  --idle-timeout MS    close an authenticated client that sends nothing for this
-                       long with no call running; 0 never (default ${TIMEOUTS.idleMs};
+  --auth-timeout S     absolute handshake deadline in seconds, or 500ms, 10s
+                       (default ${TIMEOUTS.authDeadlineMs / 1000}; at most ${MAX_AUTH_TIMEOUT_S})
+  --write-timeout S    close a client that takes no data for this long while
+                       the server writes to it (default ${TIMEOUTS.writeMs / 1000})
+  --idle-timeout S     close an authenticated client that sends nothing for this
+                       long with no call running; 0 never (default ${TIMEOUTS.idleMs / 1000};
                        rmon sends a heartbeat every 15 s)
   --max-connections N  authenticated connections at once (default ${LIMITS.connections})
   --max-startups START:RATE:FULL
@@ -99,25 +106,74 @@ Options:
   --max-startups-per-source N
                        unauthenticated connections per address, IPv6 per /64
                        (default ${LIMITS.startupsPerSource})
-  --penalty MS         refuse an address this long after a failed or timed-out
-                       handshake, doubling per repeat; 0 none (default ${LIMITS.penaltyMs})
-  --max-penalty MS     longest penalty (default ${LIMITS.maxPenaltyMs})
+  --penalty S          refuse an address this long after a failed or timed-out
+                       handshake, doubling per repeat; 0 none (default ${LIMITS.penaltyMs / 1000})
+  --max-penalty S      longest penalty (default ${LIMITS.maxPenaltyMs / 1000})
+                       (durations: seconds, or with a unit: 500ms, 10s)
   --exec-env NAME      also pass the server's variable NAME to commands (repeatable;
                        by default they get only PATH, HOME, USER, LANG, LC_*... and
                        never an RMON_* variable)
+  --gen-token FILE     write a fresh 256-bit token to FILE (0600, never
+                       overwriting) and exit: one token for a whole fleet
   --quiet              log warnings only
   --verbose            also log exec command text
   --help               show this help
   --version            show the version
 
-Token: RMON_TOKEN, else --token-file, else a token generated on first start and
-kept in a per-user state file (0600), whose path is printed at every start.
+Token: --token-file, else RMON_TOKEN, else a token generated on first start and
+kept in a per-user state file (0600), whose path is printed at every start (an
+option beats the environment, which beats the state file; rmon does the same).
 TLS: without --tls-cert, a self-signed certificate is generated on the first
 start that needs it and kept beside the token; its fingerprint (what clients
 pin with --fingerprint) is printed at every start.
 Signals: SIGINT, SIGTERM and SIGHUP (not on Windows) stop the server like
 "kill": running commands are killed, clients get "bye"; clients that do not
 read get ${TIMEOUTS.closeGraceMs / 1000} s, then are cut off.`;
+
+/**
+ * `--auth-timeout` in ms. Seconds like every other timeout (`10`, `10s`,
+ * `500ms`); it used to be milliseconds, so a bare number over the maximum is
+ * refused with that hint rather than taken as hours.
+ */
+/**
+ * A duration option (seconds, or `500ms`/`10s`), in milliseconds; `0` is
+ * accepted where it means "never" or "none".
+ */
+function durationOption(
+  name: string,
+  text: string | undefined,
+  fallbackMs: number,
+  zeroAllowed = false,
+): number {
+  if (text === undefined) return fallbackMs;
+  if (zeroAllowed && /^0+(\.0*)?(ms|s)?$/.test(text.trim())) return 0;
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new UsageError(`Invalid --${name}: ${describeError(err)}`, undefined, { cause: err });
+  }
+}
+
+function authTimeout(text: string | undefined): number {
+  if (text === undefined) return TIMEOUTS.authDeadlineMs;
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (err) {
+    throw new UsageError(`Invalid --auth-timeout: ${describeError(err)}`, undefined, {
+      cause: err,
+    });
+  }
+  if (ms > MAX_AUTH_TIMEOUT_S * 1000) {
+    const hint = /^\d+$/.test(text.trim())
+      ? ` (it is in seconds now; for milliseconds write ${text.trim()}ms)`
+      : "";
+    throw new UsageError(
+      `Invalid --auth-timeout: "${text}" is over ${MAX_AUTH_TIMEOUT_S} seconds${hint}`,
+    );
+  }
+  return ms;
+}
 
 function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
@@ -164,6 +220,7 @@ const OPTIONS: ReadonlyMap<string, "string" | "strings" | "boolean"> = new Map([
   ["max-startups-per-source", "string"],
   ["penalty", "string"],
   ["max-penalty", "string"],
+  ["gen-token", "string"],
   ["quiet", "boolean"],
   ["verbose", "boolean"],
   ["help", "boolean"],
@@ -302,19 +359,20 @@ export function parseServerArgs(args: string[]): ServerOptions {
     logLevel: v.quiet ? "quiet" : v.verbose ? "verbose" : "normal",
     maxFrameBytes: positiveInt("max-frame", v["max-frame"], FRAME_LIMITS.postAuth, 1024),
     maxOutputBytes: positiveInt("max-output", v["max-output"], LIMITS.execOutputBytes),
-    authTimeoutMs: positiveInt("auth-timeout", v["auth-timeout"], TIMEOUTS.authDeadlineMs),
-    writeTimeoutMs: positiveInt("write-timeout", v["write-timeout"], TIMEOUTS.writeMs),
-    idleTimeoutMs: positiveInt("idle-timeout", v["idle-timeout"], TIMEOUTS.idleMs, 0),
+    authTimeoutMs: authTimeout(v["auth-timeout"]),
+    writeTimeoutMs: durationOption("write-timeout", v["write-timeout"], TIMEOUTS.writeMs),
+    idleTimeoutMs: durationOption("idle-timeout", v["idle-timeout"], TIMEOUTS.idleMs, true),
     maxConnections: positiveInt("max-connections", v["max-connections"], LIMITS.connections),
     execEnv: v["exec-env"],
+    genToken: str("gen-token"),
     startups: startupsOption(v["max-startups"]),
     startupsPerSource: positiveInt(
       "max-startups-per-source",
       v["max-startups-per-source"],
       LIMITS.startupsPerSource,
     ),
-    penaltyMs: positiveInt("penalty", v.penalty, LIMITS.penaltyMs, 0),
-    maxPenaltyMs: positiveInt("max-penalty", v["max-penalty"], LIMITS.maxPenaltyMs),
+    penaltyMs: durationOption("penalty", v.penalty, LIMITS.penaltyMs, true),
+    maxPenaltyMs: durationOption("max-penalty", v["max-penalty"], LIMITS.maxPenaltyMs),
     help: v.help ?? false,
     version: v.version ?? false,
   };

@@ -12,7 +12,7 @@ import type { HostResult } from "../fleet.ts";
 import { paint } from "./color.ts";
 import { gatherOutputs, renderGathered } from "./gather.ts";
 import { type MetricMethod, renderMetricTable } from "./metrics.ts";
-import { failureLines, summarize } from "./summary.ts";
+import { failureLines, failureText, summarize } from "./summary.ts";
 import { visibleWidth } from "./table.ts";
 
 /** Where a view writes: the console or stdout, and stderr for progress. */
@@ -35,20 +35,10 @@ export function isMetric(cmd: RemoteCommand): cmd is RemoteCommand & { kind: Met
 /** Past this many failed hosts, failures are listed folded per status instead of per host. */
 const MAX_HOST_LINES = 20;
 
-/** One failed host's line: `web3: exit code 2`, `db1: timeout: Command timed out after 60000 ms`. */
+/** One failed host's line: `web3: exit code 2`, `db1: Command timed out after 60000 ms`. */
 function hostLine(r: HostResult, color: boolean): string {
-  if (r.status === "nonzero") {
-    return paint(
-      color,
-      "yellow",
-      `${r.host}: ${r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`}`,
-    );
-  }
-  return paint(
-    color,
-    r.status === "cancelled" ? "yellow" : "red",
-    `${r.host}: ${r.status}: ${r.error ?? ""}`,
-  );
+  const style = r.status === "nonzero" || r.status === "cancelled" ? "yellow" : "red";
+  return paint(color, style, `${r.host}: ${failureText(r)}`);
 }
 
 /** Renders one fan-out; feed it output and results as they come, then `finish`. */
@@ -126,11 +116,14 @@ export class FanoutView {
       const rows = results.map((r) =>
         r.status === "ok"
           ? { host: r.host, result: r.data }
-          : { host: r.host, error: `${r.status}: ${r.error ?? ""}` }
+          : { host: r.host, error: failureText(r) }
       );
       parts.push(renderMetricTable(this.#cmd.kind, rows, c));
     } else if (this.#cmd.kind === "exec" || this.#cmd.kind === "ping") {
-      const answered = results.filter((r) => r.stdout !== undefined);
+      // Only commands that ran to their end are gathered; a cancelled one shows no "(no output)".
+      const answered = results.filter((r) =>
+        r.stdout !== undefined && (r.status === "ok" || r.status === "nonzero")
+      );
       const groups = gatherOutputs(
         answered.map((r) => ({ host: r.host, text: (r.stdout ?? "") + (r.stderr ?? "") })),
       );

@@ -20,6 +20,48 @@ export interface HostResult {
   durationMs: number;
 }
 
+/** What {@linkcode failureText} needs of a result. */
+export interface Failure {
+  status: HostStatus;
+  error?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+}
+
+/**
+ * Why a host did not succeed, in words and without saying a thing twice:
+ * `exit code 2`, `killed by SIGKILL`, `bad token` (not `auth_failed: bad
+ * token`), `cancelled by Ctrl-C` (not `cancelled: Command cancelled`),
+ * `unreachable: refused`, `Command timed out after 60000 ms`. The status word
+ * leads only when the error does not already carry its meaning.
+ */
+export function failureText(r: Failure): string {
+  const error = r.error ?? "";
+  const lead = (word: string, says: RegExp) =>
+    error === "" ? word : says.test(error) ? error : `${word}: ${error}`;
+  switch (r.status) {
+    case "ok":
+      return "ok";
+    case "nonzero":
+      return r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
+    case "auth_failed":
+      // "bad token", "key refused", or a certificate that is not the trusted one: all say it.
+      return error || "authentication failed";
+    case "cancelled":
+      return lead("cancelled", /cancel/i);
+    case "timeout":
+      return lead("timed out", /timed out|no answer|timeout/i);
+    case "unreachable":
+      return lead("unreachable", /unreachable/i);
+    case "error":
+      return error || "error";
+    default: {
+      const never: never = r.status;
+      return String(never);
+    }
+  }
+}
+
 /** Summary wording and colour per status, in the order the summary lists them. */
 const LABELS: readonly { status: HostStatus; one: string; many: string; style: Style }[] = [
   { status: "ok", one: "ok", many: "ok", style: "green" },

@@ -18,7 +18,9 @@ export const CONNECT: CommandSpec = {
   summary: "Connect to more servers (ADDR is host[:port] or [v6]:port)",
   detail: `Connects to each ADDR, port ${DEFAULT_PORT} unless given, and adds it to\n` +
     "the selection. Addresses are separated by spaces or commas. Example:\n" +
-    "  connect web1 10.0.0.7:6000 [2001:db8::7]:6000",
+    "  connect web1 10.0.0.7:6000 [2001:db8::7]:6000\n" +
+    "A server already in the fleet is not added twice (localhost:7101 is\n" +
+    "127.0.0.1:7101): connect says under which name, and reconnects it if it is down.",
   targeted: false,
   parse(input) {
     const addresses: string[] = [];

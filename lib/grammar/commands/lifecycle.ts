@@ -26,7 +26,9 @@ export const DISCONNECT: RemoteSpec<"disconnect"> = {
   summary: "Close the connection to the selected (or given) servers",
   detail: "Asks the servers to close this console's connection; they keep running\n" +
     "and accept new connections. With a TARGET (see help target), only those\n" +
-    "servers: disconnect web1,db* is the same as @web1,db* disconnect.",
+    "servers: disconnect web1,db* is the same as @web1,db* disconnect.\n" +
+    "A disconnected server stays listed (closed) for connect; one that was not\n" +
+    "connected at all (lost, refused) is removed from the fleet, as forget does.",
   targeted: true,
   kind: "disconnect",
   method: METHODS.disconnect,
