@@ -74,6 +74,7 @@ async function main(args: string[]): Promise<number> {
         stderr: writerTo(Deno.stderr, () => {}),
         progress: Deno.stderr.isTerminal() && !opts.json,
         color: !opts.json && useColor(Deno.stdout),
+        terminal: Deno.stdout.isTerminal(),
         stop,
       });
     } finally {

@@ -18,6 +18,7 @@ Deno.test("parseClientArgs() defaults to the console with separate timeouts", ()
   assert.equal(opts.waitMs, 70_000, "the client waits longer than the server's own timeout");
   assert.equal(opts.fanout, DEFAULT_FANOUT);
   assert.equal(opts.json, false);
+  assert.equal(opts.raw, false, "remote control characters are escaped on a terminal by default");
   assert.equal(opts.yes, false);
 });
 
@@ -30,6 +31,9 @@ Deno.test("parseClientArgs() reads hosts, one-shot commands and options", async 
     const opts = parseClientArgs(["--json", "--", "@web*", "sh:", "ls", "-l"]);
     assert.equal(opts.command, "@web* sh: ls -l");
     assert.equal(opts.json, true);
+  });
+  await t.step("--raw lets remote control characters through", () => {
+    assert.equal(parseClientArgs(["--raw", "--", "sh: cat log"]).raw, true);
   });
   await t.step("options after -- belong to the command", () => {
     assert.equal(parseClientArgs(["--", "sh: grep --json x"]).command, "sh: grep --json x");

@@ -29,6 +29,8 @@ export interface OneShotIo {
   /** Whether stderr is a terminal (progress line) and colours are allowed on stdout. */
   progress: boolean;
   color: boolean;
+  /** Whether stdout is a terminal: remote control characters are then escaped unless `--raw`. */
+  terminal: boolean;
   /** The run's stop switches: signals and a closed stdout. */
   stop: RunStop;
 }
@@ -90,6 +92,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<Ex
     status: (text) => io.stderr(`\r\x1b[2K${text}`),
     color: io.color,
     progress: io.progress,
+    escape: io.terminal && !opts.raw,
   };
   const view = opts.json ? null : new FanoutView(sink, cmd, names);
   const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));

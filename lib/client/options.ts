@@ -34,6 +34,8 @@ export interface ClientOptions {
   /** `--identity`: the operator's private key (default ~/.config/rmon/id_ed25519 if present). */
   identity?: string;
   json: boolean;
+  /** `--raw`: remote output's control characters reach a terminal unescaped (default off). */
+  raw: boolean;
   yes: boolean;
   /** Command timeout enforced by the server (exec), ms. */
   timeoutMs: number;
@@ -79,6 +81,8 @@ Options:
   --insecure-plaintext    plain TCP even to non-loopback hosts: readable and forgeable
                           by anyone on the path; only for networks you trust
   --json                  one-shot: NDJSON, one record per host, nothing else on stdout
+  --raw                   pass control characters in remote output to the terminal as
+                          they are (default: shown escaped, \\x1b, when stdout is one)
   --timeout S             command timeout enforced by the server (default ${
   TIMEOUTS.execTimeoutMs / 1000
 })
@@ -152,6 +156,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
         tls: { type: "boolean" },
         "insecure-plaintext": { type: "boolean" },
         json: { type: "boolean" },
+        raw: { type: "boolean" },
         yes: { type: "boolean", short: "y" },
         timeout: { type: "string" },
         "connect-timeout": { type: "string" },
@@ -219,6 +224,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
     knownHosts: v["known-hosts"],
     identity: v.identity,
     json: v.json ?? false,
+    raw: v.raw ?? false,
     yes: v.yes ?? false,
     timeoutMs,
     connectTimeoutMs: seconds("connect-timeout", v["connect-timeout"], 5_000),

@@ -14,6 +14,7 @@ import { gatherOutputs, renderGathered } from "./gather.ts";
 import { type MetricMethod, renderMetricTable } from "./metrics.ts";
 import { failureLines, failureText, summarize } from "./summary.ts";
 import { visibleWidth } from "./table.ts";
+import { escapeControls } from "./escape_controls.ts";
 
 /** Where a view writes: the console or stdout, and stderr for progress. */
 export interface ViewSink {
@@ -25,6 +26,11 @@ export interface ViewSink {
   color: boolean;
   /** Whether to show a progress line (a TTY on stderr). */
   progress: boolean;
+  /**
+   * Whether remote text is shown with its control characters escaped (`\x1b`):
+   * stdout is a terminal and `--raw` was not given. Off, the bytes pass unchanged.
+   */
+  escape: boolean;
 }
 
 /** Whether a command's answer is a metric table (else streamed output or a plain ack). */
@@ -36,9 +42,10 @@ export function isMetric(cmd: RemoteCommand): cmd is RemoteCommand & { kind: Met
 const MAX_HOST_LINES = 20;
 
 /** One failed host's line: `web3: exit code 2`, `db1: Command timed out after 60000 ms`. */
-function hostLine(r: HostResult, color: boolean): string {
+function hostLine(r: HostResult, color: boolean, safe: (text: string) => string): string {
   const style = r.status === "nonzero" || r.status === "cancelled" ? "yellow" : "red";
-  return paint(color, style, `${r.host}: ${failureText(r)}`);
+  // The reason may quote the server's own words: remote text like any output.
+  return paint(color, style, `${r.host}: ${safe(failureText(r))}`);
 }
 
 /** Renders one fan-out; feed it output and results as they come, then `finish`. */
@@ -70,8 +77,12 @@ export class FanoutView {
       return;
     }
     this.#partial.set(key, text.slice(cut + 1));
-    this.#lines(host, stream, text.slice(0, cut));
+    // Escaped with its newline, so a CR that ends a line is seen before its LF.
+    this.#lines(host, stream, this.#safe(text.slice(0, cut + 1)).slice(0, -1));
   }
+
+  /** Remote text as it may be shown: control characters escaped on a terminal. */
+  #safe = (text: string): string => this.#sink.escape ? escapeControls(text) : text;
 
   #lines(host: string, stream: "stdout" | "stderr", text: string): void {
     const c = this.#sink.color;
@@ -91,7 +102,7 @@ export class FanoutView {
     for (const stream of ["stdout", "stderr"] as const) {
       const key = `${stream}\0${r.host}`;
       const rest = this.#partial.get(key);
-      if (rest) this.#lines(r.host, stream, rest);
+      if (rest) this.#lines(r.host, stream, this.#safe(rest));
       this.#partial.delete(key);
     }
     if (this.#sink.progress && this.#total > 1) {
@@ -125,7 +136,10 @@ export class FanoutView {
         r.stdout !== undefined && (r.status === "ok" || r.status === "nonzero")
       );
       const groups = gatherOutputs(
-        answered.map((r) => ({ host: r.host, text: (r.stdout ?? "") + (r.stderr ?? "") })),
+        answered.map((r) => ({
+          host: r.host,
+          text: this.#safe((r.stdout ?? "") + (r.stderr ?? "")),
+        })),
       );
       // Gathering only adds something when hosts agree; unique outputs were streamed already.
       if (groups.some((g) => g.hosts.length > 1)) parts.push(renderGathered(groups, c));
@@ -140,7 +154,7 @@ export class FanoutView {
       parts.push(...failureLines(results, c));
     } else if (!isMetric(this.#cmd)) {
       // Metric tables already carry each failure in the host's row.
-      for (const r of failed) parts.push(hostLine(r, c));
+      for (const r of failed) parts.push(hostLine(r, c, this.#safe));
     }
     parts.push(summarize(results, c));
     this.#sink.out(parts.filter((p) => p !== "").join("\n") + "\n");
