@@ -9,7 +9,7 @@
 import { EXIT_CODES, UsageError } from "./lib/usage.ts";
 import { RMON_VERSION } from "./lib/protocol/constants.ts";
 import { CLIENT_USAGE, parseClientArgs } from "./lib/client/options.ts";
-import { runOneShot } from "./lib/client/oneshot.ts";
+import { listHosts, runOneShot } from "./lib/client/oneshot.ts";
 import { runConsole } from "./lib/client/console.ts";
 import { runKeygen } from "./lib/client/keygen.ts";
 import { runToken } from "./lib/client/token_new.ts";
@@ -59,6 +59,10 @@ async function main(args: string[]): Promise<number> {
     }
     if (opts.version) {
       console.log(`rmon ${RMON_VERSION}`);
+      return EXIT_CODES.ok;
+    }
+    if (opts.listHosts) {
+      await listHosts(opts, writerTo(Deno.stdout, () => {}));
       return EXIT_CODES.ok;
     }
     if (opts.command === null) return await runConsole(opts);

@@ -32,6 +32,13 @@ Deno.test("parseClientArgs() reads hosts, one-shot commands and options", async 
     assert.equal(opts.command, "@web* sh: ls -l");
     assert.equal(opts.json, true);
   });
+  await t.step("--list-hosts and --max-exit", () => {
+    const opts = parseClientArgs(["--list-hosts", "--max-exit", "--", "@web*"]);
+    assert.equal(opts.listHosts, true);
+    assert.equal(opts.maxExit, true);
+    assert.equal(parseClientArgs([]).listHosts, false);
+    assert.equal(parseClientArgs([]).maxExit, false);
+  });
   await t.step("--raw lets remote control characters through", () => {
     assert.equal(parseClientArgs(["--raw", "--", "sh: cat log"]).raw, true);
   });

@@ -23,6 +23,7 @@ import {
   failureText,
   type HostResult,
   type HostStatus,
+  maxExitCode,
   summarize,
 } from "../lib/client/views/summary.ts";
 import { renderTable, visibleWidth } from "../lib/client/views/table.ts";
@@ -531,6 +532,22 @@ Deno.test("exitCodeFor() follows the documented precedence", () => {
   ];
   for (const [statuses, want] of cases) {
     assert.equal(exitCodeFor(statuses), want, statuses.join(","));
+  }
+});
+
+Deno.test("maxExitCode() is the largest exit code, only when every host has one", () => {
+  const cases: [{ status: HostStatus; exitCode?: number | null }[], number | null][] = [
+    [[], null],
+    [[{ status: "ok", exitCode: 0 }, { status: "ok", exitCode: 0 }], 0],
+    [[{ status: "nonzero", exitCode: 3 }, { status: "nonzero", exitCode: 9 }], 9],
+    [[{ status: "ok", exitCode: 0 }, { status: "nonzero", exitCode: 2 }], 2],
+    [[{ status: "nonzero", exitCode: 2 }, { status: "unreachable" }], null],
+    [[{ status: "nonzero", exitCode: 2 }, { status: "timeout" }], null],
+    [[{ status: "nonzero", exitCode: null }], null],
+    [[{ status: "ok" }], null],
+  ];
+  for (const [results, want] of cases) {
+    assert.equal(maxExitCode(results), want, JSON.stringify(results));
   }
 });
 

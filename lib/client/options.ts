@@ -37,6 +37,10 @@ export interface ClientOptions {
   /** `--raw`: remote output's control characters reach a terminal unescaped (default off). */
   raw: boolean;
   yes: boolean;
+  /** `--list-hosts`: print the hosts the target names, connect to none (default off). */
+  listHosts: boolean;
+  /** `--max-exit`: exit with the largest remote exit code when every host answered (default off). */
+  maxExit: boolean;
   /** Command timeout enforced by the server (exec), ms. */
   timeoutMs: number;
   connectTimeoutMs: number;
@@ -83,6 +87,11 @@ Options:
   --json                  one-shot: NDJSON, one record per host, nothing else on stdout
   --raw                   pass control characters in remote output to the terminal as
                           they are (default: shown escaped, \\x1b, when stdout is one)
+  --list-hosts            print the hosts the target names (rmon -i FILE --list-hosts
+                          -- @web*), one a line, or a JSON array with --json; connects
+                          to none
+  --max-exit              one-shot: exit with the largest exit code of the remote
+                          commands (as pdsh -S) when every host answered with one
   --timeout S             command timeout enforced by the server (default ${
   TIMEOUTS.execTimeoutMs / 1000
 })
@@ -96,7 +105,8 @@ Options:
 
 Exit codes (one-shot): 0 all ok, 1 a command exited non-zero, 2 usage error,
 3 a host was unreachable or refused the token, 4 a host timed out,
-5 a host answered with an error. Stopped from outside, the command is
+5 a host answered with an error (with --max-exit and every host answered:
+the largest remote exit code instead). Stopped from outside, the command is
 cancelled on every host, each still gets its record, and rmon exits
 130 on SIGINT (Ctrl-C), 143 on SIGTERM, 129 on SIGHUP; a second signal stops
 waiting for answers. A closed stdout (rmon ... | head -1) ends the run
@@ -158,6 +168,8 @@ export function parseClientArgs(argv: string[]): ClientOptions {
         json: { type: "boolean" },
         raw: { type: "boolean" },
         yes: { type: "boolean", short: "y" },
+        "list-hosts": { type: "boolean" },
+        "max-exit": { type: "boolean" },
         timeout: { type: "string" },
         "connect-timeout": { type: "string" },
         wait: { type: "string" },
@@ -226,6 +238,8 @@ export function parseClientArgs(argv: string[]): ClientOptions {
     json: v.json ?? false,
     raw: v.raw ?? false,
     yes: v.yes ?? false,
+    listHosts: v["list-hosts"] ?? false,
+    maxExit: v["max-exit"] ?? false,
     timeoutMs,
     connectTimeoutMs: seconds("connect-timeout", v["connect-timeout"], 5_000),
     waitMs: seconds("wait", v.wait, timeoutMs + 10_000),
