@@ -692,7 +692,7 @@ export class Console {
 function namesTarget(names: readonly string[]): TargetExpr {
   return {
     items: names.map((value) => ({
-      exclude: false,
+      op: "add",
       kind: /[*?[]/.test(value) ? "glob" : "name",
       value,
     })),
