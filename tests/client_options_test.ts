@@ -32,6 +32,16 @@ Deno.test("parseClientArgs() reads hosts, one-shot commands and options", async 
     assert.equal(opts.command, "@web* sh: ls -l");
     assert.equal(opts.json, true);
   });
+  await t.step("output modes and per-host output directories", () => {
+    assert.equal(parseClientArgs(["--", "ram"]).outputMode, "both");
+    assert.equal(parseClientArgs(["-b", "--", "ram"]).outputMode, "gather");
+    assert.equal(parseClientArgs(["--gather", "--", "ram"]).outputMode, "gather");
+    assert.equal(parseClientArgs(["--stream", "--", "ram"]).outputMode, "stream");
+    const opts = parseClientArgs(["-o", "out", "-e", "err", "--json", "--", "sh: ls"]);
+    assert.equal(opts.outDir, "out");
+    assert.equal(opts.errDir, "err");
+    assert.equal(parseClientArgs(["--outdir", "o", "--errdir", "e", "--", "x"]).errDir, "e");
+  });
   await t.step("--list-hosts and --max-exit", () => {
     const opts = parseClientArgs(["--list-hosts", "--max-exit", "--", "@web*"]);
     assert.equal(opts.listHosts, true);
@@ -86,6 +96,12 @@ Deno.test("parseClientArgs() rejects bad arguments as usage errors (exit 2)", as
     [["--tls", "--insecure-plaintext"], /--tls and --insecure-plaintext conflict/],
     [["--fingerprint", "sha256:abc"], /Invalid --fingerprint/],
     [["--fingerprint", "ab".repeat(32), "--ca-file", "ca.pem"], /at most one of --fingerprint/],
+    [["-b", "--stream", "--", "ram"], /--gather and --stream conflict/],
+    [["--gather", "--json", "--", "ram"], /--gather and --json conflict/],
+    [["--stream", "--json", "--", "ram"], /--stream and --json conflict/],
+    [["-b"], /--gather works only in one-shot mode/],
+    [["-o", "out"], /--outdir works only in one-shot mode/],
+    [["-e", "", "--", "ram"], /Invalid --errdir: the directory name is empty/],
   ];
   for (const [args, message] of cases) {
     await t.step(args.join(" "), () => {

@@ -238,6 +238,48 @@ Deno.test("rmon --list-hosts prints the target's hosts and connects to none", as
   }
 });
 
+Deno.test("rmon one-shot -b gathers only, --stream streams only, -o/-e save per host", async (t) => {
+  const servers = await startServers(2);
+  const hosts = servers.map(addr);
+  const dir = await Deno.makeTempDir({ prefix: "rmon-test-outdir-" });
+  // The first host to make the directory prints "first", the other "second"; both warn on stderr.
+  const cmd =
+    `sh: mkdir ${dir}/mark 2>/dev/null && echo first || echo second; echo warn >&2; exit 3`;
+  const run = (flags: string[]) =>
+    runClient(["--hosts", hosts.join(","), "--yes", ...flags, "--", cmd], { env });
+  try {
+    await t.step("-b: a block per host, stderr marked, exit codes folded", async () => {
+      const r = await run(["-b"]);
+      assert.equal(r.code, EXIT_CODES.nonzero, r.stderr);
+      assert.doesNotMatch(r.stdout, / \| /, "nothing streamed");
+      assert.match(r.stdout, /^-+ 127\.0\.0\.1:\d+ \(1\) -+\nfirst\n\[stderr\] warn$/m);
+      assert.match(r.stdout, /^-+ 127\.0\.0\.1:\d+ \(1\) -+\nsecond\n\[stderr\] warn$/m);
+      assert.match(r.stdout, /^127\.0\.0\.1:\[\d+[,-]\d+\]: exit code 3$/m);
+      await Deno.remove(`${dir}/mark`);
+    });
+    await t.step("--stream: lines only", async () => {
+      const r = await runClient(
+        ["--hosts", hosts.join(","), "--yes", "--stream", "--", "sh: echo same"],
+        { env },
+      );
+      assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+      assert.match(r.stdout, /^127\.0\.0\.1:\d+ \| same$/m);
+      assert.doesNotMatch(r.stdout, /^-{16} /m);
+    });
+    await t.step("-o/-e: one file per host, directories made 0700", async () => {
+      const r = await run(["--json", "-o", `${dir}/out`, "-e", `${dir}/err`]);
+      assert.equal(r.code, EXIT_CODES.nonzero, r.stderr);
+      assert.equal((await Deno.stat(`${dir}/out`)).mode! & 0o777, 0o700);
+      const outs = await Promise.all(hosts.map((h) => Deno.readTextFile(`${dir}/out/${h}`)));
+      assert.deepEqual(outs.sort(), ["first\n", "second\n"]);
+      for (const h of hosts) assert.equal(await Deno.readTextFile(`${dir}/err/${h}`), "warn\n");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    for (const s of servers) await s[Symbol.asyncDispose]();
+  }
+});
+
 Deno.test("rmon gathers identical output and reports a server killed mid-command", async () => {
   const servers = await startServers(3);
   try {

@@ -21,6 +21,7 @@ import { FanoutView, jsonRecord, type ViewSink } from "./views/fanout.ts";
 import { exitCodeFor, maxExitCode } from "./views/summary.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
 import type { RunStop } from "./oneshot_stop.ts";
+import { OutputFiles } from "./output_files.ts";
 
 /** Where one-shot mode writes, and what stops it. */
 export interface OneShotIo {
@@ -110,6 +111,12 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   if (needsConfirmation(cmd, names.length) && !opts.yes) {
     throw new UsageError(`Refusing to run "${cmd.kind}" on ${names.length} host(s) without --yes`);
   }
+  const files = new OutputFiles({ stdout: opts.outDir, stderr: opts.errDir });
+  try {
+    await files.prepare();
+  } catch (err) {
+    throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
+  }
   const fleet = new Fleet(
     { connectTimeoutMs: opts.connectTimeoutMs, reconnect: false },
     opts.fanout,
@@ -123,7 +130,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     progress: io.progress,
     escape: io.terminal && !opts.raw,
   };
-  const view = opts.json ? null : new FanoutView(sink, cmd, names);
+  const view = opts.json ? null : new FanoutView(sink, cmd, names, opts.outputMode);
   const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
   const stop = io.stop;
   let results: HostResult[];
@@ -141,6 +148,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
       collectOutput: true,
       onOutput: view ? (h, s, d) => view.output(h, s, d) : undefined,
       onResult: (r) => {
+        files.save(r);
         if (view) view.result(r);
         else io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host))) + "\n");
       },
@@ -149,8 +157,12 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     await fleet.close();
   }
   view?.finish(results);
+  const unsaved = await files.settle();
+  for (const message of unsaved) io.stderr(`rmon: ${message}\n`);
   // A stop names its own code (130, 143, 129, 141) whatever the hosts did.
   if (stop.exitCode !== null) return stop.exitCode;
   const largest = opts.maxExit ? maxExitCode(results) : null;
-  return largest ?? exitCodeFor(results.map((r) => r.status));
+  const code = largest ?? exitCodeFor(results.map((r) => r.status));
+  // Output that could not be saved is an error of this run, unless a worse one came first.
+  return unsaved.length > 0 && code <= EXIT_CODES.nonzero ? EXIT_CODES.error : code;
 }
