@@ -652,3 +652,25 @@ Deno.test("renderDiff() prints one line per differing field", () => {
   );
   assert.equal(renderDiff(diffAgainstMajority([]), false), "No hosts to compare");
 });
+
+Deno.test("renderDiff() and renderMetricTable() never pass a server's control characters on", () => {
+  const evil = "6.1\x1b]52;c;eA==\x07\u009b2J";
+  const diff = renderDiff(
+    diffAgainstMajority([{ host: "a", value: { release: "6.1" } }, {
+      host: "b",
+      value: { release: evil },
+    }]),
+    false,
+    "os",
+  );
+  assert.equal(diff, 'os.release: 6.1 (a) vs "6.1\\u001b]52;c;eA==\\u0007\\x9b2J" (b)');
+  const table = renderMetricTable("top", [{
+    host: "web1",
+    result: {
+      processes: [{ pid: 7, user: "eve\x1b[8m", cpuPercent: 1, rssBytes: 1024, command: evil }],
+    },
+  }], false);
+  assert.ok(![..."\x1b\x07\u009b"].some((c) => table.includes(c)), table);
+  assert.match(table, /eve\\x1b\[8m/);
+  assert.match(table, /6\.1\\x1b\]52;c;eA==\\x07\\x9b2J/);
+});
