@@ -9,7 +9,7 @@
 import { EXIT_CODES, UsageError } from "./lib/usage.ts";
 import { RMON_VERSION } from "./lib/protocol/constants.ts";
 import { CLIENT_USAGE, parseClientArgs } from "./lib/client/options.ts";
-import { runOneShot } from "./lib/client/oneshot.ts";
+import { listHosts, runOneShot } from "./lib/client/oneshot.ts";
 import { runConsole } from "./lib/client/console.ts";
 import { runKeygen } from "./lib/client/keygen.ts";
 import { runToken } from "./lib/client/token_new.ts";
@@ -61,6 +61,10 @@ async function main(args: string[]): Promise<number> {
       console.log(`rmon ${RMON_VERSION}`);
       return EXIT_CODES.ok;
     }
+    if (opts.listHosts) {
+      await listHosts(opts, writerTo(Deno.stdout, () => {}));
+      return EXIT_CODES.ok;
+    }
     if (opts.command === null) return await runConsole(opts);
     // A signal or a closed stdout cancels the command on every host; a second
     // signal stops waiting for answers. Every host still gets its record.
@@ -74,6 +78,7 @@ async function main(args: string[]): Promise<number> {
         stderr: writerTo(Deno.stderr, () => {}),
         progress: Deno.stderr.isTerminal() && !opts.json,
         color: !opts.json && useColor(Deno.stdout),
+        terminal: Deno.stdout.isTerminal(),
         stop,
       });
     } finally {

@@ -18,6 +18,7 @@ Deno.test("parseClientArgs() defaults to the console with separate timeouts", ()
   assert.equal(opts.waitMs, 70_000, "the client waits longer than the server's own timeout");
   assert.equal(opts.fanout, DEFAULT_FANOUT);
   assert.equal(opts.json, false);
+  assert.equal(opts.raw, false, "remote control characters are escaped on a terminal by default");
   assert.equal(opts.yes, false);
 });
 
@@ -30,6 +31,26 @@ Deno.test("parseClientArgs() reads hosts, one-shot commands and options", async 
     const opts = parseClientArgs(["--json", "--", "@web*", "sh:", "ls", "-l"]);
     assert.equal(opts.command, "@web* sh: ls -l");
     assert.equal(opts.json, true);
+  });
+  await t.step("output modes and per-host output directories", () => {
+    assert.equal(parseClientArgs(["--", "ram"]).outputMode, "both");
+    assert.equal(parseClientArgs(["-b", "--", "ram"]).outputMode, "gather");
+    assert.equal(parseClientArgs(["--gather", "--", "ram"]).outputMode, "gather");
+    assert.equal(parseClientArgs(["--stream", "--", "ram"]).outputMode, "stream");
+    const opts = parseClientArgs(["-o", "out", "-e", "err", "--json", "--", "sh: ls"]);
+    assert.equal(opts.outDir, "out");
+    assert.equal(opts.errDir, "err");
+    assert.equal(parseClientArgs(["--outdir", "o", "--errdir", "e", "--", "x"]).errDir, "e");
+  });
+  await t.step("--list-hosts and --max-exit", () => {
+    const opts = parseClientArgs(["--list-hosts", "--max-exit", "--", "@web*"]);
+    assert.equal(opts.listHosts, true);
+    assert.equal(opts.maxExit, true);
+    assert.equal(parseClientArgs([]).listHosts, false);
+    assert.equal(parseClientArgs([]).maxExit, false);
+  });
+  await t.step("--raw lets remote control characters through", () => {
+    assert.equal(parseClientArgs(["--raw", "--", "sh: cat log"]).raw, true);
   });
   await t.step("options after -- belong to the command", () => {
     assert.equal(parseClientArgs(["--", "sh: grep --json x"]).command, "sh: grep --json x");
@@ -75,6 +96,12 @@ Deno.test("parseClientArgs() rejects bad arguments as usage errors (exit 2)", as
     [["--tls", "--insecure-plaintext"], /--tls and --insecure-plaintext conflict/],
     [["--fingerprint", "sha256:abc"], /Invalid --fingerprint/],
     [["--fingerprint", "ab".repeat(32), "--ca-file", "ca.pem"], /at most one of --fingerprint/],
+    [["-b", "--stream", "--", "ram"], /--gather and --stream conflict/],
+    [["--gather", "--json", "--", "ram"], /--gather and --json conflict/],
+    [["--stream", "--json", "--", "ram"], /--stream and --json conflict/],
+    [["-b"], /--gather works only in one-shot mode/],
+    [["-o", "out"], /--outdir works only in one-shot mode/],
+    [["-e", "", "--", "ram"], /Invalid --errdir: the directory name is empty/],
   ];
   for (const [args, message] of cases) {
     await t.step(args.join(" "), () => {

@@ -163,6 +163,29 @@ Deno.test("rmon exit codes tell non-zero exits and timeouts apart", async (t) =>
     assert.equal(run.code, EXIT_CODES.timeout);
     assert.deepEqual(ndjson(run.stdout).map((r) => r.status), ["timeout", "timeout"]);
   });
+  await t.step("--max-exit: the largest remote exit code, when every host answered", async () => {
+    const dir = await Deno.makeTempDir({ prefix: "rmon-test-maxexit-" });
+    try {
+      // The first host to make the directory exits 3, the other 9: the run exits 9, not 1.
+      const cmd = `sh: mkdir ${dir}/first 2>/dev/null && exit 3; exit 9`;
+      const run = await runClient(["--hosts", hosts, "--yes", "--max-exit", "--", cmd], { env });
+      assert.equal(run.code, 9, run.stdout + run.stderr);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    const ok = await runClient(["--hosts", hosts, "--max-exit", "--", "uptime"], { env });
+    assert.equal(ok.code, EXIT_CODES.ok, "a metric has no exit code: the status decides");
+  });
+  await t.step("--max-exit keeps the status-based code when a host did not answer", async () => {
+    const down = await startServer();
+    const downPort = down.port;
+    await down[Symbol.asyncDispose]();
+    const run = await runClient(
+      ["--hosts", `${addr(a)},127.0.0.1:${downPort}`, "--yes", "--max-exit", "--", "sh: exit 7"],
+      { env },
+    );
+    assert.equal(run.code, EXIT_CODES.unreachable, run.stdout + run.stderr);
+  });
   await t.step("exec on several hosts without --yes is refused → 2", async () => {
     const run = await runClient(["--hosts", hosts, "--", "sh: true"], { env });
     assert.equal(run.code, EXIT_CODES.usage);
@@ -173,6 +196,88 @@ Deno.test("rmon exit codes tell non-zero exits and timeouts apart", async (t) =>
     assert.equal(run.code, EXIT_CODES.usage);
     assert.match(run.stderr, /ping/);
   });
+});
+
+Deno.test("rmon --list-hosts prints the target's hosts and connects to none", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "rmon-test-list-" });
+  const inv = `${dir}/hosts.toml`;
+  // Ports 1-3: nothing listens there, so any connection attempt would show as a failure.
+  const host = (name: string, port: number, groups: string[]) =>
+    `[[host]]\nname = "${name}"\naddress = "127.0.0.1:${port}"\ngroups = ${
+      JSON.stringify(groups)
+    }\n`;
+  await Deno.writeTextFile(
+    inv,
+    [host("web1", 1, ["web"]), host("web2", 2, ["web", "prod"]), host("db1", 3, ["prod"])]
+      .join("\n"),
+  );
+  try {
+    await t.step("every host without a target", async () => {
+      const run = await runClient(["-i", inv, "--list-hosts"]);
+      assert.equal(run.code, EXIT_CODES.ok, run.stderr);
+      assert.equal(run.stdout, "web1\nweb2\ndb1\n");
+      assert.equal(run.stderr, "");
+    });
+    await t.step("a target alone after --", async () => {
+      const run = await runClient(["-i", inv, "--list-hosts", "--", "@web*,-web2"]);
+      assert.equal(run.code, EXIT_CODES.ok, run.stderr);
+      assert.equal(run.stdout, "web1\n");
+    });
+    await t.step("the target of a whole command, as a JSON array with --json", async () => {
+      const run = await runClient(["-i", inv, "--json", "--list-hosts", "--", "@group:prod ram"]);
+      assert.equal(run.code, EXIT_CODES.ok, run.stderr);
+      assert.deepEqual(JSON.parse(run.stdout), ["web2", "db1"]);
+    });
+    await t.step("a target that matches nothing is a usage error", async () => {
+      const run = await runClient(["-i", inv, "--list-hosts", "--", "@nope"]);
+      assert.equal(run.code, EXIT_CODES.usage);
+      assert.match(run.stderr, /No host matches "nope"/);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rmon one-shot -b gathers only, --stream streams only, -o/-e save per host", async (t) => {
+  const servers = await startServers(2);
+  const hosts = servers.map(addr);
+  const dir = await Deno.makeTempDir({ prefix: "rmon-test-outdir-" });
+  // The first host to make the directory prints "first", the other "second"; both warn on stderr.
+  const cmd =
+    `sh: mkdir ${dir}/mark 2>/dev/null && echo first || echo second; echo warn >&2; exit 3`;
+  const run = (flags: string[]) =>
+    runClient(["--hosts", hosts.join(","), "--yes", ...flags, "--", cmd], { env });
+  try {
+    await t.step("-b: a block per host, stderr marked, exit codes folded", async () => {
+      const r = await run(["-b"]);
+      assert.equal(r.code, EXIT_CODES.nonzero, r.stderr);
+      assert.doesNotMatch(r.stdout, / \| /, "nothing streamed");
+      assert.match(r.stdout, /^-+ 127\.0\.0\.1:\d+ \(1\) -+\nfirst\n\[stderr\] warn$/m);
+      assert.match(r.stdout, /^-+ 127\.0\.0\.1:\d+ \(1\) -+\nsecond\n\[stderr\] warn$/m);
+      assert.match(r.stdout, /^127\.0\.0\.1:\[\d+[,-]\d+\]: exit code 3$/m);
+      await Deno.remove(`${dir}/mark`);
+    });
+    await t.step("--stream: lines only", async () => {
+      const r = await runClient(
+        ["--hosts", hosts.join(","), "--yes", "--stream", "--", "sh: echo same"],
+        { env },
+      );
+      assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+      assert.match(r.stdout, /^127\.0\.0\.1:\d+ \| same$/m);
+      assert.doesNotMatch(r.stdout, /^-{16} /m);
+    });
+    await t.step("-o/-e: one file per host, directories made 0700", async () => {
+      const r = await run(["--json", "-o", `${dir}/out`, "-e", `${dir}/err`]);
+      assert.equal(r.code, EXIT_CODES.nonzero, r.stderr);
+      assert.equal((await Deno.stat(`${dir}/out`)).mode! & 0o777, 0o700);
+      const outs = await Promise.all(hosts.map((h) => Deno.readTextFile(`${dir}/out/${h}`)));
+      assert.deepEqual(outs.sort(), ["first\n", "second\n"]);
+      for (const h of hosts) assert.equal(await Deno.readTextFile(`${dir}/err/${h}`), "warn\n");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    for (const s of servers) await s[Symbol.asyncDispose]();
+  }
 });
 
 Deno.test("rmon gathers identical output and reports a server killed mid-command", async () => {

@@ -23,6 +23,7 @@ import {
   failureText,
   type HostResult,
   type HostStatus,
+  maxExitCode,
   summarize,
 } from "../lib/client/views/summary.ts";
 import { renderTable, visibleWidth } from "../lib/client/views/table.ts";
@@ -534,6 +535,22 @@ Deno.test("exitCodeFor() follows the documented precedence", () => {
   }
 });
 
+Deno.test("maxExitCode() is the largest exit code, only when every host has one", () => {
+  const cases: [{ status: HostStatus; exitCode?: number | null }[], number | null][] = [
+    [[], null],
+    [[{ status: "ok", exitCode: 0 }, { status: "ok", exitCode: 0 }], 0],
+    [[{ status: "nonzero", exitCode: 3 }, { status: "nonzero", exitCode: 9 }], 9],
+    [[{ status: "ok", exitCode: 0 }, { status: "nonzero", exitCode: 2 }], 2],
+    [[{ status: "nonzero", exitCode: 2 }, { status: "unreachable" }], null],
+    [[{ status: "nonzero", exitCode: 2 }, { status: "timeout" }], null],
+    [[{ status: "nonzero", exitCode: null }], null],
+    [[{ status: "ok" }], null],
+  ];
+  for (const [results, want] of cases) {
+    assert.equal(maxExitCode(results), want, JSON.stringify(results));
+  }
+});
+
 Deno.test("canonicalJson() ignores key order", () => {
   const cases: [unknown, string][] = [
     [{ b: 1, a: [2, { d: null, c: "x" }] }, '{"a":[2,{"c":"x","d":null}],"b":1}'],
@@ -634,4 +651,26 @@ Deno.test("renderDiff() prints one line per differing field", () => {
     "All 2 hosts agree: n[1-2]",
   );
   assert.equal(renderDiff(diffAgainstMajority([]), false), "No hosts to compare");
+});
+
+Deno.test("renderDiff() and renderMetricTable() never pass a server's control characters on", () => {
+  const evil = "6.1\x1b]52;c;eA==\x07\u009b2J";
+  const diff = renderDiff(
+    diffAgainstMajority([{ host: "a", value: { release: "6.1" } }, {
+      host: "b",
+      value: { release: evil },
+    }]),
+    false,
+    "os",
+  );
+  assert.equal(diff, 'os.release: 6.1 (a) vs "6.1\\u001b]52;c;eA==\\u0007\\x9b2J" (b)');
+  const table = renderMetricTable("top", [{
+    host: "web1",
+    result: {
+      processes: [{ pid: 7, user: "eve\x1b[8m", cpuPercent: 1, rssBytes: 1024, command: evil }],
+    },
+  }], false);
+  assert.ok(![..."\x1b\x07\u009b"].some((c) => table.includes(c)), table);
+  assert.match(table, /eve\\x1b\[8m/);
+  assert.match(table, /6\.1\\x1b\]52;c;eA==\\x07\\x9b2J/);
 });

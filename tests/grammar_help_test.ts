@@ -145,3 +145,15 @@ Deno.test("completeCommandWord() offers the command words with a prefix", async 
     assert.ok(all.includes("dos:") && all.includes("quit") && all.includes("ram"));
   });
 });
+
+Deno.test("help target explains intersection, and every example parses", () => {
+  const detail = findHelp("target")!.detail;
+  assert.match(detail, /a leading & keeps only/);
+  const examples = detail.slice(detail.indexOf("Examples:") + "Examples:".length)
+    .split(/\n|\s{3,}/).map((e) => e.trim()).filter((e) => e !== "");
+  assert.ok(examples.some((e) => e.includes("&")), examples.join(" | "));
+  for (const example of examples) {
+    const parsed = parseLine(example);
+    assert.ok(parsed !== null && "target" in parsed && parsed.target, example);
+  }
+});

@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
-import type { TargetItem } from "../lib/grammar/command.ts";
+import type { TargetItem, TargetOp } from "../lib/grammar/command.ts";
 import { CommandSyntaxError } from "../lib/grammar/errors.ts";
 import { parseTarget, TARGET_FORM } from "../lib/grammar/target.ts";
 
-const item = (kind: TargetItem["kind"], value: string, exclude = false): TargetItem => ({
-  exclude,
+const item = (
+  kind: TargetItem["kind"],
+  value: string,
+  exclude: boolean | TargetOp = false,
+): TargetItem => ({
+  op: exclude === true ? "exclude" : exclude === false ? "add" : exclude,
   kind,
   value,
 });
@@ -38,6 +42,24 @@ Deno.test("parseTarget() reads names, globs, groups, all and exclusions", async 
       "web1,db*,group:db,-db2,all",
     ],
     [" web1 , -db2 ", [item("name", "web1"), item("name", "db2", true)], "web1 , -db2"],
+    // Intersection, Ansible's `:&`: with or without a comma before the `&`.
+    [
+      "group:web&group:prod",
+      [item("group", "web"), item("group", "prod", "intersect")],
+      "group:web&group:prod",
+    ],
+    ["web*,&db1", [item("glob", "web*"), item("name", "db1", "intersect")], "web*,&db1"],
+    ["&group:prod", [item("group", "prod", "intersect")], "&group:prod"],
+    [
+      "web[1-3,5]&n[08-12],-web2",
+      [
+        item("glob", "web[1-3,5]"),
+        item("glob", "n[08-12]", "intersect"),
+        item("name", "web2", true),
+      ],
+      "web[1-3,5]&n[08-12],-web2",
+    ],
+    ["-db2&all", [item("name", "db2", true), item("all", "all", "intersect")], "-db2&all"],
   ];
   for (const [text, items, shown] of cases) {
     await t.step(JSON.stringify(text), () => {
@@ -57,6 +79,13 @@ Deno.test("parseTarget() rejects bad targets at the right column", async (t) => 
     ["-", 1, /nothing follows "-"/],
     ["web1,-", 6, /nothing follows "-"/],
     ["--web1", 1, /a name cannot start with "-"/],
+    ["&", 1, /nothing follows "&"/],
+    ["web1&", 5, /nothing follows "&"/],
+    ["web1&&db1", 5, /nothing follows "&"/],
+    ["web1, &", 7, /nothing follows "&"/],
+    ["web1&-db1", 5, /a name cannot start with "-"/],
+    ["web1&group:", 11, /a group name must follow "group:"/],
+    ["-&web1", 1, /nothing follows "-"/],
     ["group:", 6, /a group name must follow "group:"/],
     ["web1,group:d*b", 12, /group "d\*b": character "\*" is not allowed/],
     ["web 1", 3, /character " " is not allowed/],

@@ -180,9 +180,8 @@ Deno.test("rmon one-shot stopped by a signal cancels, reports every host and exi
       client.kill("SIGINT");
       const run = await client.done;
       assert.equal(run.code, EXIT_CODES.interrupted, run.stderr);
-      for (const s of servers) {
-        assert.match(run.stdout, new RegExp(`^${addr(s)}: cancelled by SIGINT$`, "m"), run.stdout);
-      }
+      // Both hosts were cancelled for the same reason: one line names them, folded.
+      assert.match(run.stdout, /^127\.0\.0\.1:\[\d+[,-]\d+\]: cancelled by SIGINT$/m, run.stdout);
       assert.doesNotMatch(run.stdout, /cancelled: |\(no output\)/, run.stdout);
       await allStopped(servers);
     });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { compactHosts } from "../lib/client/hostlist.ts";
+import { parseTarget } from "../lib/grammar/target.ts";
 import {
   compileGlob,
   resolveTargets,
@@ -8,15 +9,15 @@ import {
   type TargetItem,
 } from "../lib/client/targets.ts";
 
-/** A tiny stand-in for the grammar: `web*,-db1,group:db,all` → TargetExpr. */
+/** A tiny stand-in for the grammar: `web*,-db1,&group:db,all` → TargetExpr. */
 function expr(text: string): TargetExpr {
   const items = text.split(",").map((raw): TargetItem => {
-    const exclude = raw.startsWith("-");
-    const value = exclude ? raw.slice(1) : raw;
-    if (value === "all") return { exclude, kind: "all", value };
-    if (value.startsWith("group:")) return { exclude, kind: "group", value: value.slice(6) };
-    if (/[*?[]/.test(value)) return { exclude, kind: "glob", value };
-    return { exclude, kind: "name", value };
+    const op = raw.startsWith("-") ? "exclude" : raw.startsWith("&") ? "intersect" : "add";
+    const value = op === "add" ? raw : raw.slice(1);
+    if (value === "all") return { op, kind: "all", value };
+    if (value.startsWith("group:")) return { op, kind: "group", value: value.slice(6) };
+    if (/[*?[]/.test(value)) return { op, kind: "glob", value };
+    return { op, kind: "name", value };
   });
   return { items, text };
 }
@@ -105,7 +106,7 @@ Deno.test("compactHosts() output matches back as a glob", () => {
   assert.deepEqual(matched, names);
 });
 
-Deno.test("resolveTargets() unions and subtracts left to right", () => {
+Deno.test("resolveTargets() unions, subtracts and intersects left to right", () => {
   const cases: [string, string[]][] = [
     ["all", HOSTS.map((h) => h.name)],
     ["web1", ["web1"]],
@@ -120,9 +121,29 @@ Deno.test("resolveTargets() unions and subtracts left to right", () => {
     ["web1,-web1,web1", ["web1"]],
     ["n[08-09]", ["n08", "n09"]],
     ["web1,web1", ["web1"]],
+    // `&X` keeps only the hosts chosen so far that X also names.
+    ["group:web,&group:prod", ["web1", "web2"]],
+    ["web*,&group:prod,-web2", ["web1"]],
+    ["web*,-web2,&group:prod", ["web1"]],
+    ["group:prod,&web[2-3]", ["web2"]],
+    ["&group:db", ["db1", "db2"]],
+    ["web1,&db1", []],
+    ["web1,&db1,db2", ["db2"]],
+    ["group:web,&group:prod,db2", ["web1", "web2", "db2"]],
   ];
   for (const [text, want] of cases) {
     assert.deepEqual(resolveTargets(expr(text), HOSTS), want, text);
+  }
+});
+
+Deno.test("resolveTargets() takes what parseTarget() reads: & needs no comma", () => {
+  const cases: [string, string[]][] = [
+    ["group:web&group:prod", ["web1", "web2"]],
+    ["web*&group:prod,db2", ["web1", "web2", "db2"]],
+    ["all,-db1&group:prod", ["web1", "web2"]],
+  ];
+  for (const [text, want] of cases) {
+    assert.deepEqual(resolveTargets(parseTarget(text), HOSTS), want, text);
   }
 });
 
@@ -132,6 +153,7 @@ Deno.test("resolveTargets() rejects items that match nothing", () => {
     ["web1,zz*", 'No host matches "zz*"'],
     ["group:cache", 'No host matches "group:cache"'],
     ["web*,-db9", 'No host matches "db9"'],
+    ["web*,&group:cache", 'No host matches "group:cache"'],
   ];
   for (const [text, message] of cases) {
     assert.throws(() => resolveTargets(expr(text), HOSTS), { name: "RangeError", message });

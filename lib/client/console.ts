@@ -65,6 +65,8 @@ export interface ConsoleEnv {
   /** Whether stdin and stdout are both a terminal: prompt, line editing, redraws. */
   terminal: boolean;
   color: boolean;
+  /** Whether remote output's control characters are shown escaped: stdout is a terminal, no `--raw`. */
+  escape: boolean;
   /** Terminal width in columns, for redrawing in place. */
   columns(): number;
   /** Environment lookup (history location). */
@@ -408,6 +410,7 @@ export class Console {
       status: (text) => this.#status(text),
       color: this.#env.color,
       progress: this.#env.terminal,
+      escape: this.#env.escape,
     };
   }
 
@@ -689,7 +692,7 @@ export class Console {
 function namesTarget(names: readonly string[]): TargetExpr {
   return {
     items: names.map((value) => ({
-      exclude: false,
+      op: "add",
       kind: /[*?[]/.test(value) ? "glob" : "name",
       value,
     })),
@@ -715,6 +718,7 @@ export function runConsole(opts: ClientOptions): Promise<number> {
     interactive,
     terminal,
     color: useColor(Deno.stdout),
+    escape: Deno.stdout.isTerminal() && !opts.raw,
     columns: () => (terminal ? Deno.consoleSize().columns : 80),
     env: (name) => Deno.env.get(name),
   };

@@ -8,18 +8,20 @@
  */
 
 import { describeError } from "../protocol/errors.ts";
-import { EXIT_CODES, type ExitCode, UsageError } from "../usage.ts";
-import { isRemote, type RemoteCommand } from "../grammar/command.ts";
-import { parseLine } from "../grammar/parse_line.ts";
+import { EXIT_CODES, UsageError } from "../usage.ts";
+import { isRemote, type RemoteCommand, type TargetExpr } from "../grammar/command.ts";
+import { parseLine, parseTarget } from "../grammar/parse_line.ts";
 import { CommandSyntaxError } from "../grammar/command.ts";
 import { Fleet, type HostResult } from "./fleet.ts";
 import type { ClientOptions } from "./options.ts";
 import { addHosts, collectHosts, HostCredentials } from "./setup.ts";
+import type { HostSpec } from "./inventory.ts";
 import { resolveTargets } from "./targets.ts";
 import { FanoutView, jsonRecord, type ViewSink } from "./views/fanout.ts";
-import { exitCodeFor } from "./views/summary.ts";
+import { exitCodeFor, maxExitCode } from "./views/summary.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
 import type { RunStop } from "./oneshot_stop.ts";
+import { OutputFiles } from "./output_files.ts";
 
 /** Where one-shot mode writes, and what stops it. */
 export interface OneShotIo {
@@ -29,6 +31,8 @@ export interface OneShotIo {
   /** Whether stderr is a terminal (progress line) and colours are allowed on stdout. */
   progress: boolean;
   color: boolean;
+  /** Whether stdout is a terminal: remote control characters are then escaped unless `--raw`. */
+  terminal: boolean;
   /** The run's stop switches: signals and a closed stdout. */
   stop: RunStop;
 }
@@ -39,9 +43,7 @@ export function needsConfirmation(cmd: RemoteCommand, hostCount: number): boolea
 }
 
 /** Parse the one-shot command text into a target and a remote command. */
-export function parseOneShot(
-  text: string,
-): { target?: import("../grammar/command.ts").TargetExpr; cmd: RemoteCommand } {
+export function parseOneShot(text: string): { target?: TargetExpr; cmd: RemoteCommand } {
   let parsed;
   try {
     parsed = parseLine(text);
@@ -60,24 +62,60 @@ export function parseOneShot(
   return { target: parsed.target, cmd: parsed.command };
 }
 
-/** Run one command on the targets and return the exit code. */
-export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<ExitCode> {
-  const { target, cmd } = parseOneShot(opts.command ?? "");
-  if (cmd.kind === "exec" && cmd.timeoutMs === undefined) cmd.timeoutMs = opts.timeoutMs;
+/** The hosts of the command line (or inventory), and the names `target` picks among them. */
+async function chooseHosts(
+  opts: ClientOptions,
+  target: TargetExpr | undefined,
+): Promise<{ specs: HostSpec[]; names: string[] }> {
   const specs = (await collectHosts(opts)).hosts;
   if (specs.length === 0) {
     throw new UsageError("No hosts: name some, or use --hosts or --inventory");
   }
-  let names = specs.map((s) => s.name);
-  if (target) {
-    try {
-      names = resolveTargets(target, specs);
-    } catch (err) {
-      throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
-    }
+  if (!target) return { specs, names: specs.map((s) => s.name) };
+  try {
+    return { specs, names: resolveTargets(target, specs) };
+  } catch (err) {
+    throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
   }
+}
+
+/**
+ * `--list-hosts`: the names the target picks (all hosts without one), one a
+ * line, or a JSON array with `--json`. The text after `--` is a target alone
+ * (`@web*`) or a whole command line whose target counts. Connects to nothing.
+ */
+export async function listHosts(opts: ClientOptions, write: (text: string) => void): Promise<void> {
+  const text = (opts.command ?? "").trim();
+  let target: TargetExpr | undefined;
+  if (/^@\S+$/.test(text)) {
+    try {
+      target = parseTarget(text.slice(1), 1);
+    } catch (err) {
+      if (!(err instanceof CommandSyntaxError)) throw err;
+      throw new UsageError(`${err.message} (column ${err.position + 1})`, EXIT_CODES.usage, {
+        cause: err,
+      });
+    }
+  } else if (text !== "") {
+    target = parseOneShot(text).target;
+  }
+  const { names } = await chooseHosts(opts, target);
+  write(opts.json ? JSON.stringify(names) + "\n" : names.map((n) => n + "\n").join(""));
+}
+
+/** Run one command on the targets and return the exit code. */
+export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<number> {
+  const { target, cmd } = parseOneShot(opts.command ?? "");
+  if (cmd.kind === "exec" && cmd.timeoutMs === undefined) cmd.timeoutMs = opts.timeoutMs;
+  const { specs, names } = await chooseHosts(opts, target);
   if (needsConfirmation(cmd, names.length) && !opts.yes) {
     throw new UsageError(`Refusing to run "${cmd.kind}" on ${names.length} host(s) without --yes`);
+  }
+  const files = new OutputFiles({ stdout: opts.outDir, stderr: opts.errDir });
+  try {
+    await files.prepare();
+  } catch (err) {
+    throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
   }
   const fleet = new Fleet(
     { connectTimeoutMs: opts.connectTimeoutMs, reconnect: false },
@@ -90,8 +128,9 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<Ex
     status: (text) => io.stderr(`\r\x1b[2K${text}`),
     color: io.color,
     progress: io.progress,
+    escape: io.terminal && !opts.raw,
   };
-  const view = opts.json ? null : new FanoutView(sink, cmd, names);
+  const view = opts.json ? null : new FanoutView(sink, cmd, names, opts.outputMode);
   const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
   const stop = io.stop;
   let results: HostResult[];
@@ -109,6 +148,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<Ex
       collectOutput: true,
       onOutput: view ? (h, s, d) => view.output(h, s, d) : undefined,
       onResult: (r) => {
+        files.save(r);
         if (view) view.result(r);
         else io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host))) + "\n");
       },
@@ -117,6 +157,12 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<Ex
     await fleet.close();
   }
   view?.finish(results);
+  const unsaved = await files.settle();
+  for (const message of unsaved) io.stderr(`rmon: ${message}\n`);
   // A stop names its own code (130, 143, 129, 141) whatever the hosts did.
-  return stop.exitCode ?? exitCodeFor(results.map((r) => r.status));
+  if (stop.exitCode !== null) return stop.exitCode;
+  const largest = opts.maxExit ? maxExitCode(results) : null;
+  const code = largest ?? exitCodeFor(results.map((r) => r.status));
+  // Output that could not be saved is an error of this run, unless a worse one came first.
+  return unsaved.length > 0 && code <= EXIT_CODES.nonzero ? EXIT_CODES.error : code;
 }

@@ -11,6 +11,7 @@ import { DEFAULT_PORT, TIMEOUTS } from "../protocol/constants.ts";
 import { DEFAULT_FANOUT } from "./fleet.ts";
 import { parseFingerprint } from "../protocol/fingerprint.ts";
 import { parseDuration } from "../duration.ts";
+import type { OutputMode } from "./views/fanout.ts";
 
 /** Everything `rmon` is told on its command line. */
 export interface ClientOptions {
@@ -34,7 +35,19 @@ export interface ClientOptions {
   /** `--identity`: the operator's private key (default ~/.config/rmon/id_ed25519 if present). */
   identity?: string;
   json: boolean;
+  /** `--raw`: remote output's control characters reach a terminal unescaped (default off). */
+  raw: boolean;
   yes: boolean;
+  /** `--list-hosts`: print the hosts the target names, connect to none (default off). */
+  listHosts: boolean;
+  /** One-shot exec/ping output: `-b/--gather`, `--stream`, or both (default). */
+  outputMode: OutputMode;
+  /** `-o DIR`: save each host's stdout in DIR/HOST (DIR made 0700 if missing). */
+  outDir?: string;
+  /** `-e DIR`: save each host's stderr in DIR/HOST (DIR made 0700 if missing). */
+  errDir?: string;
+  /** `--max-exit`: exit with the largest remote exit code when every host answered (default off). */
+  maxExit: boolean;
   /** Command timeout enforced by the server (exec), ms. */
   timeoutMs: number;
   connectTimeoutMs: number;
@@ -79,6 +92,19 @@ Options:
   --insecure-plaintext    plain TCP even to non-loopback hosts: readable and forgeable
                           by anyone on the path; only for networks you trust
   --json                  one-shot: NDJSON, one record per host, nothing else on stdout
+  --raw                   pass control characters in remote output to the terminal as
+                          they are (default: shown escaped, \\x1b, when stdout is one)
+  -b, --gather            one-shot: no streamed lines; each output once, under the
+                          folded list of the hosts that printed it (as clush -b)
+  --stream                one-shot: streamed lines only, no gathered blocks
+  -o, --outdir DIR        one-shot: save each host's stdout in DIR/HOST (as pssh -o;
+                          DIR is made, mode 0700, if missing)
+  -e, --errdir DIR        one-shot: the same for stderr
+  --list-hosts            print the hosts the target names (rmon -i FILE --list-hosts
+                          -- @web*), one a line, or a JSON array with --json; connects
+                          to none
+  --max-exit              one-shot: exit with the largest exit code of the remote
+                          commands (as pdsh -S) when every host answered with one
   --timeout S             command timeout enforced by the server (default ${
   TIMEOUTS.execTimeoutMs / 1000
 })
@@ -92,7 +118,8 @@ Options:
 
 Exit codes (one-shot): 0 all ok, 1 a command exited non-zero, 2 usage error,
 3 a host was unreachable or refused the token, 4 a host timed out,
-5 a host answered with an error. Stopped from outside, the command is
+5 a host answered with an error (with --max-exit and every host answered:
+the largest remote exit code instead). Stopped from outside, the command is
 cancelled on every host, each still gets its record, and rmon exits
 130 on SIGINT (Ctrl-C), 143 on SIGTERM, 129 on SIGHUP; a second signal stops
 waiting for answers. A closed stdout (rmon ... | head -1) ends the run
@@ -152,7 +179,14 @@ export function parseClientArgs(argv: string[]): ClientOptions {
         tls: { type: "boolean" },
         "insecure-plaintext": { type: "boolean" },
         json: { type: "boolean" },
+        raw: { type: "boolean" },
         yes: { type: "boolean", short: "y" },
+        "list-hosts": { type: "boolean" },
+        gather: { type: "boolean", short: "b" },
+        stream: { type: "boolean" },
+        outdir: { type: "string", short: "o" },
+        errdir: { type: "string", short: "e" },
+        "max-exit": { type: "boolean" },
         timeout: { type: "string" },
         "connect-timeout": { type: "string" },
         wait: { type: "string" },
@@ -206,6 +240,29 @@ export function parseClientArgs(argv: string[]): ClientOptions {
   if (command !== null && command === "") {
     throw new UsageError("Invalid arguments: no command after --");
   }
+  if (v.gather && v.stream) {
+    throw new UsageError("Invalid arguments: --gather and --stream conflict");
+  }
+  if ((v.gather || v.stream) && v.json) {
+    throw new UsageError(
+      `Invalid arguments: --${v.gather ? "gather" : "stream"} and --json conflict`,
+    );
+  }
+  const oneShotOnly = [
+    [v.gather, "--gather"],
+    [v.stream, "--stream"],
+    [v.outdir !== undefined, "--outdir"],
+    [v.errdir !== undefined, "--errdir"],
+  ] as const;
+  const misplaced = oneShotOnly.find(([given]) => given)?.[1];
+  if (command === null && misplaced !== undefined) {
+    throw new UsageError(
+      `Invalid arguments: ${misplaced} works only in one-shot mode (-- COMMAND)`,
+    );
+  }
+  for (const [name, dir] of [["--outdir", v.outdir], ["--errdir", v.errdir]] as const) {
+    if (dir === "") throw new UsageError(`Invalid ${name}: the directory name is empty`);
+  }
   return {
     addresses,
     inventory: v.inventory,
@@ -219,7 +276,13 @@ export function parseClientArgs(argv: string[]): ClientOptions {
     knownHosts: v["known-hosts"],
     identity: v.identity,
     json: v.json ?? false,
+    raw: v.raw ?? false,
     yes: v.yes ?? false,
+    listHosts: v["list-hosts"] ?? false,
+    outputMode: v.gather ? "gather" : v.stream ? "stream" : "both",
+    outDir: v.outdir,
+    errDir: v.errdir,
+    maxExit: v["max-exit"] ?? false,
     timeoutMs,
     connectTimeoutMs: seconds("connect-timeout", v["connect-timeout"], 5_000),
     waitMs: seconds("wait", v.wait, timeoutMs + 10_000),

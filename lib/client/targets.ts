@@ -1,6 +1,6 @@
 /**
  * Target resolution: which inventory hosts a target expression (`web*,-web3`,
- * `group:db`, `all`) names, and the console's current selection. Client layer;
+ * `group:db`, `web*&group:prod`, `all`) names, and the console's current selection. Client layer;
  * pure — the grammar parses the text, this module only matches names. Names,
  * globs and groups match case-insensitively, like DNS names.
  * @module
@@ -145,21 +145,36 @@ function itemMatcher(item: TargetItem): (host: TargetHost) => boolean {
 /**
  * The host names a target expression selects, in inventory order. Items apply
  * left to right, clush/pdsh style: a plain item adds its hosts, a `-item`
- * removes them, so `web*,-web3` is every web host but web3. An expression that
- * starts with an exclusion starts from all hosts (`-db1` = all but db1). An
- * item that matches no host at all is a typo rather than an empty set, so it
- * throws RangeError `No host matches "db9"`.
+ * removes them, so `web*,-web3` is every web host but web3, and an `&item`
+ * keeps only hosts it also names (Ansible's `:&`), so `web*&group:prod` is the
+ * web hosts in group prod. An expression that starts with an exclusion or an
+ * intersection starts from all hosts (`-db1` = all but db1). An item that
+ * matches no host at all is a typo rather than an empty set, so it throws
+ * RangeError `No host matches "db9"`.
  */
 export function resolveTargets(expr: TargetExpr, hosts: readonly TargetHost[]): string[] {
-  const startFromAll = expr.items[0]?.exclude === true;
+  const startFromAll = (expr.items[0]?.op ?? "add") !== "add";
   const chosen = new Set<string>(startFromAll ? hosts.map((h) => h.name) : []);
   for (const item of expr.items) {
     const match = itemMatcher(item);
     const matched = hosts.filter(match);
     if (matched.length === 0) throw new RangeError(`No host matches "${itemText(item)}"`);
-    for (const h of matched) {
-      if (item.exclude) chosen.delete(h.name);
-      else chosen.add(h.name);
+    switch (item.op) {
+      case "add":
+        for (const h of matched) chosen.add(h.name);
+        break;
+      case "exclude":
+        for (const h of matched) chosen.delete(h.name);
+        break;
+      case "intersect": {
+        const keep = new Set(matched.map((h) => h.name));
+        for (const name of chosen) if (!keep.has(name)) chosen.delete(name);
+        break;
+      }
+      default: {
+        const never: never = item.op;
+        throw new TypeError(`Cannot resolve target: unknown item op "${String(never)}"`);
+      }
     }
   }
   return hosts.filter((h) => chosen.has(h.name)).map((h) => h.name);

@@ -104,12 +104,19 @@ export type Command = RemoteCommand | LocalCommand;
 
 /** One comma-separated item of a target expression. */
 export interface TargetItem {
-  /** Written with a leading `-`: removes hosts instead of adding them. */
-  exclude: boolean;
+  /**
+   * How the item's hosts combine with those of the items before it: `add` (as
+   * written), `exclude` (a leading `-`: removes them) or `intersect` (a leading
+   * `&`: keeps only hosts also among them).
+   */
+  op: TargetOp;
   kind: "all" | "name" | "glob" | "group";
   /** The name, glob or group name as written; `"all"` for kind `all`. */
   value: string;
 }
+
+/** How a target item applies to the hosts chosen so far: union, difference or intersection. */
+export type TargetOp = "add" | "exclude" | "intersect";
 
 /** Which hosts a command goes to, e.g. `web*,group:db,-db2`. */
 export interface TargetExpr {

@@ -30,9 +30,12 @@ const TARGET_ENTRY: HelpEntry = {
   usage: "@TARGET COMMAND",
   summary: "Send one command to some servers instead of the selection",
   detail: "TARGET is a comma-separated list of items: a NAME, a GLOB (*, ?, [a-z],\n" +
-    "[!0-9]), group:NAME or all; a leading - excludes. Names and globs match\n" +
-    "case-insensitively; a list of only exclusions starts from all servers.\n" +
-    "Examples:\n  @web1 ram   @web*,db2 cpu   @group:db disk   @all,-db2 uptime",
+    "[!0-9]), group:NAME or all; a leading - excludes, a leading & keeps only the\n" +
+    "servers the item also names (an & needs no comma before it). Items apply\n" +
+    "left to right. Names and globs match case-insensitively; a list that starts\n" +
+    "with - or & starts from all servers.\n" +
+    "Examples:\n  @web1 ram   @web*,db2 cpu   @group:db disk   @all,-db2 uptime\n" +
+    "  @group:web&group:prod os   @web*,-web3&group:prod name",
   remote: false,
 };
 

@@ -1,27 +1,30 @@
 /**
  * Target expressions: which hosts a command goes to, written
- * `web1,db*,group:db,-db2,all`. Grammar layer, pure: this module checks the
- * syntax; `lib/client/targets.ts` resolves expressions against the hosts.
+ * `web1,db*,group:db,-db2,all` or `web*&group:prod`. Grammar layer, pure: this
+ * module checks the syntax; `lib/client/targets.ts` resolves expressions
+ * against the hosts.
  *
  * Items are comma-separated: `all`, a `group:NAME`, a glob (`*`, `?`, `[a-z]`,
- * `[!0-9]`) or a plain name; a leading `-` excludes. Names and globs match
- * case-insensitively, like DNS names.
+ * `[!0-9]`) or a plain name; a leading `-` excludes, a leading `&` intersects
+ * (Ansible's `:&`), and an `&` item needs no comma before it. Names and globs
+ * match case-insensitively, like DNS names.
  * @module
  */
 
-import type { TargetExpr, TargetItem } from "./command.ts";
+import type { TargetExpr, TargetItem, TargetOp } from "./command.ts";
 import { CommandSyntaxError } from "./errors.ts";
 import { quote } from "./_quote.ts";
 
 /** The expected form reported by target parse errors. */
-export const TARGET_FORM = "NAME, GLOB, group:NAME or all, comma-separated, - to exclude";
+export const TARGET_FORM =
+  "NAME, GLOB, group:NAME or all, comma-separated, - to exclude, & to intersect";
 
 /** Characters of host and group names: letters, digits, `_`, `.`, `:` and `-` (not first). */
 const NAME_CHAR = /^[A-Za-z0-9_.:-]$/;
 const GROUP_PREFIX = "group:";
 
 /**
- * Parse a target expression such as `web1,db*,group:db,-db2,all`.
+ * Parse a target expression such as `web1,db*,group:db,-db2,all` or `web*&group:prod`.
  * Whitespace around items is ignored.
  *
  * @param offset Column of `text[0]` in the whole line; added to error positions.
@@ -35,12 +38,10 @@ export function parseTarget(text: string, offset = 0): TargetExpr {
   }
   const items: TargetItem[] = [];
   const raws = splitItems(body);
-  let column = offset + lead;
-  for (const raw of raws) {
-    const at = column + raw.length - raw.trimStart().length;
+  for (const { raw, start } of raws) {
+    const at = offset + lead + start + raw.length - raw.trimStart().length;
     // With one item the message already quotes it; with several, name the culprit.
     items.push(parseItem(raw.trim(), at, body, raws.length > 1));
-    column += raw.length + 1;
   }
   return { items, text: body };
 }
@@ -49,22 +50,23 @@ function parseItem(item: string, column: number, whole: string, many: boolean): 
   const fail = (detail: string, at: number): never => {
     throw new CommandSyntaxError(`Cannot parse target ${quote(whole)}: ${detail}`, at, TARGET_FORM);
   };
-  const exclude = item.startsWith("-");
-  const body = exclude ? item.slice(1) : item;
-  const at = exclude ? column + 1 : column;
-  if (body === "") return fail(exclude ? 'nothing follows "-"' : "an item is empty", at);
-  if (body.toLowerCase() === "all") return { exclude, kind: "all", value: "all" };
+  const sign = item[0];
+  const op: TargetOp = sign === "-" ? "exclude" : sign === "&" ? "intersect" : "add";
+  const body = op === "add" ? item : item.slice(1);
+  const at = op === "add" ? column : column + 1;
+  if (body === "") return fail(op === "add" ? "an item is empty" : `nothing follows "${sign}"`, at);
+  if (body.toLowerCase() === "all") return { op, kind: "all", value: "all" };
   if (body.toLowerCase().startsWith(GROUP_PREFIX)) {
     const group = body.slice(GROUP_PREFIX.length);
     const groupAt = at + GROUP_PREFIX.length;
     if (group === "") return fail(`a group name must follow "${GROUP_PREFIX}"`, groupAt);
     const bad = nameProblem(group, false);
     if (bad) return fail(`group ${quote(group)}: ${bad.detail}`, groupAt + bad.index);
-    return { exclude, kind: "group", value: group };
+    return { op, kind: "group", value: group };
   }
   const bad = nameProblem(body, true);
   if (bad) return fail(many ? `${quote(body)}: ${bad.detail}` : bad.detail, at + bad.index);
-  return { exclude, kind: /[*?[]/.test(body) ? "glob" : "name", value: body };
+  return { op, kind: /[*?[]/.test(body) ? "glob" : "name", value: body };
 }
 
 /** Where and why `text` is not a name (or, with `glob`, a glob); undefined if it is one. */
@@ -82,21 +84,29 @@ function nameProblem(text: string, glob: boolean): { index: number; detail: stri
   return undefined;
 }
 
-/** Split on commas outside brackets, so folded lists like `web[1-3,5]` stay one item. */
-function splitItems(body: string): string[] {
-  const items: string[] = [];
+/**
+ * Split on commas outside brackets, so folded lists like `web[1-3,5]` stay one
+ * item, and before an `&` that follows an item (`web*&group:prod`), which keeps
+ * its `&`. Each piece comes with its index in `body`.
+ */
+function splitItems(body: string): { raw: string; start: number }[] {
+  const items: { raw: string; start: number }[] = [];
   let depth = 0;
   let start = 0;
   for (let i = 0; i < body.length; i++) {
     const ch = body[i];
     if (ch === "[") depth++;
     else if (ch === "]") depth = Math.max(0, depth - 1);
-    else if (ch === "," && depth === 0) {
-      items.push(body.slice(start, i));
+    else if (depth > 0) continue;
+    else if (ch === ",") {
+      items.push({ raw: body.slice(start, i), start });
       start = i + 1;
+    } else if (ch === "&" && body.slice(start, i).trim() !== "") {
+      items.push({ raw: body.slice(start, i), start });
+      start = i;
     }
   }
-  items.push(body.slice(start));
+  items.push({ raw: body.slice(start), start });
   return items;
 }
 

@@ -7,6 +7,7 @@
 
 import { compactHosts } from "../hostlist.ts";
 import { paint } from "./color.ts";
+import { escapeControls } from "./escape_controls.ts";
 
 /** Hosts sharing one value. */
 export interface ValueGroup {
@@ -74,9 +75,11 @@ export function diffAgainstMajority(
 function leafText(value: unknown): string {
   if (value === undefined) return "(missing)";
   if (typeof value !== "string") return canonicalJson(value);
-  // Quote when the bare text would be invisible or ambiguous: empty, padded, multi-line, quoted.
-  const plain = value !== "" && value.trim() === value && !/[\t\n\r"]/.test(value);
-  return plain ? value : JSON.stringify(value);
+  // Quote when the bare text would be invisible or ambiguous: empty, padded, multi-line, quoted,
+  // or holding a control character a terminal would obey (JSON leaves DEL and C1 as they are).
+  const plain = value !== "" && value.trim() === value && !/[\t\n\r"]/.test(value) &&
+    escapeControls(value) === value;
+  return plain ? value : escapeControls(JSON.stringify(value));
 }
 
 /**

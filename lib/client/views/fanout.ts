@@ -2,18 +2,22 @@
  * How a fan-out looks to a person: streamed output prefixed with the host
  * name as it arrives (whole lines only, so hosts never interleave mid-line),
  * a progress line on a TTY, then the metric table or the gathered outputs,
- * failures, and the summary line. Client view layer.
+ * failures (hosts with the same reason on one line), and the summary line.
+ * One-shot mode can ask for the stream or the gathered outputs alone.
+ * Client view layer.
  * @module
  */
 
 import type { RemoteCommand } from "../../grammar/command.ts";
 import { isMetricKind } from "../../grammar/commands/metrics.ts";
 import type { HostResult } from "../fleet.ts";
+import { compactHosts } from "../hostlist.ts";
 import { paint } from "./color.ts";
 import { gatherOutputs, renderGathered } from "./gather.ts";
 import { type MetricMethod, renderMetricTable } from "./metrics.ts";
 import { failureLines, failureText, summarize } from "./summary.ts";
 import { visibleWidth } from "./table.ts";
+import { escapeControls } from "./escape_controls.ts";
 
 /** Where a view writes: the console or stdout, and stderr for progress. */
 export interface ViewSink {
@@ -25,7 +29,19 @@ export interface ViewSink {
   color: boolean;
   /** Whether to show a progress line (a TTY on stderr). */
   progress: boolean;
+  /**
+   * Whether remote text is shown with its control characters escaped (`\x1b`):
+   * stdout is a terminal and `--raw` was not given. Off, the bytes pass unchanged.
+   */
+  escape: boolean;
 }
+
+/**
+ * Which parts of exec and ping output a view shows: `both` (the default:
+ * streamed lines, then gathered blocks when some hosts agree), `gather` (no
+ * stream; every output in a block, as `clush -b`) or `stream` (no blocks).
+ */
+export type OutputMode = "both" | "gather" | "stream";
 
 /** Whether a command's answer is a metric table (else streamed output or a plain ack). */
 export function isMetric(cmd: RemoteCommand): cmd is RemoteCommand & { kind: MetricMethod } {
@@ -35,10 +51,47 @@ export function isMetric(cmd: RemoteCommand): cmd is RemoteCommand & { kind: Met
 /** Past this many failed hosts, failures are listed folded per status instead of per host. */
 const MAX_HOST_LINES = 20;
 
-/** One failed host's line: `web3: exit code 2`, `db1: Command timed out after 60000 ms`. */
-function hostLine(r: HostResult, color: boolean): string {
-  const style = r.status === "nonzero" || r.status === "cancelled" ? "yellow" : "red";
-  return paint(color, style, `${r.host}: ${failureText(r)}`);
+/**
+ * The failed hosts' lines, hosts with the same status and reason folded into
+ * one: `web[1-3]: exit code 3`, `db1: Command timed out after 60000 ms`.
+ */
+function hostLines(
+  failed: readonly HostResult[],
+  color: boolean,
+  safe: (text: string) => string,
+): string[] {
+  const folded = new Map<string, { r: HostResult; text: string; hosts: string[] }>();
+  for (const r of failed) {
+    // The reason may quote the server's own words: remote text like any output.
+    const text = safe(failureText(r));
+    const key = `${r.status}\0${text}`;
+    const seen = folded.get(key);
+    if (seen) seen.hosts.push(r.host);
+    else folded.set(key, { r, text, hosts: [r.host] });
+  }
+  return [...folded.values()].map(({ r, text, hosts }) => {
+    const style = r.status === "nonzero" || r.status === "cancelled" ? "yellow" : "red";
+    return paint(color, style, `${compactHosts(hosts)}: ${text}`);
+  });
+}
+
+/**
+ * Whether a host's output belongs in the gathered blocks: a command that ran
+ * to its end, even silent (`(no output)`), or one timed out or cancelled that
+ * printed something first; never an empty block for a host that was cut short.
+ */
+function gatherable(r: HostResult): boolean {
+  if (r.stdout === undefined) return false;
+  if (r.status === "ok" || r.status === "nonzero") return true;
+  return (r.stdout + (r.stderr ?? "")) !== "";
+}
+
+/** A gathered block's text: stdout, then stderr with each line marked `[stderr]`. */
+function blockText(stdout: string, stderr: string, color: boolean): string {
+  if (stderr === "") return stdout;
+  const mark = paint(color, "yellow", "[stderr]");
+  const marked = stderr.replace(/\n$/, "").split("\n").map((l) => `${mark} ${l}`).join("\n");
+  return `${stdout === "" || stdout.endsWith("\n") ? stdout : `${stdout}\n`}${marked}\n`;
 }
 
 /** Renders one fan-out; feed it output and results as they come, then `finish`. */
@@ -51,17 +104,25 @@ export class FanoutView {
   /** Partial lines per host and stream, held until their newline arrives. */
   #partial = new Map<string, string>();
   #progressShown = false;
+  #mode: OutputMode;
 
-  /** Start a view of `cmd` on `hosts`. */
-  constructor(sink: ViewSink, cmd: RemoteCommand, hosts: readonly string[]) {
+  /** Start a view of `cmd` on `hosts`, showing exec and ping output per `mode` (default `both`). */
+  constructor(
+    sink: ViewSink,
+    cmd: RemoteCommand,
+    hosts: readonly string[],
+    mode: OutputMode = "both",
+  ) {
     this.#sink = sink;
     this.#cmd = cmd;
+    this.#mode = mode;
     this.#total = hosts.length;
     this.#width = Math.max(0, ...hosts.map((h) => visibleWidth(h)));
   }
 
   /** Show streamed output, prefixed per line with the host name. */
   output(host: string, stream: "stdout" | "stderr", data: string): void {
+    if (this.#mode === "gather") return;
     const key = `${stream}\0${host}`;
     const text = (this.#partial.get(key) ?? "") + data;
     const cut = text.lastIndexOf("\n");
@@ -70,8 +131,12 @@ export class FanoutView {
       return;
     }
     this.#partial.set(key, text.slice(cut + 1));
-    this.#lines(host, stream, text.slice(0, cut));
+    // Escaped with its newline, so a CR that ends a line is seen before its LF.
+    this.#lines(host, stream, this.#safe(text.slice(0, cut + 1)).slice(0, -1));
   }
+
+  /** Remote text as it may be shown: control characters escaped on a terminal. */
+  #safe = (text: string): string => this.#sink.escape ? escapeControls(text) : text;
 
   #lines(host: string, stream: "stdout" | "stderr", text: string): void {
     const c = this.#sink.color;
@@ -91,7 +156,7 @@ export class FanoutView {
     for (const stream of ["stdout", "stderr"] as const) {
       const key = `${stream}\0${r.host}`;
       const rest = this.#partial.get(key);
-      if (rest) this.#lines(r.host, stream, rest);
+      if (rest) this.#lines(r.host, stream, this.#safe(rest));
       this.#partial.delete(key);
     }
     if (this.#sink.progress && this.#total > 1) {
@@ -119,16 +184,22 @@ export class FanoutView {
           : { host: r.host, error: failureText(r) }
       );
       parts.push(renderMetricTable(this.#cmd.kind, rows, c));
-    } else if (this.#cmd.kind === "exec" || this.#cmd.kind === "ping") {
-      // Only commands that ran to their end are gathered; a cancelled one shows no "(no output)".
-      const answered = results.filter((r) =>
-        r.stdout !== undefined && (r.status === "ok" || r.status === "nonzero")
-      );
+    } else if (
+      (this.#cmd.kind === "exec" || this.#cmd.kind === "ping") && this.#mode !== "stream"
+    ) {
       const groups = gatherOutputs(
-        answered.map((r) => ({ host: r.host, text: (r.stdout ?? "") + (r.stderr ?? "") })),
+        results.filter(gatherable).map((r) => ({
+          host: r.host,
+          text: blockText(this.#safe(r.stdout ?? ""), this.#safe(r.stderr ?? ""), c),
+        })),
       );
-      // Gathering only adds something when hosts agree; unique outputs were streamed already.
-      if (groups.some((g) => g.hosts.length > 1)) parts.push(renderGathered(groups, c));
+      // Streamed too, gathering only adds something when hosts agree; alone, it is the output.
+      const show = this.#mode === "gather"
+        ? groups.length > 0
+        : groups.some((g) => g.hosts.length > 1);
+      if (show) parts.push(renderGathered(groups, c));
+    }
+    if (this.#cmd.kind === "exec" || this.#cmd.kind === "ping") {
       for (const r of results) {
         if (r.truncated) {
           parts.push(paint(c, "yellow", `${r.host}: output truncated at the server's cap`));
@@ -136,11 +207,12 @@ export class FanoutView {
       }
     }
     const failed = results.filter((r) => r.status !== "ok");
-    if (failed.length > MAX_HOST_LINES) {
+    const lines = hostLines(failed, c, this.#safe);
+    if (lines.length > MAX_HOST_LINES) {
       parts.push(...failureLines(results, c));
     } else if (!isMetric(this.#cmd)) {
       // Metric tables already carry each failure in the host's row.
-      for (const r of failed) parts.push(hostLine(r, c));
+      parts.push(...lines);
     }
     parts.push(summarize(results, c));
     this.#sink.out(parts.filter((p) => p !== "").join("\n") + "\n");

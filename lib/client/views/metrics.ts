@@ -26,6 +26,7 @@ import type { MetricKind } from "../../grammar/commands/metrics.ts";
 import { paint } from "./color.ts";
 import { formatBytes, formatPercent, formatTimestamp, formatUptime, MISSING } from "./format.ts";
 import { type Column, renderTable } from "./table.ts";
+import { escapeControls } from "./escape_controls.ts";
 
 /** The metric methods these views can show: every metric command. */
 export type MetricMethod = MetricKind;
@@ -50,8 +51,9 @@ function num(value: unknown): number {
   return typeof value === "number" ? value : Number.NaN;
 }
 
+/** A server's text for a cell; its control characters (a process may name itself with escapes) shown escaped. */
 function str(value: unknown): string {
-  return typeof value === "string" && value !== "" ? value : MISSING;
+  return typeof value === "string" && value !== "" ? escapeControls(value) : MISSING;
 }
 
 function list(value: unknown): unknown[] {

@@ -125,3 +125,22 @@ export function exitCodeFor(statuses: Iterable<HostStatus>): ExitCode {
   if (seen.has("nonzero")) return EXIT_CODES.nonzero;
   return EXIT_CODES.ok;
 }
+
+/**
+ * The largest exit code the hosts' commands ended with, as `pdsh -S` returns
+ * it; null unless every host answered with one (a host unreachable, timed out,
+ * cancelled, killed by a signal, or a metric answer has none), in which case
+ * the status-based `exitCodeFor` applies.
+ */
+export function maxExitCode(
+  results: readonly { status: HostStatus; exitCode?: number | null }[],
+): number | null {
+  if (results.length === 0) return null;
+  let max = 0;
+  for (const r of results) {
+    if (r.status !== "ok" && r.status !== "nonzero") return null;
+    if (typeof r.exitCode !== "number") return null;
+    max = Math.max(max, r.exitCode);
+  }
+  return max;
+}

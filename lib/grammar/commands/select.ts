@@ -9,14 +9,14 @@ import type { CommandInput, CommandSpec } from "../spec.ts";
 import { parseTarget } from "../target.ts";
 import { quote } from "../_quote.ts";
 
-/** The names and globs after the sign; groups, `all` and exclusions make no sense here. */
+/** The names and globs after the sign; groups, `all`, exclusions and intersections make no sense here. */
 function names(input: CommandInput): string[] {
   const args = input.args();
   if (args.length === 0) return input.fail("expected a name or glob");
   const result: string[] = [];
   for (const arg of args) {
     for (const item of parseTarget(arg.text, arg.start).items) {
-      if (item.exclude || (item.kind !== "name" && item.kind !== "glob")) {
+      if (item.op !== "add" || (item.kind !== "name" && item.kind !== "glob")) {
         return input.fail(`${quote(arg.text)} is not a list of names or globs`, arg.start);
       }
       result.push(item.value);
