@@ -105,6 +105,17 @@ Deno.test("FrameReader.read() decodes UTF-8 strictly", async (t) => {
   }
 });
 
+Deno.test("FrameReader.read() keeps a byte-order mark as the peer sent it", async () => {
+  // Regression: fast-check (framing_property_test, seed -1378724493) found a frame holding
+  // only U+FEFF read back as "": TextDecoder drops a leading BOM unless told not to.
+  const reader = new FrameReader(new ScriptedStream(["\uFEFF\n", '\uFEFF{"a":1}\n']), 1024);
+  assert.equal(await reader.read(), "\uFEFF");
+  const second = await reader.read();
+  assert.equal(second, '\uFEFF{"a":1}');
+  // So a frame that starts with a BOM is not JSON, as protocol.md §1 says.
+  assert.throws(() => decodeMessage(second!), ProtocolError);
+});
+
 Deno.test("FrameReader.read() enforces the frame limit", async (t) => {
   const limit = 64;
 

@@ -36,8 +36,10 @@ export class FrameReader {
   #end = 0;
   /** Where the newline search resumes, so a long frame is never scanned twice. */
   #scanned = 0;
-  #strict = new TextDecoder("utf-8", { fatal: true });
-  #lenient = new TextDecoder("utf-8");
+  // ignoreBOM keeps a leading U+FEFF in the text: by default each decode() would drop it
+  // from every frame, silently changing what the peer sent (found by the property test).
+  #strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  #lenient = new TextDecoder("utf-8", { ignoreBOM: true });
   /** Largest frame accepted, in bytes, excluding the newline. Callers may change it. */
   maxFrameBytes: number;
 
