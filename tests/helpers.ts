@@ -8,6 +8,7 @@
  */
 
 import type { Socket } from "node:net";
+import { deadline, delay } from "../lib/async.ts";
 import { runArgsSync } from "../lib/dev/entry_flags.ts";
 import { childEnv, signalChild, spawnLocalServer } from "../lib/dev/local_server.ts";
 import { newNonce, TokenKey } from "../lib/protocol/auth.ts";
@@ -18,7 +19,12 @@ import { generateCertificate } from "../lib/server/cert_gen.ts";
 import { clientHandshake, type ClientSession, serverHandshake } from "../lib/protocol/handshake.ts";
 import { NodeSocketStream } from "../lib/protocol/node_stream.ts";
 import { dialTcp, tcpTransport } from "../lib/protocol/tcp_transport.ts";
-import { formatEndpoint, type Protection, type Transport } from "../lib/protocol/transport.ts";
+import {
+  closeQuietly,
+  formatEndpoint,
+  type Protection,
+  type Transport,
+} from "../lib/protocol/transport.ts";
 import { plainFacts } from "./protocol_helpers.ts";
 
 /** A token good enough for tests (≥16 characters). */
@@ -272,11 +278,7 @@ export async function rawConnect(server: { hostname: string; port: number }): Pr
   const conn = await Deno.connect({ hostname: server.hostname, port: server.port });
   return Object.assign(conn, {
     [Symbol.asyncDispose]() {
-      try {
-        conn.close();
-      } catch (err) {
-        if (!(err instanceof Deno.errors.BadResource)) throw err;
-      }
+      closeQuietly(conn);
       return Promise.resolve();
     },
   });
@@ -319,17 +321,10 @@ export async function rawDial(server: ServerAddress, opts: DialOptions = {}): Pr
   /** The one read in flight, kept across calls: the stream allows a single reader. */
   let reading: Promise<number | null> | null = null;
   const readUntil = async (done: () => boolean, timeoutMs: number): Promise<Received> => {
-    const deadline = Date.now() + timeoutMs;
-    while (!closed && !done() && Date.now() < deadline) {
+    const until = Date.now() + timeoutMs;
+    while (!closed && !done() && Date.now() < until) {
       reading ??= stream!.read(buf).catch(() => null);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const n = await Promise.race([
-        reading,
-        new Promise<"timeout">((r) =>
-          timer = setTimeout(() => r("timeout"), deadline - Date.now())
-        ),
-      ]);
-      clearTimeout(timer);
+      const n = await deadline(reading, until - Date.now(), () => "timeout" as const);
       if (n === "timeout") break;
       reading = null;
       if (n === null) closed = true;
@@ -366,14 +361,13 @@ export async function rawDial(server: ServerAddress, opts: DialOptions = {}): Pr
 export async function readAll(conn: Deno.Conn, timeoutMs = 5_000): Promise<string> {
   const buf = new Uint8Array(64 * 1024);
   let text = "";
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const n = await Promise.race([
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const n = await deadline(
       conn.read(buf).catch(() => null),
-      new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), deadline - Date.now())),
-    ]);
-    clearTimeout(timer);
+      until - Date.now(),
+      () => "timeout" as const,
+    );
     if (n === null || n === "timeout") break;
     text += decoder.decode(buf.subarray(0, n));
   }
@@ -426,10 +420,10 @@ export function isAlive(pid: number): boolean {
 
 /** Poll `check` every 50 ms until it is true or `timeoutMs` passes; returns its last value. */
 export async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
     if (check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
+    await delay(50);
   }
   return check();
 }
@@ -583,13 +577,7 @@ function holdingServer(
     port: listener.addr.port,
     async [Symbol.asyncDispose]() {
       listener.close();
-      for (const c of held) {
-        try {
-          c.close();
-        } catch (err) {
-          if (!(err instanceof Deno.errors.BadResource)) throw err; // already closed
-        }
-      }
+      for (const c of held) closeQuietly(c);
       await accepting;
     },
   };
@@ -818,12 +806,12 @@ export class TmuxTerminal implements AsyncDisposable {
 
   /** Wait until the screen matches `pattern`; throws with the screen if it does not in time. */
   async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
+    const until = Date.now() + timeoutMs;
     let screen = "";
-    while (Date.now() < deadline) {
+    while (Date.now() < until) {
       screen = await this.screen();
       if (pattern.test(screen)) return screen;
-      await new Promise((r) => setTimeout(r, 100));
+      await delay(100);
     }
     throw new Error(`Timed out waiting for ${pattern} on the screen:\n${screen}`);
   }
