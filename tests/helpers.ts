@@ -418,6 +418,14 @@ export function isAlive(pid: number): boolean {
   return entry !== undefined && !entry.state.startsWith("Z");
 }
 
+/** Whether a process is asleep in a write to a full pipe (the kernel's wait channel says so). */
+export function blockedOnPipeWrite(pid: number): boolean {
+  const out = new Deno.Command("ps", { args: ["-o", "wchan=", "-p", String(pid)], stdin: "null" })
+    .outputSync();
+  // Linux names it pipe_write, or anon_pipe_write in newer kernels.
+  return /pipe_write/.test(decoder.decode(out.stdout));
+}
+
 /** Poll `check` every 50 ms until it is true or `timeoutMs` passes; returns its last value. */
 export async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<boolean> {
   const until = Date.now() + timeoutMs;

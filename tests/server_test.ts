@@ -10,6 +10,7 @@ import { AuthError, ConnectionClosedError, RemoteError } from "../lib/protocol/e
 import { ERROR_CODES, LIMITS, NOTIFICATIONS } from "../lib/protocol/constants.ts";
 import type { CallEnd, Notification, OutputParams } from "../lib/protocol/messages.ts";
 import {
+  blockedOnPipeWrite,
   connect,
   descendants,
   eventually,
@@ -329,7 +330,16 @@ Deno.test("rmon-server stays small and serves others while a client floods outpu
       maxOutputBytes: 300_000_000,
     },
   });
-  await new Promise((r) => setTimeout(r, 1500));
+  // Measure once the backpressure has reached the command: the server stopped reading its
+  // output, so head and tr both stand blocked on full pipes (without it, they would not), and
+  // stay so across polls rather than for an instant.
+  let stalledPolls = 0;
+  const stalled = () => {
+    const blocked = descendants(server.pid).filter(blockedOnPipeWrite).length >= 2;
+    stalledPolls = blocked ? stalledPolls + 1 : 0;
+    return stalledPolls >= 3;
+  };
+  assert.ok(await eventually(stalled, 15_000), "the pipeline stalls");
   await using good = await connect(server);
   const answer = await good.peer.call("ram", undefined, { timeoutMs: 5_000 });
   assert.ok(answer, "another client is still answered");
