@@ -18,7 +18,11 @@ import { tlsDialer, tlsListen } from "../lib/protocol/tls_transport.ts";
 import { generateCertificate } from "../lib/server/cert_gen.ts";
 import { clientHandshake, type ClientSession, serverHandshake } from "../lib/protocol/handshake.ts";
 import { NodeSocketStream } from "../lib/protocol/node_stream.ts";
-import { dialTcp, tcpTransport } from "../lib/protocol/tcp_transport.ts";
+import { dialTcp, listenTcp, tcpTransport } from "../lib/protocol/tcp_transport.ts";
+import { FRAME_LIMITS, LIMITS, TIMEOUTS } from "../lib/protocol/constants.ts";
+import { DEFAULT_ADMISSION } from "../lib/server/admission.ts";
+import { Logger } from "../lib/server/log.ts";
+import { RmonServer, type RmonServerConfig } from "../lib/server/rmon_server.ts";
 import {
   closeQuietly,
   formatEndpoint,
@@ -268,6 +272,48 @@ export async function connect(
       session.peer.close();
       await running;
     },
+  };
+}
+
+/** An `RmonServer` running in this process (see {@linkcode startInProcessServer}). */
+export interface InProcessServer extends ServerAddress, AsyncDisposable {
+  server: RmonServer;
+  /** Every line it has logged so far. */
+  log: string[];
+}
+
+/**
+ * Start an `RmonServer` in this process: plain TCP on a free loopback port,
+ * the test token, the defaults of `rmon-server` and any `overrides`; dispose
+ * to shut it down (every call cancelled, its processes killed).
+ */
+export async function startInProcessServer(
+  overrides: Partial<RmonServerConfig> = {},
+): Promise<InProcessServer> {
+  const log: string[] = [];
+  const server = new RmonServer({
+    endpoint: { hostname: "127.0.0.1", port: 0 },
+    listen: listenTcp,
+    credentials: { token: new TokenKey(TEST_TOKEN), keys: null },
+    audit: null,
+    log: new Logger("normal", (line) => log.push(line.trimEnd())),
+    readOnly: false,
+    maxFrameBytes: FRAME_LIMITS.postAuth,
+    maxOutputBytes: LIMITS.execOutputBytes,
+    authTimeoutMs: TIMEOUTS.authDeadlineMs,
+    writeTimeoutMs: TIMEOUTS.writeMs,
+    idleTimeoutMs: TIMEOUTS.idleMs,
+    limits: DEFAULT_ADMISSION,
+    ...overrides,
+  });
+  const addr = await server.start();
+  return {
+    server,
+    log,
+    hostname: addr.hostname,
+    port: addr.port,
+    token: TEST_TOKEN,
+    [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }
 
