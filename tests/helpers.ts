@@ -472,6 +472,20 @@ export function blockedOnPipeWrite(pid: number): boolean {
   return /pipe_write/.test(decoder.decode(out.stdout));
 }
 
+/**
+ * Wait until `writers` descendants of `pid` stand blocked on full pipes for three polls in a
+ * row (not for an instant): a command's output pipeline whose reader stopped draining it.
+ * Resolves false if that does not happen within `timeoutMs`.
+ */
+export function outputStalls(pid: number, writers = 2, timeoutMs = 15_000): Promise<boolean> {
+  let polls = 0;
+  return eventually(() => {
+    const blocked = descendants(pid).filter(blockedOnPipeWrite).length >= writers;
+    polls = blocked ? polls + 1 : 0;
+    return polls >= 3;
+  }, timeoutMs);
+}
+
 /** Poll `check` every 50 ms until it is true or `timeoutMs` passes; returns its last value. */
 export async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<boolean> {
   const until = Date.now() + timeoutMs;

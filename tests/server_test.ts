@@ -10,11 +10,11 @@ import { AuthError, ConnectionClosedError, RemoteError } from "../lib/protocol/e
 import { ERROR_CODES, LIMITS, NOTIFICATIONS } from "../lib/protocol/constants.ts";
 import type { CallEnd, Notification, OutputParams } from "../lib/protocol/messages.ts";
 import {
-  blockedOnPipeWrite,
   connect,
   descendants,
   eventually,
   isAlive,
+  outputStalls,
   rawAuthenticated,
   rawConnect,
   readAll,
@@ -331,15 +331,8 @@ Deno.test("rmon-server stays small and serves others while a client floods outpu
     },
   });
   // Measure once the backpressure has reached the command: the server stopped reading its
-  // output, so head and tr both stand blocked on full pipes (without it, they would not), and
-  // stay so across polls rather than for an instant.
-  let stalledPolls = 0;
-  const stalled = () => {
-    const blocked = descendants(server.pid).filter(blockedOnPipeWrite).length >= 2;
-    stalledPolls = blocked ? stalledPolls + 1 : 0;
-    return stalledPolls >= 3;
-  };
-  assert.ok(await eventually(stalled, 15_000), "the pipeline stalls");
+  // output, so head and tr both stand blocked on full pipes (without it, they would not).
+  assert.ok(await outputStalls(server.pid), "the pipeline stalls");
   await using good = await connect(server);
   const answer = await good.peer.call("ram", undefined, { timeoutMs: 5_000 });
   assert.ok(answer, "another client is still answered");
