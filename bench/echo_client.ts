@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Endpoint } from "../lib/protocol/transport.ts";
+import { closeQuietly, type Endpoint } from "../lib/protocol/transport.ts";
 
 const READ_BYTES = 64 * 1024;
 
@@ -72,11 +72,7 @@ export class EchoConn {
 
   /** Close the connection. */
   close(): void {
-    try {
-      this.#conn.close();
-    } catch (err) {
-      if (!(err instanceof Deno.errors.BadResource)) throw err;
-    }
+    closeQuietly(this.#conn);
   }
 
   async #writeAll(bytes: Uint8Array): Promise<void> {

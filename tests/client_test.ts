@@ -287,9 +287,10 @@ Deno.test("rmon gathers identical output and reports a server killed mid-command
       ["--hosts", servers.map(addr).join(","), "--yes", "--", "sh: echo same; sleep 2; echo end"],
       { env },
     );
-    // Kill one server while the command runs on it.
-    await new Promise((r) => setTimeout(r, 1000));
-    servers[2]!.kill("SIGKILL");
+    // Kill one server while the command runs on it: once its shell is there.
+    const doomed = servers[2]!;
+    assert.ok(await eventually(() => descendants(doomed.pid).length > 0, 15_000), "it runs");
+    doomed.kill("SIGKILL");
     const run = await running;
     assert.equal(run.code, EXIT_CODES.unreachable, run.stdout + run.stderr);
     assert.match(run.stdout, /-+ 127\.0\.0\.1:\[\d+,\d+\] \(2\) -+\nsame\nend/);

@@ -8,6 +8,7 @@
  */
 
 import type { Socket } from "node:net";
+import { deadline, delay } from "../lib/async.ts";
 import { runArgsSync } from "../lib/dev/entry_flags.ts";
 import { childEnv, signalChild, spawnLocalServer } from "../lib/dev/local_server.ts";
 import { newNonce, TokenKey } from "../lib/protocol/auth.ts";
@@ -17,8 +18,17 @@ import { tlsDialer, tlsListen } from "../lib/protocol/tls_transport.ts";
 import { generateCertificate } from "../lib/server/cert_gen.ts";
 import { clientHandshake, type ClientSession, serverHandshake } from "../lib/protocol/handshake.ts";
 import { NodeSocketStream } from "../lib/protocol/node_stream.ts";
-import { dialTcp, tcpTransport } from "../lib/protocol/tcp_transport.ts";
-import { formatEndpoint, type Protection, type Transport } from "../lib/protocol/transport.ts";
+import { dialTcp, listenTcp, tcpTransport } from "../lib/protocol/tcp_transport.ts";
+import { FRAME_LIMITS, LIMITS, TIMEOUTS } from "../lib/protocol/constants.ts";
+import { DEFAULT_ADMISSION } from "../lib/server/admission.ts";
+import { Logger } from "../lib/server/log.ts";
+import { RmonServer, type RmonServerConfig } from "../lib/server/rmon_server.ts";
+import {
+  closeQuietly,
+  formatEndpoint,
+  type Protection,
+  type Transport,
+} from "../lib/protocol/transport.ts";
 import { plainFacts } from "./protocol_helpers.ts";
 
 /** A token good enough for tests (≥16 characters). */
@@ -265,6 +275,48 @@ export async function connect(
   };
 }
 
+/** An `RmonServer` running in this process (see {@linkcode startInProcessServer}). */
+export interface InProcessServer extends ServerAddress, AsyncDisposable {
+  server: RmonServer;
+  /** Every line it has logged so far. */
+  log: string[];
+}
+
+/**
+ * Start an `RmonServer` in this process: plain TCP on a free loopback port,
+ * the test token, the defaults of `rmon-server` and any `overrides`; dispose
+ * to shut it down (every call cancelled, its processes killed).
+ */
+export async function startInProcessServer(
+  overrides: Partial<RmonServerConfig> = {},
+): Promise<InProcessServer> {
+  const log: string[] = [];
+  const server = new RmonServer({
+    endpoint: { hostname: "127.0.0.1", port: 0 },
+    listen: listenTcp,
+    credentials: { token: new TokenKey(TEST_TOKEN), keys: null },
+    audit: null,
+    log: new Logger("normal", (line) => log.push(line.trimEnd())),
+    readOnly: false,
+    maxFrameBytes: FRAME_LIMITS.postAuth,
+    maxOutputBytes: LIMITS.execOutputBytes,
+    authTimeoutMs: TIMEOUTS.authDeadlineMs,
+    writeTimeoutMs: TIMEOUTS.writeMs,
+    idleTimeoutMs: TIMEOUTS.idleMs,
+    limits: DEFAULT_ADMISSION,
+    ...overrides,
+  });
+  const addr = await server.start();
+  return {
+    server,
+    log,
+    hostname: addr.hostname,
+    port: addr.port,
+    token: TEST_TOKEN,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
 /** A raw TCP connection for misbehaving-client tests; dispose to close it. */
 export async function rawConnect(server: { hostname: string; port: number }): Promise<
   Deno.TcpConn & AsyncDisposable
@@ -272,11 +324,7 @@ export async function rawConnect(server: { hostname: string; port: number }): Pr
   const conn = await Deno.connect({ hostname: server.hostname, port: server.port });
   return Object.assign(conn, {
     [Symbol.asyncDispose]() {
-      try {
-        conn.close();
-      } catch (err) {
-        if (!(err instanceof Deno.errors.BadResource)) throw err;
-      }
+      closeQuietly(conn);
       return Promise.resolve();
     },
   });
@@ -319,17 +367,10 @@ export async function rawDial(server: ServerAddress, opts: DialOptions = {}): Pr
   /** The one read in flight, kept across calls: the stream allows a single reader. */
   let reading: Promise<number | null> | null = null;
   const readUntil = async (done: () => boolean, timeoutMs: number): Promise<Received> => {
-    const deadline = Date.now() + timeoutMs;
-    while (!closed && !done() && Date.now() < deadline) {
+    const until = Date.now() + timeoutMs;
+    while (!closed && !done() && Date.now() < until) {
       reading ??= stream!.read(buf).catch(() => null);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const n = await Promise.race([
-        reading,
-        new Promise<"timeout">((r) =>
-          timer = setTimeout(() => r("timeout"), deadline - Date.now())
-        ),
-      ]);
-      clearTimeout(timer);
+      const n = await deadline(reading, until - Date.now(), () => "timeout" as const);
       if (n === "timeout") break;
       reading = null;
       if (n === null) closed = true;
@@ -366,14 +407,13 @@ export async function rawDial(server: ServerAddress, opts: DialOptions = {}): Pr
 export async function readAll(conn: Deno.Conn, timeoutMs = 5_000): Promise<string> {
   const buf = new Uint8Array(64 * 1024);
   let text = "";
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const n = await Promise.race([
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const n = await deadline(
       conn.read(buf).catch(() => null),
-      new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), deadline - Date.now())),
-    ]);
-    clearTimeout(timer);
+      until - Date.now(),
+      () => "timeout" as const,
+    );
     if (n === null || n === "timeout") break;
     text += decoder.decode(buf.subarray(0, n));
   }
@@ -424,12 +464,34 @@ export function isAlive(pid: number): boolean {
   return entry !== undefined && !entry.state.startsWith("Z");
 }
 
+/** Whether a process is asleep in a write to a full pipe (the kernel's wait channel says so). */
+export function blockedOnPipeWrite(pid: number): boolean {
+  const out = new Deno.Command("ps", { args: ["-o", "wchan=", "-p", String(pid)], stdin: "null" })
+    .outputSync();
+  // Linux names it pipe_write, or anon_pipe_write in newer kernels.
+  return /pipe_write/.test(decoder.decode(out.stdout));
+}
+
+/**
+ * Wait until `writers` descendants of `pid` stand blocked on full pipes for three polls in a
+ * row (not for an instant): a command's output pipeline whose reader stopped draining it.
+ * Resolves false if that does not happen within `timeoutMs`.
+ */
+export function outputStalls(pid: number, writers = 2, timeoutMs = 15_000): Promise<boolean> {
+  let polls = 0;
+  return eventually(() => {
+    const blocked = descendants(pid).filter(blockedOnPipeWrite).length >= writers;
+    polls = blocked ? polls + 1 : 0;
+    return polls >= 3;
+  }, timeoutMs);
+}
+
 /** Poll `check` every 50 ms until it is true or `timeoutMs` passes; returns its last value. */
 export async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
     if (check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
+    await delay(50);
   }
   return check();
 }
@@ -583,13 +645,7 @@ function holdingServer(
     port: listener.addr.port,
     async [Symbol.asyncDispose]() {
       listener.close();
-      for (const c of held) {
-        try {
-          c.close();
-        } catch (err) {
-          if (!(err instanceof Deno.errors.BadResource)) throw err; // already closed
-        }
-      }
+      for (const c of held) closeQuietly(c);
       await accepting;
     },
   };
@@ -818,12 +874,12 @@ export class TmuxTerminal implements AsyncDisposable {
 
   /** Wait until the screen matches `pattern`; throws with the screen if it does not in time. */
   async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
+    const until = Date.now() + timeoutMs;
     let screen = "";
-    while (Date.now() < deadline) {
+    while (Date.now() < until) {
       screen = await this.screen();
       if (pattern.test(screen)) return screen;
-      await new Promise((r) => setTimeout(r, 100));
+      await delay(100);
     }
     throw new Error(`Timed out waiting for ${pattern} on the screen:\n${screen}`);
   }

@@ -11,6 +11,7 @@
  */
 
 import assert from "node:assert/strict";
+import { deadline } from "../lib/async.ts";
 import { describeError } from "../lib/protocol/errors.ts";
 import { newNonce } from "../lib/protocol/auth.ts";
 import type { ClientSession } from "../lib/protocol/handshake.ts";
@@ -20,6 +21,7 @@ import {
   descendants,
   eventually,
   isAlive,
+  outputStalls,
   rawDial,
   type Received,
   rssBytes,
@@ -95,17 +97,9 @@ class Canary {
 
   /** Resolves after the next answered call, or rejects after 5 s. */
   async next(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        new Promise<void>((r) => this.#waiters.push(r)),
-        new Promise<never>((_, reject) =>
-          timer = setTimeout(() => reject(new Error("The canary got no answer for 5 s")), 5_000)
-        ),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await deadline(new Promise<void>((r) => this.#waiters.push(r)), 5_000, () => {
+      throw new Error("The canary got no answer for 5 s");
+    });
   }
 
   async stop(): Promise<void> {
@@ -459,8 +453,8 @@ for (const tls of [false, true]) {
       const server = await startServer({ args });
       const stuck = await connect(server, { tls, from, read: false });
       const call = outcome(stuck.peer.call("exec", FLOOD_EXEC));
-      assert.ok(await eventually(() => descendants(server.pid).length >= 2));
-      await sleep(300); // the output fills every socket buffer on the way within milliseconds
+      // The output fills every socket buffer on the way, then the pipeline stands still.
+      assert.ok(await outputStalls(server.pid), "the pipeline stalls");
       const kids = descendants(server.pid);
       return {
         server,
@@ -528,8 +522,7 @@ for (const tls of [false, true]) {
           await using w = await watch(server, tls);
           const stuck = await connect(server, { tls, from, read: false });
           const call = outcome(stuck.peer.call("exec", FLOOD_EXEC));
-          assert.ok(await eventually(() => descendants(server.pid).length >= 2));
-          await sleep(300);
+          assert.ok(await outputStalls(server.pid), "the pipeline stalls");
           const kids = descendants(server.pid);
           const started = performance.now();
           const bye = outcome(stuck.peer.call("disconnect"));

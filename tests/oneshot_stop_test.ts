@@ -212,7 +212,7 @@ Deno.test("rmon one-shot stopped while connecting sends nothing and reports ever
     { env },
   );
   // The good host is up at once; the silent one holds the connection phase open.
-  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(await eventually(() => /authenticated as/.test(good.stderr()), 15_000), "good is up");
   const started = performance.now();
   client.kill("SIGINT");
   const run = await client.done;

@@ -14,6 +14,7 @@ import {
   descendants,
   eventually,
   isAlive,
+  outputStalls,
   rawAuthenticated,
   rawConnect,
   readAll,
@@ -329,7 +330,9 @@ Deno.test("rmon-server stays small and serves others while a client floods outpu
       maxOutputBytes: 300_000_000,
     },
   });
-  await new Promise((r) => setTimeout(r, 1500));
+  // Measure once the backpressure has reached the command: the server stopped reading its
+  // output, so head and tr both stand blocked on full pipes (without it, they would not).
+  assert.ok(await outputStalls(server.pid), "the pipeline stalls");
   await using good = await connect(server);
   const answer = await good.peer.call("ram", undefined, { timeoutMs: 5_000 });
   assert.ok(answer, "another client is still answered");

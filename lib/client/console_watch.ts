@@ -7,6 +7,7 @@
  * @module
  */
 
+import { deadline } from "../async.ts";
 import type { Fleet, HostResult } from "./fleet.ts";
 import { visibleWidth } from "./views/table.ts";
 import { renderWatch, watchColumns, type WatchRow } from "./views/watch.ts";
@@ -120,12 +121,8 @@ export async function runWatch(opts: WatchOptions): Promise<void> {
       }
       rounds++;
       if (stopped()) break;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        stop,
-        new Promise<void>((resolve) => timer = setTimeout(resolve, opts.intervalSeconds * 1000)),
-      ]);
-      clearTimeout(timer);
+      // The next round comes after the interval, or at once to stop.
+      await deadline(stop, opts.intervalSeconds * 1000, () => {});
       if (stopped()) break;
     }
   } finally {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { abortable } from "../async.ts";
 import { ConnectionClosedError, RemoteError, TimeoutError } from "../protocol/errors.ts";
 import { ERROR_CODES } from "../protocol/constants.ts";
 import type { TokenKey } from "../protocol/auth.ts";
@@ -220,12 +221,11 @@ export class Fleet {
       await all;
       return;
     }
-    const stop = whenAborted(signal);
-    try {
-      await Promise.race([all, stop.aborted]);
-    } finally {
-      stop.dispose();
-    }
+    // An abort ends the wait (the links still connecting are closed below); a failure of
+    // the connects themselves still throws.
+    await abortable(all, signal).catch((err) => {
+      if (!signal.aborted) throw err;
+    });
     if (signal.aborted) {
       await Promise.all(links.filter((l) => l.state !== "up").map((l) => l.close()));
     }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { deadline } from "../async.ts";
 import { runArgsSync } from "./entry_flags.ts";
 
 /** A started server child and what it printed until it listened. */
@@ -76,12 +77,9 @@ export async function spawnLocalServer(opts: SpawnOptions): Promise<LocalServer>
   const reader = child.stdout.getReader();
   let buffered = "";
   let listening: RegExpMatchArray | null = null;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timeout">((r) =>
-    timer = setTimeout(() => r("timeout"), opts.startTimeoutMs ?? 30_000)
-  );
+  const until = Date.now() + (opts.startTimeoutMs ?? 30_000);
   while (!listening) {
-    const next = await Promise.race([reader.read(), timedOut]);
+    const next = await deadline(reader.read(), until - Date.now(), () => "timeout" as const);
     if (next === "timeout" || next.done) break;
     buffered += decoder.decode(next.value, { stream: true });
     const lines = buffered.split("\n");
@@ -91,7 +89,6 @@ export async function spawnLocalServer(opts: SpawnOptions): Promise<LocalServer>
       listening ??= line.match(LISTENING);
     }
   }
-  clearTimeout(timer);
   // Keep draining stdout so the server never blocks on a full pipe.
   const outDone = (async () => {
     while (!(await reader.read()).done) { /* drained */ }

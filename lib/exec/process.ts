@@ -15,6 +15,7 @@
  * @module
  */
 
+import { deadline } from "../async.ts";
 import { LIMITS, TIMEOUTS } from "../protocol/constants.ts";
 import type { CallEnd } from "../protocol/messages.ts";
 import { childEnvironment, isReservedEnvName } from "./child_env.ts";
@@ -233,16 +234,8 @@ function spawnEnv(given: Record<string, string> | undefined): Record<string, str
 }
 
 /** Whether `promise` settles within `ms`; the timer never outlives the call. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true, () => true), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return deadline(promise.then(() => true, () => true), ms, () => false);
 }
 
 /** Stops a child's whole process tree, once, with a grace period between signals. */

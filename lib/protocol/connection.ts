@@ -16,6 +16,8 @@ import {
   encodeResult,
 } from "./codec.ts";
 import { ERROR_CODES, METHODS, NOTIFICATIONS } from "./constants.ts";
+import { deadline } from "../async.ts";
+import { closeQuietly } from "./transport.ts";
 import type { FrameReader, FrameWriter } from "./framing.ts";
 import type {
   Json,
@@ -127,12 +129,7 @@ export class RpcPeer {
     }
     // Let the answer to a fatal frame reach the peer before the socket closes,
     // but never wait long on a peer that does not read.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#writer.idle(),
-      new Promise<void>((r) => timer = setTimeout(r, FLUSH_ON_CLOSE_MS)),
-    ]);
-    clearTimeout(timer);
+    await deadline(this.#writer.idle(), FLUSH_ON_CLOSE_MS, () => {/* close unflushed */});
     this.close(reason);
   }
 
@@ -252,12 +249,8 @@ export class RpcPeer {
     this.#closeError = reason instanceof ConnectionClosedError
       ? reason
       : new ConnectionClosedError(`Connection closed: ${reason.message}`, { cause: reason });
-    try {
-      this.#conn.close();
-    } catch (err) {
-      // Already closed by the peer or the OS; the close we wanted has happened.
-      if (!(err instanceof Deno.errors.BadResource)) throw err;
-    }
+    // Already closed by the peer or the OS is fine: the close we wanted has happened.
+    closeQuietly(this.#conn);
     for (const call of this.#pending.values()) call.reject(this.#closeError);
     this.#pending.clear();
     this.#closedResolve();

@@ -46,6 +46,7 @@ import {
   PROTOCOL_VERSION,
   RMON_VERSION,
 } from "./constants.ts";
+import { deadline } from "../async.ts";
 import { FrameReader, FrameWriter } from "./framing.ts";
 import { RpcPeer } from "./connection.ts";
 import type { AuthResult, HelloParams } from "./messages.ts";
@@ -61,21 +62,15 @@ async function withDeadline<T>(
   what: string,
   work: Promise<T>,
 ): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new TimeoutError(`${what}: no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-  });
   try {
-    return await Promise.race([work, deadline]);
+    return await deadline(work, timeoutMs, () => {
+      throw new TimeoutError(`${what}: no answer within ${timeoutMs} ms`);
+    });
   } catch (err) {
     closeQuietly(conn);
     // Let the abandoned read settle so it is not reported as unhandled.
     work.catch(() => {/* superseded by the error thrown here */});
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { deadline } from "../async.ts";
 import { ConnectionClosedError, ProtocolError, TimeoutError } from "./errors.ts";
 import type { Dialer, Endpoint, Listener, ListenFn, Protection, Transport } from "./transport.ts";
 import { closeQuietly, formatEndpoint } from "./transport.ts";
@@ -98,15 +99,10 @@ export const listenTcp: ListenFn = (ep: Endpoint): Promise<Listener> => {
  */
 export const dialTcp: Dialer = async (ep: Endpoint, timeoutMs: number): Promise<Transport> => {
   const connecting = Deno.connect({ hostname: ep.hostname, port: ep.port, transport: "tcp" });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new TimeoutError(`Cannot connect to ${formatEndpoint(ep)}: timed out`)),
-      timeoutMs,
-    );
-  });
   try {
-    const conn = await Promise.race([connecting, deadline]);
+    const conn = await deadline(connecting, timeoutMs, () => {
+      throw new TimeoutError(`Cannot connect to ${formatEndpoint(ep)}: timed out`);
+    });
     const transport = new TcpTransport(conn, "client", formatEndpoint(ep));
     try {
       await conn.write(PLAIN_PROBE);
@@ -120,7 +116,5 @@ export const dialTcp: Dialer = async (ep: Endpoint, timeoutMs: number): Promise<
   } catch (err) {
     connecting.then(closeQuietly, () => {/* the failure is the one we report */});
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
 };

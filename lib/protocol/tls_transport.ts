@@ -17,6 +17,7 @@ import {
   TimeoutError,
   TrustError,
 } from "./errors.ts";
+import { deadline } from "../async.ts";
 import { formatFingerprint, parseFingerprint } from "./fingerprint.ts";
 import { NodeSocketStream } from "./node_stream.ts";
 import type { Dialer, Endpoint, Listener, ListenFn, Protection, Transport } from "./transport.ts";
@@ -256,8 +257,9 @@ export function tlsDialer(verify: TlsVerify): Dialer {
     const tls = await import("node:tls");
     const net = await import("node:net");
     const where = formatEndpoint(ep);
-    return await new Promise<Transport>((resolve, reject) => {
-      const socket = tls.connect({
+    let socket!: TLSSocket;
+    const connecting = new Promise<Transport>((resolve, reject) => {
+      socket = tls.connect({
         host: ep.hostname,
         port: ep.port,
         servername: net.isIP(ep.hostname) ? undefined : ep.hostname,
@@ -267,17 +269,11 @@ export function tlsDialer(verify: TlsVerify): Dialer {
           : { rejectUnauthorized: false, checkServerIdentity: () => undefined }),
       });
       socket.setNoDelay(true);
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new TimeoutError(`Cannot connect to ${where}: timed out`));
-      }, timeoutMs);
       socket.once("error", (err: Error) => {
-        clearTimeout(timer);
         socket.destroy();
         reject(dialError(err, ep));
       });
       socket.once("secureConnect", () => {
-        clearTimeout(timer);
         try {
           const seen = parseFingerprint(socket.getPeerCertificate().fingerprint256 ?? "");
           if (verify.kind === "fingerprint" && seen !== verify.fingerprint) {
@@ -293,6 +289,11 @@ export function tlsDialer(verify: TlsVerify): Dialer {
           reject(err);
         }
       });
+    });
+    // A destroyed socket emits no error, so `connecting` stays pending; nobody awaits it.
+    return await deadline(connecting, timeoutMs, () => {
+      socket.destroy();
+      throw new TimeoutError(`Cannot connect to ${where}: timed out`);
     });
   };
 }

@@ -11,7 +11,9 @@
 
 import { describeError } from "../protocol/errors.ts";
 import { TIMEOUTS } from "../protocol/constants.ts";
+import { deadline } from "../async.ts";
 import {
+  closeQuietly,
   type Endpoint,
   formatEndpoint,
   type Listener,
@@ -194,11 +196,7 @@ export class RmonServer {
   #closeListener(): void {
     const listener = this.#listener;
     this.#listener = null;
-    try {
-      listener?.close();
-    } catch (err) {
-      if (!(err instanceof Deno.errors.BadResource)) throw err;
-    }
+    if (listener) closeQuietly(listener);
   }
 
   /**
@@ -209,12 +207,9 @@ export class RmonServer {
   async #closeSessions(reason: CloseReason): Promise<void> {
     const closing = [...this.#sessions];
     for (const [session] of closing) session.close(reason);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const bound = new Promise<"late">((r) => timer = setTimeout(() => r("late"), CLOSE_BOUND_MS));
     const ended = Promise.allSettled(closing.map(([, run]) => run));
-    if (await Promise.race([ended, bound]) === "late") {
+    if (await deadline(ended, CLOSE_BOUND_MS, () => "late" as const) === "late") {
       this.#config.log.warn(`${reason}: sessions still closing after ${CLOSE_BOUND_MS} ms`);
     }
-    clearTimeout(timer);
   }
 }

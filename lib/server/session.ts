@@ -16,6 +16,7 @@ import { describeError, TimeoutError, toErrorObject } from "../protocol/errors.t
 import { ERROR_CODES, LIMITS, METHODS, NOTIFICATIONS, TIMEOUTS } from "../protocol/constants.ts";
 import { DecodeError } from "../protocol/codec.ts";
 import { RpcPeer } from "../protocol/connection.ts";
+import { deadline } from "../async.ts";
 import type { FrameWriter } from "../protocol/framing.ts";
 import { type ClientIdentity, serverHandshake, type TokenKey } from "../protocol/handshake.ts";
 import type { ByeParams, Json, Request, RequestId, RpcErrorObject } from "../protocol/messages.ts";
@@ -202,13 +203,10 @@ export class Session implements Sweepable {
       closeQuietly(this.#transport);
       return;
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((r) => timer = setTimeout(r, TIMEOUTS.closeGraceMs));
     const bye: ByeParams = message === undefined ? { reason } : { reason, message };
-    Promise.race([peer.notify(NOTIFICATIONS.bye, { ...bye }), grace]).then(() => {
-      clearTimeout(timer);
-      peer.close();
-    });
+    deadline(peer.notify(NOTIFICATIONS.bye, { ...bye }), TIMEOUTS.closeGraceMs, () => {
+      /* the peer does not read: close without it */
+    }).then(() => peer.close());
   }
 
   /**

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { deadline } from "../async.ts";
 import { nodeFs } from "./_node.ts";
 import type { DiskInfo, MountUsage } from "../protocol/messages.ts";
 import type { Collector } from "./collector.ts";
@@ -221,17 +222,12 @@ export function createDiskCollector(options: DiskCollectorOptions = {}): Collect
       call = nodeFs().then((fs) => fs.promises.statfs(path)).finally(() => pending.delete(path));
       pending.set(path, call);
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), timeoutMs);
-    });
     try {
-      return await Promise.race([call, expired]);
+      // A hung mount (a dead NFS server) is left out rather than holding the report.
+      return await deadline(call, timeoutMs, () => undefined);
     } catch {
       // A mount that vanished or denies access is left out of the report, not an error.
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
