@@ -511,32 +511,7 @@ export async function runClient(
   args: string[],
   opts: { env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {},
 ): Promise<ClientRun> {
-  const home = await Deno.makeTempDir({ prefix: "rmon-test-client-" });
-  try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [...runArgsSync("client"), ...args],
-      env: childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1", ...opts.env }),
-      clearEnv: true,
-      stdin: opts.stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (opts.stdin !== undefined) {
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(opts.stdin));
-      await w.close();
-    }
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
-    const out = await child.output();
-    clearTimeout(timer);
-    return {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  return await (await spawnClient(args, opts)).done;
 }
 
 /** A client process started by {@linkcode spawnClient}; dispose to kill it if still running. */
