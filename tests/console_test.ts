@@ -197,9 +197,26 @@ function info(changes: { release?: string; cpu?: number; ram?: number; disk?: nu
   };
 }
 
+/** A `net` answer: loopback busy (left out) and eth0 at `rx`/`tx` bytes per second. */
+function traffic(rx: number, tx: number) {
+  const iface = (name: string, r: number, t: number) => ({
+    name,
+    rxBytesPerSec: r,
+    txBytesPerSec: t,
+    rxPacketsPerSec: 0,
+    txPacketsPerSec: 0,
+    rxErrors: 0,
+    txErrors: 0,
+    rxDrops: 0,
+    txDrops: 0,
+  });
+  return { sampleMs: 100, interfaces: [iface("lo", 1e9, 1e9), iface("eth0", rx, tx)] };
+}
+
 Deno.test("renderWatch() draws one frame of the live table", async (t) => {
   const rows: WatchRow[] = [
-    { host: "web1", state: "up", reason: null, info: info() },
+    { host: "web1", state: "up", reason: null, info: { ...info(), net: traffic(2048, 1024) } },
+    // web2 sends no `net` (not Linux, or an older server): its NET cell says so with "-".
     { host: "web2", state: "up", reason: null, info: info({ cpu: 97, ram: 80, disk: 91 }) },
     { host: "db1", state: "lost", reason: "refused" },
     { host: "db2", state: "up", reason: null, error: "timeout: No answer in 2 s" },
@@ -232,7 +249,15 @@ Deno.test("renderWatch() draws one frame of the live table", async (t) => {
 });
 
 Deno.test("watchColumns() checks names and defaults to all", () => {
-  assert.deepEqual(watchColumns(undefined), ["cpu", "ram", "load", "disk", "uptime", "state"]);
+  assert.deepEqual(watchColumns(undefined), [
+    "cpu",
+    "ram",
+    "load",
+    "disk",
+    "net",
+    "uptime",
+    "state",
+  ]);
   assert.deepEqual(watchColumns(["RAM", "state"]), ["ram", "state"]);
   assert.throws(() => watchColumns(["swap"]), RangeError);
 });

@@ -1,6 +1,6 @@
 /**
  * The console's `watch` screen: one live table of the selected hosts (state,
- * CPU, RAM, load, root disk, uptime) under a one-line header, redrawn every
+ * CPU, RAM, load, root disk, network traffic, uptime) under a one-line header, redrawn every
  * few seconds. Client view layer; pure — the console owns timing and cursor
  * movement.
  * @module
@@ -9,7 +9,7 @@
 import { WATCH_COLUMNS, type WatchColumn } from "../../grammar/commands/watch.ts";
 import type { LinkState } from "../host_link.ts";
 import { paint } from "./color.ts";
-import { formatUptime, MISSING } from "./format.ts";
+import { formatBytes, formatUptime, MISSING } from "./format.ts";
 import { rootDisk, usage } from "./metrics.ts";
 import { stateText } from "./hosts.ts";
 import { type Column, renderTable } from "./table.ts";
@@ -44,6 +44,7 @@ const HEADERS: Readonly<Record<WatchColumn, Column>> = {
   ram: { title: "RAM%", align: "right" },
   load: { title: "LOAD", align: "right" },
   disk: { title: "DISK%", align: "right" },
+  net: { title: "NET RX / TX /s", align: "right" },
   uptime: { title: "UPTIME", align: "right" },
 };
 
@@ -95,6 +96,8 @@ function cell(column: WatchColumn, row: WatchRow, color: boolean): string {
     }
     case "disk":
       return usage(rootDisk(field(info, "disk")), color);
+    case "net":
+      return netRates(field(info, "net"));
     case "uptime":
       return formatUptime(num(field(field(info, "uptime"), "uptimeSeconds")));
     default: {
@@ -102,6 +105,23 @@ function cell(column: WatchColumn, row: WatchRow, color: boolean): string {
       throw new TypeError(`Cannot render watch column "${String(never)}"`);
     }
   }
+}
+
+/**
+ * Bytes per second received and sent over all interfaces but loopback (which
+ * carries rmon's own traffic on a test machine; counted only when alone), or
+ * `-` where the server sent no `net` (not Linux, or an older server).
+ */
+function netRates(net: unknown): string {
+  const all = field(net, "interfaces");
+  if (!Array.isArray(all)) return MISSING;
+  const external = all.filter((i) => field(i, "name") !== "lo");
+  const shown = external.length > 0 ? external : all;
+  const sum = (key: string) => shown.reduce((n, i) => n + num(field(i, key)), 0);
+  const rx = sum("rxBytesPerSec");
+  const tx = sum("txBytesPerSec");
+  if (!Number.isFinite(rx) || !Number.isFinite(tx)) return MISSING;
+  return `${formatBytes(rx)} / ${formatBytes(tx)}`;
 }
 
 /**

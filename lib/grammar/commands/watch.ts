@@ -10,7 +10,7 @@ import { quote } from "../_quote.ts";
 import { decimalNumber } from "./_args.ts";
 
 /** The columns `watch` can show, in their default order. */
-export const WATCH_COLUMNS = ["cpu", "ram", "load", "disk", "uptime", "state"] as const;
+export const WATCH_COLUMNS = ["cpu", "ram", "load", "disk", "net", "uptime", "state"] as const;
 
 /** One column of the `watch` table. */
 export type WatchColumn = typeof WATCH_COLUMNS[number];
