@@ -14,13 +14,12 @@
 import type { TargetExpr, TargetItem, TargetOp } from "./command.ts";
 import { CommandSyntaxError } from "./errors.ts";
 import { quote } from "./_quote.ts";
+import { hostNameProblem, NAME_CHAR, nameCharsProblem, type NameProblem } from "./host_name.ts";
 
 /** The expected form reported by target parse errors. */
 export const TARGET_FORM =
   "NAME, GLOB, group:NAME or all, comma-separated, - to exclude, & to intersect";
 
-/** Characters of host and group names: letters, digits, `_`, `.`, `:` and `-` (not first). */
-const NAME_CHAR = /^[A-Za-z0-9_.:-]$/;
 const GROUP_PREFIX = "group:";
 
 /**
@@ -60,28 +59,24 @@ function parseItem(item: string, column: number, whole: string, many: boolean): 
     const group = body.slice(GROUP_PREFIX.length);
     const groupAt = at + GROUP_PREFIX.length;
     if (group === "") return fail(`a group name must follow "${GROUP_PREFIX}"`, groupAt);
-    const bad = nameProblem(group, false);
+    const bad = nameCharsProblem(group);
     if (bad) return fail(`group ${quote(group)}: ${bad.detail}`, groupAt + bad.index);
     return { op, kind: "group", value: group };
   }
-  const bad = nameProblem(body, true);
+  // A plain name obeys the host-name rule itself, so targets and hosts agree.
+  const bad = /[*?[\]!^,]/.test(body) ? patternProblem(body) : hostNameProblem(body);
   if (bad) return fail(many ? `${quote(body)}: ${bad.detail}` : bad.detail, at + bad.index);
   return { op, kind: /[*?[]/.test(body) ? "glob" : "name", value: body };
 }
 
-/** Where and why `text` is not a name (or, with `glob`, a glob); undefined if it is one. */
-function nameProblem(text: string, glob: boolean): { index: number; detail: string } | undefined {
-  if (text.startsWith("-")) return { index: 0, detail: 'a name cannot start with "-"' };
-  if (glob) {
-    const problem = globProblem(text);
-    if (problem) return problem;
-  }
-  for (const [index, ch] of [...text].entries()) {
-    // A comma can only be inside brackets here: splitItems() split on the others.
-    if (NAME_CHAR.test(ch) || (glob && "*?[]!^,".includes(ch))) continue;
-    return { index, detail: `character ${quote(ch)} is not allowed` };
-  }
-  return undefined;
+/**
+ * Where and why `text` is not a glob; undefined if it is one. Outside the glob
+ * syntax it takes the host-name characters; a comma can only be inside
+ * brackets here, as splitItems() split on the others.
+ */
+function patternProblem(text: string): NameProblem | undefined {
+  if (text.startsWith("-")) return nameCharsProblem(text);
+  return globProblem(text) ?? nameCharsProblem(text, "*?[]!^,");
 }
 
 /**
@@ -114,7 +109,7 @@ function splitItems(body: string): { raw: string; start: number }[] {
 const NUMERIC_RANGES = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
 
 /** Check bracket classes: closed, non-empty, name characters only, ranges in order. */
-function globProblem(pattern: string): { index: number; detail: string } | undefined {
+function globProblem(pattern: string): NameProblem | undefined {
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i]!;
     if (ch === "]") return { index: i, detail: '"]" without "["' };
