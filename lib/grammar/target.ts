@@ -5,7 +5,7 @@
  * against the hosts.
  *
  * Items are comma-separated: `all`, a `group:NAME`, a glob (`*`, `?`, `[a-z]`,
- * `[!0-9]`) or a plain name; a leading `-` excludes, a leading `&` intersects
+ * `[!0-9]`, `[1-3,5]`; see `glob.ts`) or a plain name; a leading `-` excludes, a leading `&` intersects
  * (Ansible's `:&`), and an `&` item needs no comma before it. Names and globs
  * match case-insensitively, like DNS names.
  * @module
@@ -14,6 +14,7 @@
 import type { TargetExpr, TargetItem, TargetOp } from "./command.ts";
 import { CommandSyntaxError } from "./errors.ts";
 import { quote } from "./_quote.ts";
+import { globProblem, parseGlob } from "./glob.ts";
 import { hostNameProblem, NAME_CHAR, nameCharsProblem, type NameProblem } from "./host_name.ts";
 
 /** The expected form reported by target parse errors. */
@@ -70,13 +71,24 @@ function parseItem(item: string, column: number, whole: string, many: boolean): 
 }
 
 /**
- * Where and why `text` is not a glob; undefined if it is one. Outside the glob
- * syntax it takes the host-name characters; a comma can only be inside
- * brackets here, as splitItems() split on the others.
+ * Where and why `text` is not a glob of host names; undefined if it is one.
+ * `glob.ts` owns the pattern syntax; its literal characters and class members
+ * must be host-name characters. A comma can only be inside a numeric bracket
+ * here, as splitItems() split on the others.
  */
 function patternProblem(text: string): NameProblem | undefined {
   if (text.startsWith("-")) return nameCharsProblem(text);
-  return globProblem(text) ?? nameCharsProblem(text, "*?[]!^,");
+  const problem = globProblem(text);
+  if (problem) return problem;
+  for (const part of parseGlob(text)) {
+    if (part.kind === "literal" && !NAME_CHAR.test(part.char)) {
+      return { index: part.index, detail: `character ${quote(part.char)} is not allowed` };
+    }
+    if (part.kind === "class" && ![...part.members.join("")].every((c) => NAME_CHAR.test(c))) {
+      return { index: part.index, detail: `class ${quote(part.text)} has a bad character` };
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -103,57 +115,4 @@ function splitItems(body: string): { raw: string; start: number }[] {
   }
   items.push({ raw: body.slice(start), start });
   return items;
-}
-
-/** Folded host-list notation inside brackets, as `compactHosts()` prints it: `1-3,5`, `08-12`. */
-const NUMERIC_RANGES = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
-
-/** Check bracket classes: closed, non-empty, name characters only, ranges in order. */
-function globProblem(pattern: string): NameProblem | undefined {
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === "]") return { index: i, detail: '"]" without "["' };
-    if ("!^".includes(ch)) return { index: i, detail: `${quote(ch)} is only allowed after "["` };
-    if (ch !== "[") continue;
-    const close = pattern.indexOf("]", i + 1);
-    if (close === -1) return { index: i, detail: '"[" is never closed' };
-    const inner = pattern.slice(i + 1, close).replace(/^[!^]/, "");
-    if (inner === "") return { index: i, detail: `"[]" matches nothing` };
-    if (NUMERIC_RANGES.test(inner) && /[,-]/.test(inner)) {
-      const backwards = inner.split(",").find((span) => {
-        const [lo, hi] = span.split("-");
-        return hi !== undefined && Number(lo) > Number(hi);
-      });
-      if (backwards) return { index: i, detail: `range ${quote(backwards)} is backwards` };
-      i = close;
-      continue;
-    }
-    for (const part of classParts(inner)) {
-      if (![...part].every((c) => NAME_CHAR.test(c))) {
-        return {
-          index: i,
-          detail: `class ${quote(pattern.slice(i, close + 1))} has a bad character`,
-        };
-      }
-      if (part.length === 3 && part[0]! > part[2]!) {
-        return { index: i, detail: `range ${quote(part)} is backwards` };
-      }
-    }
-    i = close;
-  }
-  return undefined;
-}
-
-/** Split a bracket class body into single characters and `a-z` ranges. */
-function classParts(inner: string): string[] {
-  const parts: string[] = [];
-  for (let i = 0; i < inner.length; i++) {
-    if (inner[i + 1] === "-" && i + 2 < inner.length) {
-      parts.push(inner.slice(i, i + 3));
-      i += 2;
-    } else {
-      parts.push(inner[i]!);
-    }
-  }
-  return parts;
 }
