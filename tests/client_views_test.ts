@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { paint, stripAnsi, useColor } from "../lib/client/views/color.ts";
+import {
+  clearBelow,
+  clearLine,
+  cursorUp,
+  hideCursor,
+  paint,
+  showCursor,
+  stripAnsi,
+  useColor,
+} from "../lib/client/views/color.ts";
 import {
   canonicalJson,
   diffAgainstMajority,
@@ -49,6 +58,16 @@ Deno.test("useColor() needs a terminal and no NO_COLOR", () => {
   for (const [stream, noColor, want] of cases) {
     assert.equal(useColor(stream, noColor), want, `${stream.isTerminal()} ${noColor}`);
   }
+});
+
+Deno.test("clearLine(), cursorUp() and friends are the terminal's control sequences", () => {
+  assert.equal(clearLine(), "\r\x1b[2K");
+  assert.equal(cursorUp(3), "\x1b[3F");
+  assert.equal(cursorUp(0), "");
+  assert.equal(clearBelow(), "\x1b[J");
+  assert.equal(hideCursor(), "\x1b[?25l");
+  assert.equal(showCursor(), "\x1b[?25h");
+  assert.equal(stripAnsi(`${cursorUp(2)}${clearBelow()}x`), "x");
 });
 
 Deno.test("paint() wraps only when enabled", () => {

@@ -111,6 +111,17 @@ Deno.test("hostSpecFromAddress() names the host as typed", () => {
   assert.equal(hostSpecFromAddress("[::1]").port, 5050);
 });
 
+Deno.test("hostSpecFromAddress() names an IPv6 address without brackets, so it can be targeted", () => {
+  assert.equal(hostSpecFromAddress("[::1]:5051").name, "::1:5051");
+  assert.equal(hostSpecFromAddress("[::1]").name, "::1");
+  assert.equal(hostSpecFromAddress("::1").name, "::1");
+});
+
+Deno.test("parseInventory() names an address-only IPv6 host without brackets", () => {
+  const inv = parseInventory('[[host]]\naddress = "[::1]:5051"\n', "/inv");
+  assert.equal(inv[0]?.name, "::1:5051");
+});
+
 Deno.test("hostSpecFromAddress() takes an inventory's defaults", () => {
   const defaults = {
     port: 6000,
@@ -340,7 +351,7 @@ Deno.test("parseInventory() names the host in every error", () => {
     [
       '[[host]]\nname = "web*"\naddress = "web1"\n',
       "SyntaxError",
-      'Cannot parse inventory: host 1 ("web*"): bad name "web*": spaces, commas, "*" and "?" are not allowed',
+      'Cannot parse inventory: host 1 ("web*"): bad name "web*": character "*" is not allowed',
     ],
     [
       '[[host]]\nname = ""\n',

@@ -89,9 +89,9 @@ Deno.test("compileGlob() matches wildcards, classes and folded ranges", () => {
 Deno.test("compileGlob() rejects broken patterns", () => {
   for (
     const [pattern, message] of [
-      ["web[1", 'Cannot parse glob "web[1": unclosed "["'],
-      ["web[3-1,5]", 'Cannot parse glob "web[3-1,5]": range "3-1" runs backwards'],
-      ["web[!]", 'Cannot parse glob "web[!]": empty "[]"'],
+      ["web[1", 'Cannot parse glob "web[1": "[" is never closed'],
+      ["web[3-1,5]", 'Cannot parse glob "web[3-1,5]": range "3-1" is backwards'],
+      ["web[!]", 'Cannot parse glob "web[!]": "[]" matches nothing'],
     ]
   ) {
     assert.throws(() => compileGlob(pattern as string), { name: "SyntaxError", message });

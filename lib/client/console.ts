@@ -51,7 +51,7 @@ import { completeLine } from "./console_complete.ts";
 import { renderCommandDiff } from "./console_diff.ts";
 import { LineReader, type Stream } from "./console_input.ts";
 import { runWatch } from "./console_watch.ts";
-import { paint, useColor } from "./views/color.ts";
+import { clearLine, paint, useColor } from "./views/color.ts";
 import { FanoutView, type ViewSink } from "./views/fanout.ts";
 import { formatDuration } from "./views/format.ts";
 import { renderHosts, stateText } from "./views/hosts.ts";
@@ -218,7 +218,7 @@ export class Console {
   #write(stream: Stream, text: string): void {
     if (this.#statusShown) {
       this.#statusShown = false;
-      this.#rawWrite("err", "\r\x1b[2K");
+      this.#rawWrite("err", clearLine());
     }
     this.#rawWrite(stream, text);
   }
@@ -236,7 +236,7 @@ export class Console {
 
   /** Show `text` as the progress line, redrawn in place (terminal only); "" wipes it. */
   #status(text: string): void {
-    this.#rawWrite("err", `\r\x1b[2K${text}`);
+    this.#rawWrite("err", `${clearLine()}${text}`);
     this.#statusShown = text !== "";
   }
 

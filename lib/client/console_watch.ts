@@ -9,6 +9,7 @@
 
 import { deadline } from "../async.ts";
 import type { Fleet, HostResult } from "./fleet.ts";
+import { clearBelow, cursorUp, hideCursor, showCursor } from "./views/color.ts";
 import { visibleWidth } from "./views/table.ts";
 import { renderWatch, watchColumns, type WatchRow } from "./views/watch.ts";
 import { failureText } from "./views/summary.ts";
@@ -94,7 +95,7 @@ export async function runWatch(opts: WatchOptions): Promise<void> {
   let drawnRows = 0;
   let rounds = 0;
   // The cursor would flicker across the table at every redraw.
-  if (opts.redraw) opts.write("\x1b[?25l");
+  if (opts.redraw) opts.write(hideCursor());
   try {
     while (true) {
       const names = opts.names();
@@ -113,7 +114,7 @@ export async function runWatch(opts: WatchOptions): Promise<void> {
       });
       if (opts.redraw) {
         // Back to the first row of the last frame, then clear everything below it.
-        const up = drawnRows > 0 ? `\x1b[${drawnRows}F\x1b[J` : "";
+        const up = drawnRows > 0 ? `${cursorUp(drawnRows)}${clearBelow()}` : "";
         opts.write(`${up}${frame}\n`);
         drawnRows = screenRows(frame, opts.terminalColumns());
       } else {
@@ -126,6 +127,6 @@ export async function runWatch(opts: WatchOptions): Promise<void> {
       if (stopped()) break;
     }
   } finally {
-    if (opts.redraw) opts.write("\x1b[?25h");
+    if (opts.redraw) opts.write(showCursor());
   }
 }

@@ -45,6 +45,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { parseAddress as parseHostPort } from "../grammar/address.ts";
+import { hostNameProblem } from "../grammar/host_name.ts";
 import { fsDetail, openMode, readTokenFile } from "../token_file.ts";
 import { parseFingerprint } from "../protocol/fingerprint.ts";
 import { serverKey } from "./server_key.ts";
@@ -144,9 +145,10 @@ export function parseAddress(
 
 /**
  * A host typed on the command line or with `connect` rather than found in an
- * inventory; named as typed. The inventory's `defaults` (none unless given)
- * supply its token source, TLS settings and operator key; `defaultPort` the
- * port of an address written without one.
+ * inventory; named as typed, less IPv6 brackets (`[::1]:5051` is `::1:5051`).
+ * The inventory's `defaults` (none unless given) supply its token source, TLS
+ * settings and operator key; `defaultPort` the port of an address written
+ * without one. Throws SyntaxError for an address that is no host name either.
  */
 export function hostSpecFromAddress(
   text: string,
@@ -154,8 +156,11 @@ export function hostSpecFromAddress(
   defaults: InventoryDefaults = NO_DEFAULTS,
 ): HostSpec {
   const { hostname, port } = parseAddress(text, defaultPort);
+  const name = addressName(text);
+  const problem = hostNameProblem(name);
+  if (problem) throw new SyntaxError(`Cannot name host "${text}": ${problem.detail}`);
   return {
-    name: text,
+    name,
     hostname,
     port,
     groups: [],
@@ -274,12 +279,19 @@ function mergeTls(own: TlsSettings, defaults: TlsSettings): TlsSettings {
 }
 
 /** Check a host name is usable in target expressions. */
+/** Refuse a name `hostNameProblem()` refuses, so every host can be targeted. */
 function checkName(name: string, where: string): void {
-  let problem: string | undefined;
-  if (/[\s,*?]/.test(name)) problem = 'spaces, commas, "*" and "?" are not allowed';
-  else if (/^[-+]/.test(name)) problem = 'it must not start with "-" or "+"';
-  else if (name === "all" || name.startsWith("group:")) problem = "it is reserved in targets";
-  if (problem !== undefined) throw new SyntaxError(`${where}: bad name "${name}": ${problem}`);
+  const problem = hostNameProblem(name);
+  if (problem) throw new SyntaxError(`${where}: bad name "${name}": ${problem.detail}`);
+}
+
+/**
+ * The name of a host known only by its address: the address as typed, less
+ * the brackets of an IPv6 literal (`[::1]:5051` is `::1:5051`), which a
+ * target would read as a glob.
+ */
+function addressName(address: string): string {
+  return address.replace(/^\[([^\]]*)\]/, "$1");
 }
 
 function parseHost(
@@ -295,7 +307,8 @@ function parseHost(
   checkKeys(entry, HOST_KEYS, where);
 
   const address = getString(entry, "address", where);
-  const name = getString(entry, "name", where) ?? address;
+  const given = getString(entry, "name", where);
+  const name = given ?? (address === undefined ? undefined : addressName(address));
   if (name === undefined) throw new SyntaxError(`${where}: set "name" or "address"`);
   checkName(name, where);
 

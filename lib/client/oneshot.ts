@@ -19,6 +19,7 @@ import type { HostSpec } from "./inventory.ts";
 import { resolveTargets } from "./targets.ts";
 import { FanoutView, jsonRecord, type ViewSink } from "./views/fanout.ts";
 import { exitCodeFor, maxExitCode } from "./views/summary.ts";
+import { clearLine } from "./views/color.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
 import type { RunStop } from "./oneshot_stop.ts";
 import { OutputFiles } from "./output_files.ts";
@@ -125,7 +126,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   await addHosts(fleet, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
   const sink: ViewSink = {
     out: io.stdout,
-    status: (text) => io.stderr(`\r\x1b[2K${text}`),
+    status: (text) => io.stderr(`${clearLine()}${text}`),
     color: io.color,
     progress: io.progress,
     escape: io.terminal && !opts.raw,
@@ -135,11 +136,13 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   const stop = io.stop;
   let results: HostResult[];
   try {
-    if (io.progress && names.length > 1) io.stderr(`\r\x1b[2Kconnecting to ${names.length} hosts`);
+    if (io.progress && names.length > 1) {
+      io.stderr(`${clearLine()}connecting to ${names.length} hosts`);
+    }
     await fleet.connect(names, (done, total) => {
-      if (io.progress && total > 1) io.stderr(`\r\x1b[2Kconnected ${done}/${total}`);
+      if (io.progress && total > 1) io.stderr(`${clearLine()}connected ${done}/${total}`);
     }, stop.cancel.signal);
-    if (io.progress && names.length > 1) io.stderr("\r\x1b[2K");
+    if (io.progress && names.length > 1) io.stderr(clearLine());
     // Stopped while connecting, the command goes nowhere; each host still gets its record.
     results = await fleet.run(names, cmd, {
       signal: stop.cancel.signal,

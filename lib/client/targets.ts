@@ -7,101 +7,17 @@
  */
 
 import type { TargetExpr, TargetItem } from "../grammar/command.ts";
+import { compileGlob } from "../grammar/glob.ts";
 import { compactHosts } from "./hostlist.ts";
 
 export type { TargetExpr, TargetItem };
+/** Glob matching lives with the glob syntax, in `lib/grammar/glob.ts`. */
+export { compileGlob };
 
 /** What target matching needs to know about a host. */
 export interface TargetHost {
   name: string;
   groups: readonly string[];
-}
-
-/** Escape a literal for use inside a RegExp. */
-function escapeRegExp(text: string): string {
-  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
-}
-
-/** A numeric range list such as `1-3,5` or `01-12`: folded host list notation. */
-const NUMERIC_RANGES = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
-
-/** One `lo-hi` span of a numeric bracket; `width` is the zero padding (0 = none). */
-interface Span {
-  lo: number;
-  hi: number;
-  width: number;
-}
-
-function parseSpans(body: string, pattern: string): Span[] {
-  return body.split(",").map((part) => {
-    const [loText = "", hiText = loText] = part.split("-");
-    const lo = Number(loText);
-    const hi = Number(hiText);
-    if (lo > hi) {
-      throw new SyntaxError(`Cannot parse glob "${pattern}": range "${part}" runs backwards`);
-    }
-    const width = loText.length > 1 && loText.startsWith("0") ? loText.length : 0;
-    return { lo, hi, width };
-  });
-}
-
-/**
- * Compile a host glob into a predicate. Supports `*`, `?`, `[abc]`, `[a-z]`,
- * `[!abc]` (or `[^abc]`), and the folded notation `compactHosts()` prints:
- * a bracket holding a `,` or a `-` between digits is a numeric range, so
- * `web[1-3,5]` and `n[08-12]` match what they read as. Everything else is
- * literal; letters match either case. Throws SyntaxError for an unclosed `[`
- * or a backwards range.
- */
-export function compileGlob(pattern: string): (name: string) => boolean {
-  let source = "";
-  const spanGroups: Span[][] = [];
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i] as string;
-    if (ch === "*") {
-      source += ".*";
-    } else if (ch === "?") {
-      source += ".";
-    } else if (ch === "[") {
-      const close = pattern.indexOf("]", i + 2);
-      if (close < 0) throw new SyntaxError(`Cannot parse glob "${pattern}": unclosed "["`);
-      const body = pattern.slice(i + 1, close);
-      i = close;
-      if (NUMERIC_RANGES.test(body) && /[-,]/.test(body)) {
-        spanGroups.push(parseSpans(body, pattern));
-        source += "(\\d+)";
-        continue;
-      }
-      const negate = body.startsWith("!") || body.startsWith("^");
-      const members = negate ? body.slice(1) : body;
-      if (members === "") throw new SyntaxError(`Cannot parse glob "${pattern}": empty "[]"`);
-      // Keep `-` as the range operator; escape whatever else RegExp gives meaning to.
-      const cls = members.replace(/[\\\]^[]/g, "\\$&");
-      source += `[${negate ? "^" : ""}${cls}]`;
-    } else {
-      source += escapeRegExp(ch);
-    }
-  }
-  let regexp: RegExp;
-  try {
-    regexp = new RegExp(`^${source}$`, "is");
-  } catch (err) {
-    const detail = err instanceof Error ? err.message : String(err);
-    throw new SyntaxError(`Cannot parse glob "${pattern}": ${detail}`, { cause: err });
-  }
-  if (spanGroups.length === 0) return (name) => regexp.test(name);
-  return (name) => {
-    const m = regexp.exec(name);
-    if (m === null) return false;
-    // Each numeric bracket captured digits; they must lie in one of its spans as written.
-    return spanGroups.every((spans, k) => {
-      const digits = m[k + 1] ?? "";
-      const n = Number(digits);
-      return spans.some((s) =>
-        n >= s.lo && n <= s.hi && digits === String(n).padStart(s.width, "0")
-      );
-    });
-  };
 }
 
 /** How an item reads in messages: `all`, `group:db`, `web*`. */

@@ -5,7 +5,7 @@
  * against the hosts.
  *
  * Items are comma-separated: `all`, a `group:NAME`, a glob (`*`, `?`, `[a-z]`,
- * `[!0-9]`) or a plain name; a leading `-` excludes, a leading `&` intersects
+ * `[!0-9]`, `[1-3,5]`; see `glob.ts`) or a plain name; a leading `-` excludes, a leading `&` intersects
  * (Ansible's `:&`), and an `&` item needs no comma before it. Names and globs
  * match case-insensitively, like DNS names.
  * @module
@@ -14,13 +14,13 @@
 import type { TargetExpr, TargetItem, TargetOp } from "./command.ts";
 import { CommandSyntaxError } from "./errors.ts";
 import { quote } from "./_quote.ts";
+import { globProblem, parseGlob } from "./glob.ts";
+import { hostNameProblem, NAME_CHAR, nameCharsProblem, type NameProblem } from "./host_name.ts";
 
 /** The expected form reported by target parse errors. */
 export const TARGET_FORM =
   "NAME, GLOB, group:NAME or all, comma-separated, - to exclude, & to intersect";
 
-/** Characters of host and group names: letters, digits, `_`, `.`, `:` and `-` (not first). */
-const NAME_CHAR = /^[A-Za-z0-9_.:-]$/;
 const GROUP_PREFIX = "group:";
 
 /**
@@ -60,26 +60,33 @@ function parseItem(item: string, column: number, whole: string, many: boolean): 
     const group = body.slice(GROUP_PREFIX.length);
     const groupAt = at + GROUP_PREFIX.length;
     if (group === "") return fail(`a group name must follow "${GROUP_PREFIX}"`, groupAt);
-    const bad = nameProblem(group, false);
+    const bad = nameCharsProblem(group);
     if (bad) return fail(`group ${quote(group)}: ${bad.detail}`, groupAt + bad.index);
     return { op, kind: "group", value: group };
   }
-  const bad = nameProblem(body, true);
+  // A plain name obeys the host-name rule itself, so targets and hosts agree.
+  const bad = /[*?[\]!^,]/.test(body) ? patternProblem(body) : hostNameProblem(body);
   if (bad) return fail(many ? `${quote(body)}: ${bad.detail}` : bad.detail, at + bad.index);
   return { op, kind: /[*?[]/.test(body) ? "glob" : "name", value: body };
 }
 
-/** Where and why `text` is not a name (or, with `glob`, a glob); undefined if it is one. */
-function nameProblem(text: string, glob: boolean): { index: number; detail: string } | undefined {
-  if (text.startsWith("-")) return { index: 0, detail: 'a name cannot start with "-"' };
-  if (glob) {
-    const problem = globProblem(text);
-    if (problem) return problem;
-  }
-  for (const [index, ch] of [...text].entries()) {
-    // A comma can only be inside brackets here: splitItems() split on the others.
-    if (NAME_CHAR.test(ch) || (glob && "*?[]!^,".includes(ch))) continue;
-    return { index, detail: `character ${quote(ch)} is not allowed` };
+/**
+ * Where and why `text` is not a glob of host names; undefined if it is one.
+ * `glob.ts` owns the pattern syntax; its literal characters and class members
+ * must be host-name characters. A comma can only be inside a numeric bracket
+ * here, as splitItems() split on the others.
+ */
+function patternProblem(text: string): NameProblem | undefined {
+  if (text.startsWith("-")) return nameCharsProblem(text);
+  const problem = globProblem(text);
+  if (problem) return problem;
+  for (const part of parseGlob(text)) {
+    if (part.kind === "literal" && !NAME_CHAR.test(part.char)) {
+      return { index: part.index, detail: `character ${quote(part.char)} is not allowed` };
+    }
+    if (part.kind === "class" && ![...part.members.join("")].every((c) => NAME_CHAR.test(c))) {
+      return { index: part.index, detail: `class ${quote(part.text)} has a bad character` };
+    }
   }
   return undefined;
 }
@@ -108,57 +115,4 @@ function splitItems(body: string): { raw: string; start: number }[] {
   }
   items.push({ raw: body.slice(start), start });
   return items;
-}
-
-/** Folded host-list notation inside brackets, as `compactHosts()` prints it: `1-3,5`, `08-12`. */
-const NUMERIC_RANGES = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
-
-/** Check bracket classes: closed, non-empty, name characters only, ranges in order. */
-function globProblem(pattern: string): { index: number; detail: string } | undefined {
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === "]") return { index: i, detail: '"]" without "["' };
-    if ("!^".includes(ch)) return { index: i, detail: `${quote(ch)} is only allowed after "["` };
-    if (ch !== "[") continue;
-    const close = pattern.indexOf("]", i + 1);
-    if (close === -1) return { index: i, detail: '"[" is never closed' };
-    const inner = pattern.slice(i + 1, close).replace(/^[!^]/, "");
-    if (inner === "") return { index: i, detail: `"[]" matches nothing` };
-    if (NUMERIC_RANGES.test(inner) && /[,-]/.test(inner)) {
-      const backwards = inner.split(",").find((span) => {
-        const [lo, hi] = span.split("-");
-        return hi !== undefined && Number(lo) > Number(hi);
-      });
-      if (backwards) return { index: i, detail: `range ${quote(backwards)} is backwards` };
-      i = close;
-      continue;
-    }
-    for (const part of classParts(inner)) {
-      if (![...part].every((c) => NAME_CHAR.test(c))) {
-        return {
-          index: i,
-          detail: `class ${quote(pattern.slice(i, close + 1))} has a bad character`,
-        };
-      }
-      if (part.length === 3 && part[0]! > part[2]!) {
-        return { index: i, detail: `range ${quote(part)} is backwards` };
-      }
-    }
-    i = close;
-  }
-  return undefined;
-}
-
-/** Split a bracket class body into single characters and `a-z` ranges. */
-function classParts(inner: string): string[] {
-  const parts: string[] = [];
-  for (let i = 0; i < inner.length; i++) {
-    if (inner[i + 1] === "-" && i + 2 < inner.length) {
-      parts.push(inner.slice(i, i + 3));
-      i += 2;
-    } else {
-      parts.push(inner[i]!);
-    }
-  }
-  return parts;
 }

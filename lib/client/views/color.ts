@@ -1,6 +1,7 @@
 /**
- * Terminal colour: whether to use it, and the few styles the views paint
- * with. Client view layer; the only place that knows ANSI escape codes.
+ * Terminal colour and cursor control: whether to use colour, the few styles
+ * the views paint with, and the line and cursor moves of progress lines and
+ * redrawn tables. Client view layer; the only place that knows ANSI escape codes.
  * @module
  */
 
@@ -44,6 +45,31 @@ export function paint(enabled: boolean, style: Style, text: string): string {
   if (!enabled || text === "") return text;
   const [on, off] = CODES[style];
   return `\x1b[${on}m${text}\x1b[${off}m`;
+}
+
+/** Back to the start of the line and erase it, so a progress line can be rewritten. */
+export function clearLine(): string {
+  return "\r\x1b[2K";
+}
+
+/** Move the cursor to the start of the line `rows` rows up (nothing for 0). */
+export function cursorUp(rows: number): string {
+  return rows > 0 ? `\x1b[${rows}F` : "";
+}
+
+/** Erase from the cursor to the end of the screen. */
+export function clearBelow(): string {
+  return "\x1b[J";
+}
+
+/** Hide the cursor, e.g. while a table is redrawn in place. */
+export function hideCursor(): string {
+  return "\x1b[?25l";
+}
+
+/** Show the cursor again after {@linkcode hideCursor}. */
+export function showCursor(): string {
+  return "\x1b[?25h";
 }
 
 /** Remove ANSI escape sequences (SGR and other CSI), e.g. to measure visible width. */
