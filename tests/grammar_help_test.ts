@@ -109,7 +109,7 @@ Deno.test("formatHelp() explains one topic", async (t) => {
     ["help", ["help [COMMAND]", "Also: ?"]],
     ["sh:", ["sh:|cmd:|ps: COMMAND", "(also dos:)", "exactly as typed"]],
     ["@", ["@TARGET COMMAND", "group:NAME", "@all,-db2 uptime"]],
-    ["watch", ["cpu, ram, load, disk, uptime, state"]],
+    ["watch", ["cpu, ram, load, disk, net, uptime, state"]],
   ];
   for (const [topic, parts] of cases) {
     await t.step(topic, () => {

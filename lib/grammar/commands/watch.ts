@@ -35,7 +35,8 @@ export const WATCH: CommandSpec = {
   summary:
     `Show a live table of the servers, refreshed every SECONDS (default ${WATCH_SECONDS.default})`,
   detail: `SECONDS may be fractional, ${RANGE}. COLUMNS is a comma list of\n` +
-    `${WATCH_COLUMNS.join(", ")} (default: all). Example: watch 5 cpu,ram`,
+    `${WATCH_COLUMNS.join(", ")} (default: all).\n` +
+    "net is bytes per second in and out. Example: watch 5 cpu,net",
   targeted: true,
   parse(input) {
     let seconds: number | undefined;
