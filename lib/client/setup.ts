@@ -251,8 +251,12 @@ export class HostCredentials {
     const named = spec.identity ?? this.#opts.identity;
     let path = named;
     if (path === undefined) {
-      const fallback = defaultIdentityPath((n) => Deno.env.get(n));
-      if (!existsQuietly(fallback)) return null;
+      // No home to look in (a bare service environment) just means no default key.
+      const env = (n: string) => Deno.env.get(n);
+      const fallback = env("HOME") || env("APPDATA") || env("XDG_CONFIG_HOME")
+        ? defaultIdentityPath(env)
+        : undefined;
+      if (fallback === undefined || !existsQuietly(fallback)) return null;
       path = fallback;
     }
     let loading = this.#identities.get(path);
