@@ -12,6 +12,7 @@ import { ConnectionClosedError } from "../lib/protocol/errors.ts";
 import { ERROR_CODES, NOTIFICATIONS } from "../lib/protocol/constants.ts";
 import type { ByeParams, OutputParams } from "../lib/protocol/messages.ts";
 import { connect, isAlive, rawAuthenticated, rawDial, startInProcessServer } from "./helpers.ts";
+import { AuditLog } from "../lib/server/audit.ts";
 
 /** A frame as a raw client reads it. */
 interface Frame {
@@ -88,4 +89,24 @@ Deno.test("Session sends no output for a call after its answer, even when cancel
   assert.equal(after.filter((f) => isOutputOf(f, 1)).length, 0, JSON.stringify(after));
   const cancel = answers.get(2) ?? after.find((f) => f.id === 2);
   assert.deepEqual(cancel?.result, { cancelled: true });
+});
+
+Deno.test("Session keeps serving when the audit log cannot be written", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rmon-audit-fail-" });
+  // A real audit log whose file is already closed: every write fails, as on a full disk.
+  const audit = AuditLog.open(`${dir}/audit.jsonl`);
+  audit.close();
+  try {
+    await using server = await startInProcessServer({ audit });
+    await using client = await connect(server);
+    const end = await client.peer.call("exec", { shell: "sh", command: "echo hi" });
+    assert.equal((end as { exitCode: number }).exitCode, 0);
+    assert.ok(await client.peer.call("name"));
+    assert.ok(
+      server.log.some((line) => line.includes("audit log not written")),
+      server.log.join("\n"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -180,7 +180,12 @@ export class Session implements Sweepable {
   }
 
   #audit(record: Omit<AuditRecord, "source">): void {
-    this.#host.audit?.write({ source: this.remote, ...record });
+    try {
+      this.#host.audit?.write({ source: this.remote, ...record });
+    } catch (err) {
+      // A full disk or a removed folder must not take the server down with the trail.
+      this.#host.log.warnLimited("audit", `audit log not written: ${describeError(err)}`);
+    }
   }
 
   /** Calls in flight on this connection. */
