@@ -10,9 +10,11 @@ import { dialTcp } from "../lib/protocol/tcp_transport.ts";
 import { EXIT_CODES } from "../lib/usage.ts";
 import { Fleet } from "../lib/client/fleet.ts";
 import {
+  addr,
   descendants,
   eventually,
   mutedServer,
+  ndjson,
   runClient,
   type ServerProcess,
   silentServer,
@@ -23,7 +25,6 @@ import {
 } from "./helpers.ts";
 
 const env = { RMON_TOKEN: TEST_TOKEN };
-const addr = (s: { port: number }) => `127.0.0.1:${s.port}`;
 
 /** Write an inventory naming the servers web1.. / db1.. with groups. */
 async function inventory(
@@ -40,11 +41,6 @@ async function inventory(
   );
   await Deno.writeTextFile(path, hosts.join("\n"));
   return path;
-}
-
-/** Parse NDJSON output; every line must be a JSON object. */
-function ndjson(text: string): Record<string, unknown>[] {
-  return text.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
 }
 
 Deno.test("rmon one-shot targets all, a name, a group, a glob and exclusions", async (t) => {

@@ -28,6 +28,7 @@ import { runArgsSync } from "../lib/dev/entry_flags.ts";
 import { childEnv } from "../lib/dev/local_server.ts";
 import { EXIT_CODES } from "../lib/usage.ts";
 import {
+  addr,
   descendants,
   eventually,
   mutedServer,
@@ -42,7 +43,6 @@ import {
 
 const GiB = 1024 ** 3;
 const env = (vars: Record<string, string>) => (name: string) => vars[name];
-const addr = (s: { port: number }) => `127.0.0.1:${s.port}`;
 
 /** Compare with a saved snapshot in tests/testdata/console; UPDATE_SNAPSHOTS=1 rewrites it. */
 async function assertSnapshot(name: string, actual: string): Promise<void> {

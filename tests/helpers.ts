@@ -880,3 +880,13 @@ export class TmuxTerminal implements AsyncDisposable {
     await Deno.remove(this.#dir, { recursive: true });
   }
 }
+
+/** `127.0.0.1:PORT` of a server started on loopback. */
+export function addr(server: { port: number }): string {
+  return `127.0.0.1:${server.port}`;
+}
+
+/** Parse NDJSON output; every line must be a JSON object. */
+export function ndjson(text: string): Record<string, unknown>[] {
+  return text.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+}

@@ -11,10 +11,12 @@ import assert from "node:assert/strict";
 import { EXIT_CODES } from "../lib/usage.ts";
 import { RunStop, signalExitCode, stopSignals } from "../lib/client/oneshot_stop.ts";
 import {
+  addr,
   type ClientProcess,
   descendants,
   eventually,
   mutedServer,
+  ndjson,
   type ServerProcess,
   silentServer,
   spawnClient,
@@ -24,12 +26,6 @@ import {
 } from "./helpers.ts";
 
 const env = { RMON_TOKEN: TEST_TOKEN };
-const addr = (s: { port: number }) => `127.0.0.1:${s.port}`;
-
-/** Parse NDJSON output; every line must be a JSON object. */
-function ndjson(text: string): Record<string, unknown>[] {
-  return text.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
-}
 
 /** Wait until the client has printed `lines` whole lines on stdout. */
 async function linesOut(client: ClientProcess, lines: number, timeoutMs = 15_000): Promise<void> {
