@@ -5,20 +5,7 @@
  * @module
  */
 
-import type {
-  CallEnd,
-  CpuInfo,
-  DiskInfo,
-  FullInfo,
-  IpInfo,
-  NameInfo,
-  NetInfo,
-  OsInfo,
-  RamInfo,
-  ShellKind,
-  TopInfo,
-  UptimeInfo,
-} from "../protocol/messages.ts";
+import type { CallEnd, FullInfo, ShellKind, TopInfo } from "../protocol/messages.ts";
 
 export { CommandSyntaxError } from "./errors.ts";
 
@@ -60,16 +47,11 @@ export type OkResult = {
   ok: true;
 };
 
-/** What each remote command answers with, by its tag. */
-export interface RemoteResultMap {
-  ram: RamInfo;
-  cpu: CpuInfo;
-  os: OsInfo;
-  name: NameInfo;
-  ip: IpInfo;
-  disk: DiskInfo;
-  uptime: UptimeInfo;
-  net: NetInfo;
+/**
+ * What each remote command answers with, by its tag: each metric the part of
+ * `info` of its name (so the two cannot drift), then the rest.
+ */
+export interface RemoteResultMap extends Required<FullInfo> {
   top: TopInfo;
   info: FullInfo;
   ping: CallEnd;
