@@ -23,6 +23,7 @@ import { clearLine } from "./views/color.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
 import type { RunStop } from "./oneshot_stop.ts";
 import { OutputFiles } from "./output_files.ts";
+import { confirmRun } from "./confirm.ts";
 
 /** Where one-shot mode writes, and what stops it. */
 export interface OneShotIo {
@@ -36,11 +37,6 @@ export interface OneShotIo {
   terminal: boolean;
   /** The run's stop switches: signals and a closed stdout. */
   stop: RunStop;
-}
-
-/** Whether running `cmd` on `hostCount` hosts needs `--yes` (or a console confirmation). */
-export function needsConfirmation(cmd: RemoteCommand, hostCount: number): boolean {
-  return cmd.kind === "kill" || cmd.kind === "reset" || (cmd.kind === "exec" && hostCount > 1);
 }
 
 /** Parse the one-shot command text into a target and a remote command. */
@@ -109,9 +105,13 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   const { target, cmd } = parseOneShot(opts.command ?? "");
   if (cmd.kind === "exec" && cmd.timeoutMs === undefined) cmd.timeoutMs = opts.timeoutMs;
   const { specs, names } = await chooseHosts(opts, target);
-  if (needsConfirmation(cmd, names.length) && !opts.yes) {
-    throw new UsageError(`Refusing to run "${cmd.kind}" on ${names.length} host(s) without --yes`);
-  }
+  // One-shot mode never asks: scripts run it, so a risky command needs --yes up front.
+  const verdict = await confirmRun(cmd, names, {
+    yes: opts.yes,
+    ask: null,
+    noAsk: "one-shot mode does not ask; add --yes to allow it",
+  });
+  if (!verdict.run) throw new UsageError(verdict.refusal ?? "Not run");
   const files = new OutputFiles({ stdout: opts.outDir, stderr: opts.errDir });
   try {
     await files.prepare();
