@@ -339,7 +339,8 @@ export class Fleet {
           durationMs: elapsed(),
         };
       }
-      const end = CALL_END(data, "result");
+      // Each streaming command's own validator: a CallEnd, and for ping its figures too.
+      const end = CALL_END(spec.result(data, "result"), "result");
       return {
         host: name,
         status: end.exitCode === 0 ? "ok" : "nonzero",

@@ -153,7 +153,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
       onResult: (r) => {
         files.save(r);
         if (view) view.result(r);
-        else io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host))) + "\n");
+        else io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host), cmd.kind)) + "\n");
       },
     });
   } finally {

@@ -18,6 +18,7 @@ import { type MetricMethod, renderMetricTable } from "./metrics.ts";
 import { failureLines, failureText, summarize } from "./summary.ts";
 import { visibleWidth } from "./table.ts";
 import { escapeControls } from "./escape_controls.ts";
+import { pingStatsOf, renderPingTable } from "./ping.ts";
 
 /** Where a view writes: the console or stdout, and stderr for progress. */
 export interface ViewSink {
@@ -199,6 +200,7 @@ export class FanoutView {
         : groups.some((g) => g.hosts.length > 1);
       if (show) parts.push(renderGathered(groups, c));
     }
+    if (this.#cmd.kind === "ping") parts.push(renderPingTable(results, c));
     if (this.#cmd.kind === "exec" || this.#cmd.kind === "ping") {
       for (const r of results) {
         if (r.truncated) {
@@ -219,8 +221,22 @@ export class FanoutView {
   }
 }
 
-/** One NDJSON record of `--json` output; field names are stable (see README). */
-export function jsonRecord(r: HostResult, address: string | undefined): Record<string, unknown> {
+/**
+ * What a record's `data` holds: a metric's answer; for `ping`, its figures
+ * (`sent`, `received`, `lossPercent`, `rttMinMs`, `rttAvgMs`, `rttMaxMs`) when
+ * ping printed them; else null.
+ */
+function recordData(r: HostResult, kind: RemoteCommand["kind"] | undefined): unknown {
+  if (kind === "ping") return pingStatsOf(r);
+  return r.status === "ok" && r.stdout === undefined ? r.data ?? null : null;
+}
+
+/** One NDJSON record of `--json` output for `kind`'s answer; field names are stable (see README). */
+export function jsonRecord(
+  r: HostResult,
+  address: string | undefined,
+  kind?: RemoteCommand["kind"],
+): Record<string, unknown> {
   return {
     host: r.host,
     address: address ?? null,
@@ -232,7 +248,7 @@ export function jsonRecord(r: HostResult, address: string | undefined): Record<s
     stderr: r.stderr ?? null,
     truncated: r.truncated ?? false,
     role: r.role ?? null,
-    data: r.status === "ok" && r.stdout === undefined ? r.data ?? null : null,
+    data: recordData(r, kind),
     error: r.error ?? null,
   };
 }
