@@ -458,8 +458,20 @@ Deno.test("rmon console runs piped commands one after another", async (t) => {
       assert.equal(run.code, 0, run.stderr);
       for (const s of servers) {
         const [row] = rowsOf(run.stdout.replace(/^\* {2}/gm, ""), s);
-        assert.match(row ?? "", / up +loopback +\S+ ms +0\.1\.0 /, run.stdout);
+        assert.match(row ?? "", / up +\S+ ms /, run.stdout);
       }
+      // Within 80 columns: names are addresses, so no ADDRESS; what all share goes below.
+      assert.doesNotMatch(run.stdout, /ADDRESS/);
+      assert.match(run.stdout, /^All hosts: SECURITY loopback · VERSION 0\.1\.0/m);
+      for (const line of run.stdout.split("\n")) assert.ok(line.length <= 80, line);
+    });
+    await t.step("hosts HOST shows that one host in full", async () => {
+      const a = addr(servers[0]!);
+      const run = await consoleRun(servers, `hosts ${a}\n`);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(`^${a}\n {2}ADDRESS +${a}\n {2}STATE +up$`, "m"));
+      assert.match(run.stdout, /^ {2}SELECTED +yes$/m);
+      assert.doesNotMatch(run.stdout, new RegExp(addr(servers[1]!)));
     });
     await t.step("use, + and - change where later commands go; exit stops reading", async () => {
       const [a, b, c] = servers as [ServerProcess, ServerProcess, ServerProcess];

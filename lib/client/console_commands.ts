@@ -16,7 +16,7 @@ import { renderCommandDiff } from "./console_diff.ts";
 import type { ConsoleContext } from "./console_context.ts";
 import { runWatch } from "./console_watch.ts";
 import { FanoutView } from "./views/fanout.ts";
-import { renderHosts, stateText } from "./views/hosts.ts";
+import { renderHostDetail, renderHosts, stateText } from "./views/hosts.ts";
 
 /** The tag of a local command. */
 export type LocalKind = LocalCommand["kind"];
@@ -189,7 +189,12 @@ function showHosts(ctx: ConsoleContext, target: TargetExpr | undefined): void {
       selected: selected.has(l.name),
     };
   });
-  ctx.out(renderHosts(rows, Date.now(), ctx.env.color));
+  // One host asked for by name: all of it, the whole error included.
+  if (target && rows.length === 1) {
+    ctx.out(renderHostDetail(rows[0]!, Date.now(), ctx.env.color, ctx.width()));
+    return;
+  }
+  ctx.out(renderHosts(rows, Date.now(), ctx.env.color, ctx.width()));
   ctx.describeSelection();
 }
 
@@ -231,7 +236,7 @@ async function watch(
 export const LOCAL_HANDLERS: { readonly [K in LocalKind]: LocalHandler<K> } = {
   exit: () => "leave",
   help: (ctx, cmd) => ctx.out(formatHelp(cmd.topic)),
-  hosts: (ctx, _cmd, target) => showHosts(ctx, target),
+  hosts: (ctx, cmd, target) => showHosts(ctx, cmd.target ?? target),
   connect: (ctx, cmd) => connect(ctx, cmd),
   forget: (ctx, cmd) => ctx.forget(resolveTargets(cmd.target, ctx.hosts())),
   use: (ctx, cmd) => {

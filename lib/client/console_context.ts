@@ -164,7 +164,13 @@ export class ConsoleContext {
       color: this.env.color,
       progress: this.env.terminal,
       escape: this.env.escape,
+      width: this.width(),
     };
+  }
+
+  /** The columns tables must fit in: the terminal's width, or 80 when stdout is not one. */
+  width(): number {
+    return this.env.terminal ? Math.max(20, this.env.columns()) : 80;
   }
 
   // ---- the fleet -----------------------------------------------------------------

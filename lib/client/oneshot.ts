@@ -35,6 +35,8 @@ export interface OneShotIo {
   color: boolean;
   /** Whether stdout is a terminal: remote control characters are then escaped unless `--raw`. */
   terminal: boolean;
+  /** The columns tables must fit in: the terminal's width when stdout is one, else 80. */
+  columns: number;
   /** The run's stop switches: signals and a closed stdout. */
   stop: RunStop;
 }
@@ -130,6 +132,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     color: io.color,
     progress: io.progress,
     escape: io.terminal && !opts.raw,
+    width: io.columns,
   };
   const view = opts.json ? null : new FanoutView(sink, cmd, names, opts.outputMode);
   const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));

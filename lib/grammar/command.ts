@@ -71,7 +71,7 @@ export type RemoteResultOf<K extends RemoteKind> = RemoteResultMap[K];
 /** A command the client handles itself, without asking a server. */
 export type LocalCommand =
   | { kind: "help"; topic?: string }
-  | { kind: "hosts" }
+  | { kind: "hosts"; target?: TargetExpr }
   | { kind: "connect"; addresses: string[] }
   | { kind: "forget"; target: TargetExpr }
   | { kind: "use"; target: TargetExpr }

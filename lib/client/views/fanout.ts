@@ -35,6 +35,8 @@ export interface ViewSink {
    * stdout is a terminal and `--raw` was not given. Off, the bytes pass unchanged.
    */
   escape: boolean;
+  /** The columns tables must fit in: the terminal's width on a terminal, else 80. */
+  width: number;
 }
 
 /**
@@ -184,7 +186,7 @@ export class FanoutView {
           ? { host: r.host, result: r.data }
           : { host: r.host, error: failureText(r) }
       );
-      parts.push(renderMetricTable(this.#cmd.kind, rows, c));
+      parts.push(renderMetricTable(this.#cmd.kind, rows, c, this.#sink.width));
     } else if (
       (this.#cmd.kind === "exec" || this.#cmd.kind === "ping") && this.#mode !== "stream"
     ) {
@@ -200,7 +202,7 @@ export class FanoutView {
         : groups.some((g) => g.hosts.length > 1);
       if (show) parts.push(renderGathered(groups, c));
     }
-    if (this.#cmd.kind === "ping") parts.push(renderPingTable(results, c));
+    if (this.#cmd.kind === "ping") parts.push(renderPingTable(results, c, this.#sink.width));
     if (this.#cmd.kind === "exec" || this.#cmd.kind === "ping") {
       for (const r of results) {
         if (r.truncated) {

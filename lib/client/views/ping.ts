@@ -38,7 +38,11 @@ export function formatRttMs(ms: number | null): string {
  * A ping that printed no summary has `(no summary)` across the figures. Empty
  * when no host ran ping.
  */
-export function renderPingTable(results: readonly HostResult[], color: boolean): string {
+export function renderPingTable(
+  results: readonly HostResult[],
+  color: boolean,
+  width?: number,
+): string {
   const ran = results.filter((r) => r.status === "ok" || r.status === "nonzero");
   if (ran.length === 0) return "";
   const rows = ran.map((r) => {
@@ -68,6 +72,6 @@ export function renderPingTable(results: readonly HostResult[], color: boolean):
       right("MAX"),
     ],
     rows,
-    { color },
+    { color, width },
   );
 }
