@@ -408,13 +408,15 @@ Deno.test("renderCommandDiff() shows only how hosts differ from the majority", a
     });
     const results = [ran("web1", "6.1\n", 0), ran("web2", "6.1\n", 0), ran("web3", "", 127)];
     assert.deepEqual(comparedValue(exec, results[0]!), { exitCode: 0, stdout: "6.1" });
+    // Output line by line against the most common (tests/diff_view_test.ts has more).
     assert.equal(
       renderCommandDiff(exec, results, false),
-      'exitCode: 0 (web[1-2]) vs 127 (web3)\nstdout: 6.1 (web[1-2]) vs "" (web3)',
+      "exit code: 0 (web[1-2]) vs 127 (web3)\n--- web[1-2] (most common)\n+++ web3\n" +
+        "@@ -1 +0,0 @@\n-6.1",
     );
     assert.equal(
       renderCommandDiff(exec, results.slice(0, 2), false),
-      "All 2 hosts agree: web[1-2]",
+      "All 2 hosts agree: web[1-2]\n6.1",
     );
   });
 });
