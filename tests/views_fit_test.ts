@@ -182,3 +182,15 @@ Deno.test("renderMetricTable() keeps os and info within 80 columns", async (t) =
     assert.match(text, /^web-frontend-01\.example\.net\n {2}PLATFORM +linux$/m);
   });
 });
+
+Deno.test("renderMetricTable() keeps a top process on one line, its command cut", () => {
+  const command = `/usr/bin/deno run --allow-all ${"--flag ".repeat(20)}server.ts`;
+  const top = {
+    processes: [{ pid: 4316, user: "root", cpuPercent: 30.2, rssBytes: 150e6, command }],
+  };
+  const text = renderMetricTable("top", [{ host: "127.0.0.1:7101", result: top }], false, 80);
+  const lines = text.split("\n");
+  assert.equal(lines.length, 2, text);
+  assert.ok(widest(text) <= 80, text);
+  assert.match(lines[1]!, /4316 +root +30\.2 .* \/usr\/bin\/deno run --allow-all .*…$/);
+});

@@ -234,7 +234,8 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
       { title: "USER", shrink: "cut" },
       RIGHT("CPU%"),
       RIGHT("RSS"),
-      WRAP("COMMAND"),
+      // One line per process, as top shows it; --json has the whole command line.
+      { title: "COMMAND", shrink: "cut", min: 16 },
     ],
     rows: (r) => {
       const procs = list(record<TopInfo>(r).processes).map((p) => record<ProcessUsage>(p));

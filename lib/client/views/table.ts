@@ -189,7 +189,21 @@ function columnWidths(
     if (widest < 0) break;
     widths[widest]!--;
   }
-  return total() > limit && columns.length > 1 ? null : widths;
+  if (total() > limit && columns.length > 1) return null;
+  // Wrapping at spaces can leave a narrowed column wider than its longest line: give it back.
+  columns.forEach((c, i) => {
+    if (c.shrink !== "wrap") return;
+    let used = visibleWidth(c.title);
+    for (const row of cells) {
+      const cell = row.length < columns.length && i === row.length - 1 ? undefined : row[i];
+      if (cell === undefined) continue;
+      for (const line of wrapText(flatten(cell), widths[i]!)) {
+        used = Math.max(used, visibleWidth(line));
+      }
+    }
+    widths[i] = Math.min(widths[i]!, used);
+  });
+  return widths;
 }
 
 /** Whether {@linkcode renderTable} can show these rows as a table within `width` columns. */
