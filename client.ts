@@ -79,6 +79,8 @@ async function main(args: string[]): Promise<number> {
         progress: Deno.stderr.isTerminal() && !opts.json,
         color: !opts.json && useColor(Deno.stdout),
         terminal: Deno.stdout.isTerminal(),
+        // Tables fit the terminal; in a file or a pipe, 80 columns.
+        columns: Deno.stdout.isTerminal() ? Math.max(20, Deno.consoleSize().columns) : 80,
         stop,
       });
     } finally {

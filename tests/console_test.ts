@@ -408,13 +408,15 @@ Deno.test("renderCommandDiff() shows only how hosts differ from the majority", a
     });
     const results = [ran("web1", "6.1\n", 0), ran("web2", "6.1\n", 0), ran("web3", "", 127)];
     assert.deepEqual(comparedValue(exec, results[0]!), { exitCode: 0, stdout: "6.1" });
+    // Output line by line against the most common (tests/diff_view_test.ts has more).
     assert.equal(
       renderCommandDiff(exec, results, false),
-      'exitCode: 0 (web[1-2]) vs 127 (web3)\nstdout: 6.1 (web[1-2]) vs "" (web3)',
+      "exit code: 0 (web[1-2]) vs 127 (web3)\n--- web[1-2] (most common)\n+++ web3\n" +
+        "@@ -1 +0,0 @@\n-6.1",
     );
     assert.equal(
       renderCommandDiff(exec, results.slice(0, 2), false),
-      "All 2 hosts agree: web[1-2]",
+      "All 2 hosts agree: web[1-2]\n6.1",
     );
   });
 });
@@ -458,8 +460,20 @@ Deno.test("rmon console runs piped commands one after another", async (t) => {
       assert.equal(run.code, 0, run.stderr);
       for (const s of servers) {
         const [row] = rowsOf(run.stdout.replace(/^\* {2}/gm, ""), s);
-        assert.match(row ?? "", / up +loopback +\S+ ms +0\.1\.0 /, run.stdout);
+        assert.match(row ?? "", / up +\S+ ms /, run.stdout);
       }
+      // Within 80 columns: names are addresses, so no ADDRESS; what all share goes below.
+      assert.doesNotMatch(run.stdout, /ADDRESS/);
+      assert.match(run.stdout, /^All hosts: SECURITY loopback · VERSION 0\.1\.0/m);
+      for (const line of run.stdout.split("\n")) assert.ok(line.length <= 80, line);
+    });
+    await t.step("hosts HOST shows that one host in full", async () => {
+      const a = addr(servers[0]!);
+      const run = await consoleRun(servers, `hosts ${a}\n`);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(`^${a}\n {2}ADDRESS +${a}\n {2}STATE +up$`, "m"));
+      assert.match(run.stdout, /^ {2}SELECTED +yes$/m);
+      assert.doesNotMatch(run.stdout, new RegExp(addr(servers[1]!)));
     });
     await t.step("use, + and - change where later commands go; exit stops reading", async () => {
       const [a, b, c] = servers as [ServerProcess, ServerProcess, ServerProcess];

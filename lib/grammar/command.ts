@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CallEnd, FullInfo, ShellKind, TopInfo } from "../protocol/messages.ts";
+import type { CallEnd, FullInfo, PingResult, ShellKind, TopInfo } from "../protocol/messages.ts";
 
 export { CommandSyntaxError } from "./errors.ts";
 
@@ -54,7 +54,7 @@ export type OkResult = {
 export interface RemoteResultMap extends Required<FullInfo> {
   top: TopInfo;
   info: FullInfo;
-  ping: CallEnd;
+  ping: PingResult;
   exec: CallEnd;
   disconnect: OkResult;
   reset: OkResult;
@@ -71,7 +71,7 @@ export type RemoteResultOf<K extends RemoteKind> = RemoteResultMap[K];
 /** A command the client handles itself, without asking a server. */
 export type LocalCommand =
   | { kind: "help"; topic?: string }
-  | { kind: "hosts" }
+  | { kind: "hosts"; target?: TargetExpr }
   | { kind: "connect"; addresses: string[] }
   | { kind: "forget"; target: TargetExpr }
   | { kind: "use"; target: TargetExpr }
