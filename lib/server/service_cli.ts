@@ -234,13 +234,35 @@ export async function runService(args: readonly string[], host: ServiceHost): Pr
   return EXIT_CODES.ok;
 }
 
-/** `rmon-server fingerprint [OPTIONS]`: the certificate's fingerprint, `sha256:HEX`. */
+/** Whether `path` exists. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/**
+ * `rmon-server fingerprint [OPTIONS]`: the fingerprint (`sha256:HEX`) of the
+ * certificate these options serve. When there is none yet it is made first:
+ * in the state directory, or at `--tls-cert`/`--tls-key` when both are named
+ * and neither exists (so `rmon bootstrap` can keep it beside the token).
+ */
 export async function runFingerprint(
   args: readonly string[],
   host: Pick<ServiceHost, "env" | "out">,
 ): Promise<number> {
   const opts = parseServerArgs([...args]);
-  const { loadServerIdentity } = await import("./tls_cert.ts");
+  const { generateIdentityFiles, loadServerIdentity } = await import("./tls_cert.ts");
+  if (
+    opts.tlsCert !== undefined && opts.tlsKey !== undefined &&
+    !(await exists(opts.tlsCert)) && !(await exists(opts.tlsKey))
+  ) {
+    await generateIdentityFiles(opts.tlsCert, opts.tlsKey, opts.host);
+  }
   const loaded = await loadServerIdentity({
     certFile: opts.tlsCert,
     keyFile: opts.tlsKey,
