@@ -135,15 +135,15 @@ Deno.test("bootstrapExitCode() and bootstrapTable()", () => {
   const base = {
     address: "h:1",
     version: "0.1.0",
-    previous_version: null,
+    "previous_version": null,
     platform: "x86_64-unknown-linux-gnu",
     service: "nohup" as const,
-    service_note: "no systemd",
+    "service_note": "no systemd",
     started: [],
     fingerprint: "sha256:00",
     pinned: "new" as const,
     error: null,
-    duration_ms: 1,
+    "duration_ms": 1,
   };
   const ok = { ...base, host: "a", status: "ok" as const, action: "installed" as const };
   const bad = { ...base, host: "bb", status: "error" as const, action: null, error: "boom" };
