@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { binaryFile, parseArgs, RELEASE_TARGETS, sha256sumsText } from "../tools/build.ts";
 import { ROOT, VERSION } from "../tools/entry_flags.ts";
 import { SKIPPED } from "../tools/test_binaries.ts";
-import { writeEntryWrapper } from "./helpers.ts";
+import { FrameReader } from "../lib/protocol/framing.ts";
+import { rawConnect, startServer, writeEntryWrapper } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -139,4 +140,19 @@ Deno.test("test:binaries without binaries says it did not run, never that it pas
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the server's hello carries deno.json's version", async () => {
+  await using server = await startServer();
+  await using conn = await rawConnect(server);
+  const hello = JSON.parse((await new FrameReader(conn, 4096).read())!) as {
+    method: string;
+    params: { server: string };
+  };
+  assert.equal(hello.method, "hello");
+  assert.equal(hello.params.server, VERSION);
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))) as {
+    version: string;
+  };
+  assert.equal(VERSION, config.version);
 });

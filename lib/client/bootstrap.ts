@@ -18,7 +18,7 @@ import { DEFAULT_PORT, RMON_VERSION } from "../protocol/constants.ts";
 import { describeError, TrustError } from "../protocol/errors.ts";
 import { parseFingerprint } from "../protocol/fingerprint.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
-import { readTokenFile } from "../token_file.ts";
+import { checkToken, readTokenFile } from "../token_file.ts";
 import { EXIT_CODES, UsageError } from "../usage.ts";
 import {
   BOOTSTRAP_USAGE,
@@ -90,6 +90,14 @@ const SSH_CONNECT_TIMEOUT_S = 10;
 /** Longest a host's whole bootstrap may take: copying a ~100 MB binary included. */
 const HOST_DEADLINE_MS = 10 * 60 * 1000;
 
+/** A failed step as a record's status and error. */
+class HostFailure extends Error {
+  constructor(readonly status: "unreachable" | "error", message: string) {
+    super(message);
+    this.name = "HostFailure";
+  }
+}
+
 /** Runs `ssh`/`scp` with `args`, feeding `input` on stdin. */
 async function run(
   cmd: "ssh" | "scp",
@@ -97,13 +105,19 @@ async function run(
   signal: AbortSignal,
   input?: string,
 ): Promise<Ran> {
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: input === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal,
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(cmd, {
+      args,
+      stdin: input === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal,
+    }).spawn();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    throw new HostFailure("error", `Cannot run ${cmd}: it is not installed (not found on PATH)`);
+  }
   if (input !== undefined) {
     const writer = child.stdin.getWriter();
     await writer.write(new TextEncoder().encode(input));
@@ -116,14 +130,6 @@ async function run(
 /** The last non-empty line of `text`: ssh's reason, or the script's. */
 function lastLine(text: string): string {
   return text.trim().split("\n").filter((l) => l.trim() !== "").at(-1)?.trim() ?? "";
-}
-
-/** A failed step as a record's status and error. */
-class HostFailure extends Error {
-  constructor(readonly status: "unreachable" | "error", message: string) {
-    super(message);
-    this.name = "HostFailure";
-  }
 }
 
 /** The hosts to work on, from the command line or the inventory, and the token file. */
@@ -379,7 +385,8 @@ export async function runBootstrap(args: readonly string[], io: BootstrapIo): Pr
   const { targets, tokenFile } = await collectTargets(opts);
   let token: Uint8Array;
   try {
-    readTokenFile(tokenFile); // refuses a token file others can read, or a weak token
+    // The same checks the server makes at start: private file, a token that looks random.
+    checkToken(readTokenFile(tokenFile), `"${tokenFile}"`);
     token = await Deno.readFile(tokenFile);
   } catch (err) {
     throw new UsageError(describeError(err));
