@@ -409,3 +409,49 @@ Deno.test({
     }
   },
 });
+
+const haveSsh = (() => {
+  try {
+    return Deno.statSync("/usr/bin/ssh").isFile;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+})();
+
+Deno.test({
+  name: "rmon bootstrap -i takes hosts and the token file from an inventory",
+  ignore: !haveSsh,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "rmon-bootstrap-" });
+    try {
+      const port = freePort(["127.0.0.9"]); // nothing listens there: ssh is refused
+      await writeTokenFile(join(dir, "token"), generateToken());
+      await Deno.writeTextFile(
+        join(dir, "fleet.toml"),
+        `[defaults]\ntoken_file = "token"\nport = 6001\n\n[[host]]\nname = "far"\naddress = "127.0.0.9"\n`,
+      );
+      const run = await runClient([
+        "bootstrap",
+        "--ssh-option",
+        `Port=${port}`,
+        "--json",
+        "-i",
+        join(dir, "fleet.toml"),
+      ]);
+      assert.equal(run.code, 3, run.stdout + run.stderr);
+      const [record] = ndjson(run.stdout);
+      assert.equal(record!.host, "far");
+      assert.equal(record!.address, "127.0.0.9:6001");
+      assert.equal(record!.status, "unreachable");
+      assert.match(String(record!.error), /refused/i);
+      // Without a token file anywhere it is a usage error, before any ssh.
+      await Deno.writeTextFile(join(dir, "bare.toml"), `[[host]]\naddress = "127.0.0.9"\n`);
+      const bare = await runClient(["bootstrap", "-i", join(dir, "bare.toml")]);
+      assert.equal(bare.code, 2);
+      assert.match(bare.stderr, /^rmon: Invalid arguments: bootstrap needs the fleet token/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
