@@ -86,7 +86,7 @@ Deno.test("deno task release builds every target, or fails in one line leaving n
     const lines = run.stderr.trim().split("\n");
     assert.equal(lines.length, 1, run.stderr);
     assert.match(lines[0]!, /^Cannot build "rmon-server": deno compile could not download/);
-    assert.match(lines[0]!, /set DENORT_BIN to a denort binary of Deno /);
+    assert.match(lines[0]!, /DENORT_BIN serves one target at a time/);
     assert.match(lines[0]!, /DENO_DIR pre-filled .*\/dl\/release\/v[\d.]+\/denort-/);
     assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), [], "no dist/ folder left");
   } finally {
@@ -94,16 +94,26 @@ Deno.test("deno task release builds every target, or fails in one line leaving n
   }
 });
 
-Deno.test("deno task release with a DENORT_BIN that is missing says so, leaving nothing", async () => {
+Deno.test("DENORT_BIN: a release refuses it, a build names a missing one; nothing is left", async () => {
   const dir = await Deno.makeTempDir({ prefix: "rmon-release-" });
   try {
     await Deno.mkdir(join(dir, "dist"));
-    const run = await tool("build.ts", ["--release", "--out", join(dir, "dist")], {
-      DENORT_BIN: join(dir, "no-denort"),
-    });
-    assert.equal(run.code, 1);
+    const env = { DENORT_BIN: join(dir, "no-denort") };
+    const release = await tool("build.ts", ["--release", "--out", join(dir, "dist")], env);
+    assert.equal(release.code, 1);
     assert.match(
-      run.stderr.trim(),
+      release.stderr.trim(),
+      /^Cannot release with DENORT_BIN set: it names one runtime/,
+    );
+    const build = await tool("build.ts", [
+      "--target",
+      "aarch64-apple-darwin",
+      "--out",
+      join(dir, "dist"),
+    ], env);
+    assert.equal(build.code, 1);
+    assert.match(
+      build.stderr.trim(),
       /^Cannot build "rmon-server": DENORT_BIN points at "[^"]*no-denort", which does not exist/,
     );
     // The dist folder existed before, so it stays; nothing inside it does.

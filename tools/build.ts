@@ -37,6 +37,8 @@ export interface CompileFailure {
   target: string;
   /** Everything the compiler wrote to stderr. */
   stderr: string;
+  /** Part of a release (several targets), where one DENORT_BIN cannot serve. */
+  release?: boolean;
 }
 
 /** Removes terminal colour codes, which deno writes even into a pipe. */
@@ -49,7 +51,9 @@ function stripAnsi(text: string): string {
  * Turns a failed compile's stderr into one message without Rust's backtrace.
  * A missing runtime download, the usual failure on an offline machine, gets advice.
  */
-export function describeCompileFailure({ binary, target, stderr }: CompileFailure): string {
+export function describeCompileFailure(
+  { binary, target, stderr, release = false }: CompileFailure,
+): string {
   const text = stripAnsi(stderr);
   // anyhow's "Caused by" chain ends with the most specific reason.
   const reasons = [...text.matchAll(/^\s+\d+: (.+)$/gm)].map((m) => m[1]!);
@@ -64,10 +68,17 @@ export function describeCompileFailure({ binary, target, stderr }: CompileFailur
     const url = /https?:\/\/\S*denort\S*?\.zip/.exec(text)?.[0];
     // Deno looks for the runtime in DENO_DIR before downloading it: a copy put there works too.
     const cached = join(denoDir(), "dl", "release", `v${v}`, `denort-${target}.zip`);
-    return `Cannot build "${binary}": deno compile could not download its runtime (denort)` +
-      `${url ? ` from ${url}` : ""}: ${reasons.at(-1) ?? "network error"}. Build on a machine ` +
-      `with internet access, set DENORT_BIN to ${runtime}, or use a DENO_DIR pre-filled with ` +
-      `it (put denort-${target}.zip of Deno ${v} at ${cached})`;
+    const head = `Cannot build "${binary}": deno compile could not download its runtime ` +
+      `(denort)${url ? ` from ${url}` : ""}: ${reasons.at(-1) ?? "network error"}. `;
+    // DENORT_BIN names one runtime, so it cannot serve a release's five targets.
+    return head +
+      (release
+        ? `Release on a machine with internet access, or use a DENO_DIR pre-filled with every ` +
+          `target's runtime (put denort-${target}.zip of Deno ${v} at ${cached}, and likewise ` +
+          `for the other targets); DENORT_BIN serves one target at a time, with ` +
+          `"deno task build --target ${target}"`
+        : `Build on a machine with internet access, set DENORT_BIN to ${runtime}, or use a ` +
+          `DENO_DIR pre-filled with it (put denort-${target}.zip of Deno ${v} at ${cached})`);
   }
   let lines = text.split("\n");
   const end = lines.findIndex((line) => line.startsWith("Stack backtrace:"));
@@ -102,7 +113,12 @@ function formatSize(bytes: number): string {
  * Compiles one entry point for `target` to `output` (absolute) and returns its size.
  * Throws with a {@linkcode describeCompileFailure} message when deno compile fails.
  */
-export async function compile(entry: Entry, target: string, output: string): Promise<number> {
+export async function compile(
+  entry: Entry,
+  target: string,
+  output: string,
+  release = false,
+): Promise<number> {
   const spec = binarySpec(entry);
   const { success, stderr } = await new Deno.Command(Deno.execPath(), {
     args: compileArgs(entry, { output, target }),
@@ -118,6 +134,7 @@ export async function compile(entry: Entry, target: string, output: string): Pro
       binary: spec.name,
       target,
       stderr: new TextDecoder().decode(stderr),
+      release,
     }));
   }
   return (await Deno.stat(output)).size;
@@ -212,6 +229,15 @@ export async function build(
 export async function release(
   opts: { out: string; targets?: readonly string[]; onStep?: (text: string) => void },
 ): Promise<{ dir: string; built: Built[] }> {
+  if (Deno.env.get("DENORT_BIN")) {
+    // One runtime for five targets would make four broken binaries without a word.
+    throw new Error(
+      "Cannot release with DENORT_BIN set: it names one runtime, and a release builds " +
+        `${RELEASE_TARGETS.length} targets; unset it and pre-fill DENO_DIR with each target's ` +
+        `denort-<target>.zip (${join(denoDir(), "dl", "release", `v${Deno.version.deno}`)}/), ` +
+        'or build one target with "deno task build --target T"',
+    );
+  }
   const final = join(opts.out, VERSION);
   const staging = join(opts.out, `.${VERSION}.partial`);
   const made = await makeDirs(opts.out);
@@ -226,7 +252,7 @@ export async function release(
       for (const entry of ENTRIES) {
         const file = `${target}/${binaryFile(binarySpec(entry).name, target)}`;
         opts.onStep?.(`Compiling ${file}…`);
-        const size = await compile(entry, target, join(staging, file));
+        const size = await compile(entry, target, join(staging, file), true);
         sums.push({ path: file, sha256: await sha256File(join(staging, file)) });
         built.push({ path: relative(Deno.cwd(), join(final, file)), size });
       }
