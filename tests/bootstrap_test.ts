@@ -281,7 +281,6 @@ async function stopByPidFile(path: string): Promise<void> {
 Deno.test({
   name: "rmon bootstrap installs two hosts over real sshd and pins them before first contact",
   ignore: !haveSshd,
-  sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "rmon-bootstrap-" });
     const hosts = ["127.0.0.2", "127.0.0.3"];

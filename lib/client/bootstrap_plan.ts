@@ -416,7 +416,11 @@ export function installScript(plan: InstallPlan): string {
     if (layout.mode === "nohup") {
       lines.push(
         `: > ${logFile}`,
-        `(cd ${dir} && nohup ${bin} ${args} >> ${logFile} 2>&1 < /dev/null & echo $! > ${pidFile})`,
+        // Its own session where setsid exists (not on macOS): no hangup of the ssh session
+        // reaches it, whose SIGHUP the server would take as "stop" (nohup's ignoring it is undone
+        // when the server installs its own handler).
+        "if command -v setsid >/dev/null 2>&1; then detach=setsid; else detach=; fi",
+        `(cd ${dir} && $detach nohup ${bin} ${args} >> ${logFile} 2>&1 < /dev/null & echo $! > ${pidFile})`,
         `pid=$(cat ${pidFile}); n=0`,
         `while ! grep -q 'listening on' ${logFile} 2>/dev/null; do`,
         `  if ! kill -0 "$pid" 2>/dev/null || [ $n -ge 300 ]; then`,
