@@ -1,6 +1,6 @@
 /**
  * `rmon` entry point: the interactive console (default), one-shot mode
- * (`-- CMD`), `rmon keygen` or `rmon token new`. Maps errors to one-line messages and exit codes; the only place
+ * (`-- CMD`), `rmon keygen`, `rmon token new` or `rmon bootstrap`. Maps errors to one-line messages and exit codes; the only place
  * the client process exits.
  * @module
  */
@@ -39,6 +39,15 @@ async function main(args: string[]): Promise<number> {
     if (args[0] === "keygen") {
       console.log(await runKeygen(args.slice(1)));
       return EXIT_CODES.ok;
+    }
+    if (args[0] === "bootstrap") {
+      // Loaded only when asked for: the console and one-shot mode never need it.
+      const { runBootstrap } = await import("./lib/client/bootstrap.ts");
+      return await runBootstrap(args.slice(1), {
+        stdout: writerTo(Deno.stdout, () => {}),
+        stderr: writerTo(Deno.stderr, () => {}),
+        color: useColor(Deno.stdout),
+      });
     }
     if (args[0] === "token") {
       console.log(await runToken(args.slice(1)));

@@ -24,8 +24,8 @@ import { stripAnsi } from "../lib/client/views/color.ts";
 import { canonicalJson } from "../lib/client/views/diff.ts";
 import { formatRtt, type HostRow, renderHosts } from "../lib/client/views/hosts.ts";
 import { renderWatch, watchColumns, type WatchRow } from "../lib/client/views/watch.ts";
-import { runArgsSync } from "../lib/dev/entry_flags.ts";
-import { childEnv } from "../lib/dev/local_server.ts";
+import { runArgs } from "../tools/entry_flags.ts";
+import { childEnv } from "../tools/local_server.ts";
 import { EXIT_CODES } from "../lib/usage.ts";
 import {
   addr,
@@ -739,7 +739,7 @@ class PtyConsole implements AsyncDisposable {
 
   constructor(args: string[], home: string) {
     this.home = home;
-    const command = [Deno.execPath(), ...runArgsSync("client"), ...args].map(shQuote).join(" ");
+    const command = [Deno.execPath(), ...runArgs("client"), ...args].map(shQuote).join(" ");
     this.#child = new Deno.Command("script", {
       // A fixed size: a pseudo-terminal made from a pipe starts at 0 columns.
       args: ["-qfec", `stty cols 200 rows 50; exec ${command}`, "/dev/null"],
@@ -918,7 +918,7 @@ Deno.test("rmon console in a terminal: prompt, completion, Ctrl-C, notices, exit
 
 /** The console in a tmux pane, with the test token and a private HOME. */
 async function tmuxConsole(args: string[], home: string): Promise<TmuxTerminal> {
-  return await TmuxTerminal.start([Deno.execPath(), ...runArgsSync("client"), ...args], {
+  return await TmuxTerminal.start([Deno.execPath(), ...runArgs("client"), ...args], {
     env: childEnv({
       HOME: home,
       XDG_STATE_HOME: `${home}/state`,

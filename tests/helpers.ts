@@ -9,8 +9,8 @@
 
 import type { Socket } from "node:net";
 import { deadline, delay } from "../lib/async.ts";
-import { runArgsSync } from "../lib/dev/entry_flags.ts";
-import { childEnv, signalChild, spawnLocalServer } from "../lib/dev/local_server.ts";
+import { binarySpec, type Entry, runArgs } from "../tools/entry_flags.ts";
+import { childEnv, denoDir, signalChild, spawnLocalServer } from "../tools/local_server.ts";
 import { newNonce, TokenKey } from "../lib/protocol/auth.ts";
 import { type ByteStream, FrameReader, writeAll } from "../lib/protocol/framing.ts";
 import { fingerprintOfPem, parseFingerprint } from "../lib/protocol/fingerprint.ts";
@@ -112,7 +112,7 @@ export async function runServerOnce(args: string[], cwd?: string): Promise<Clien
   const home = await Deno.makeTempDir({ prefix: "rmon-test-home-" });
   try {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: [...runArgsSync("server"), ...args],
+      args: [...runArgs("server"), ...args],
       cwd,
       env: childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1" }),
       clearEnv: true,
@@ -548,7 +548,7 @@ export async function spawnClient(
   const child = new Deno.Command(Deno.execPath(), {
     args: opts.viaTask
       ? ["task", "--quiet", "client", "--", ...args]
-      : [...runArgsSync("client"), ...args],
+      : [...runArgs("client"), ...args],
     cwd: root,
     env: childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1", ...opts.env }),
     clearEnv: true,
@@ -889,4 +889,23 @@ export function addr(server: { port: number }): string {
 /** Parse NDJSON output; every line must be a JSON object. */
 export function ndjson(text: string): Record<string, unknown>[] {
   return text.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+}
+
+/**
+ * Write `DIR/NAME`, an executable `sh` script that stands in for the compiled
+ * binary where `deno compile` cannot fetch its runtime: it runs the entry point
+ * with the build's own flags (tools/entry_flags.ts) and its arguments, with
+ * Deno's cache pinned so it works under any HOME. Returns its path.
+ */
+export async function writeEntryWrapper(dir: string, entry: Entry): Promise<string> {
+  const path = `${dir}/${binarySpec(entry).name}`;
+  const argv = [Deno.execPath(), ...runArgs(entry)].map(shQuote).join(" ");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    path,
+    `#!/bin/sh\n# Stands in for the compiled ${entry} binary: deno run with the build's flags.\n` +
+      `DENO_DIR=${shQuote(denoDir())} NO_COLOR=1 exec ${argv} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return path;
 }

@@ -91,6 +91,26 @@ export function certificateNames(listenHost: string): CertificateNames {
 }
 
 /**
+ * Make a self-signed certificate for `listenHost` and save it (key 0600,
+ * never overwriting) at `certPath` and `keyPath`.
+ */
+export async function generateIdentityFiles(
+  certPath: string,
+  keyPath: string,
+  listenHost: string,
+): Promise<{ certPem: string; keyPem: string }> {
+  // A computed specifier keeps the certificate library (npm) out of the server's module
+  // graph: with it there, Deno sets up npm support at every start, ~7 MiB of RSS measured,
+  // though only a first TLS start needs it. `deno compile` takes it in through --include.
+  const { generateCertificate } = await import(CERT_GEN_MODULE) as CertGenModule;
+  const made = await generateCertificate(certificateNames(listenHost));
+  // Key first: a certificate without its key would block every later start.
+  await writePrivateFile(keyPath, made.keyPem);
+  await writePrivateFile(certPath, made.certPem);
+  return made;
+}
+
+/**
  * Load the server's TLS identity: the given files, else the state pair, else
  * a new self-signed one saved to the state directory.
  */
@@ -114,14 +134,7 @@ export async function loadServerIdentity(opts: {
   } catch (err) {
     if (!(err instanceof Error && err.cause instanceof Deno.errors.NotFound)) throw err;
   }
-  // A computed specifier keeps the certificate library (npm) out of the server's module
-  // graph: with it there, Deno sets up npm support at every start, ~7 MiB of RSS measured,
-  // though only a first TLS start needs it. `deno compile` takes it in through --include.
-  const { generateCertificate } = await import(CERT_GEN_MODULE) as CertGenModule;
-  const { certPem, keyPem } = await generateCertificate(certificateNames(opts.listenHost));
-  // Key first: a certificate without its key would block every later start.
-  await writePrivateFile(keyPath, keyPem);
-  await writePrivateFile(certPath, certPem);
+  const { certPem, keyPem } = await generateIdentityFiles(certPath, keyPath, opts.listenHost);
   return {
     identity: { certPem, keyPem, fingerprint: await fingerprintOfPem(certPem) },
     source: "generated",

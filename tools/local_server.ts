@@ -5,8 +5,8 @@
  * @module
  */
 
-import { deadline } from "../async.ts";
-import { runArgsSync } from "./entry_flags.ts";
+import { deadline } from "../lib/async.ts";
+import { runArgs } from "./entry_flags.ts";
 
 /** A started server child and what it printed until it listened. */
 export interface LocalServer {
@@ -61,7 +61,7 @@ const LISTENING = /listening on (\[[^\]]+\]|[^:\s]+):(\d+)/;
 /** Start `server.ts` and resolve once it listens; throws with its output if it does not. */
 export async function spawnLocalServer(opts: SpawnOptions): Promise<LocalServer> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [...runArgsSync("server"), "--port", String(opts.port ?? 0), ...(opts.args ?? [])],
+    args: [...runArgs("server"), "--port", String(opts.port ?? 0), ...(opts.args ?? [])],
     env: opts.env,
     clearEnv: true,
     stdin: "null",
