@@ -68,3 +68,16 @@ Deno.test("rmon console: hosts says why a link closed, in words", async () => {
     await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
   }
 });
+
+Deno.test("rmon says why a server hung up before its greeting (a penalty after a failed sign-in)", async () => {
+  await using server = await startServer({ args: ["--penalty", "60s", "--quiet"] });
+  const base = ["--hosts", addr(server), "--json", "--connect-timeout", "3", "--", "ram"];
+  const wrong = await runClient(base, { env: { RMON_TOKEN: "not-the-token-0123456789abcdef" } });
+  assert.equal(ndjson(wrong.stdout)[0]?.status, "auth_failed", wrong.stdout + wrong.stderr);
+  // The right token from the same address within the penalty: refused at accept, before hello.
+  const right = await runClient(base, { env });
+  const record = ndjson(right.stdout)[0];
+  assert.equal(record?.status, "unreachable", right.stdout + right.stderr);
+  assert.match(String(record?.error), /hung up before its greeting .*failed sign-ins/);
+  assert.equal(right.code, EXIT_CODES.unreachable);
+});
