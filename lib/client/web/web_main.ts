@@ -8,6 +8,7 @@
  */
 
 import { describeError } from "../../protocol/errors.ts";
+import { formatFingerprint } from "../../protocol/fingerprint.ts";
 import { stateFilePath } from "../../token_file.ts";
 import { EXIT_CODES, UsageError } from "../../usage.ts";
 import { loadServerIdentity } from "../../server/tls_cert.ts";
@@ -87,7 +88,7 @@ export async function serveWeb(
     const hosts = book.hosts.length === 1 ? "1 host" : `${book.hosts.length} hosts`;
     const ro = opts.readOnly ? " (read-only)" : "";
     io.out(`rmon web: ${hosts}${ro} at ${server.url}\n`);
-    if (tls) io.out(`rmon web: certificate fingerprint ${tls.fingerprint}\n`);
+    if (tls) io.out(`rmon web: certificate fingerprint ${formatFingerprint(tls.fingerprint)}\n`);
     io.err("Open the address in a browser (its token works once); Ctrl-C stops.\n");
     // The page comes up at once; hosts join it as they connect.
     const connecting = fleet.connect();

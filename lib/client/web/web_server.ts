@@ -81,7 +81,8 @@ export function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const handler = (req: Request): Response => {
     const url = new URL(req.url);
     // DNS rebinding: a page of another site that resolved its name to us still sends its Host.
-    if (!check.allows(req.headers.get("host"))) {
+    // HTTP/2 (over TLS) names the host in `:authority`, which Deno puts in the URL only.
+    if (!check.allows(req.headers.get("host") ?? url.host)) {
       return text(421, "Refused: the Host header does not name this server");
     }
     const safe = req.method === "GET" || req.method === "HEAD";
