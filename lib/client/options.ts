@@ -69,6 +69,7 @@ Usage:
   rmon [options] [HOST[:PORT]...]                  interactive console
   rmon keygen [FILE] [--comment TEXT] [--passphrase]   make an operator key pair
   rmon token new FILE                              write a fresh shared token (0600)
+  rmon web [options] [HOST...] [--listen ADDR:PORT]   the fleet on a live page (rmon web --help)
   rmon [options] --hosts H1,H2 -- COMMAND...       run one command and exit
   rmon [options] --inventory FILE -- @web* ram     (targets work in one-shot too)
 

@@ -123,7 +123,7 @@ function sparkOptions(width, colour) {
     legend: { show: false },
     scales: { x: { time: true }, y: { range: [0, 100] } },
     axes: [{ show: false }, { show: false }],
-    series: [{}, { stroke: colour, fill: `${colour}33`, width: 1, spanGaps: false }],
+    series: [{}, { stroke: colour, fill: `${colour}33`, width: 1, points: { show: false } }],
   };
 }
 
