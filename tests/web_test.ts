@@ -6,7 +6,15 @@
  */
 
 import nodeAssert from "node:assert/strict";
-import { addr, rawHttp, startServers, startWeb, type WebProcess } from "./helpers.ts";
+import {
+  addr,
+  eventually,
+  rawHttp,
+  spawnClient,
+  startServers,
+  startWeb,
+  type WebProcess,
+} from "./helpers.ts";
 import { parseListen, parseWebArgs } from "../lib/client/web/web_options.ts";
 import {
   CONTENT_SECURITY_POLICY,
@@ -17,6 +25,7 @@ import {
 import { SampleRing } from "../lib/client/web/ring.ts";
 import { parsePageMessage, type ServerMessage } from "../lib/client/web/web_messages.ts";
 import { UsageError } from "../lib/usage.ts";
+import { CommandSyntaxError, parseLine } from "../lib/grammar/parse_line.ts";
 
 function assert(value: unknown, message?: string): asserts value {
   nodeAssert.ok(value, message);
@@ -442,4 +451,49 @@ Deno.test("parsePageMessage() takes the page's messages and refuses others", () 
   assertThrows(() => parsePageMessage("nope"), TypeError, "not JSON");
   assertThrows(() => parsePageMessage('{"type":"run","id":1}'), TypeError, '"id"');
   assertThrows(() => parsePageMessage('{"type":"shutdown"}'), TypeError, "unknown type");
+});
+
+Deno.test("the console's web command serves its fleet beside the prompt", async () => {
+  const servers = await startServers(2);
+  try {
+    // Lines run one after another: the page is served while `sh: sleep 4` keeps the console busy.
+    await using client = await spawnClient(servers.map(addr), {
+      env: { RMON_TOKEN: servers[0]!.token },
+      stdin: "web 127.0.0.1:0 read-only\nweb\n@" + addr(servers[0]!) + " sh: sleep 4\nweb stop\n",
+    });
+    const started = await eventually(() => /Serving at http\S+/.test(client.stdout()), 20_000);
+    assert(started, client.stdout());
+    const first = /Serving the fleet \(read-only\) at (http\S+)/.exec(client.stdout())![1]!;
+    const fresh = /Serving at (http\S+)/.exec(client.stdout())![1]!;
+    const spent = await fetch(first, { redirect: "manual" });
+    await spent.body?.cancel();
+    assertEquals(spent.status, 403, "a fresh address replaces the first one");
+    const res = await fetch(fresh, { redirect: "manual" });
+    await res.body?.cancel();
+    assertEquals(res.status, 303);
+    const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0]!;
+    const origin = new URL(fresh).origin;
+    const rows = await (await fetch(`${origin}/api/rows`, { headers: { cookie } })).json();
+    assertEquals(rows.readOnly, true);
+    assertEquals(rows.rows.map((r: { host: string }) => r.host).sort(), servers.map(addr).sort());
+    const run = await client.done;
+    assertEquals(run.code, 0, run.stderr);
+    assertMatch(run.stdout, /Stopped serving the web page/);
+    const after = await fetch(`${origin}/api/rows`, { headers: { cookie } }).catch((e) => e);
+    assert(after instanceof TypeError, "nothing listens after web stop");
+  } finally {
+    await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+  }
+});
+
+Deno.test("parseLine() reads the console's web command", () => {
+  assertEquals(parseLine("web")?.command, { kind: "web", action: "start", readOnly: false });
+  assertEquals(parseLine("web stop")?.command, { kind: "web", action: "stop", readOnly: false });
+  assertEquals(parseLine("web 127.0.0.1:9000 read-only")?.command, {
+    kind: "web",
+    action: "start",
+    listen: "127.0.0.1:9000",
+    readOnly: true,
+  });
+  assertThrows(() => parseLine("web bogus"), CommandSyntaxError, 'unexpected argument "bogus"');
 });

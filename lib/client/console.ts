@@ -34,7 +34,7 @@
 import { describeError } from "../protocol/errors.ts";
 import { EXIT_CODES, UsageError } from "../usage.ts";
 import { DEFAULT_PORT, RMON_VERSION } from "../protocol/constants.ts";
-import { isRemote, type RemoteCommand, type TargetExpr } from "../grammar/command.ts";
+import { type Command, isRemote, type RemoteCommand, type TargetExpr } from "../grammar/command.ts";
 import { describeSyntaxError } from "../grammar/errors.ts";
 import { formatHelp } from "../grammar/help.ts";
 import { CommandSyntaxError, parseLine } from "../grammar/parse_line.ts";
@@ -72,6 +72,12 @@ export interface ConsoleEnv {
   /** Environment lookup (history location). */
   env(name: string): string | undefined;
 }
+
+/** `web`'s module, by a computed specifier so the console's start never loads it (see client.ts). */
+const WEB_MODULE = ["./web", "web_main.ts"].join("/");
+
+/** The page `web` serves (see web/web_main.ts). */
+type ConsoleWeb = import("./web/web_main.ts").ConsoleWeb;
 
 /** A link's coarse state for notices: up, down (lost or refused), or neither. */
 type Presence = "up" | "down";
@@ -131,6 +137,8 @@ export class Console {
   #lineNumber = 0;
   /** Set when SIGINT arrives at an idle console without a terminal. */
   #idleInterrupted = false;
+  /** The page `web` serves beside the prompt, if any. */
+  #web: ConsoleWeb | null = null;
 
   /** Create a console for `opts`; nothing happens before {@linkcode Console.run}. */
   constructor(opts: ClientOptions, env: ConsoleEnv) {
@@ -175,6 +183,7 @@ export class Console {
     } finally {
       Deno.removeSignalListener("SIGINT", onSignal);
       this.#reader.close();
+      await this.#web?.close();
       await this.#fleet.close();
     }
   }
@@ -299,6 +308,7 @@ export class Console {
   // ---- state notices ---------------------------------------------------------
 
   #linkChanged(link: HostLink): void {
+    this.#web?.linkChanged(link);
     const now = presence(link);
     const name = link.name;
     if (link.state === "closed") {
@@ -629,6 +639,9 @@ export class Console {
         case "diff":
           await this.#diff(target, command.command);
           return false;
+        case "web":
+          await this.#webCommand(command);
+          return false;
         default: {
           const never: never = command;
           throw new TypeError(`Cannot run command: unknown kind "${String(never)}"`);
@@ -652,6 +665,36 @@ export class Console {
       }
       return false;
     }
+  }
+
+  /** `web`: serve the fleet on a page beside the prompt; again: a fresh address; `web stop`. */
+  async #webCommand(command: Extract<Command, { kind: "web" }>): Promise<void> {
+    if (command.action === "stop") {
+      if (this.#web === null) this.#out("No web page is being served");
+      else {
+        await this.#web.close();
+        this.#web = null;
+        this.#out("Stopped serving the web page");
+      }
+      return;
+    }
+    if (this.#web !== null) {
+      this.#out(`Serving at ${this.#web.renew()} (a fresh one-time address; web stop stops it)`);
+      return;
+    }
+    // Loaded only now, as `rmon web` loads it (see client.ts).
+    const web = await import(WEB_MODULE) as typeof import("./web/web_main.ts");
+    this.#web = await web.startConsoleWeb(this.#fleet, {
+      listen: command.listen,
+      readOnly: command.readOnly,
+      timeoutMs: this.#opts.timeoutMs,
+      waitMs: this.#opts.waitMs,
+      log: (text) => this.#notice(text),
+    });
+    const ro = command.readOnly ? " (read-only)" : "";
+    this.#out(
+      `Serving the fleet${ro} at ${this.#web.url} (its token works once; web stop stops it)`,
+    );
   }
 
   async #watch(

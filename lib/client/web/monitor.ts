@@ -44,6 +44,15 @@ function swapPercent(ram: RamInfo): number | null {
   return ((ram.swapTotalBytes - ram.swapFreeBytes) / ram.swapTotalBytes) * 100;
 }
 
+/**
+ * What the web server reads of a monitor: its settings, rows, histories and
+ * events. The benchmark feeds a page from a simulated one of these.
+ */
+export type MonitorView = Pick<
+  FleetMonitor,
+  "options" | "rows" | "series" | "allSeries" | "info" | "subscribe"
+>;
+
 /** The latest answer per host, its history, and the link-state bookkeeping; see the module doc. */
 export class FleetMonitor {
   #fleet: Fleet;

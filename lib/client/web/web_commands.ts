@@ -120,6 +120,7 @@ export class WebCommands {
         case "select-add":
         case "select-remove":
         case "watch":
+        case "web":
         case "exit":
           this.#send({
             type: "error",

@@ -1,7 +1,7 @@
 /**
  * `rmon web`: connect to the fleet as the console does, start the monitor
  * and the web server, print the start address, and serve until SIGINT or
- * SIGTERM. Client web layer; `client.ts` loads this module only for `rmon
+ * SIGTERM; and the console's `web`, the same page for the console's fleet. Client web layer; `client.ts` loads this module only for `rmon
  * web` (a computed import, so the chart library stays out of every other
  * start; `deno compile` takes it in through `--include`).
  * @module
@@ -14,8 +14,17 @@ import { EXIT_CODES, UsageError } from "../../usage.ts";
 import { loadServerIdentity } from "../../server/tls_cert.ts";
 import { Fleet } from "../fleet.ts";
 import { addHosts, collectHosts, HostCredentials } from "../setup.ts";
-import { FleetMonitor } from "./monitor.ts";
-import { parseWebArgs, WEB_USAGE, type WebOptions } from "./web_options.ts";
+import type { HostLink } from "../host_link.ts";
+import { isLoopbackHost } from "../../protocol/transport.ts";
+import { DEFAULT_MONITOR, FleetMonitor } from "./monitor.ts";
+import {
+  DEFAULT_LISTEN,
+  parseListen,
+  parseWebArgs,
+  WEB_USAGE,
+  type WebOptions,
+} from "./web_options.ts";
+import { isWildcard } from "./web_security.ts";
 import { startWebServer, type WebServer } from "./web_server.ts";
 
 /** Where `rmon web` writes: stdout for the address, stderr for notes. */
@@ -119,4 +128,75 @@ export async function runWebCommand(args: readonly string[], io: WebIo): Promise
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
   }
+}
+
+/** The page the console serves beside its prompt (`web`); see {@linkcode startConsoleWeb}. */
+export interface ConsoleWeb {
+  /** The start address it was started with. */
+  url: string;
+  /** A fresh one-time start address (the previous one stops working). */
+  renew(): string;
+  /** The console's fleet changed a link's state: pass it to the page's notices. */
+  linkChanged(link: HostLink): void;
+  /** Stop serving (pages disconnected, their commands cancelled). */
+  close(): Promise<void>;
+}
+
+/**
+ * Serve the console's own fleet (`web [ADDR:PORT] [read-only]` at the
+ * prompt): plain HTTP on loopback only — other addresses need `rmon web`
+ * with its HTTPS options. Throws `UsageError` for a bad or busy address.
+ */
+export async function startConsoleWeb(
+  fleet: Fleet,
+  opts: {
+    listen?: string;
+    readOnly: boolean;
+    timeoutMs: number;
+    waitMs: number;
+    log(text: string): void;
+  },
+): Promise<ConsoleWeb> {
+  const listen = opts.listen === undefined ? DEFAULT_LISTEN : parseListen(opts.listen);
+  if (isWildcard(listen.hostname) || !isLoopbackHost(listen.hostname)) {
+    throw new UsageError(
+      `Cannot serve the page on ${listen.hostname} from the console: loopback only here; ` +
+        "rmon web --listen ADDR:PORT --web-tls serves other addresses over HTTPS",
+    );
+  }
+  const monitor = new FleetMonitor(fleet, DEFAULT_MONITOR);
+  // The page starts knowing who is up now; later changes come through linkChanged.
+  for (const link of fleet.links) monitor.linkChanged(link);
+  let server: WebServer;
+  try {
+    server = await startWebServer({
+      fleet,
+      monitor,
+      listen,
+      readOnly: opts.readOnly,
+      timeoutMs: opts.timeoutMs,
+      waitMs: opts.waitMs,
+      log: opts.log,
+    });
+  } catch (err) {
+    throw new UsageError(
+      `Cannot listen on ${listen.hostname}:${listen.port}: ${describeError(err)}`,
+      undefined,
+      { cause: err },
+    );
+  }
+  monitor.start();
+  return {
+    url: server.url,
+    renew: () => {
+      const u = new URL(server.url);
+      u.searchParams.set("token", server.sessions.renew());
+      return u.href;
+    },
+    linkChanged: (link) => monitor.linkChanged(link),
+    close: async () => {
+      await server.close();
+      await monitor.stop();
+    },
+  };
 }

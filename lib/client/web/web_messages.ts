@@ -49,6 +49,8 @@ export type ServerMessage =
     rows: HostRow[];
     /** Each host's history, thinned for the small charts. */
     series: HostSeries[];
+    /** How many points a small chart keeps at most over `historyMs`. */
+    sparkPoints: number;
   }
   /** One round: every row, and the new sample of each host that answered (t in seconds). */
   | {

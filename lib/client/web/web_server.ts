@@ -12,7 +12,7 @@ import { describeError } from "../../protocol/errors.ts";
 import type { Endpoint } from "../../protocol/transport.ts";
 import type { Fleet } from "../fleet.ts";
 import { ASSETS } from "./assets.ts";
-import type { FleetMonitor } from "./monitor.ts";
+import type { MonitorView } from "./monitor.ts";
 import { resolveTargets } from "../targets.ts";
 import { parseTarget } from "../../grammar/parse_line.ts";
 import { WebCommands } from "./web_commands.ts";
@@ -28,7 +28,8 @@ const MAX_BUFFERED = 4 * 1024 * 1024;
 /** What the web server needs. */
 export interface WebServerOptions {
   fleet: Fleet;
-  monitor: FleetMonitor;
+  /** The rows and histories (a FleetMonitor; the benchmark passes a simulated one). */
+  monitor: MonitorView;
   listen: Endpoint;
   /** A certificate and key (PEM) to serve HTTPS with; none: plain HTTP. */
   tls?: { certPem: string; keyPem: string };
@@ -160,6 +161,7 @@ export function startWebServer(opts: WebServerOptions): Promise<WebServer> {
         historyMs,
         rows: opts.monitor.rows(),
         series: opts.monitor.allSeries(SPARK_POINTS),
+        sparkPoints: SPARK_POINTS,
       });
       unsubscribe = opts.monitor.subscribe((e) => {
         // A page that cannot keep up skips table rounds rather than growing our memory.

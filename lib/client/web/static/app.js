@@ -15,9 +15,18 @@ const state = {
   readOnly: false,
   intervalMs: 2000,
   capacity: 1800,
+  /** The small charts' span (s) and their most points. */
+  historySec: 3600,
+  sparkPoints: 240,
   /** host → { row, tr, cells, series: {t, cpu, ram}, charts: {cpu, ram} | null, visible } */
   hosts: new Map(),
-  order: [],
+  /** The hosts the table shows, sorted; and the ones in the DOM now. */
+  view: [],
+  rendered: [],
+  rowHeight: 37,
+  rowHeightKnown: false,
+  /** The scroll box's geometry (see measureBox). */
+  box: null,
   sortKey: "host",
   sortDir: 1,
   /** Hosts the filter names, or null for all. */
@@ -111,12 +120,38 @@ function pushSample(series, t, cpu, ram) {
   }
 }
 
+/**
+ * A small chart's history: every sample, but at most twice `sparkPoints` of them over the
+ * span (when full, every other point goes: the resolution halves, the hour stays), so a
+ * thousand hosts cost a small, bounded heap however long the page stays open. The large
+ * chart keeps every sample of its one host.
+ */
+function pushSpark(series, t, cpu, ram) {
+  series.t.push(t);
+  series.cpu.push(cpu);
+  series.ram.push(ram);
+  let cut = 0;
+  while (cut < series.t.length && series.t[cut] < t - state.historySec) cut++;
+  if (cut > 0) {
+    series.t.splice(0, cut);
+    series.cpu.splice(0, cut);
+    series.ram.splice(0, cut);
+  }
+  if (series.t.length > 2 * state.sparkPoints) {
+    // Keep the newest point and every other one before it.
+    const keep = (_, i, all) => (all.length - 1 - i) % 2 === 0;
+    series.t = series.t.filter(keep);
+    series.cpu = series.cpu.filter(keep);
+    series.ram = series.ram.filter(keep);
+  }
+}
+
 // ---- charts -------------------------------------------------------------------------------
 
 function sparkOptions(width, colour) {
   return {
     width,
-    height: 32,
+    height: 30,
     pxAlign: false,
     cursor: { show: false },
     select: { show: false },
@@ -129,12 +164,14 @@ function sparkOptions(width, colour) {
 
 function makeSparks(entry) {
   const [cpuCell, ramCell] = entry.chartCells;
-  const width = Math.max(60, cpuCell.clientWidth || 120);
+  const width = Math.max(60, cpuCell.clientWidth - 8 || 110);
   const s = entry.series;
   entry.charts = {
     cpu: new globalThis.uPlot(sparkOptions(width, cssVar("--cpu")), [s.t, s.cpu], cpuCell),
     ram: new globalThis.uPlot(sparkOptions(width, cssVar("--ram")), [s.t, s.ram], ramCell),
   };
+  entry.chartsStale = false;
+  entry.drawnAt = performance.now();
 }
 
 function updateSparks(entry) {
@@ -142,21 +179,41 @@ function updateSparks(entry) {
   const s = entry.series;
   entry.charts.cpu.setData([s.t, s.cpu]);
   entry.charts.ram.setData([s.t, s.ram]);
+  entry.chartsStale = false;
+  entry.drawnAt = performance.now();
 }
 
-// Small charts are drawn only for rows on screen: a thousand hosts cost what twenty do.
-const observer = new IntersectionObserver((items) => {
-  for (const item of items) {
-    const entry = item.target.entry;
-    entry.visible = item.isIntersecting;
-    if (entry.visible && !entry.charts && globalThis.uPlot) makeSparks(entry);
-    else if (entry.visible) updateSparks(entry);
-  }
-}, { rootMargin: "200px" });
+function dropSparks(entry) {
+  if (!entry.charts) return;
+  entry.charts.cpu.destroy();
+  entry.charts.ram.destroy();
+  entry.charts = null;
+}
 
 // ---- the table ----------------------------------------------------------------------------
+//
+// Virtual: whatever the fleet's size, only the rows in (and just around) the scrolled window
+// are in the DOM, each with its two small charts; the others are data. Spacers above and below
+// keep the scroll bar true. So an update costs the same for a thousand hosts as for thirty.
 
-function addHost(row) {
+/** Rows drawn beyond the window on each side, so a short scroll shows no gap. */
+const OVERSCAN = 4;
+
+/**
+ * The scroll box's geometry, read only on scroll, resize and the first draw: reading it
+ * after the DOM changed would force a layout in the middle of every update.
+ */
+function measureBox() {
+  const box = $("fleet");
+  state.box = {
+    scrollTop: box.scrollTop,
+    height: box.clientHeight,
+    head: box.querySelector("thead").offsetHeight,
+  };
+}
+
+function makeRow(entry) {
+  const row = entry.row;
   const tr = document.createElement("tr");
   const host = document.createElement("td");
   host.className = "host";
@@ -182,19 +239,25 @@ function addHost(row) {
     tr.append(td);
   }
   tr.dataset.host = row.host;
+  entry.tr = tr;
+  entry.cells = cells;
+  entry.chartCells = chartCells;
+  entry.shown = {};
+}
+
+function addHost(row) {
   const entry = {
     row,
-    tr,
-    cells,
-    chartCells,
+    tr: null,
+    cells: null,
+    chartCells: null,
     series: { t: [], cpu: [], ram: [] },
     charts: null,
-    visible: false,
+    chartsStale: false,
+    drawnAt: 0,
     shown: {},
   };
-  tr.entry = entry;
   state.hosts.set(row.host, entry);
-  observer.observe(tr);
   return entry;
 }
 
@@ -208,16 +271,16 @@ function paintRow(entry) {
     if (was && was.text === text && was.cls === cls) continue;
     const td = entry.cells[key];
     td.textContent = text;
-    td.classList.remove(
-      "warn",
-      "crit",
-      "missing",
-      ...[...td.classList].filter((c) => c.startsWith("state-")),
-    );
-    if (cls) td.classList.add(cls);
+    if (!was || was.cls !== cls) {
+      if (was?.cls) td.classList.remove(was.cls);
+      if (cls) td.classList.add(cls);
+    }
     entry.shown[key] = { text, cls };
   }
 }
+
+/** Names compare as people expect (`web2` before `web10`); one collator, made once, is fast. */
+const collator = new Intl.Collator(undefined, { numeric: true });
 
 function compare(a, b) {
   const key = state.sortKey;
@@ -229,29 +292,82 @@ function compare(a, b) {
   }
   if (x === null || x === undefined) return 1;
   if (y === null || y === undefined) return -1;
-  const c = typeof x === "number"
-    ? x - y
-    : String(x).localeCompare(String(y), undefined, { numeric: true });
-  return c * state.sortDir || a.row.host.localeCompare(b.row.host, undefined, { numeric: true });
+  const c = typeof x === "number" ? x - y : collator.compare(String(x), String(y));
+  return c * state.sortDir || collator.compare(a.row.host, b.row.host);
+}
+
+/** Sort and filter the hosts into the list the table shows (data only). */
+function arrange() {
+  const view = [];
+  for (const e of state.hosts.values()) {
+    if (state.shown === null || state.shown.has(e.row.host)) view.push(e);
+  }
+  view.sort(compare);
+  state.view = view;
+  let up = 0;
+  for (const e of state.hosts.values()) if (e.row.state === "up") up++;
+  $("count").textContent = `${view.length} of ${state.hosts.size} hosts shown · ${up} up`;
+  document.body.dataset.hosts = String(state.hosts.size);
+}
+
+/** Put the rows of the scrolled window in the DOM, painted, charts drawn. */
+function renderWindow() {
+  if (state.box === null) measureBox();
+  const { scrollTop, height, head } = state.box;
+  const view = state.view;
+  const rowH = state.rowHeight;
+  const first = Math.max(0, Math.floor((scrollTop - head) / rowH) - OVERSCAN);
+  const count = Math.ceil(height / rowH) + 2 * OVERSCAN;
+  const last = Math.min(view.length, first + count);
+  const wanted = view.slice(first, last);
+  const keep = new Set(wanted);
+  for (const e of state.rendered) {
+    if (!keep.has(e)) {
+      dropSparks(e);
+      e.tr?.remove();
+    }
+  }
+  for (const e of wanted) {
+    if (!e.tr) makeRow(e);
+    paintRow(e);
+  }
+  const body = $("rows");
+  // Reorder only when the window's order changed: appending moves nodes, costing layout.
+  const current = [...body.children];
+  if (current.length !== wanted.length || current.some((tr, i) => tr !== wanted[i].tr)) {
+    body.replaceChildren(...wanted.map((e) => e.tr));
+  }
+  $("pad-top").style.height = `${first * rowH}px`;
+  $("pad-bottom").style.height = `${(view.length - last) * rowH}px`;
+  state.rendered = wanted;
+  if (globalThis.uPlot) {
+    // New rows get their charts at once; charts already drawn are redrawn a few per round,
+    // the longest-waiting first, so no round pays for them all (the table has the numbers).
+    const stale = [];
+    for (const e of wanted) {
+      if (!e.charts) makeSparks(e);
+      else if (e.chartsStale) stale.push(e);
+    }
+    stale.sort((a, b) => a.drawnAt - b.drawnAt);
+    const budget = Math.max(4, Math.ceil(wanted.length / 6));
+    for (const e of stale.slice(0, budget)) updateSparks(e);
+  }
+  // Learn the real row height once, from the first row drawn (fonts differ between systems).
+  if (!state.rowHeightKnown && wanted.length > 0) {
+    state.rowHeightKnown = true;
+    requestAnimationFrame(() => {
+      const sample = wanted[0].tr.offsetHeight;
+      if (sample > 0 && Math.abs(sample - state.rowHeight) > 0.5) {
+        state.rowHeight = sample;
+        renderWindow();
+      }
+    });
+  }
 }
 
 function renderTable() {
-  const entries = [...state.hosts.values()];
-  entries.sort(compare);
-  const order = entries.map((e) => e.row.host);
-  const body = $("rows");
-  if (order.join("\0") !== state.order.join("\0")) {
-    body.append(...entries.map((e) => e.tr));
-    state.order = order;
-  }
-  let shown = 0;
-  for (const e of entries) {
-    const visible = state.shown === null || state.shown.has(e.row.host);
-    e.tr.classList.toggle("hidden", !visible);
-    if (visible) shown++;
-  }
-  const up = entries.filter((e) => e.row.state === "up").length;
-  $("count").textContent = `${shown} of ${entries.length} hosts shown · ${up} up`;
+  arrange();
+  renderWindow();
 }
 
 function applyRows(rows) {
@@ -260,16 +376,14 @@ function applyRows(rows) {
     seen.add(row.host);
     const entry = state.hosts.get(row.host) ?? addHost(row);
     entry.row = row;
-    paintRow(entry);
   }
   for (const [host, entry] of state.hosts) {
     if (!seen.has(host)) {
-      observer.unobserve(entry.tr);
-      entry.tr.remove();
+      dropSparks(entry);
+      entry.tr?.remove();
       state.hosts.delete(host);
     }
   }
-  renderTable();
 }
 
 function setSort(key) {
@@ -502,6 +616,8 @@ function onMessage(msg) {
       state.readOnly = msg.readOnly;
       state.intervalMs = msg.intervalMs;
       state.capacity = Math.max(2, Math.ceil(msg.historyMs / msg.intervalMs));
+      state.historySec = msg.historyMs / 1000;
+      state.sparkPoints = msg.sparkPoints;
       $("readonly-note").hidden = !msg.readOnly;
       $("line").placeholder = msg.readOnly
         ? "@web* ram · ping · info · help (read-only)"
@@ -511,8 +627,9 @@ function onMessage(msg) {
         const entry = state.hosts.get(s.host);
         if (!entry) continue;
         entry.series = { t: s.t, cpu: s.cpu, ram: s.ram };
-        updateSparks(entry);
+        entry.chartsStale = true;
       }
+      renderTable();
       document.body.dataset.ready = "true";
       return;
     }
@@ -521,9 +638,10 @@ function onMessage(msg) {
       for (const s of msg.samples) {
         const entry = state.hosts.get(s.host);
         if (!entry) continue;
-        pushSample(entry.series, msg.t, s.cpu, s.ram);
-        if (entry.visible) updateSparks(entry);
+        pushSpark(entry.series, msg.t, s.cpu, s.ram);
+        entry.chartsStale = true;
       }
+      renderTable();
       if (state.detailChart && state.detailSeries) {
         const s = msg.samples.find((x) => x.host === state.detailHost);
         if (s) {
@@ -566,6 +684,8 @@ function onMessage(msg) {
       if (msg.text !== state.filterText) return;
       state.shown = msg.hosts === null ? null : new Set(msg.hosts);
       $("filter-error").textContent = msg.error ?? "";
+      $("fleet").scrollTop = 0;
+      state.box = null;
       renderTable();
       return;
     }
@@ -630,6 +750,20 @@ $("cancel").addEventListener("click", () => {
 });
 
 $("detail-close").addEventListener("click", closeDetail);
+
+// Scrolling or resizing shows other rows: draw them (once per frame at most).
+let windowQueued = false;
+function queueWindow() {
+  if (windowQueued) return;
+  windowQueued = true;
+  requestAnimationFrame(() => {
+    windowQueued = false;
+    measureBox();
+    renderWindow();
+  });
+}
+$("fleet").addEventListener("scroll", queueWindow, { passive: true });
+addEventListener("resize", queueWindow);
 
 document.addEventListener("keydown", (ev) => {
   const typing = ev.target instanceof HTMLInputElement;
