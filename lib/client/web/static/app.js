@@ -91,7 +91,9 @@ function cellText(key, row) {
     case "uptimeSeconds":
       return fmtUptime(row.uptimeSeconds);
     case "os":
-      return row.os ?? "-";
+      // Long distribution names would push the charts off a laptop's screen; the cell's
+      // title has the whole name.
+      return row.os === null ? "-" : row.os.length > 26 ? `${row.os.slice(0, 25)}…` : row.os;
   }
   return "";
 }
@@ -271,6 +273,7 @@ function paintRow(entry) {
     if (was && was.text === text && was.cls === cls) continue;
     const td = entry.cells[key];
     td.textContent = text;
+    if (key === "os") td.title = row.os ?? "";
     if (!was || was.cls !== cls) {
       if (was?.cls) td.classList.remove(was.cls);
       if (cls) td.classList.add(cls);
