@@ -104,6 +104,10 @@ class SimulatedFleet implements MonitorView {
     return null;
   }
 
+  notices(): [] {
+    return [];
+  }
+
   subscribe(listener: (e: MonitorEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

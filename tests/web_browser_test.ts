@@ -227,6 +227,15 @@ Deno.test({
         await page.setViewport({ width: 1280, height: 720 });
       });
 
+      await t.step("the system's dark preference gives a dark page", async () => {
+        const background = () =>
+          js<string>(page, `getComputedStyle(document.body).backgroundColor`);
+        nodeAssert.equal(await background(), "rgb(255, 255, 255)");
+        await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
+        nodeAssert.equal(await background(), "rgb(20, 24, 28)");
+        await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "light" }]);
+      });
+
       await t.step("a screenshot", async () => {
         const path = Deno.env.get("RMON_WEB_SCREENSHOT") ??
           `${await Deno.makeTempDir({ prefix: "rmon-web-shot-" })}/web.png`;

@@ -10,7 +10,9 @@ import {
   addr,
   eventually,
   rawHttp,
+  type ServerProcess,
   spawnClient,
+  startServer,
   startServers,
   startWeb,
   type WebProcess,
@@ -496,4 +498,51 @@ Deno.test("parseLine() reads the console's web command", () => {
     readOnly: true,
   });
   assertThrows(() => parseLine("web bogus"), CommandSyntaxError, 'unexpected argument "bogus"');
+});
+
+Deno.test("rmon web tells the page when a host is lost and when it is back", async () => {
+  const servers = await startServers(2);
+  const [stays, goes] = servers as [ServerProcess, ServerProcess];
+  let again: ServerProcess | null = null;
+  try {
+    await using web = await startWeb(servers, ["--refresh", "0.5"]);
+    const cookie = await signIn(web);
+    const page = pageSocket(web, cookie);
+    try {
+      await page.next((m) => m.type === "rows" && m.rows.every((r) => r.state === "up"));
+      await goes[Symbol.asyncDispose]();
+      const lost = await page.next((m) => m.type === "notice" && m.level === "lost");
+      assert(lost.type === "notice");
+      assertEquals(lost.host, addr(goes));
+      assertMatch(lost.text, new RegExp(`^${addr(goes).replaceAll(".", "\\.")} lost`));
+      const row = await page.next((m) =>
+        m.type === "rows" && m.rows.some((r) => r.host === addr(goes) && r.state !== "up")
+      );
+      assert(row.type === "rows");
+      const gone = row.rows.find((r) => r.host === addr(goes))!;
+      assertEquals(gone.cpu, null, "a lost host shows no stale numbers");
+      // The same address again: the link reconnects by itself.
+      again = await startServer({ port: goes.port });
+      const back = await page.next((m) => m.type === "notice" && m.level === "back", 30_000);
+      assert(back.type === "notice");
+      assertMatch(back.text, / is back after \d/);
+      // A page opened now is told what happened before it.
+      const late = pageSocket(web, cookie);
+      try {
+        const hello = await late.next((m) => m.type === "hello");
+        assert(hello.type === "hello");
+        assertEquals(hello.notices.map((n) => n.level), ["lost", "back"]);
+      } finally {
+        late.socket.close();
+        await late.closed;
+      }
+      assertEquals(stays.port > 0, true);
+    } finally {
+      page.socket.close();
+      await page.closed;
+    }
+  } finally {
+    await stays[Symbol.asyncDispose]();
+    await again?.[Symbol.asyncDispose]();
+  }
 });

@@ -30,6 +30,9 @@ export interface MonitorOptions {
 /** The defaults: a round every 2 s, an hour of history. */
 export const DEFAULT_MONITOR: MonitorOptions = { intervalMs: 2_000, historyMs: 3_600_000 };
 
+/** How many notices a monitor keeps for pages that open later. */
+export const MAX_NOTICES = 50;
+
 /** What a monitor reports: a finished round, or a notice. */
 export type MonitorEvent = Extract<ServerMessage, { type: "rows" } | { type: "notice" }>;
 
@@ -50,7 +53,7 @@ function swapPercent(ram: RamInfo): number | null {
  */
 export type MonitorView = Pick<
   FleetMonitor,
-  "options" | "rows" | "series" | "allSeries" | "info" | "subscribe"
+  "options" | "rows" | "series" | "allSeries" | "info" | "subscribe" | "notices"
 >;
 
 /** The latest answer per host, its history, and the link-state bookkeeping; see the module doc. */
@@ -64,6 +67,8 @@ export class FleetMonitor {
   #wasUp = new Map<string, boolean>();
   /** When each host went down, so `since` and "back after" span its retries. */
   #downSince = new Map<string, number>();
+  /** The latest notices, oldest first, for a page that opens later. */
+  #notices: Extract<MonitorEvent, { type: "notice" }>[] = [];
   #stop = new AbortController();
   #loop: Promise<void> | null = null;
 
@@ -139,6 +144,11 @@ export class FleetMonitor {
     }
   }
 
+  /** The latest notices (at most {@linkcode MAX_NOTICES}), oldest first. */
+  notices(): Extract<MonitorEvent, { type: "notice" }>[] {
+    return [...this.#notices];
+  }
+
   /** Every host's row, in fleet order. */
   rows(): HostRow[] {
     return this.#fleet.links.map((link) => this.#row(link));
@@ -189,6 +199,10 @@ export class FleetMonitor {
   }
 
   #emit(e: MonitorEvent): void {
+    if (e.type === "notice") {
+      this.#notices.push(e);
+      if (this.#notices.length > MAX_NOTICES) this.#notices.shift();
+    }
     for (const listener of this.#listeners) {
       try {
         listener(e);

@@ -51,6 +51,8 @@ export type ServerMessage =
     series: HostSeries[];
     /** How many points a small chart keeps at most over `historyMs`. */
     sparkPoints: number;
+    /** The latest lost/back notices, oldest first. */
+    notices: Extract<ServerMessage, { type: "notice" }>[];
   }
   /** One round: every row, and the new sample of each host that answered (t in seconds). */
   | {

@@ -162,6 +162,7 @@ export function startWebServer(opts: WebServerOptions): Promise<WebServer> {
         rows: opts.monitor.rows(),
         series: opts.monitor.allSeries(SPARK_POINTS),
         sparkPoints: SPARK_POINTS,
+        notices: opts.monitor.notices(),
       });
       unsubscribe = opts.monitor.subscribe((e) => {
         // A page that cannot keep up skips table rounds rather than growing our memory.

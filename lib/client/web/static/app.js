@@ -67,7 +67,8 @@ function stateText(row) {
     case "lost":
       return `lost since ${fmtAgo(row.since)} ago${row.reason ? ` (${row.reason})` : ""}`;
     case "connecting":
-      return "reconnecting";
+      // A reason means an attempt already failed: it is trying again.
+      return row.reason ? `reconnecting (${row.reason})` : "connecting";
     case "auth_failed":
       return `auth failed${row.reason ? ` (${row.reason})` : ""}`;
     default:
@@ -633,6 +634,8 @@ function onMessage(msg) {
         entry.chartsStale = true;
       }
       renderTable();
+      $("notices").replaceChildren();
+      for (const n of msg.notices) notice(n.level, n.text, n.at);
       document.body.dataset.ready = "true";
       return;
     }
