@@ -72,9 +72,23 @@ export class FleetMonitor {
   #stop = new AbortController();
   #loop: Promise<void> | null = null;
 
-  /** A monitor of `fleet`; nothing runs before {@linkcode FleetMonitor.start}. */
-  constructor(fleet: Fleet, opts: Partial<MonitorOptions> = {}) {
+  /** Where an unexpected error of a round or a listener goes; the rounds go on. */
+  #onError: (err: unknown) => void;
+
+  /**
+   * A monitor of `fleet`; nothing runs before {@linkcode FleetMonitor.start}.
+   * `onError` hears unexpected errors (default: none are expected, so they are rethrown
+   * out of the rounds' loop, which would end the process: pass a logger).
+   */
+  constructor(
+    fleet: Fleet,
+    opts: Partial<MonitorOptions> = {},
+    onError: (err: unknown) => void = (err) => {
+      throw err;
+    },
+  ) {
     this.#fleet = fleet;
+    this.#onError = onError;
     this.#opts = { ...DEFAULT_MONITOR, ...opts };
     if (!(this.#opts.intervalMs >= 100)) {
       throw new RangeError(`Invalid interval ${this.#opts.intervalMs} ms: at least 100 ms`);
@@ -209,9 +223,7 @@ export class FleetMonitor {
       } catch (err) {
         // One broken page must not stop the rounds for the others.
         this.#listeners.delete(listener);
-        queueMicrotask(() => {
-          throw err;
-        });
+        this.#onError(err);
       }
     }
   }
@@ -224,12 +236,19 @@ export class FleetMonitor {
     const waitMs = this.#opts.waitMs ?? Math.max(2_000, this.#opts.intervalMs);
     while (!signal.aborted) {
       const started = Date.now();
-      const names = this.#fleet.links.filter((l) => l.state === "up").map((l) => l.name);
-      const results = names.length === 0
-        ? []
-        : await this.#fleet.run(names, { kind: "info" }, { signal, waitMs, collectOutput: false });
-      if (signal.aborted) break;
-      this.#record(started, results);
+      try {
+        const names = this.#fleet.links.filter((l) => l.state === "up").map((l) => l.name);
+        const results = names.length === 0 ? [] : await this.#fleet.run(names, { kind: "info" }, {
+          signal,
+          waitMs,
+          collectOutput: false,
+        });
+        if (signal.aborted) break;
+        this.#record(started, results);
+      } catch (err) {
+        // A round that failed in an unexpected way is reported; the next one still comes.
+        this.#onError(err);
+      }
       // The next round starts one interval after this one started, or at once if it overran.
       const rest = this.#opts.intervalMs - (Date.now() - started);
       if (rest > 0) await deadline(stopped, rest, () => {});

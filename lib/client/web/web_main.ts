@@ -57,7 +57,7 @@ async function webTls(
   }
 }
 
-/** Serve until `stop` resolves; returns the web server's address line for tests. */
+/** Connect, serve until `stop` resolves, then close everything; returns the exit code. */
 export async function serveWeb(
   opts: WebOptions,
   io: WebIo,
@@ -67,10 +67,11 @@ export async function serveWeb(
   const book = await collectHosts(c);
   const fleet = new Fleet({ connectTimeoutMs: c.connectTimeoutMs }, c.fanout);
   await addHosts(fleet, book.hosts, new HostCredentials(c));
-  const monitor = new FleetMonitor(fleet, {
-    intervalMs: opts.intervalMs,
-    historyMs: opts.historyMs,
-  });
+  const monitor = new FleetMonitor(
+    fleet,
+    { intervalMs: opts.intervalMs, historyMs: opts.historyMs },
+    (err) => io.err(`rmon web: ${describeError(err)}\n`),
+  );
   fleet.onChange = (link) => monitor.linkChanged(link);
   const tls = await webTls(opts);
   let server: WebServer;
@@ -164,7 +165,11 @@ export async function startConsoleWeb(
         "rmon web --listen ADDR:PORT --web-tls serves other addresses over HTTPS",
     );
   }
-  const monitor = new FleetMonitor(fleet, DEFAULT_MONITOR);
+  const monitor = new FleetMonitor(
+    fleet,
+    DEFAULT_MONITOR,
+    (err) => opts.log(`rmon web: ${describeError(err)}`),
+  );
   // The page starts knowing who is up now; later changes come through linkChanged.
   for (const link of fleet.links) monitor.linkChanged(link);
   let server: WebServer;
