@@ -1,9 +1,11 @@
 /**
  * The page's files, inside the program itself: the HTML, script and style
  * sheet beside this module and uPlot (the chart library, from npm, pinned in
- * deno.json) are imported as text, so they are part of the module graph and
- * `deno compile` puts them in the binary with no `--include` and no lookup
- * on disk at run time. Nothing comes from a CDN: the page works offline.
+ * deno.json) are imported as text, so they are part of the module graph that
+ * `deno compile` embeds (the `compile:client` task also names `static/` with
+ * `--include`, belt and braces: `deno info` lists these files with no size).
+ * Nothing comes from a CDN and nothing is read from disk by path: the page
+ * works offline.
  * Client web layer.
  * @module
  */
