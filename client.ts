@@ -1,6 +1,7 @@
 /**
  * `rmon` entry point: the interactive console (default), one-shot mode
- * (`-- CMD`), `rmon keygen`, `rmon token new` or `rmon bootstrap`. Maps errors to one-line messages and exit codes; the only place
+ * (`-- CMD`), `rmon web`, `rmon keygen`, `rmon token new` or `rmon bootstrap`. Maps errors to
+ * one-line messages and exit codes; the only place
  * the client process exits.
  * @module
  */
@@ -17,6 +18,9 @@ import { RunStop } from "./lib/client/oneshot_stop.ts";
 import { useColor } from "./lib/client/views/color.ts";
 
 const encoder = new TextEncoder();
+
+/** `rmon web`'s module, named by a computed specifier (see its doc; `--include`d when compiled). */
+const WEB_MODULE = ["./lib/client/web", "web_main.ts"].join("/");
 
 /**
  * A writer for `file` that writes all of each text (a pipe may take less at a
@@ -47,6 +51,14 @@ async function main(args: string[]): Promise<number> {
         stdout: writerTo(Deno.stdout, () => {}),
         stderr: writerTo(Deno.stderr, () => {}),
         color: useColor(Deno.stdout),
+      });
+    }
+    if (args[0] === "web") {
+      // Loaded only here: the page's files and its chart library stay out of every other start.
+      const web = await import(WEB_MODULE) as typeof import("./lib/client/web/web_main.ts");
+      return await web.runWebCommand(args.slice(1), {
+        out: writerTo(Deno.stdout, () => {}),
+        err: writerTo(Deno.stderr, () => {}),
       });
     }
     if (args[0] === "token") {

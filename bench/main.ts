@@ -10,7 +10,8 @@
  * connections, latency, throughput, exec streaming, RSS after the stream),
  * fanout (1…100 server processes), client (client RSS with many links), tls
  * (a `--tls` server against a plain one started the same way: latency, cold
- * connect, exec streaming, RSS after start).
+ * connect, exec streaming, RSS after start), web (`rmon web`'s page in chromium
+ * with a simulated fleet: load, one update's main-thread time, heap after an hour).
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -27,6 +28,7 @@ import {
 } from "./footprint.ts";
 import { measureLatency, ramFrameBytes } from "./latency.ts";
 import { measureTls } from "./tls.ts";
+import { measureWeb } from "./web.ts";
 import { buildFleet, connectAll, keyFor } from "./links.ts";
 import {
   BENCH_TOKEN,
@@ -62,6 +64,9 @@ export const FULL: BenchConfig = {
   clientLinks: [100, 1000],
   clientServers: 10,
   coldConnects: 20,
+  webHosts: 1000,
+  webUpdateRounds: 20,
+  webHourRounds: 1800,
 };
 
 /** The sizes of `--quick`: a smoke run of every figure in well under a minute. */
@@ -80,9 +85,12 @@ export const QUICK: BenchConfig = {
   clientLinks: [10, 30],
   clientServers: 2,
   coldConnects: 5,
+  webHosts: 50,
+  webUpdateRounds: 5,
+  webHourRounds: 60,
 };
 
-const SECTIONS = ["server", "life", "fanout", "client", "tls"] as const;
+const SECTIONS = ["server", "life", "fanout", "client", "tls", "web"] as const;
 type Section = typeof SECTIONS[number];
 
 /** Processes started at once when starting a pool (2 cores: more only thrashes). */
@@ -179,7 +187,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls]",
+      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls,web]",
     );
     return 0;
   }
@@ -219,6 +227,7 @@ async function main(): Promise<number> {
     Object.assign(figures, await poolSections(cfg, sections));
   }
   if (sections.has("tls")) Object.assign(figures, await measureTls(cfg, progress));
+  if (sections.has("web")) Object.assign(figures, await measureWeb(cfg, progress));
   // Keep a stable order: the order of figureKeys, whatever order sections ran in.
   for (const key of figureKeys(cfg)) {
     if (figures[key]) results.figures[key] = figures[key];

@@ -51,7 +51,17 @@ Deno.test("compileArgs(), runArgs() and cacheArgs() share one definition", () =>
     ],
   );
   assert.deepEqual(compileArgs(SPEC, { output: "x" }, "/r").includes("--target"), false);
-  assert.deepEqual(cacheArgs(SPEC, "/r"), ["cache", "--no-config", "/r/src/main.ts"]);
+  assert.deepEqual(cacheArgs(SPEC, "/r"), [
+    "cache",
+    "--no-config",
+    "/r/src/main.ts",
+    "/r/src/extra.ts",
+  ]);
+  assert.deepEqual(
+    cacheArgs({ ...SPEC, include: ["src/static", "src/late.ts"] }, "/r").slice(3),
+    ["/r/src/late.ts"],
+    "folders of files are not modules",
+  );
 });
 
 Deno.test("checkSpec() refuses a definition the tools could not compose", async (t) => {

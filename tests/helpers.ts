@@ -909,3 +909,80 @@ export async function writeEntryWrapper(dir: string, entry: Entry): Promise<stri
   );
   return path;
 }
+
+/** A running `rmon web` process and where its page is. */
+export interface WebProcess extends AsyncDisposable {
+  client: ClientProcess;
+  /** The start address with its one-time token. */
+  url: string;
+  /** `http://127.0.0.1:PORT`. */
+  origin: string;
+  /** `127.0.0.1:PORT`, as a browser's Host header says it. */
+  host: string;
+}
+
+/**
+ * Start `rmon web` (the real client entry point, as the build runs it) on
+ * loopback port 0 for `servers` with `args` after them, and wait for its
+ * start address. Dispose to stop it with SIGINT (SIGKILL if it hangs).
+ */
+export async function startWeb(
+  servers: readonly { port: number; token: string }[],
+  args: readonly string[] = [],
+  env: Record<string, string> = {},
+): Promise<WebProcess> {
+  const client = await spawnClient(
+    ["web", ...servers.map(addr), "--listen", "127.0.0.1:0", ...args],
+    { env: { RMON_TOKEN: servers[0]?.token ?? TEST_TOKEN, ...env }, timeoutMs: 120_000 },
+  );
+  const started = await eventually(() => /https?:\/\/\S+token=\S+/.test(client.stdout()), 30_000);
+  if (!started) {
+    client.kill("SIGKILL");
+    const run = await client.done;
+    throw new Error(`rmon web did not start: ${run.stderr || run.stdout}`);
+  }
+  const url = /(https?:\/\/\S+token=\S+)/.exec(client.stdout())![1]!;
+  const u = new URL(url);
+  return {
+    client,
+    url,
+    origin: u.origin,
+    host: u.host,
+    async [Symbol.asyncDispose]() {
+      client.kill("SIGINT");
+      const timer = setTimeout(() => client.kill("SIGKILL"), 10_000);
+      await client.done;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Send one HTTP/1.1 request as raw text to `port` on loopback (so headers a
+ * fetch would not let us set, such as `Host`, are ours) and return the status
+ * code, the headers (lower-case names) and the start of the body.
+ */
+export async function rawHttp(
+  port: number,
+  lines: readonly string[],
+): Promise<{ status: number; headers: Map<string, string>; body: string }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      new TextEncoder().encode([...lines, "Connection: close", "", ""].join("\r\n")),
+    );
+    const text = await readAll(conn, 10_000);
+    const [head = "", ...rest] = text.split("\r\n\r\n");
+    const [statusLine = "", ...headerLines] = head.split("\r\n");
+    const headers = new Map<string, string>();
+    for (const line of headerLines) {
+      const colon = line.indexOf(":");
+      if (colon > 0) {
+        headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+      }
+    }
+    return { status: Number(statusLine.split(" ")[1]), headers, body: rest.join("\r\n\r\n") };
+  } finally {
+    closeQuietly(conn);
+  }
+}

@@ -115,11 +115,15 @@ export function compileArgs(
 
 /**
  * Arguments that fill Deno's cache with the entry's module graph as
- * {@linkcode runArgs} will load it: `["cache", ...options, entryPath]`.
+ * {@linkcode runArgs} will load it: `["cache", ...options, entryPath, ...includedModules]`.
+ * Included modules are loaded by computed specifiers that no static walk
+ * reaches, so they are named here or their npm packages would download (with
+ * a progress bar) at first use; included folders of plain files are skipped.
  */
 export function cacheArgs(entry: Entry | BinarySpec, root = ROOT): string[] {
   const spec = typeof entry === "string" ? binarySpec(entry) : entry;
-  return ["cache", ...spec.options, fromRoot(spec.entry, root)];
+  const modules = spec.include.filter((path) => /\.[jt]sx?$/.test(path));
+  return ["cache", ...spec.options, ...[spec.entry, ...modules].map((p) => fromRoot(p, root))];
 }
 
 /** Absolute path of the entry module, e.g. `/repo/server.ts`. */

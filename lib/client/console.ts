@@ -96,6 +96,7 @@ export class Console {
     } finally {
       Deno.removeSignalListener("SIGINT", onSignal);
       ctx.reader.close();
+      await ctx.web?.close();
       await ctx.fleet.close();
     }
   }

@@ -253,6 +253,7 @@ export const LOCAL_HANDLERS: { readonly [K in LocalKind]: LocalHandler<K> } = {
   },
   watch,
   diff,
+  web: (ctx, cmd) => webCommand(ctx, cmd),
 };
 
 /** Run a local command through its handler; "leave" when the console should end. */
@@ -263,4 +264,35 @@ export function runLocal<K extends LocalKind>(
 ): HandlerOutcome | Promise<HandlerOutcome> {
   const handler = LOCAL_HANDLERS[cmd.kind as K] as LocalHandler<K>;
   return handler(ctx, cmd, target);
+}
+
+/** `web`'s module, by a computed specifier so the console's start never loads it (see client.ts). */
+const WEB_MODULE = ["./web", "web_main.ts"].join("/");
+
+/** `web`: serve the fleet on a page beside the prompt; again: a fresh address; `web stop`. */
+async function webCommand(ctx: ConsoleContext, command: LocalCommandOf<"web">): Promise<void> {
+  if (command.action === "stop") {
+    if (ctx.web === null) ctx.out("No web page is being served");
+    else {
+      await ctx.web.close();
+      ctx.web = null;
+      ctx.out("Stopped serving the web page");
+    }
+    return;
+  }
+  if (ctx.web !== null) {
+    ctx.out(`Serving at ${ctx.web.renew()} (a fresh one-time address; web stop stops it)`);
+    return;
+  }
+  // Loaded only now, as `rmon web` loads it (see client.ts).
+  const web = await import(WEB_MODULE) as typeof import("./web/web_main.ts");
+  ctx.web = await web.startConsoleWeb(ctx.fleet, {
+    listen: command.listen,
+    readOnly: command.readOnly,
+    timeoutMs: ctx.opts.timeoutMs,
+    waitMs: ctx.opts.waitMs,
+    log: (text) => ctx.notice(text),
+  });
+  const ro = command.readOnly ? " (read-only)" : "";
+  ctx.out(`Serving the fleet${ro} at ${ctx.web.url} (its token works once; web stop stops it)`);
 }

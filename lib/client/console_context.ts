@@ -21,6 +21,9 @@ import { labelOf, LinkNotices } from "./link_notices.ts";
 import { clearLine, paint } from "./views/color.ts";
 import type { ViewSink } from "./views/fanout.ts";
 
+/** The page `web` serves beside the prompt (see web/web_main.ts; loaded only by `web`). */
+export type ConsoleWeb = import("./web/web_main.ts").ConsoleWeb;
+
 /** What the console needs from its surroundings; `runConsole` fills it from the process. */
 export interface ConsoleEnv {
   /** Writes text as is to stdout or stderr. */
@@ -65,6 +68,8 @@ export class ConsoleContext {
   lineNumber = 0;
   /** Whether a progress line is on the screen (on stderr, not ended by a newline). */
   #statusShown = false;
+  /** The page `web` serves beside the prompt, if any. */
+  web: ConsoleWeb | null = null;
   /** Notices held back while `watch` owns the screen. */
   #deferred: string[] | null = null;
 
@@ -76,6 +81,7 @@ export class ConsoleContext {
     this.notices = new LinkNotices(env.color);
     this.fleet = new Fleet({ connectTimeoutMs: opts.connectTimeoutMs }, opts.fanout);
     this.fleet.onChange = (link) => {
+      this.web?.linkChanged(link);
       const text = this.notices.changed(link.status());
       if (text === null) this.reader?.refreshPrompt();
       else this.notice(text);

@@ -72,6 +72,7 @@ Usage:
   rmon bootstrap [--ssh-option OPT]... [--inventory FILE | HOST...]
                                                    install rmon-server over ssh and pin
                                                    each certificate (rmon bootstrap --help)
+  rmon web [options] [HOST...] [--listen ADDR:PORT]   the fleet on a live page (rmon web --help)
   rmon [options] --hosts H1,H2 -- COMMAND...       run one command and exit
   rmon [options] --inventory FILE -- @web* ram     (targets work in one-shot too)
 

@@ -79,6 +79,7 @@ export type LocalCommand =
   | { kind: "select-remove"; names: string[] }
   | { kind: "watch"; intervalSeconds: number; columns?: string[] }
   | { kind: "diff"; command: RemoteCommand }
+  | { kind: "web"; action: "start" | "stop"; listen?: string; readOnly: boolean }
   | { kind: "exit" };
 
 /** Anything a console line can ask for. */

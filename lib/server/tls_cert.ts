@@ -119,6 +119,8 @@ export async function loadServerIdentity(opts: {
   keyFile?: string;
   listenHost: string;
   env: EnvLookup;
+  /** Where a generated pair is kept (default: the server's, see {@linkcode certStatePaths}). */
+  statePaths?: { certPath: string; keyPath: string };
 }): Promise<LoadedIdentity> {
   if (opts.certFile !== undefined && opts.keyFile !== undefined) {
     return {
@@ -128,7 +130,7 @@ export async function loadServerIdentity(opts: {
       keyPath: opts.keyFile,
     };
   }
-  const { certPath, keyPath } = certStatePaths(opts.env);
+  const { certPath, keyPath } = opts.statePaths ?? certStatePaths(opts.env);
   try {
     return { identity: await readPair(certPath, keyPath), source: "state", certPath, keyPath };
   } catch (err) {
