@@ -329,6 +329,8 @@ Deno.test("rmon web --web-read-only refuses exec, kill and reset", async () => {
     try {
       const hello = await page.next((m) => m.type === "hello");
       assert(hello.type === "hello" && hello.readOnly);
+      // The start address is printed before the hosts are up; `ram` must find its host connected.
+      await page.next((m) => m.type === "rows" && m.rows.every((r) => r.state === "up"));
       for (const [id, line] of [["x", "sh: echo hi"], ["k", "kill"], ["r", "reset"]]) {
         page.socket.send(JSON.stringify({ type: "run", id, line, filter: "", confirmed: true }));
         const refused = await page.next((m) => m.type === "error" && m.id === id);
