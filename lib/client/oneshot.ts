@@ -23,6 +23,8 @@ import { clearLine } from "./views/color.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
 import type { RunStop } from "./oneshot_stop.ts";
 import { OutputFiles } from "./output_files.ts";
+import type { Fleet as FleetInterface } from "./fleet_api.ts";
+import { busTargets, openBusFleet, usesBus } from "./bus_setup.ts";
 
 /** Where one-shot mode writes, and what stops it. */
 export interface OneShotIo {
@@ -108,22 +110,42 @@ export async function listHosts(opts: ClientOptions, write: (text: string) => vo
 export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<number> {
   const { target, cmd } = parseOneShot(opts.command ?? "");
   if (cmd.kind === "exec" && cmd.timeoutMs === undefined) cmd.timeoutMs = opts.timeoutMs;
-  const { specs, names } = await chooseHosts(opts, target);
-  if (needsConfirmation(cmd, names.length) && !opts.yes) {
-    throw new UsageError(`Refusing to run "${cmd.kind}" on ${names.length} host(s) without --yes`);
-  }
-  const files = new OutputFiles({ stdout: opts.outDir, stderr: opts.errDir });
+  // On the bus the hosts are whoever is present (or the inventory's names); asked first.
+  const bus = usesBus(opts) ? await openBusFleet(opts) : null;
+  let fleet: FleetInterface;
+  let specs: HostSpec[] = [];
+  let names: string[];
+  let files: OutputFiles;
   try {
-    await files.prepare();
+    ({ specs, names } = bus
+      ? { specs, names: busTargets(bus, target) }
+      : await chooseHosts(opts, target));
+    if (needsConfirmation(cmd, names.length) && !opts.yes) {
+      throw new UsageError(
+        `Refusing to run "${cmd.kind}" on ${names.length} host(s) without --yes`,
+      );
+    }
+    files = new OutputFiles({ stdout: opts.outDir, stderr: opts.errDir });
+    try {
+      await files.prepare();
+    } catch (err) {
+      throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
+    }
   } catch (err) {
-    throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
+    await bus?.close();
+    throw err;
   }
-  const fleet = new Fleet(
-    { connectTimeoutMs: opts.connectTimeoutMs, reconnect: false },
-    opts.fanout,
-  );
-  const chosen = new Set(names);
-  await addHosts(fleet, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
+  if (bus) {
+    fleet = bus;
+  } else {
+    const direct = new Fleet(
+      { connectTimeoutMs: opts.connectTimeoutMs, reconnect: false },
+      opts.fanout,
+    );
+    const chosen = new Set(names);
+    await addHosts(direct, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
+    fleet = direct;
+  }
   const sink: ViewSink = {
     out: io.stdout,
     status: (text) => io.stderr(`${clearLine()}${text}`),
@@ -132,7 +154,9 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     escape: io.terminal && !opts.raw,
   };
   const view = opts.json ? null : new FanoutView(sink, cmd, names, opts.outputMode);
-  const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
+  const addressOf = bus
+    ? new Map(names.map((n) => [n, bus.addressOf(n)]))
+    : new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
   const stop = io.stop;
   let results: HostResult[];
   try {

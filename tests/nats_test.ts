@@ -1,0 +1,376 @@
+/**
+ * Process-level tests of bus mode: a real two-node NATS cluster (agents on
+ * one node, the client on the other, so every request crosses a route), real
+ * agents (`rmon-server --nats`), the real client CLI. The same records as
+ * over direct connections; targets by name, group and all; absent and hung
+ * hosts; forged, stale and replayed requests refused by the agents; forged
+ * replies refused by the client; NATS restarted under the agents; NATS
+ * credentials refused.
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { BusKey, busNonce, parseRequest } from "../lib/protocol/bus_auth.ts";
+import { FleetSubjects, PRESENCE_METHOD } from "../lib/protocol/nats_subjects.ts";
+import { RMON_VERSION } from "../lib/protocol/constants.ts";
+import { EXIT_CODES } from "../lib/usage.ts";
+import {
+  addr,
+  type AgentProcess,
+  eventually,
+  hasNatsServer,
+  ndjson,
+  runClient,
+  startAgent,
+  startNats,
+  startServer,
+  TEST_TOKEN,
+} from "./helpers.ts";
+
+const ignore = !hasNatsServer();
+const subjects = new FleetSubjects();
+const key = new BusKey(TEST_TOKEN);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** `rmon --nats URL --json …` one-shot, with the test token. */
+function bus(url: string, args: string[], opts: { token?: string } = {}) {
+  return runClient(["--nats", url, "--json", "--wait", "5", ...args], {
+    env: { RMON_TOKEN: opts.token ?? TEST_TOKEN },
+  });
+}
+
+/** Hosts of an NDJSON run, sorted, with their statuses. */
+function statuses(stdout: string): Record<string, unknown> {
+  return Object.fromEntries(ndjson(stdout).map((r) => [r.host, r.status]));
+}
+
+/** Subscribe in the test process; resolves with the first message's subject and data. */
+function capture(
+  nc: NatsConnection,
+  subject: string,
+): Promise<{ subject: string; data: Uint8Array }> {
+  return new Promise((resolve) => {
+    const sub = nc.subscribe(subject, {
+      max: 1,
+      callback: (_err, msg) => {
+        resolve({ subject: msg.subject, data: msg.data.slice() });
+        sub.unsubscribe();
+      },
+    });
+  });
+}
+
+/** A request signed with `k` (or the test key) as a client would make it, not yet sent. */
+function signedRequest(
+  subject: string,
+  method: string,
+  params: Record<string, unknown>,
+  opts: { ts?: number; key?: BusKey } = {},
+): { reply: string; body: Uint8Array } {
+  const reply = subjects.reply(busNonce());
+  const body = (opts.key ?? key).signRequest(subject, {
+    method,
+    params: JSON.stringify(params),
+    reply,
+    ts: opts.ts ?? Date.now(),
+    nonce: busNonce(),
+  });
+  return { reply, body };
+}
+
+Deno.test({
+  name: "bus mode: agents on a NATS cluster answer the real client as over direct connections",
+  ignore,
+  async fn(t) {
+    await using a = await startNats({ cluster: true });
+    await using b = await startNats({ routes: [a.routeUrl!] });
+    // The route is up once b reports it (requests from b must reach agents on a).
+    assert.ok(
+      await eventually(() =>
+        /Route connection created|route.*registered/i.test(b.log()) ||
+        /Route connection created/.test(a.log()), 10_000),
+    );
+    const agents: AgentProcess[] = await Promise.all([
+      startAgent(a.url, "web1", { args: ["--groups", "web", "--max-output", "65536"] }),
+      startAgent(a.url, "web2", { args: ["--groups", "web,prod"] }),
+      startAgent(a.url, "db1", { args: ["--groups", "db"] }),
+    ]);
+    const [web1, web2, db1] = agents as [AgentProcess, AgentProcess, AgentProcess];
+    await using _agents = {
+      async [Symbol.asyncDispose]() {
+        await Promise.all(agents.map((x) => x[Symbol.asyncDispose]()));
+      },
+    };
+    const nc = await connect({ servers: b.url });
+    await using _nc = { [Symbol.asyncDispose]: () => nc.close() };
+
+    await t.step("ram gives the same records as a direct connection", async () => {
+      await using direct = await startServer();
+      const viaDirect = await runClient(["--json", addr(direct), "--", "ram"], {
+        env: { RMON_TOKEN: TEST_TOKEN },
+      });
+      const viaBus = await bus(b.url, ["--", "@web1", "ram"]);
+      assert.equal(viaBus.code, EXIT_CODES.ok, viaBus.stderr);
+      assert.equal(viaDirect.code, EXIT_CODES.ok, viaDirect.stderr);
+      const [d] = ndjson(viaDirect.stdout);
+      const [n] = ndjson(viaBus.stdout);
+      assert.deepEqual(Object.keys(n!), Object.keys(d!));
+      assert.deepEqual(Object.keys(n!.data as object), Object.keys(d!.data as object));
+      for (
+        const field of [
+          "status",
+          "exit_code",
+          "signal",
+          "stdout",
+          "stderr",
+          "truncated",
+          "role",
+          "error",
+        ]
+      ) {
+        assert.deepEqual(n![field], d![field], field);
+      }
+      assert.equal(n!.host, "web1");
+      assert.match(String(n!.address), /^nats:/);
+    });
+
+    await t.step("targets by name, group and all", async () => {
+      const all = await bus(b.url, ["--", "uptime"]);
+      assert.deepEqual(statuses(all.stdout), { web1: "ok", web2: "ok", db1: "ok" });
+      const group = await bus(b.url, ["--", "@group:web", "os"]);
+      assert.deepEqual(statuses(group.stdout), { web1: "ok", web2: "ok" });
+      const names = await bus(b.url, ["--", "@db1,web2", "name"]);
+      assert.deepEqual(statuses(names.stdout), { db1: "ok", web2: "ok" });
+      const both = await bus(b.url, ["--", "@group:web&group:prod", "cpu"]);
+      assert.deepEqual(statuses(both.stdout), { web2: "ok" });
+    });
+
+    await t.step("exec streams stdout and stderr and gives the exit code", async () => {
+      const r = await bus(b.url, ["-y", "--", "@group:web", "sh: echo out; echo err >&2; exit 3"]);
+      assert.equal(r.code, EXIT_CODES.nonzero, r.stderr);
+      for (const rec of ndjson(r.stdout)) {
+        assert.equal(rec.status, "nonzero");
+        assert.equal(rec.exit_code, 3);
+        assert.equal(rec.stdout, "out\n");
+        assert.equal(rec.stderr, "err\n");
+        assert.equal(rec.role, "admin");
+      }
+      const text = await runClient(["--nats", b.url, "-y", "--", "@web1", "sh: seq 1 3"], {
+        env: { RMON_TOKEN: TEST_TOKEN },
+      });
+      assert.equal(text.code, EXIT_CODES.ok, text.stderr);
+      assert.match(text.stdout, /web1 \| 1\nweb1 \| 2\nweb1 \| 3\n/);
+    });
+
+    await t.step("ping through the bus ends with its exit code", async () => {
+      const r = await bus(b.url, ["--", "@db1", "ping 127.0.0.1 1"]);
+      assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+      const [rec] = ndjson(r.stdout);
+      assert.equal(rec!.status, "ok");
+      assert.match(String(rec!.stdout), /1 packets transmitted/);
+    });
+
+    await t.step(
+      "a command too large for its cap is truncated as over a direct connection",
+      async () => {
+        const r = await bus(b.url, [
+          "-y",
+          "--",
+          "@web1",
+          "sh: head -c 3000000 /dev/zero | tr '\\0' x",
+        ]);
+        const [rec] = ndjson(r.stdout);
+        assert.equal(rec!.truncated, true);
+        assert.ok(String(rec!.stdout).length < 3_000_000);
+      },
+    );
+
+    await t.step("a host that is not present is unreachable (exit 3)", async () => {
+      const r = await bus(b.url, ["web1", "ghost", "--", "ram"]);
+      assert.equal(r.code, EXIT_CODES.unreachable);
+      const recs = statuses(r.stdout);
+      assert.deepEqual(recs, { web1: "ok", ghost: "unreachable" });
+    });
+
+    await t.step("a present host that does not answer is timeout (exit 4)", async () => {
+      // A hung agent: it answers the presence query (with the right key), then nothing.
+      const hung = nc.subscribe(subjects.all, {
+        callback: (_err, msg) => {
+          const req = parseRequest(msg.data);
+          if (req?.method !== PRESENCE_METHOD) return;
+          const body = JSON.stringify({
+            result: {
+              name: "hung1",
+              groups: [],
+              version: RMON_VERSION,
+              address: "x",
+              readOnly: false,
+            },
+          });
+          nc.publish(
+            req.reply,
+            key.signReply(req.nonce, req.reply, { host: "hung1", seq: 0, kind: "end", body }),
+          );
+        },
+      });
+      const r = await runClient(["--nats", b.url, "--json", "--wait", "1", "--", "uptime"], {
+        env: { RMON_TOKEN: TEST_TOKEN },
+      });
+      hung.unsubscribe();
+      assert.equal(r.code, EXIT_CODES.timeout, r.stderr);
+      assert.deepEqual(statuses(r.stdout), { web1: "ok", web2: "ok", db1: "ok", hung1: "timeout" });
+    });
+
+    await t.step("a replayed request is refused and its command not run again", async () => {
+      const file = await Deno.makeTempFile();
+      const seen = capture(nc, subjects.host("db1"));
+      await nc.flush();
+      const r = await bus(b.url, ["-y", "--", "@db1,web1", `sh: echo ran >> ${file}`]);
+      assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+      const captured = await seen;
+      const req = parseRequest(captured.data)!;
+      const refusal = capture(nc, req.reply);
+      await nc.flush();
+      nc.publish(captured.subject, captured.data);
+      const answer = key.openReply(req.nonce, req.reply, (await refusal).data);
+      assert.ok(answer, "the refusal is MACed");
+      assert.match(answer!.body, /Request refused: replayed/);
+      assert.equal(await Deno.readTextFile(file), "ran\n".repeat(2));
+      assert.ok(await eventually(() => /refused a request .*: replayed/.test(db1.stderr())));
+      await Deno.remove(file);
+    });
+
+    await t.step("a stale request is refused, even with a good MAC", async () => {
+      const file = await Deno.makeTempFile();
+      const exec = { shell: "sh", command: `echo ran >> ${file}` };
+      for (const skew of [-60_000, 60_000]) {
+        const { reply, body } = signedRequest(subjects.host("web2"), "exec", exec, {
+          ts: Date.now() + skew,
+        });
+        const refusal = capture(nc, reply);
+        await nc.flush();
+        nc.publish(subjects.host("web2"), body);
+        const m = JSON.parse(decoder.decode((await refusal).data)) as { body: string };
+        assert.match(m.body, /Request refused: stale/);
+      }
+      assert.equal(await Deno.readTextFile(file), "");
+      assert.match(web2.stderr(), /refused a request .*: stale/);
+      await Deno.remove(file);
+    });
+
+    await t.step("a request under another token is refused and never answered", async () => {
+      const file = await Deno.makeTempFile();
+      const wrong = new BusKey("another-token-0123456789abcdef");
+      const exec = { shell: "sh", command: `echo ran >> ${file}` };
+      const { reply, body } = signedRequest(subjects.all, "exec", exec, { key: wrong });
+      let answers = 0;
+      const sub = nc.subscribe(reply, {
+        callback: () => {
+          answers++;
+        },
+      });
+      await nc.flush();
+      nc.publish(subjects.all, body);
+      assert.ok(
+        await eventually(() => [web1, web2, db1].every((x) => /: bad-mac/.test(x.stderr()))),
+      );
+      await nc.flush();
+      sub.unsubscribe();
+      assert.equal(answers, 0);
+      assert.equal(await Deno.readTextFile(file), "");
+      await Deno.remove(file);
+    });
+
+    await t.step("a forged reply is refused by the client: the real answer wins", async () => {
+      // A rogue subscriber on web1's subject answers first, with a MAC under another key.
+      const rogueKey = new BusKey("rogue-token-0123456789abcdef");
+      const rogue = nc.subscribe(subjects.host("web1"), {
+        callback: (_err, msg) => {
+          const req = parseRequest(msg.data);
+          if (!req) return;
+          const send = (seq: number, kind: "out" | "end", body: unknown) =>
+            nc.publish(
+              req.reply,
+              rogueKey.signReply(req.nonce, req.reply, {
+                host: "web1",
+                seq,
+                kind,
+                body: JSON.stringify(body),
+              }),
+            );
+          send(0, "out", { stream: "stdout", data: "forged\n" });
+          send(1, "end", {
+            result: { exitCode: 0, signal: null, durationMs: 1, truncated: false, droppedBytes: 0 },
+          });
+          // And one with no MAC at all.
+          nc.publish(
+            req.reply,
+            encoder.encode(JSON.stringify({ host: "web1", seq: 0, kind: "end", body: "{}" })),
+          );
+        },
+      });
+      await nc.flush();
+      const r = await bus(b.url, ["-y", "--", "@web1,db1", "sh: sleep 0.3; echo real"]);
+      rogue.unsubscribe();
+      assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+      const [rec] = ndjson(r.stdout).filter((x) => x.host === "web1");
+      assert.equal(rec!.stdout, "real\n");
+    });
+
+    await t.step("NATS restarted under the agents: they reconnect and answer again", async () => {
+      await using solo = await startNats();
+      const port = solo.port;
+      const agent = await startAgent(solo.url, "phoenix");
+      await using _agent = agent;
+      await solo.kill();
+      assert.ok(
+        await eventually(() => /lost NATS server/.test(agent.stderr()), 10_000),
+        agent.stderr(),
+      );
+      await using again = await startNats({ port });
+      assert.ok(
+        await eventually(() => /reconnected to NATS server/.test(agent.stderr()), 20_000),
+        agent.stderr(),
+      );
+      const r = await bus(again.url, ["--", "ram"]);
+      assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+      assert.deepEqual(statuses(r.stdout), { phoenix: "ok" });
+    });
+
+    await t.step("NATS refusing the credentials is one line, for client and agent", async () => {
+      await using guarded = await startNats({ args: ["--auth", "nats-secret-0123456789"] });
+      const dir = await Deno.makeTempDir();
+      const wrong = `${dir}/nats_token`;
+      await Deno.writeTextFile(wrong, "not-the-secret-0123456789\n", { mode: 0o600 });
+      const r = await bus(guarded.url, ["--nats-token-file", wrong, "--", "ram"]);
+      assert.equal(r.code, EXIT_CODES.unreachable);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, /Cannot connect to NATS at .*: credentials refused/);
+      const agent = await startAgent(guarded.url, "locked", {
+        args: ["--nats-token-file", wrong],
+        wait: false,
+      });
+      await using _locked = agent;
+      assert.ok(
+        await eventually(
+          () =>
+            /locked: cannot reach NATS at .*: credentials refused; retrying in/.test(
+              agent.stderr(),
+            ),
+          15_000,
+        ),
+        agent.stderr(),
+      );
+      assert.doesNotMatch(agent.stderr(), /\n\s+at /); // no stack trace
+      const good = `${dir}/good`;
+      await Deno.writeTextFile(good, "nats-secret-0123456789\n", { mode: 0o600 });
+      const ok = await startAgent(guarded.url, "unlocked", { args: ["--nats-token-file", good] });
+      await using _ok = ok;
+      const r2 = await bus(guarded.url, ["--nats-token-file", good, "--", "ram"]);
+      assert.deepEqual(statuses(r2.stdout), { unlocked: "ok" });
+      await Deno.remove(dir, { recursive: true });
+    });
+  },
+});
