@@ -18,10 +18,13 @@ import { EXIT_CODES } from "../lib/usage.ts";
 import {
   addr,
   type AgentProcess,
+  descendants,
   eventually,
   hasNatsServer,
+  isAlive,
   ndjson,
   runClient,
+  spawnClient,
   startAgent,
   startNats,
   startServer,
@@ -162,6 +165,28 @@ Deno.test({
       });
       assert.equal(text.code, EXIT_CODES.ok, text.stderr);
       assert.match(text.stdout, /web1 \| 1\nweb1 \| 2\nweb1 \| 3\n/);
+    });
+
+    await t.step("Ctrl-C cancels the command on the agents over the bus (exit 130)", async () => {
+      const client = await spawnClient(
+        ["--nats", b.url, "-y", "--", "@group:web", "sh: echo started; sleep 30"],
+        { env: { RMON_TOKEN: TEST_TOKEN } },
+      );
+      await using _client = client;
+      assert.ok(
+        await eventually(() => (client.stdout().match(/started/g) ?? []).length === 2, 10_000),
+      );
+      const sleeping = () =>
+        [web1, web2].flatMap((x) => descendants(x.pid)).filter((pid) => isAlive(pid));
+      assert.ok(sleeping().length >= 2, "each agent runs the command");
+      client.kill("SIGINT");
+      const done = await client.done;
+      assert.equal(done.code, 130, done.stderr);
+      assert.match(done.stdout, /2 hosts: 0 ok, 2 cancelled/);
+      assert.ok(
+        await eventually(() => sleeping().length === 0),
+        "the agents killed their children",
+      );
     });
 
     await t.step("ping through the bus ends with its exit code", async () => {
