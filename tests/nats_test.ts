@@ -12,7 +12,12 @@
 import assert from "node:assert/strict";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { BusKey, busNonce, parseRequest } from "../lib/protocol/bus_auth.ts";
-import { FleetSubjects, PRESENCE_METHOD } from "../lib/protocol/nats_subjects.ts";
+import {
+  FleetSubjects,
+  FLOW_WINDOW_CHARS,
+  PRESENCE_METHOD,
+} from "../lib/protocol/nats_subjects.ts";
+import { delay } from "../lib/async.ts";
 import { RMON_VERSION } from "../lib/protocol/constants.ts";
 import { EXIT_CODES } from "../lib/usage.ts";
 import {
@@ -188,6 +193,38 @@ Deno.test({
         "the agents killed their children",
       );
     });
+
+    await t.step(
+      "streamed output is whole and in order; unacknowledged, it stops at the window",
+      async () => {
+        const r = await bus(b.url, ["-y", "--", "@web2", "sh: seq 1 400000"]);
+        assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+        const [rec] = ndjson(r.stdout);
+        const expected = Array.from({ length: 400000 }, (_, i) => `${i + 1}\n`).join("");
+        assert.equal(rec!.stdout, expected); // 2.7 MB: ten windows, each acknowledged
+        // A requester that never acknowledges gets one window and a chunk, no more.
+        const exec = { shell: "sh", command: "head -c 4000000 /dev/zero | tr '\\0' y" };
+        const { reply, body } = signedRequest(subjects.host("web2"), "exec", exec);
+        let chars = 0;
+        const sub = nc.subscribe(reply, {
+          callback: (_err, msg) => {
+            const m = JSON.parse(decoder.decode(msg.data)) as { kind: string; body: string };
+            if (m.kind === "out") chars += (JSON.parse(m.body) as { data: string }).data.length;
+          },
+        });
+        await nc.flush();
+        nc.publish(subjects.host("web2"), body);
+        assert.ok(await eventually(() => chars >= FLOW_WINDOW_CHARS));
+        await delay(1_000);
+        assert.ok(chars <= FLOW_WINDOW_CHARS + 64 * 1024, `${chars} characters sent`);
+        const req = parseRequest(body)!;
+        const cancel = signedRequest(subjects.ctl("web2"), "cancel", { call: req.nonce });
+        nc.publish(subjects.ctl("web2"), cancel.body);
+        await nc.flush();
+        assert.ok(await eventually(() => /web2 bus exec: Command cancelled/.test(web2.stderr())));
+        sub.unsubscribe();
+      },
+    );
 
     await t.step("ping through the bus ends with its exit code", async () => {
       const r = await bus(b.url, ["--", "@db1", "ping 127.0.0.1 1"]);

@@ -21,8 +21,10 @@ import { natsReason } from "../protocol/nats_reason.ts";
 import type { Json, JsonObject, RpcErrorObject } from "../protocol/messages.ts";
 import { BusKey, busNonce } from "../protocol/bus_auth.ts";
 import {
+  ACK_METHOD,
   CANCEL_METHOD,
   FleetSubjects,
+  FLOW_WINDOW_CHARS,
   type Presence,
   PRESENCE_METHOD,
 } from "../protocol/nats_subjects.ts";
@@ -81,6 +83,9 @@ const CANCEL_GRACE_MS = 3_000;
 interface Pending {
   nonce: string;
   seq: number;
+  /** Output characters taken, and how many of them were acknowledged to the agent. */
+  received: number;
+  acked: number;
   stdout: string[];
   stderr: string[];
   started: number;
@@ -279,7 +284,15 @@ export class NatsFleet implements Fleet {
     for (const hosts of targets.values()) {
       const nonce = busNonce(); // one request per subject, so one nonce for its hosts
       for (const h of hosts) {
-        pending.set(h, { nonce, seq: 0, stdout: [], stderr: [], started: now });
+        pending.set(h, {
+          nonce,
+          seq: 0,
+          received: 0,
+          acked: 0,
+          stdout: [],
+          stderr: [],
+          started: now,
+        });
       }
     }
     const elapsed = (p: Pending) => Math.round(performance.now() - p.started);
@@ -311,6 +324,18 @@ export class NatsFleet implements Fleet {
         if ((o?.stream === "stdout" || o?.stream === "stderr") && typeof o.data === "string") {
           if (collect) p[o.stream].push(o.data);
           if (!opts.stopWaiting?.aborted) opts.onOutput?.(m.host, o.stream, o.data);
+          // Taken: let the agent send more once half its window is used (flow control).
+          p.received += o.data.length;
+          if (p.received - p.acked >= FLOW_WINDOW_CHARS / 2) {
+            p.acked = p.received;
+            this.#publish(
+              this.#subjects.ctl(m.host),
+              ACK_METHOD,
+              { call: p.nonce, bytes: p.received },
+              reply,
+              busNonce(),
+            );
+          }
         }
         return;
       }

@@ -81,6 +81,21 @@ export const PRESENCE_METHOD = "presence";
 /** The method on `….ctl.<name>` that cancels a running call (params `{call: <nonce>}`). */
 export const CANCEL_METHOD = "cancel";
 
+/**
+ * The method on `….ctl.<name>` that lets a call's output flow on (params
+ * `{call: <nonce>, bytes: N}`: the requester has taken N characters of it).
+ */
+export const ACK_METHOD = "ack";
+
+/**
+ * Flow control of streamed output: an agent sends at most this many
+ * characters of one call's output beyond what the requester has acknowledged,
+ * then waits (the child blocks on its pipe). The requester acknowledges every
+ * half window, so a slow client slows the commands, and is not cut off by
+ * NATS as a slow consumer.
+ */
+export const FLOW_WINDOW_CHARS = 256 * 1024;
+
 /** What an agent announces about itself in answer to the presence query. */
 export interface Presence {
   name: string;

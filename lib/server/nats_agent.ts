@@ -30,8 +30,10 @@ import {
   type SignedRequest,
 } from "../protocol/bus_auth.ts";
 import {
+  ACK_METHOD,
   CANCEL_METHOD,
   FleetSubjects,
+  FLOW_WINDOW_CHARS,
   type Presence,
   PRESENCE_METHOD,
 } from "../protocol/nats_subjects.ts";
@@ -82,7 +84,7 @@ export class NatsAgent {
   #subjects: FleetSubjects;
   #guard: RequestGuard;
   #nc: NatsConnection | null = null;
-  #calls = new Map<string, AbortController>();
+  #calls = new Map<string, RunningCall>();
   #running = new Set<Promise<void>>();
   #failures = 0;
   #stopping = new AbortController();
@@ -212,7 +214,7 @@ export class NatsAgent {
       return;
     }
     if (msg.subject === this.#subjects.ctl(this.name)) {
-      this.#cancel(req);
+      this.#control(req);
       return;
     }
     const work = this.#call(req);
@@ -220,16 +222,18 @@ export class NatsAgent {
     work.finally(() => this.#running.delete(work));
   }
 
-  #cancel(req: SignedRequest): void {
-    let call: unknown;
+  /** A control message: cancel a running call, or let its output flow on. */
+  #control(req: SignedRequest): void {
+    let params: { call?: unknown; bytes?: unknown } | null;
     try {
-      call = req.method === CANCEL_METHOD
-        ? (JSON.parse(req.params) as { call?: unknown }).call
-        : null;
+      params = JSON.parse(req.params);
     } catch (_err) {
-      call = null; // bad params: nothing to cancel
+      params = null; // bad params: nothing to act on
     }
-    if (typeof call === "string") this.#calls.get(call)?.abort();
+    const call = typeof params?.call === "string" ? this.#calls.get(params.call) : undefined;
+    if (!call) return;
+    if (req.method === CANCEL_METHOD) call.ac.abort();
+    if (req.method === ACK_METHOD && typeof params?.bytes === "number") call.ack(params.bytes);
   }
 
   async #call(req: SignedRequest): Promise<void> {
@@ -254,8 +258,9 @@ export class NatsAgent {
       });
       return;
     }
-    const ac = new AbortController();
-    this.#calls.set(req.nonce, ac);
+    const call = new RunningCall();
+    const ac = call.ac;
+    this.#calls.set(req.nonce, call);
     const started = performance.now();
     try {
       if (!isCommandMethod(req.method) || LIFECYCLE.has(req.method)) {
@@ -270,7 +275,7 @@ export class NatsAgent {
         signal: ac.signal,
         output: (stream, data) => {
           answer.out(stream, data);
-          return Promise.resolve();
+          return call.sent(data.length);
         },
         readOnly: this.#opts.readOnly,
         role: "admin",
@@ -308,13 +313,53 @@ export class NatsAgent {
   /** Stop: cancel running calls (their children are killed), flush the answers, close. */
   async stop(): Promise<void> {
     this.#stopping.abort();
-    for (const ac of this.#calls.values()) ac.abort();
+    for (const call of this.#calls.values()) call.ac.abort();
     await Promise.allSettled([...this.#running]);
     const nc = this.#nc;
     this.#nc = null;
     if (nc && !nc.isClosed()) {
       await nc.drain().catch((err) => this.#opts.log.warn(`${this.name}: ${describeError(err)}`));
     }
+  }
+}
+
+/** How long an agent waits for a requester to take output before it gives the call up. */
+const ACK_TIMEOUT_MS = 30_000;
+
+/** A call in flight: its cancel switch and its output's flow control. */
+class RunningCall {
+  readonly ac = new AbortController();
+  #sent = 0;
+  #acked = 0;
+  #wake: (() => void) | null = null;
+
+  /**
+   * Count `chars` more sent; resolves at once while inside the window, else
+   * once the requester acknowledges enough (or the call is cancelled). A
+   * requester silent for {@linkcode ACK_TIMEOUT_MS} is gone: the call is cancelled.
+   */
+  async sent(chars: number): Promise<void> {
+    this.#sent += chars;
+    while (this.#sent - this.#acked > FLOW_WINDOW_CHARS && !this.ac.signal.aborted) {
+      const waited = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), ACK_TIMEOUT_MS);
+        const done = () => {
+          clearTimeout(timer);
+          this.ac.signal.removeEventListener("abort", done);
+          resolve(true);
+        };
+        this.#wake = done;
+        this.ac.signal.addEventListener("abort", done, { once: true });
+      });
+      this.#wake = null;
+      if (!waited) this.ac.abort();
+    }
+  }
+
+  /** The requester has taken `chars` characters in all. */
+  ack(chars: number): void {
+    if (chars > this.#acked) this.#acked = Math.min(chars, this.#sent);
+    this.#wake?.();
   }
 }
 
