@@ -113,19 +113,27 @@ const rows: string[] = [];
 const mib = (b: number) => (b / 1048576).toFixed(0);
 for (const n of sizes) {
   const nats = await startNats();
+  let hosts: { stop(): Promise<void> } | null = null;
   try {
-    const bare = await startHosts("bare", nats.url, n);
+    hosts = await startHosts("bare", nats.url, n);
     const floor = await probe(["bare", nats.url, String(n), String(reps)]);
-    await bare.stop();
-    const bus = await startHosts("bus", nats.url, n);
+    await hosts.stop();
+    hosts = await startHosts("bus", nats.url, n);
     const viaBus = await probe(["bus", nats.url, String(n), String(reps)]);
-    await bus.stop();
+    await hosts.stop();
+    hosts = null;
+    console.log(
+      `N=${n}: bus ${JSON.stringify(viaBus.runsMs.map(Math.round))} ms, bare floor ${
+        JSON.stringify(floor.runsMs.map(Math.round))
+      } ms (direct next)`,
+    );
     const servers = await Promise.all(
       Array.from({ length: procs }, () => startRmonServer({ args: ["--max-connections", "4096"] })),
     );
     const ports = servers.map((s) => s.endpoint.port).join(",");
-    const direct = await probe(["direct", ports, String(n), String(reps)]);
-    await stopAll(servers);
+    const direct = await probe(["direct", ports, String(n), String(reps)]).finally(() =>
+      stopAll(servers)
+    );
     const f = median(floor.runsMs);
     const b = median(viaBus.runsMs);
     const d = median(direct.runsMs);
@@ -141,6 +149,8 @@ for (const n of sizes) {
     );
     console.log(rows.at(-1));
   } finally {
+    // Agents first: a NATS server stopped under them would have them all reconnecting.
+    await hosts?.stop();
     await nats.stop();
   }
 }

@@ -120,3 +120,22 @@ Deno.test("a request MAC never passes as a reply MAC", () => {
   }));
   assert.equal(key.openReply(req.nonce, req.reply, asReply), null);
 });
+
+Deno.test("BusKey MACs match the known answers in docs/protocol.md §12", () => {
+  const k = new BusKey("test-token-0123456789abcdef");
+  const req = {
+    method: "ram",
+    params: "{}",
+    reply: "rmon.v1.default.reply.r1",
+    ts: 1767225600000,
+    nonce: "AAECAwQFBgcICQoLDA0ODxAR",
+  };
+  assert.equal(
+    k.requestMac("rmon.v1.default.host.web1", req),
+    "9RwHc0jnEedIHxY2r9xDpBtQwc50HGGWE1ij6RX2HXA",
+  );
+  assert.equal(
+    k.replyMac(req.nonce, req.reply, { host: "web1", seq: 0, kind: "end", body: '{"result":{}}' }),
+    "SjA1NpNkxmdRpLOrqSO_nKsJ2emMhd-p5HSL8LBpxhQ",
+  );
+});

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { parseServerArgs } from "../lib/server/options.ts";
 import { parseClientArgs } from "../lib/client/options.ts";
 import { UsageError } from "../lib/usage.ts";
+import { parseNatsTable } from "../lib/client/inventory_nats.ts";
 
 Deno.test("parseServerArgs() reads bus mode and listens only when asked", async (t) => {
   await t.step("--nats alone: no listener", () => {
@@ -61,6 +62,36 @@ Deno.test("parseClientArgs() reads bus mode for one-shot runs", async (t) => {
       assert.throws(
         () => parseClientArgs(args),
         (e) => e instanceof UsageError && message.test(e.message),
+      );
+    });
+  }
+});
+
+Deno.test("parseNatsTable() reads an inventory's [nats] table", async (t) => {
+  await t.step("servers, fleet, paths relative to the inventory", () => {
+    assert.deepEqual(
+      parseNatsTable({
+        servers: ["tls://a:4222"],
+        fleet: "prod",
+        creds: "op.creds",
+        ca_file: "~/ca.pem",
+      }, "/etc/rmon"),
+      { servers: ["tls://a:4222"], fleet: "prod", creds: "/etc/rmon/op.creds", caFile: "~/ca.pem" },
+    );
+  });
+  const bad: [unknown, RegExp][] = [
+    [[], /must be a table/],
+    [{}, /"servers" must be a list/],
+    [{ servers: ["http://a"] }, /"servers" must be a list/],
+    [{ servers: ["nats://a:1"], serverz: 1 }, /unknown key "serverz"/],
+    [{ servers: ["nats://a:1"], creds: "a", token_file: "b" }, /conflict/],
+    [{ servers: ["nats://a:1"], fleet: "a b" }, /"fleet" may hold/],
+  ];
+  for (const [table, message] of bad) {
+    await t.step(`refuses ${JSON.stringify(table)}`, () => {
+      assert.throws(
+        () => parseNatsTable(table, "/"),
+        (e) => e instanceof SyntaxError && message.test(e.message),
       );
     });
   }

@@ -144,6 +144,14 @@ Deno.test({
       assert.match(String(n!.address), /^nats:/);
     });
 
+    await t.step("--list-hosts names the agents present that the target picks", async () => {
+      const r = await runClient(["--nats", b.url, "--list-hosts", "--", "@group:web"], {
+        env: { RMON_TOKEN: TEST_TOKEN },
+      });
+      assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+      assert.deepEqual(r.stdout.trim().split("\n").sort(), ["web1", "web2"]);
+    });
+
     await t.step("targets by name, group and all", async () => {
       const all = await bus(b.url, ["--", "uptime"]);
       assert.deepEqual(statuses(all.stdout), { web1: "ok", web2: "ok", db1: "ok" });
@@ -255,6 +263,28 @@ Deno.test({
       const recs = statuses(r.stdout);
       assert.deepEqual(recs, { web1: "ok", ghost: "unreachable" });
     });
+
+    await t.step(
+      "an inventory's [nats] table and hosts: the hosts expected, the bus used",
+      async () => {
+        const dir = await Deno.makeTempDir();
+        const inventory = `${dir}/hosts.toml`;
+        await Deno.writeTextFile(
+          inventory,
+          `[nats]\nservers = ["${b.url}"]\n\n` +
+            `[[host]]\nname = "web1"\ngroups = ["web"]\n\n[[host]]\nname = "gone1"\ngroups = ["web"]\n`,
+        );
+        const r = await runClient(["-i", inventory, "--json", "--", "@group:web", "uptime"], {
+          env: { RMON_TOKEN: TEST_TOKEN },
+        });
+        assert.equal(r.code, EXIT_CODES.unreachable, r.stderr);
+        assert.deepEqual(statuses(r.stdout), { web1: "ok", gone1: "unreachable" });
+        const console = await runClient(["-i", inventory], { env: { RMON_TOKEN: TEST_TOKEN } });
+        assert.equal(console.code, EXIT_CODES.usage);
+        assert.match(console.stderr, /The console does not work over NATS yet/);
+        await Deno.remove(dir, { recursive: true });
+      },
+    );
 
     await t.step("a present host that does not answer is timeout (exit 4)", async () => {
       // A hung agent: it answers the presence query (with the right key), then nothing.

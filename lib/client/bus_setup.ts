@@ -1,5 +1,6 @@
 /**
- * Turns `rmon`'s options into a bus fleet (`--nats`): the NATS servers and
+ * Turns `rmon`'s options into a bus fleet (`--nats`, or an inventory's
+ * `[nats]` table): the NATS servers and
  * how to sign in to them, the fleet name, the rmon token that MACs every
  * request (from the same sources as for direct connections), and the hosts
  * that should answer when an inventory names them. Client layer.
@@ -15,11 +16,33 @@ import { expandHome, loadInventoryFile, resolveToken } from "./inventory.ts";
 import type { ClientOptions } from "./options.ts";
 import { fallbackTokenSource } from "./setup.ts";
 import { resolveTargets } from "./targets.ts";
+import type { NatsSettings } from "./inventory_nats.ts";
 import { BusUnavailableError, type NatsClientAuth, NatsFleet } from "./nats_fleet.ts";
 
-/** Whether the options ask for bus mode. */
-export function usesBus(opts: ClientOptions): boolean {
-  return opts.nats.length > 0;
+/**
+ * The bus settings the run uses: `--nats` and its options, else the
+ * inventory's `[nats]` table (each option beats the table's setting), else
+ * null (direct connections).
+ */
+export async function busSettings(opts: ClientOptions): Promise<NatsSettings | null> {
+  let table: NatsSettings | undefined;
+  if (opts.inventory !== undefined) {
+    try {
+      table = (await loadInventoryFile(opts.inventory)).nats;
+    } catch (err) {
+      throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
+    }
+  }
+  if (opts.nats.length === 0 && table === undefined) return null;
+  const auth = opts.natsCreds !== undefined || opts.natsTokenFile !== undefined
+    ? { creds: opts.natsCreds, tokenFile: opts.natsTokenFile }
+    : { creds: table?.creds, tokenFile: table?.tokenFile };
+  return {
+    servers: opts.nats.length > 0 ? opts.nats : table!.servers,
+    fleet: opts.fleet ?? table?.fleet,
+    ...auth,
+    caFile: opts.natsCa ?? table?.caFile,
+  };
 }
 
 /**
@@ -27,7 +50,10 @@ export function usesBus(opts: ClientOptions): boolean {
  * NATS down or refusing the credentials is one line with the `unreachable`
  * exit code.
  */
-export async function openBusFleet(opts: ClientOptions): Promise<NatsFleet> {
+export async function openBusFleet(
+  opts: ClientOptions,
+  bus: NatsSettings,
+): Promise<NatsFleet> {
   let fleet: NatsFleet;
   try {
     const source = fallbackTokenSource(opts);
@@ -48,11 +74,11 @@ export async function openBusFleet(opts: ClientOptions): Promise<NatsFleet> {
       ];
     }
     fleet = new NatsFleet({
-      servers: opts.nats,
-      fleet: opts.fleet ?? DEFAULT_FLEET,
+      servers: bus.servers,
+      fleet: bus.fleet ?? DEFAULT_FLEET,
       token,
-      natsAuth: natsAuth(opts),
-      caFile: opts.natsCa === undefined ? undefined : expandHome(opts.natsCa),
+      natsAuth: natsAuth(bus),
+      caFile: bus.caFile === undefined ? undefined : expandHome(bus.caFile),
       connectTimeoutMs: opts.connectTimeoutMs,
       expected,
     });
@@ -85,13 +111,13 @@ export function busTargets(fleet: NatsFleet, target: TargetExpr | undefined): st
   }
 }
 
-function natsAuth(opts: ClientOptions): NatsClientAuth {
-  if (opts.natsCreds !== undefined) {
-    const text = readPrivateFile(expandHome(opts.natsCreds), "NATS credentials file");
+function natsAuth(bus: NatsSettings): NatsClientAuth {
+  if (bus.creds !== undefined) {
+    const text = readPrivateFile(expandHome(bus.creds), "NATS credentials file");
     return { kind: "creds", creds: new TextEncoder().encode(text) };
   }
-  if (opts.natsTokenFile !== undefined) {
-    return { kind: "token", token: readTokenFile(expandHome(opts.natsTokenFile)) };
+  if (bus.tokenFile !== undefined) {
+    return { kind: "token", token: readTokenFile(expandHome(bus.tokenFile)) };
   }
   return { kind: "none" };
 }

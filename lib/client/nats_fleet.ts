@@ -58,9 +58,15 @@ export interface NatsFleetOptions {
    * take whoever answers the presence query. Default null.
    */
   expected?: readonly { name: string; groups: readonly string[] }[] | null;
-  /** Longest wait for presence answers (default 2000 ms). */
+  /**
+   * Longest wait for presence answers (default 2000 ms): with `expected`
+   * hosts, the query ends when all of them answered, else after this.
+   */
   discoverMs?: number;
-  /** The presence query ends early once nobody new answered for this long (default 200 ms). */
+  /**
+   * Without `expected` hosts, the query ends once nobody new answered for this
+   * long (default 200 ms).
+   */
   quietMs?: number;
 }
 
@@ -75,6 +81,9 @@ export class BusUnavailableError extends Error {
 
 /** Lifecycle commands end or restart a server; the bus does not carry them (docs/scale.md). */
 const NOT_ON_BUS = new Set(["disconnect", "reset", "kill"]);
+
+/** How long a host may take to answer when the caller sets no wait. */
+const DEFAULT_WAIT_MS = 30_000;
 
 /** How long after a cancel the client waits for the hosts' own `cancelled` answers. */
 const CANCEL_GRACE_MS = 3_000;
@@ -177,6 +186,7 @@ export class NatsFleet implements Fleet {
     const expected = this.#opts.expected ?? null;
     const want = expected ? new Set(expected.map((h) => h.name)) : null;
     const total = want?.size ?? 0;
+    let seen = 0;
     const reply = this.#subjects.reply(busNonce());
     const nonce = busNonce();
     let done = () => {};
@@ -196,9 +206,15 @@ export class NatsFleet implements Fleet {
         if (p === null || p.name !== m.host) return;
         this.#present.set(p.name, p);
         if (want) {
-          onProgress?.([...want].filter((n) => this.#present.has(n)).length, total);
-          if ([...want].every((n) => this.#present.has(n))) done();
+          if (want.has(p.name)) {
+            seen++;
+            onProgress?.(seen, total);
+          }
+          // Every expected host is here: no need to wait for the slowest stranger.
+          if (seen === total) done();
+          return;
         }
+        // Nobody to expect: whoever has answered once the answers stop coming.
         clearTimeout(quiet);
         quiet = setTimeout(done, quietMs);
       },
@@ -281,6 +297,7 @@ export class NatsFleet implements Fleet {
     if (sendTo.length === 0) return names.map((n) => results.get(n)!);
     const reply = this.#subjects.reply(busNonce());
     const targets = this.#route(sendTo);
+    const waitMs = opts.waitMs ?? DEFAULT_WAIT_MS;
     for (const hosts of targets.values()) {
       const nonce = busNonce(); // one request per subject, so one nonce for its hosts
       for (const h of hosts) {
@@ -297,9 +314,10 @@ export class NatsFleet implements Fleet {
     }
     const elapsed = (p: Pending) => Math.round(performance.now() - p.started);
     const onMessage = (msg: Msg) => {
-      const host = hostOf(msg.data);
-      const p = host === null ? undefined : pending.get(host);
-      const m = p ? this.#key.openReply(p.nonce, reply, msg.data) : null;
+      const parsed = parseJson(msg.data);
+      const host = (parsed as { host?: unknown } | null)?.host;
+      const p = typeof host === "string" ? pending.get(host) : undefined;
+      const m = p ? this.#key.openReply(p.nonce, reply, parsed) : null;
       if (!p || m === null || m.host !== host) {
         if (p) this.forgedReplies++; // a known host's name with a wrong MAC: forged
         return;
@@ -349,12 +367,12 @@ export class NatsFleet implements Fleet {
         settle({
           host,
           status: "timeout",
-          error: `no answer within ${(opts.waitMs ?? 0) / 1000} s`,
+          error: `no answer within ${waitMs / 1000} s`,
           durationMs: elapsed(p),
           ...outputOf(p, streaming && collect),
         });
       }
-    }, opts.waitMs ?? 30_000);
+    }, waitMs);
     let grace: ReturnType<typeof setTimeout> | undefined;
     const onCancel = () => {
       // Each host kills the command and answers `cancelled`; hosts that say nothing are cancelled here.
@@ -436,16 +454,16 @@ export class NatsFleet implements Fleet {
   }
 }
 
-/** The host a reply message claims to be from (checked by its MAC right after). */
-function hostOf(data: Uint8Array): string | null {
-  // The field is read from the JSON; forged text gets no further than the MAC check.
+/** A message's JSON, or null when it is not JSON (dropped: only a MAC makes it count). */
+function parseJson(data: Uint8Array): unknown {
   try {
-    const m = JSON.parse(new TextDecoder().decode(data)) as { host?: unknown };
-    return typeof m?.host === "string" ? m.host : null;
+    return JSON.parse(decoder.decode(data));
   } catch (_err) {
-    return null; // not JSON: dropped
+    return null; // not JSON: forged or corrupt
   }
 }
+
+const decoder = new TextDecoder();
 
 function outputOf(p: Pending, keep: boolean): { stdout?: string; stderr?: string } {
   return keep ? { stdout: p.stdout.join(""), stderr: p.stderr.join("") } : {};

@@ -24,7 +24,7 @@ import { formatEndpoint } from "../protocol/transport.ts";
 import type { RunStop } from "./oneshot_stop.ts";
 import { OutputFiles } from "./output_files.ts";
 import type { Fleet as FleetInterface } from "./fleet_api.ts";
-import { busTargets, openBusFleet, usesBus } from "./bus_setup.ts";
+import { busSettings, busTargets, openBusFleet } from "./bus_setup.ts";
 
 /** Where one-shot mode writes, and what stops it. */
 export interface OneShotIo {
@@ -85,7 +85,7 @@ async function chooseHosts(
 /**
  * `--list-hosts`: the names the target picks (all hosts without one), one a
  * line, or a JSON array with `--json`. The text after `--` is a target alone
- * (`@web*`) or a whole command line whose target counts. Connects to nothing.
+ * (`@web*`) or a whole command line whose target counts. Connects to nothing (over the bus: asks NATS who is present).
  */
 export async function listHosts(opts: ClientOptions, write: (text: string) => void): Promise<void> {
   const text = (opts.command ?? "").trim();
@@ -102,7 +102,19 @@ export async function listHosts(opts: ClientOptions, write: (text: string) => vo
   } else if (text !== "") {
     target = parseOneShot(text).target;
   }
-  const { names } = await chooseHosts(opts, target);
+  const settings = await busSettings(opts);
+  let names: string[];
+  if (settings) {
+    // On the bus, who is there is known only by asking.
+    const bus = await openBusFleet(opts, settings);
+    try {
+      names = busTargets(bus, target);
+    } finally {
+      await bus.close();
+    }
+  } else {
+    names = (await chooseHosts(opts, target)).names;
+  }
   write(opts.json ? JSON.stringify(names) + "\n" : names.map((n) => n + "\n").join(""));
 }
 
@@ -111,7 +123,8 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   const { target, cmd } = parseOneShot(opts.command ?? "");
   if (cmd.kind === "exec" && cmd.timeoutMs === undefined) cmd.timeoutMs = opts.timeoutMs;
   // On the bus the hosts are whoever is present (or the inventory's names); asked first.
-  const bus = usesBus(opts) ? await openBusFleet(opts) : null;
+  const settings = await busSettings(opts);
+  const bus = settings ? await openBusFleet(opts, settings) : null;
   let fleet: FleetInterface;
   let specs: HostSpec[] = [];
   let names: string[];

@@ -7,12 +7,13 @@
  * nonce, the reply subject, the host, the sequence number, the kind and the
  * body, which the client checks. The MAC inputs are length-prefixed fields
  * after a label and a direction, so a request MAC never verifies as a reply.
- * Protocol layer; pure apart from `node:crypto` (synchronous HMAC: one per
- * reply message, ten thousand replies per fan-out).
+ * Protocol layer; pure (the HMAC is hmac_sha256.ts: synchronous and cheap,
+ * one per reply message, ten thousand replies per fan-out).
  * @module
  */
 
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { HmacSha256 } from "./hmac_sha256.ts";
+import { constantTimeEqual, toBase64Url } from "./auth.ts";
 
 /** Label at the start of every MAC input, versioning the construction. */
 const LABEL = "rmon-bus-v1";
@@ -60,30 +61,30 @@ export interface BusReply {
 
 /** A fresh request nonce. */
 export function busNonce(): string {
-  return randomBytes(18).toString("base64url");
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(18)));
 }
 
 /** The fleet token as an HMAC key; one per process, shared by every agent identity. */
 export class BusKey {
-  #token: Uint8Array;
+  #hmac: HmacSha256;
 
   /** Use `token` (its UTF-8 bytes, as the handshake does). */
   constructor(token: string) {
     if (token.length === 0) throw new TypeError("Cannot use token: it is empty");
-    this.#token = encoder.encode(token);
+    this.#hmac = new HmacSha256(encoder.encode(token));
   }
 
   #mac(fields: readonly (string | number)[]): string {
-    const h = createHmac("sha256", this.#token);
-    const len = new Uint8Array(4);
-    const view = new DataView(len.buffer);
-    for (const f of [LABEL, ...fields]) {
-      const bytes = encoder.encode(String(f));
-      view.setUint32(0, bytes.length);
-      h.update(len);
-      h.update(bytes);
+    const parts = [LABEL, ...fields].map((f) => encoder.encode(String(f)));
+    const input = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
+    const view = new DataView(input.buffer);
+    let at = 0;
+    for (const p of parts) {
+      view.setUint32(at, p.length);
+      input.set(p, at + 4);
+      at += 4 + p.length;
     }
-    return h.digest("base64url");
+    return toBase64Url(this.#hmac.mac(input));
   }
 
   /** The MAC of `req` published on `subject`. */
@@ -108,15 +109,17 @@ export class BusKey {
   }
 
   /**
-   * The reply message in `data` if its MAC is right for the request with
+   * The reply message in `data` (its bytes, or their parsed JSON) if its MAC is right for the request with
    * `nonce` sent to `reply`, else null (malformed or forged: never trusted).
    */
-  openReply(nonce: string, reply: string, data: Uint8Array): BusReply | null {
-    let m: unknown;
-    try {
-      m = JSON.parse(decoder.decode(data));
-    } catch (_err) {
-      return null; // not JSON: forged or corrupt, dropped like a bad MAC
+  openReply(nonce: string, reply: string, data: Uint8Array | unknown): BusReply | null {
+    let m: unknown = data;
+    if (data instanceof Uint8Array) {
+      try {
+        m = JSON.parse(decoder.decode(data));
+      } catch (_err) {
+        return null; // not JSON: forged or corrupt, dropped like a bad MAC
+      }
     }
     if (!isRecord(m)) return null;
     const { host, seq, kind, body, mac } = m;
@@ -228,7 +231,5 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** Constant-time comparison of an expected MAC with a received one. */
 function equalMac(expected: string, received: string): boolean {
-  const a = encoder.encode(expected);
-  const b = encoder.encode(received);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return constantTimeEqual(expected, received);
 }
