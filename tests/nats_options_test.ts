@@ -25,6 +25,7 @@ Deno.test("parseServerArgs() reads bus mode and listens only when asked", async 
   const bad: [string[], RegExp][] = [
     [["--nats", ""], /--nats: no URL/],
     [["--nats", "http://a:1"], /not a nats:\/\/HOST:PORT/],
+    [["--nats", "nats://u:secret@a:1"], /holds credentials: use --nats-creds/],
     [["--name", "web1"], /--name needs --nats/],
     [["--nats-creds", "f"], /--nats-creds needs --nats/],
     [["--nats", "nats://a:1", "--nats-creds", "f", "--nats-token-file", "g"], /conflict/],
@@ -82,7 +83,8 @@ Deno.test("parseNatsTable() reads an inventory's [nats] table", async (t) => {
   const bad: [unknown, RegExp][] = [
     [[], /must be a table/],
     [{}, /"servers" must be a list/],
-    [{ servers: ["http://a"] }, /"servers" must be a list/],
+    [{ servers: ["http://a"] }, /"servers": "http:\/\/a" is not a nats:\/\//],
+    [{ servers: ["nats://u:pw@a:1"] }, /holds credentials/],
     [{ servers: ["nats://a:1"], serverz: 1 }, /unknown key "serverz"/],
     [{ servers: ["nats://a:1"], creds: "a", token_file: "b" }, /conflict/],
     [{ servers: ["nats://a:1"], fleet: "a b" }, /"fleet" may hold/],

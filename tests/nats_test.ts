@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection, nkeyAuthenticator, nkeys } from "@nats-io/transport-node";
 import { BusKey, busNonce, parseRequest } from "../lib/protocol/bus_auth.ts";
 import {
   FleetSubjects,
@@ -464,5 +464,70 @@ Deno.test({
       assert.deepEqual(statuses(r2.stdout), { unlocked: "ok" });
       await Deno.remove(dir, { recursive: true });
     });
+  },
+});
+
+Deno.test({
+  name:
+    "bus mode: the NATS permissions of docs/scale.md let operators request and agents only answer",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const conf = `${dir}/nats.conf`;
+    const p = "rmon.v1.default";
+    // nkey users, each with its seed in a private file for --nats-creds.
+    const user = async (name: string) => {
+      const kp = nkeys.createUser();
+      const file = `${dir}/${name}.nk`;
+      await Deno.writeTextFile(file, decoder.decode(kp.getSeed()) + "\n", { mode: 0o600 });
+      return { nkey: kp.getPublicKey(), file, seed: kp.getSeed() };
+    };
+    const ops = await user("ops");
+    const web1 = await user("web1");
+    await Deno.writeTextFile(
+      conf,
+      `authorization {
+  users = [
+    { nkey: ${ops.nkey}, permissions: {
+        publish: ["${p}.host.>", "${p}.group.>", "${p}.all", "${p}.ctl.>"]
+        subscribe: ["${p}.reply.>"] } }
+    { nkey: ${web1.nkey}, permissions: {
+        publish: ["${p}.reply.>"]
+        subscribe: ["${p}.host.web1", "${p}.ctl.web1", "${p}.group.web", "${p}.all"] } }
+  ]
+}
+`,
+    );
+    await using nats = await startNats({ args: ["-c", conf] });
+    await using agent = await startAgent(nats.url, "web1", {
+      args: ["--groups", "web", "--nats-creds", web1.file],
+    });
+    // The operator's requests go through, and the agent's answers come back.
+    const file = `${dir}/ran`;
+    const ok = await bus(nats.url, [
+      "--nats-creds",
+      ops.file,
+      "-y",
+      "--",
+      `sh: echo ran >> ${file}`,
+    ]);
+    assert.equal(ok.code, EXIT_CODES.ok, ok.stderr);
+    assert.deepEqual(statuses(ok.stdout), { web1: "ok" });
+    // An agent's credentials cannot publish a request, not even one with the right token.
+    const nc = await connect({
+      servers: nats.url,
+      authenticator: nkeyAuthenticator(web1.seed),
+    });
+    const { body } = signedRequest(subjects.host("web1"), "exec", {
+      shell: "sh",
+      command: `echo forged >> ${file}`,
+    });
+    nc.publish(subjects.host("web1"), body);
+    assert.ok(await eventually(() => /Publish Violation/.test(nats.log())), nats.log());
+    await nc.close();
+    await delay(300);
+    assert.equal(await Deno.readTextFile(file), "ran\n");
+    await agent[Symbol.asyncDispose]();
+    await Deno.remove(dir, { recursive: true });
   },
 });

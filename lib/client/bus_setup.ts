@@ -11,6 +11,7 @@ import { describeError } from "../protocol/errors.ts";
 import { EXIT_CODES, UsageError } from "../usage.ts";
 import { checkToken, readPrivateFile, readTokenFile } from "../token_file.ts";
 import { DEFAULT_FLEET } from "../protocol/nats_subjects.ts";
+import { natsCredsKind } from "../protocol/nats_url.ts";
 import type { TargetExpr } from "../grammar/command.ts";
 import { expandHome, loadInventoryFile, resolveToken } from "./inventory.ts";
 import type { ClientOptions } from "./options.ts";
@@ -114,6 +115,11 @@ export function busTargets(fleet: NatsFleet, target: TargetExpr | undefined): st
 function natsAuth(bus: NatsSettings): NatsClientAuth {
   if (bus.creds !== undefined) {
     const text = readPrivateFile(expandHome(bus.creds), "NATS credentials file");
+    try {
+      natsCredsKind(text);
+    } catch (err) {
+      throw new Error(`Cannot use NATS credentials file "${bus.creds}": ${describeError(err)}`);
+    }
     return { kind: "creds", creds: new TextEncoder().encode(text) };
   }
   if (bus.tokenFile !== undefined) {

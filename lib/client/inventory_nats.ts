@@ -17,6 +17,7 @@
  */
 
 import { isAbsolute, join } from "node:path";
+import { natsUrlProblem } from "../protocol/nats_url.ts";
 
 /** Bus settings from an inventory. */
 export interface NatsSettings {
@@ -28,11 +29,6 @@ export interface NatsSettings {
 }
 
 const KEYS = ["servers", "fleet", "creds", "token_file", "ca_file"];
-
-/** Whether `url` is a NATS URL rmon takes: `nats://HOST:PORT` or `tls://HOST:PORT`. */
-export function isNatsUrl(url: string): boolean {
-  return /^(nats|tls):\/\/[^\s/]+$/.test(url);
-}
 
 /** Parse the `[nats]` table; throws SyntaxError naming the key. */
 export function parseNatsTable(table: unknown, baseDir: string): NatsSettings {
@@ -46,11 +42,15 @@ export function parseNatsTable(table: unknown, baseDir: string): NatsSettings {
   const servers = t.servers;
   if (
     !Array.isArray(servers) || servers.length === 0 ||
-    !servers.every((u) => typeof u === "string" && isNatsUrl(u))
+    !servers.every((u) => typeof u === "string")
   ) {
     throw new SyntaxError(
       `[nats]: "servers" must be a list of nats://HOST:PORT or tls://HOST:PORT`,
     );
+  }
+  for (const url of servers as string[]) {
+    const problem = natsUrlProblem(url);
+    if (problem !== null) throw new SyntaxError(`[nats]: "servers": ${problem}`);
   }
   const text = (key: string): string | undefined => {
     const v = t[key];

@@ -11,13 +11,16 @@
  */
 
 import {
+  type Authenticator,
   connect,
   credsAuthenticator,
   type Msg,
   type NatsConnection,
+  nkeyAuthenticator,
 } from "@nats-io/transport-node";
 import { ERROR_CODES } from "../protocol/constants.ts";
 import { natsReason } from "../protocol/nats_reason.ts";
+import { natsCredsKind } from "../protocol/nats_url.ts";
 import type { Json, JsonObject, RpcErrorObject } from "../protocol/messages.ts";
 import { BusKey, busNonce } from "../protocol/bus_auth.ts";
 import {
@@ -161,7 +164,7 @@ export class NatsFleet implements Fleet {
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
         ...(natsAuth?.kind === "creds"
-          ? { authenticator: credsAuthenticator(natsAuth.creds) }
+          ? { authenticator: credsAuthenticatorFor(natsAuth.creds) }
           : natsAuth?.kind === "token"
           ? { token: natsAuth.token }
           : {}),
@@ -563,4 +566,12 @@ function parsePresence(text: string): Presence | null {
 function cancelText(signal: AbortSignal | undefined): string {
   const reason = signal?.reason;
   return typeof reason === "string" && reason !== "" ? reason : "cancelled";
+}
+
+/** The authenticator of a creds file: JWT and seed, or a bare nkey seed (see nats_url.ts). */
+function credsAuthenticatorFor(creds: Uint8Array): Authenticator {
+  const what = natsCredsKind(new TextDecoder().decode(creds));
+  return what.kind === "jwt"
+    ? credsAuthenticator(creds)
+    : nkeyAuthenticator(new TextEncoder().encode(what.seed));
 }

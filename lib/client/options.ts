@@ -5,6 +5,7 @@
  */
 
 import { describeError } from "../protocol/errors.ts";
+import { natsUrlProblem } from "../protocol/nats_url.ts";
 import { parseArgs } from "node:util";
 import { EXIT_CODES, UsageError } from "../usage.ts";
 import { DEFAULT_PORT, TIMEOUTS } from "../protocol/constants.ts";
@@ -286,11 +287,8 @@ export function parseClientArgs(argv: string[]): ClientOptions {
   const nats = (v.nats ?? "").split(",").map((u) => u.trim()).filter((u) => u !== "");
   if (v.nats !== undefined && nats.length === 0) throw new UsageError("Invalid --nats: no URL");
   for (const url of nats) {
-    if (!/^(nats|tls):\/\/[^\s/]+$/.test(url)) {
-      throw new UsageError(
-        `Invalid --nats: "${url}" is not a nats://HOST:PORT or tls://HOST:PORT URL`,
-      );
-    }
+    const problem = natsUrlProblem(url);
+    if (problem !== null) throw new UsageError(`Invalid --nats: ${problem}`);
   }
   const busOnly = (["nats-creds", "nats-token-file", "nats-ca", "fleet"] as const).find((o) =>
     v[o] !== undefined

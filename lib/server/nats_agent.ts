@@ -14,11 +14,13 @@
  */
 
 import {
+  type Authenticator,
   connect,
   type ConnectionOptions,
   credsAuthenticator,
   type Msg,
   type NatsConnection,
+  nkeyAuthenticator,
 } from "npm:@nats-io/transport-node@3.4.0";
 import { ERROR_CODES, LIMITS, RMON_VERSION } from "../protocol/constants.ts";
 import { describeError, RemoteError, toErrorObject } from "../protocol/errors.ts";
@@ -42,6 +44,7 @@ import { type CallContext, dispatch } from "./handlers.ts";
 import type { Logger } from "./log.ts";
 import { delay } from "../async.ts";
 import { natsReason } from "../protocol/nats_reason.ts";
+import { natsCredsKind } from "../protocol/nats_url.ts";
 
 /** How the agent proves itself to NATS (not to rmon: that is the fleet token). */
 export type NatsAuth =
@@ -161,7 +164,7 @@ export class NatsAgent {
       ignoreAuthErrorAbort: true,
       reconnectDelayHandler: () => this.#backoff(this.#failures++),
       ...(natsAuth.kind === "creds"
-        ? { authenticator: credsAuthenticator(natsAuth.creds) }
+        ? { authenticator: credsAuthenticatorFor(natsAuth.creds) }
         : natsAuth.kind === "token"
         ? { token: natsAuth.token }
         : {}),
@@ -389,4 +392,12 @@ class Answer {
   end(body: { result: Json } | { error: RpcErrorObject }): void {
     this.#send("end", body as unknown as Json);
   }
+}
+
+/** The authenticator of a creds file: JWT and seed, or a bare nkey seed (see nats_url.ts). */
+function credsAuthenticatorFor(creds: Uint8Array): Authenticator {
+  const what = natsCredsKind(new TextDecoder().decode(creds));
+  return what.kind === "jwt"
+    ? credsAuthenticator(creds)
+    : nkeyAuthenticator(new TextEncoder().encode(what.seed));
 }

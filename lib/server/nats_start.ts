@@ -7,6 +7,8 @@
  */
 
 import { readPrivateFile, readTokenFile } from "../token_file.ts";
+import { natsCredsKind } from "../protocol/nats_url.ts";
+import { describeError } from "../protocol/errors.ts";
 import { BusKey } from "../protocol/bus_auth.ts";
 import { DEFAULT_FLEET } from "../protocol/nats_subjects.ts";
 import type { Logger } from "./log.ts";
@@ -34,6 +36,13 @@ export interface BusAgent {
 export function natsAuthFrom(opts: Pick<ServerOptions, "natsCreds" | "natsTokenFile">): NatsAuth {
   if (opts.natsCreds !== undefined) {
     const text = readPrivateFile(opts.natsCreds, "NATS credentials file");
+    try {
+      natsCredsKind(text);
+    } catch (err) {
+      throw new Error(
+        `Cannot use NATS credentials file "${opts.natsCreds}": ${describeError(err)}`,
+      );
+    }
     return { kind: "creds", creds: new TextEncoder().encode(text) };
   }
   if (opts.natsTokenFile !== undefined) {

@@ -5,6 +5,7 @@
  */
 
 import { describeError } from "../protocol/errors.ts";
+import { natsUrlProblem } from "../protocol/nats_url.ts";
 import { UsageError } from "../usage.ts";
 import {
   DEFAULT_HOST,
@@ -374,11 +375,8 @@ export function parseServerArgs(args: string[]): ServerOptions {
   const nats = (str("nats") ?? "").split(",").map((u) => u.trim()).filter((u) => u !== "");
   if (given.has("nats") && nats.length === 0) throw new UsageError("Invalid --nats: no URL");
   for (const url of nats) {
-    if (!/^(nats|tls):\/\/[^\s/]+$/.test(url)) {
-      throw new UsageError(
-        `Invalid --nats: "${url}" is not a nats://HOST:PORT or tls://HOST:PORT URL`,
-      );
-    }
+    const problem = natsUrlProblem(url);
+    if (problem !== null) throw new UsageError(`Invalid --nats: ${problem}`);
   }
   const busOnly = ["nats-creds", "nats-token-file", "nats-ca", "name", "groups", "fleet"];
   const stray = busOnly.find((o) => given.has(o));
