@@ -411,6 +411,25 @@ Deno.test({
       assert.equal(rec!.stdout, "real\n");
     });
 
+    await t.step("an agent stopped by SIGTERM mid-command kills it and exits cleanly", async () => {
+      const agent = await startAgent(a.url, "doomed");
+      await using _agent = agent;
+      const client = await spawnClient(
+        ["--nats", b.url, "--json", "--wait", "10", "-y", "--", "@doomed", "sh: echo go; sleep 30"],
+        { env: { RMON_TOKEN: TEST_TOKEN } },
+      );
+      await using _client = client;
+      const children = () => descendants(agent.pid).filter((pid) => isAlive(pid));
+      assert.ok(await eventually(() => children().length > 0, 10_000));
+      const orphans = children();
+      agent.kill("SIGTERM");
+      assert.equal((await agent.status).code, 0);
+      assert.ok(orphans.every((pid) => !isAlive(pid)), "no child outlives the agent");
+      const [rec] = ndjson((await client.done).stdout);
+      assert.equal(rec!.status, "unreachable");
+      assert.equal(rec!.error, "the agent stopped during the command");
+    });
+
     await t.step("NATS restarted under the agents: they reconnect and answer again", async () => {
       await using solo = await startNats();
       const port = solo.port;
