@@ -27,6 +27,7 @@ import {
   eventually,
   hasNatsServer,
   isAlive,
+  makeCaSignedServer,
   ndjson,
   runClient,
   spawnClient,
@@ -448,6 +449,31 @@ Deno.test({
       const r = await bus(again.url, ["--", "ram"]);
       assert.equal(r.code, EXIT_CODES.ok, r.stderr);
       assert.deepEqual(statuses(r.stdout), { phoenix: "ok" });
+    });
+
+    await t.step("TLS to NATS verified against --nats-ca; a wrong CA is one line", async () => {
+      // Deno's node:tls checks a certificate reached by IP address against "localhost" (seen here).
+      const pki = await makeCaSignedServer(["localhost"]);
+      const other = await makeCaSignedServer(["localhost"]);
+      const dir = await Deno.makeTempDir();
+      await Deno.writeTextFile(`${dir}/cert.pem`, pki.certPem);
+      await Deno.writeTextFile(`${dir}/key.pem`, pki.keyPem, { mode: 0o600 });
+      await Deno.writeTextFile(`${dir}/ca.pem`, pki.caPem);
+      await Deno.writeTextFile(`${dir}/other.pem`, other.caPem);
+      await using secure = await startNats({
+        args: ["--tls", "--tlscert", `${dir}/cert.pem`, "--tlskey", `${dir}/key.pem`],
+      });
+      const url = `tls://127.0.0.1:${secure.port}`;
+      const agent = await startAgent(url, "sealed", { args: ["--nats-ca", `${dir}/ca.pem`] });
+      await using _agent = agent;
+      const r = await bus(url, ["--nats-ca", `${dir}/ca.pem`, "--", "ram"]);
+      assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+      assert.deepEqual(statuses(r.stdout), { sealed: "ok" });
+      const wrong = await bus(url, ["--nats-ca", `${dir}/other.pem`, "--", "ram"]);
+      assert.equal(wrong.code, EXIT_CODES.unreachable);
+      assert.equal(wrong.stderr.trim().split("\n").length, 1, wrong.stderr);
+      assert.match(wrong.stderr, /Cannot connect to NATS at tls:/);
+      await Deno.remove(dir, { recursive: true });
     });
 
     await t.step("NATS refusing the credentials is one line, for client and agent", async () => {

@@ -393,7 +393,7 @@ export class NatsFleet implements Fleet {
           settle({
             host,
             status: "cancelled",
-            error: why,
+            error: cancelText(signal),
             durationMs: elapsed(p),
             ...outputOf(p, streaming && collect),
           });
@@ -414,7 +414,18 @@ export class NatsFleet implements Fleet {
     opts.stopWaiting?.addEventListener("abort", onStop, { once: true });
     try {
       await nc!.flush(); // the reply subscription is on the server before any agent can answer
-      for (const [subject, hosts] of targets) {
+      if (signal?.aborted) {
+        // Cancelled while the subscription went out: the command goes nowhere.
+        for (const host of [...pending.keys()]) {
+          settle({
+            host,
+            status: "cancelled",
+            error: `${cancelText(signal)} before the command was sent`,
+            durationMs: 0,
+          });
+        }
+      }
+      for (const [subject, hosts] of signal?.aborted ? [] : targets) {
         this.#publish(subject, method, params, reply, pending.get(hosts[0]!)!.nonce);
       }
       sent = true;
