@@ -25,6 +25,7 @@ import type { AuditLog } from "./lib/server/audit.ts";
 import type { AuthorizedKeys } from "./lib/server/authorized_keys.ts";
 import type { ServerCredentials } from "./lib/server/session.ts";
 import { createTokenFile } from "./lib/token_file.ts";
+import { type BusAgent, startBusAgent } from "./lib/server/nats_start.ts";
 
 /** `service ...` and `fingerprint`, loaded only when asked for (see service_cli.ts). */
 async function subcommand(name: string, args: string[]): Promise<number> {
@@ -112,6 +113,29 @@ async function main(args: string[]): Promise<number> {
       console.error(`rmon-server: ${describeError(err)}`);
       return EXIT_CODES.usage;
     }
+  }
+  let bus: BusAgent | null = null;
+  if (opts.nats.length > 0) {
+    // The bus carries requests MACed with the fleet token: there is nothing else to check them by.
+    if (loaded === null) {
+      console.error("rmon-server: --nats needs the shared token (not --no-token)");
+      return EXIT_CODES.usage;
+    }
+    try {
+      bus = await startBusAgent(opts, loaded.token, log);
+    } catch (err) {
+      console.error(`rmon-server: ${describeError(err)}`);
+      return EXIT_CODES.usage;
+    }
+    const { name, fleet } = bus;
+    console.log(`NATS: dialing ${opts.nats.join(",")} as "${name}" of fleet "${fleet}"`);
+    bus.connected.then(
+      (up) => {
+        if (up) console.log(`rmon-server ${RMON_VERSION} on NATS as "${name}" (fleet "${fleet}")`);
+      },
+      (err) => log.warn(`NATS: ${describeError(err)}`),
+    );
+    if (!opts.listen) return await serveBusOnly(bus, log);
   }
   const listen: ListenFn = tls
     ? (await import("./lib/protocol/tls_transport.ts")).tlsListen(tls.identity)
@@ -233,8 +257,29 @@ async function main(args: string[]): Promise<number> {
     (err) => log.warn(`authorized keys not re-read, the old ones stay in force: ${err.message}`),
   );
   await server.done;
+  await bus?.agent.stop();
   watcher?.close();
   audit?.close();
+  for (const [s, fn] of listeners) Deno.removeSignalListener(s, fn);
+  return EXIT_CODES.ok;
+}
+
+/** Bus mode without a listener: answer from the bus until a signal stops the agent. */
+async function serveBusOnly(bus: BusAgent, log: Logger): Promise<number> {
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
+  let stopped = () => {};
+  const stop = new Promise<void>((resolve) => stopped = resolve);
+  const listeners = signals.map((s) =>
+    [s, () => {
+      log.info(`received ${s}`);
+      stopped();
+    }] as const
+  );
+  for (const [s, fn] of listeners) Deno.addSignalListener(s, fn);
+  await stop;
+  await bus.agent.stop();
   for (const [s, fn] of listeners) Deno.removeSignalListener(s, fn);
   return EXIT_CODES.ok;
 }

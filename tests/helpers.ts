@@ -8,6 +8,8 @@
  */
 
 import type { Socket } from "node:net";
+import "npm:reflect-metadata@0.2.2"; // @peculiar/x509 needs it loaded first
+import * as x509 from "npm:@peculiar/x509@2.2.0";
 import { deadline, delay } from "../lib/async.ts";
 import { binarySpec, type Entry, runArgs } from "../tools/entry_flags.ts";
 import { childEnv, denoDir, signalChild, spawnLocalServer } from "../tools/local_server.ts";
@@ -985,4 +987,210 @@ export async function rawHttp(
   } finally {
     closeQuietly(conn);
   }
+}
+
+/** A `nats-server` child on a free loopback port; dispose to stop it. */
+export interface NatsProcess extends AsyncDisposable {
+  pid: number;
+  /** `nats://127.0.0.1:PORT`. */
+  url: string;
+  port: number;
+  /** The route (cluster) URL when started with `cluster`, else null. */
+  routeUrl: string | null;
+  /** Everything it logged so far. */
+  log(): string;
+  /** Stop it now (SIGKILL) and wait. */
+  kill(): Promise<void>;
+}
+
+/** Whether `nats-server` is installed (`.ci/run` installs it from apt). */
+export function hasNatsServer(): boolean {
+  try {
+    return new Deno.Command("nats-server", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/**
+ * Start `nats-server` on loopback: a free client port (or `port`), with
+ * `cluster` a route listener on a free port too, `routes` joining other
+ * nodes, `args` for anything else (`--auth TOKEN`).
+ */
+export async function startNats(
+  opts: { port?: number; cluster?: boolean; routes?: string[]; args?: string[] } = {},
+): Promise<NatsProcess> {
+  const args = ["-a", "127.0.0.1", "-p", String(opts.port ?? -1), ...(opts.args ?? [])];
+  if (opts.cluster || opts.routes) {
+    args.push("--cluster_name", "rmon-test", "--cluster", "nats://127.0.0.1:-1");
+  }
+  if (opts.routes) args.push("--routes", opts.routes.join(","));
+  const child = new Deno.Command("nats-server", {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const drained = (async () => {
+    for await (const chunk of child.stderr) text += decoder.decode(chunk, { stream: true });
+  })();
+  const status = child.status.then(async (s) => {
+    await drained;
+    return s;
+  });
+  const clientLine = /Listening for client connections on [\d.]+:(\d+)/;
+  const routeLine = /Listening for route connections on [\d.]+:(\d+)/;
+  const ready = () =>
+    clientLine.test(text) && (!args.includes("--cluster") || routeLine.test(text)) &&
+    /Server is ready/.test(text);
+  const up = await eventually(ready, 10_000);
+  const kill = async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // already ended
+    }
+    await status;
+  };
+  if (!up) {
+    await kill();
+    throw new Error(`Cannot start nats-server:\n${text}`);
+  }
+  const port = Number(clientLine.exec(text)![1]);
+  const route = routeLine.exec(text);
+  return {
+    pid: child.pid,
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    routeUrl: route ? `nats://127.0.0.1:${route[1]}` : null,
+    log: () => text,
+    kill,
+    async [Symbol.asyncDispose]() {
+      await kill();
+    },
+  };
+}
+
+/** An `rmon-server` agent in bus mode (`--nats`), started as the build runs it. */
+export interface AgentProcess extends AsyncDisposable {
+  pid: number;
+  name: string;
+  /** Its log (stderr) and banner (stdout) so far. */
+  stderr(): string;
+  stdout(): string;
+  status: Promise<Deno.CommandStatus>;
+  kill(signal?: Deno.Signal): void;
+}
+
+/**
+ * Start `server.ts --nats URL --name NAME [args]` with the test token and wait
+ * until it says it is on NATS (unless `wait` is false: wrong credentials).
+ */
+export async function startAgent(
+  url: string,
+  name: string,
+  opts: { args?: string[]; token?: string; wait?: boolean } = {},
+): Promise<AgentProcess> {
+  const home = await Deno.makeTempDir({ prefix: "rmon-test-agent-" });
+  const env = childEnv({
+    HOME: home,
+    XDG_STATE_HOME: `${home}/state`,
+    NO_COLOR: "1",
+    RMON_TOKEN: opts.token ?? TEST_TOKEN,
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...runArgs("server"), "--nats", url, "--name", name, ...(opts.args ?? [])],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  let err = "";
+  const drains = [
+    (async () => {
+      for await (const c of child.stdout) out += decoder.decode(c, { stream: true });
+    })(),
+    (async () => {
+      for await (const c of child.stderr) err += decoder.decode(c, { stream: true });
+    })(),
+  ];
+  const status = child.status.then(async (s) => {
+    await Promise.all(drains);
+    await Deno.remove(home, { recursive: true });
+    return s;
+  });
+  const kill = (signal: Deno.Signal = "SIGTERM") => signalChild(child, signal);
+  const agent: AgentProcess = {
+    pid: child.pid,
+    name,
+    stderr: () => err,
+    stdout: () => out,
+    status,
+    kill,
+    async [Symbol.asyncDispose]() {
+      kill("SIGTERM");
+      const timer = setTimeout(() => kill("SIGKILL"), 5_000);
+      await status;
+      clearTimeout(timer);
+    },
+  };
+  if (opts.wait !== false && !(await eventually(() => / on NATS as /.test(out), 30_000))) {
+    await agent[Symbol.asyncDispose]();
+    throw new Error(`Cannot start agent ${name}:\nstdout:\n${out}\nstderr:\n${err}`);
+  }
+  return agent;
+}
+
+/**
+ * A CA and a server certificate it signed for 127.0.0.1 (and `dnsNames`), all
+ * PEM (TLS tests, rmon and NATS).
+ */
+export async function makeCaSignedServer(dnsNames: readonly string[] = []): Promise<
+  { caPem: string; certPem: string; keyPem: string }
+> {
+  x509.cryptoProvider.set(crypto);
+  const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+  const day = 24 * 60 * 60 * 1000;
+  const caKeys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: "01",
+    name: "CN=rmon test CA",
+    notBefore: new Date(Date.now() - day),
+    notAfter: new Date(Date.now() + day),
+    signingAlgorithm: alg,
+    keys: caKeys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+    ],
+  });
+  const keys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: "02",
+    issuer: ca.subject,
+    subject: "CN=rmon test server",
+    notBefore: new Date(Date.now() - day),
+    notAfter: new Date(Date.now() + day),
+    signingAlgorithm: alg,
+    publicKey: keys.publicKey,
+    signingKey: caKeys.privateKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.SubjectAlternativeNameExtension([
+        { type: "ip", value: "127.0.0.1" },
+        ...dnsNames.map((value) => ({ type: "dns" as const, value })),
+      ]),
+    ],
+  });
+  const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
+  return {
+    caPem: ca.toString("pem"),
+    certPem: cert.toString("pem"),
+    keyPem: x509.PemConverter.encode(pkcs8, "PRIVATE KEY"),
+  };
 }

@@ -306,7 +306,7 @@ Deno.test("parseInventory() names the host in every error", () => {
     [
       "hosts = []\n",
       "SyntaxError",
-      'Cannot parse inventory: top level: unknown key "hosts" (expected one of defaults, host)',
+      'Cannot parse inventory: top level: unknown key "hosts" (expected one of defaults, host, nats)',
     ],
     [
       '[host]\nname = "a"\n',

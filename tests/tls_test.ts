@@ -8,13 +8,12 @@
 
 import assert from "node:assert/strict";
 import * as tls from "node:tls";
-import "npm:reflect-metadata@0.2.2"; // @peculiar/x509 needs it loaded first
-import * as x509 from "npm:@peculiar/x509@2.2.0";
 import { fingerprintOfPem, formatFingerprint } from "../lib/protocol/fingerprint.ts";
 import {
   bannerFingerprint,
   byteRelay,
   type ClientRun,
+  makeCaSignedServer,
   relayingProxy,
   runClient,
   startServer,
@@ -150,47 +149,6 @@ Deno.test("trust on first use: recorded, then trusted, then a change is refused"
   // Nothing was overwritten.
   assert.equal(await Deno.readTextFile(knownHosts), `127.0.0.1:${port} sha256:${fp1}\n`);
 });
-
-/** A CA and a server certificate it signed for 127.0.0.1, all PEM. */
-async function makeCaSignedServer(): Promise<{ caPem: string; certPem: string; keyPem: string }> {
-  x509.cryptoProvider.set(crypto);
-  const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
-  const day = 24 * 60 * 60 * 1000;
-  const caKeys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: "01",
-    name: "CN=rmon test CA",
-    notBefore: new Date(Date.now() - day),
-    notAfter: new Date(Date.now() + day),
-    signingAlgorithm: alg,
-    keys: caKeys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
-    ],
-  });
-  const keys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: "02",
-    issuer: ca.subject,
-    subject: "CN=rmon test server",
-    notBefore: new Date(Date.now() - day),
-    notAfter: new Date(Date.now() + day),
-    signingAlgorithm: alg,
-    publicKey: keys.publicKey,
-    signingKey: caKeys.privateKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.SubjectAlternativeNameExtension([{ type: "ip", value: "127.0.0.1" }]),
-    ],
-  });
-  const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
-  return {
-    caPem: ca.toString("pem"),
-    certPem: cert.toString("pem"),
-    keyPem: x509.PemConverter.encode(pkcs8, "PRIVATE KEY"),
-  };
-}
 
 Deno.test("--ca-file verifies the server against a CA", async (t) => {
   await using dir = await tempDir();

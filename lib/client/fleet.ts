@@ -20,6 +20,7 @@ import type { RemoteSpec } from "../grammar/spec.ts";
 import { byeText, HostLink, type LinkTimings } from "./host_link.ts";
 import type { Dialer, Endpoint } from "../protocol/transport.ts";
 import { serverKey } from "./server_key.ts";
+import type { Fleet as FleetInterface } from "./fleet_api.ts";
 
 /** The terminal status of one host's part in a fan-out (stable `--json` values). */
 export type HostStatus =
@@ -135,7 +136,7 @@ export async function boundedAll<T, R>(
 }
 
 /** Many host links, addressed by name; see the module doc. */
-export class Fleet {
+export class Fleet implements FleetInterface {
   #links = new Map<string, HostLink>();
   #timings: Partial<LinkTimings>;
   /** How many hosts are contacted at once. */

@@ -49,6 +49,7 @@ import { hostNameProblem } from "../grammar/host_name.ts";
 import { fsDetail, openMode, readTokenFile } from "../token_file.ts";
 import { parseFingerprint } from "../protocol/fingerprint.ts";
 import { serverKey } from "./server_key.ts";
+import { type NatsSettings, parseNatsTable } from "./inventory_nats.ts";
 
 /** Where a host's token comes from. `default` defers to the caller's fallback. */
 export type TokenSource =
@@ -106,12 +107,14 @@ export const NO_DEFAULTS: InventoryDefaults = {
 export interface Inventory {
   defaults: InventoryDefaults;
   hosts: HostSpec[];
+  /** `[nats]`: reach these hosts through NATS (see inventory_nats.ts). */
+  nats?: NatsSettings;
 }
 
 /** The environment variable read when nothing else names a token source. */
 export const DEFAULT_TOKEN_ENV = "RMON_TOKEN";
 
-const TOP_KEYS = ["defaults", "host"];
+const TOP_KEYS = ["defaults", "host", "nats"];
 const TLS_KEYS = ["tls", "fingerprint", "ca_file"];
 const DEFAULTS_KEYS = ["port", "token_env", "token_file", "token", "identity", ...TLS_KEYS];
 const HOST_KEYS = [
@@ -407,7 +410,8 @@ function parseInventoryBody(text: string, baseDir: string): Inventory {
     servers.set(key, i + 1);
     hosts.push(host);
   });
-  return { defaults, hosts };
+  const nats = doc.nats === undefined ? undefined : parseNatsTable(doc.nats, baseDir);
+  return nats === undefined ? { defaults, hosts } : { defaults, hosts, nats };
 }
 
 /**

@@ -25,6 +25,8 @@ import type { RunStop } from "./oneshot_stop.ts";
 import { OutputFiles } from "./output_files.ts";
 import { confirmRun } from "./confirm.ts";
 import { diffExitCode, diffRecords, renderCommandDiff } from "./console_diff.ts";
+import type { Fleet as FleetInterface } from "./fleet_api.ts";
+import { busSettings, busTargets, openBusFleet } from "./bus_setup.ts";
 
 /** Where one-shot mode writes, and what stops it. */
 export interface OneShotIo {
@@ -92,7 +94,7 @@ async function chooseHosts(
 /**
  * `--list-hosts`: the names the target picks (all hosts without one), one a
  * line, or a JSON array with `--json`. The text after `--` is a target alone
- * (`@web*`) or a whole command line whose target counts. Connects to nothing.
+ * (`@web*`) or a whole command line whose target counts. Connects to nothing (over the bus: asks NATS who is present).
  */
 export async function listHosts(opts: ClientOptions, write: (text: string) => void): Promise<void> {
   const text = (opts.command ?? "").trim();
@@ -109,7 +111,19 @@ export async function listHosts(opts: ClientOptions, write: (text: string) => vo
   } else if (text !== "") {
     target = parseOneShot(text).target;
   }
-  const { names } = await chooseHosts(opts, target);
+  const settings = await busSettings(opts);
+  let names: string[];
+  if (settings) {
+    // On the bus, who is there is known only by asking.
+    const bus = await openBusFleet(opts, settings);
+    try {
+      names = busTargets(bus, target);
+    } finally {
+      await bus.close();
+    }
+  } else {
+    names = (await chooseHosts(opts, target)).names;
+  }
   write(opts.json ? JSON.stringify(names) + "\n" : names.map((n) => n + "\n").join(""));
 }
 
@@ -117,26 +131,45 @@ export async function listHosts(opts: ClientOptions, write: (text: string) => vo
 export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<number> {
   const { target, cmd, diff } = parseOneShot(opts.command ?? "");
   if (cmd.kind === "exec" && cmd.timeoutMs === undefined) cmd.timeoutMs = opts.timeoutMs;
-  const { specs, names } = await chooseHosts(opts, target);
-  // One-shot mode never asks: scripts run it, so a risky command needs --yes up front.
-  const verdict = await confirmRun(cmd, names, {
-    yes: opts.yes,
-    ask: null,
-    noAsk: "one-shot mode does not ask; add --yes to allow it",
-  });
-  if (!verdict.run) throw new UsageError(verdict.refusal ?? "Not run");
-  const files = new OutputFiles({ stdout: opts.outDir, stderr: opts.errDir });
+  // On the bus the hosts are whoever is present (or the inventory's names); asked first.
+  const settings = await busSettings(opts);
+  const bus = settings ? await openBusFleet(opts, settings) : null;
+  let fleet: FleetInterface;
+  let specs: HostSpec[] = [];
+  let names: string[];
+  let files: OutputFiles;
   try {
-    await files.prepare();
+    ({ specs, names } = bus
+      ? { specs, names: busTargets(bus, target) }
+      : await chooseHosts(opts, target));
+    // One-shot mode never asks: scripts run it, so a risky command needs --yes up front.
+    const verdict = await confirmRun(cmd, names, {
+      yes: opts.yes,
+      ask: null,
+      noAsk: "one-shot mode does not ask; add --yes to allow it",
+    });
+    if (!verdict.run) throw new UsageError(verdict.refusal ?? "Not run");
+    files = new OutputFiles({ stdout: opts.outDir, stderr: opts.errDir });
+    try {
+      await files.prepare();
+    } catch (err) {
+      throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
+    }
   } catch (err) {
-    throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
+    await bus?.close();
+    throw err;
   }
-  const fleet = new Fleet(
-    { connectTimeoutMs: opts.connectTimeoutMs, reconnect: false },
-    opts.fanout,
-  );
-  const chosen = new Set(names);
-  await addHosts(fleet, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
+  if (bus) {
+    fleet = bus;
+  } else {
+    const direct = new Fleet(
+      { connectTimeoutMs: opts.connectTimeoutMs, reconnect: false },
+      opts.fanout,
+    );
+    const chosen = new Set(names);
+    await addHosts(direct, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
+    fleet = direct;
+  }
   const sink: ViewSink = {
     out: io.stdout,
     status: (text) => io.stderr(`${clearLine()}${text}`),
@@ -148,7 +181,9 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   // A diff shows nothing per host: its answer is the comparison, once every host is in.
   const view = opts.json || diff ? null : new FanoutView(sink, cmd, names, opts.outputMode);
   let answered = 0;
-  const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
+  const addressOf = bus
+    ? new Map(names.map((n) => [n, bus.addressOf(n)]))
+    : new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
   const stop = io.stop;
   let results: HostResult[];
   try {

@@ -5,6 +5,7 @@
  */
 
 import { describeError } from "../protocol/errors.ts";
+import { natsUrlProblem } from "../protocol/nats_url.ts";
 import { parseArgs } from "node:util";
 import { EXIT_CODES, UsageError } from "../usage.ts";
 import { DEFAULT_PORT, TIMEOUTS } from "../protocol/constants.ts";
@@ -56,6 +57,15 @@ export interface ClientOptions {
   fanout: number;
   /** `--port`: port of hosts typed without one; unset: the inventory's default, else 5050. */
   port?: number;
+  /** `--nats URL[,URL…]`: reach the fleet through these NATS servers (bus mode). */
+  nats: string[];
+  /** `--nats-creds FILE` / `--nats-token-file FILE`: how to sign in to NATS. */
+  natsCreds?: string;
+  natsTokenFile?: string;
+  /** `--nats-ca FILE`: CA of the NATS servers' certificates. */
+  natsCa?: string;
+  /** `--fleet NAME`: the bus fleet (subject prefix rmon.v1.NAME). */
+  fleet?: string;
   /** The one-shot command (words after `--`), or null for the console. */
   command: string | null;
   help: boolean;
@@ -116,6 +126,12 @@ Options:
   --wait S                how long the client waits for answers (default timeout + 10)
                           (durations: seconds, or with a unit: 90s, 500ms)
   --fanout N              hosts contacted at once (default ${DEFAULT_FANOUT})
+  --nats URL[,URL...]     one-shot: reach the agents through NATS (nats:// or tls://);
+                          HOSTs are then agent names, default every agent present
+  --nats-creds FILE       sign in to NATS with this credentials file
+  --nats-token-file FILE  sign in to NATS with the token in FILE
+  --nats-ca FILE          verify the NATS servers' certificates against this CA
+  --fleet NAME            the bus fleet to address (default "default")
   -y, --yes               do not ask before kill, reset or exec on several hosts
   -h, --help              show this help
   -V, --version           show the version
@@ -196,6 +212,11 @@ export function parseClientArgs(argv: string[]): ClientOptions {
         wait: { type: "string" },
         fanout: { type: "string" },
         port: { type: "string", short: "p" },
+        nats: { type: "string" },
+        "nats-creds": { type: "string" },
+        "nats-token-file": { type: "string" },
+        "nats-ca": { type: "string" },
+        fleet: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -267,9 +288,34 @@ export function parseClientArgs(argv: string[]): ClientOptions {
   for (const [name, dir] of [["--outdir", v.outdir], ["--errdir", v.errdir]] as const) {
     if (dir === "") throw new UsageError(`Invalid ${name}: the directory name is empty`);
   }
+  const nats = (v.nats ?? "").split(",").map((u) => u.trim()).filter((u) => u !== "");
+  if (v.nats !== undefined && nats.length === 0) throw new UsageError("Invalid --nats: no URL");
+  for (const url of nats) {
+    const problem = natsUrlProblem(url);
+    if (problem !== null) throw new UsageError(`Invalid --nats: ${problem}`);
+  }
+  const busOnly = (["nats-creds", "nats-token-file", "nats-ca", "fleet"] as const).find((o) =>
+    v[o] !== undefined
+  );
+  if (busOnly !== undefined && nats.length === 0) {
+    throw new UsageError(`Invalid arguments: --${busOnly} needs --nats`);
+  }
+  if (v["nats-creds"] !== undefined && v["nats-token-file"] !== undefined) {
+    throw new UsageError("Invalid arguments: --nats-creds and --nats-token-file conflict");
+  }
+  if (nats.length > 0 && command === null) {
+    throw new UsageError(
+      "Invalid arguments: --nats works in one-shot mode (-- COMMAND) only, for now",
+    );
+  }
   return {
     addresses,
     inventory: v.inventory,
+    nats,
+    natsCreds: v["nats-creds"],
+    natsTokenFile: v["nats-token-file"],
+    natsCa: v["nats-ca"],
+    fleet: v.fleet,
     tokenFile: v["token-file"],
     tokenEnv: v["token-env"],
     token: v.token,

@@ -5,6 +5,7 @@
  */
 
 import { describeError } from "../protocol/errors.ts";
+import { natsUrlProblem } from "../protocol/nats_url.ts";
 import { UsageError } from "../usage.ts";
 import {
   DEFAULT_HOST,
@@ -60,6 +61,21 @@ export interface ServerOptions {
   maxPenaltyMs: number;
   /** `--gen-token FILE`: write a fresh token to FILE and exit (nothing is served). */
   genToken?: string;
+  /** `--nats URL[,URL…]`: dial out to these NATS servers as an agent (bus mode). */
+  nats: string[];
+  /** `--nats-creds FILE` or `--nats-token-file FILE`: how to sign in to NATS. */
+  natsCreds?: string;
+  natsTokenFile?: string;
+  /** `--nats-ca FILE`: CA of the NATS servers' certificates (TLS). */
+  natsCa?: string;
+  /** `--name`: this agent's name on the bus (default the host name). */
+  name?: string;
+  /** `--groups g1,g2`: the groups this agent answers for. */
+  groups: string[];
+  /** `--fleet NAME`: the fleet's subject prefix (default `default`). */
+  fleet?: string;
+  /** Whether to listen for direct connections: always, unless `--nats` without `--port`/`--host`. */
+  listen: boolean;
   help: boolean;
   version: boolean;
 }
@@ -116,6 +132,15 @@ Options:
   --exec-env NAME      also pass the server's variable NAME to commands (repeatable;
                        by default they get only PATH, HOME, USER, LANG, LC_*... and
                        never an RMON_* variable)
+  --nats URL[,URL...]  also (or, without --port/--host, only) dial out to these
+                       NATS servers and answer requests from the bus (nats:// or
+                       tls://; reconnects for ever, with backoff)
+  --nats-creds FILE    sign in to NATS with this credentials file
+  --nats-token-file FILE  sign in to NATS with the token in FILE
+  --nats-ca FILE       verify the NATS servers' TLS certificates against this CA
+  --name NAME          this agent's name on the bus (default: the host name)
+  --groups G1,G2       the groups this agent answers for on the bus
+  --fleet NAME         the fleet's subject prefix rmon.v1.NAME (default "default")
   --gen-token FILE     write a fresh 256-bit token to FILE (0600, never
                        overwriting) and exit: one token for a whole fleet
   --quiet              log warnings only
@@ -229,6 +254,13 @@ const OPTIONS: ReadonlyMap<string, "string" | "strings" | "boolean"> = new Map([
   ["penalty", "string"],
   ["max-penalty", "string"],
   ["gen-token", "string"],
+  ["nats", "string"],
+  ["nats-creds", "string"],
+  ["nats-token-file", "string"],
+  ["nats-ca", "string"],
+  ["name", "string"],
+  ["groups", "string"],
+  ["fleet", "string"],
   ["quiet", "boolean"],
   ["verbose", "boolean"],
   ["help", "boolean"],
@@ -348,6 +380,32 @@ export function parseServerArgs(args: string[]): ServerOptions {
       "Invalid arguments: --insecure-plaintext is for non-loopback addresses; loopback is plain by default",
     );
   }
+  const nats = (str("nats") ?? "").split(",").map((u) => u.trim()).filter((u) => u !== "");
+  if (given.has("nats") && nats.length === 0) throw new UsageError("Invalid --nats: no URL");
+  for (const url of nats) {
+    const problem = natsUrlProblem(url);
+    if (problem !== null) throw new UsageError(`Invalid --nats: ${problem}`);
+  }
+  const busOnly = ["nats-creds", "nats-token-file", "nats-ca", "name", "groups", "fleet"];
+  const stray = busOnly.find((o) => given.has(o));
+  if (nats.length === 0 && stray !== undefined) {
+    throw new UsageError(`Invalid arguments: --${stray} needs --nats`);
+  }
+  if (given.has("nats-creds") && given.has("nats-token-file")) {
+    throw new UsageError("Invalid arguments: --nats-creds and --nats-token-file conflict");
+  }
+  const groups = (str("groups") ?? "").split(",").map((g) => g.trim()).filter((g) => g !== "");
+  for (
+    const [what, value] of [
+      ["name", str("name")],
+      ["fleet", str("fleet")],
+      ...groups.map((g) => ["groups", g]),
+    ]
+  ) {
+    if (value !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(value)) {
+      throw new UsageError(`Invalid --${what}: "${value}" (letters, digits, _ . : - only)`);
+    }
+  }
   for (const name of v["exec-env"]) {
     const problem = execEnvNameProblem(name);
     if (problem) throw new UsageError(`Invalid --exec-env: "${name}": ${problem}`);
@@ -381,6 +439,14 @@ export function parseServerArgs(args: string[]): ServerOptions {
     ),
     penaltyMs: durationOption("penalty", v.penalty, LIMITS.penaltyMs, true),
     maxPenaltyMs: durationOption("max-penalty", v["max-penalty"], LIMITS.maxPenaltyMs),
+    nats,
+    natsCreds: str("nats-creds"),
+    natsTokenFile: str("nats-token-file"),
+    natsCa: str("nats-ca"),
+    name: str("name"),
+    groups,
+    fleet: str("fleet"),
+    listen: nats.length === 0 || v.port !== undefined || v.host !== undefined,
     help: v.help ?? false,
     version: v.version ?? false,
   };

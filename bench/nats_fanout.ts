@@ -1,0 +1,156 @@
+/**
+ * Bus mode against direct connections, at the same number of hosts: one
+ * `ram` gathered from N agents through a NATS server (N real agent
+ * connections, a few processes) and from N direct links (N connections over
+ * a few `rmon-server` processes), each client alone in its process (its RSS
+ * is the figure). The floor: one plain NATS request gathering N replies from
+ * N bare NATS connections (NATS itself, no rmon code).
+ *
+ *   deno run -A bench/nats_fanout.ts [--sizes 100,1000] [--reps 5] [--procs 4]
+ * @module
+ */
+// deno-lint-ignore-file no-console
+
+import { parseArgs } from "node:util";
+import { startRmonServer, stopAll } from "./procs.ts";
+import { median } from "./stats.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    sizes: { type: "string", default: "100,1000" },
+    reps: { type: "string", default: "5" },
+    procs: { type: "string", default: "4" },
+  },
+});
+const sizes = values.sizes.split(",").map(Number);
+const reps = Number(values.reps);
+const procs = Number(values.procs);
+const here = new URL(".", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+/** What a probe prints. */
+interface Probe {
+  connectMs: number;
+  runsMs: number[];
+  rssBytes: number;
+}
+
+/** Start nats-server on a free loopback port; resolves with its URL and a stop function. */
+async function startNats(): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = new Deno.Command("nats-server", {
+    args: ["-a", "127.0.0.1", "-p", "-1"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.getReader();
+  let text = "";
+  let port: string | undefined;
+  while (port === undefined) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`Cannot start nats-server:\n${text}`);
+    text += decoder.decode(value);
+    port = /Listening for client connections on [\d.]+:(\d+)/.exec(text)?.[1];
+  }
+  (async () => {
+    while (!(await reader.read()).done) { /* drained */ }
+  })();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** Start `procs` agent-host processes holding `n` identities between them; resolves when all are ready. */
+async function startHosts(mode: "bus" | "bare", url: string, n: number) {
+  const per = Math.ceil(n / procs);
+  const children: { child: Deno.ChildProcess; offset: number }[] = [];
+  for (let p = 0; p * per < n; p++) {
+    const count = Math.min(per, n - p * per);
+    children.push({
+      child: new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${here}nats_agent_host.ts`, mode, url, String(count), String(p * per)],
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn(),
+      offset: p * per,
+    });
+  }
+  await Promise.all(children.map(async ({ child }) => {
+    const reader = child.stdout.getReader();
+    let text = "";
+    while (!text.includes("ready")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("Cannot start agent host");
+      text += decoder.decode(value);
+    }
+    // Keep draining so the host never blocks on a full pipe.
+    (async () => {
+      while (!(await reader.read()).done) { /* drained */ }
+    })();
+  }));
+  return {
+    async stop() {
+      for (const { child } of children) child.kill("SIGTERM");
+      await Promise.all(children.map(({ child }) => child.status));
+    },
+  };
+}
+
+async function probe(args: string[]): Promise<Probe> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${here}nats_probe.ts`, ...args],
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`Probe ${args.join(" ")} failed`);
+  return JSON.parse(decoder.decode(out.stdout));
+}
+
+const rows: string[] = [];
+const mib = (b: number) => (b / 1048576).toFixed(0);
+for (const n of sizes) {
+  const nats = await startNats();
+  let hosts: { stop(): Promise<void> } | null = null;
+  try {
+    hosts = await startHosts("bare", nats.url, n);
+    const floor = await probe(["bare", nats.url, String(n), String(reps)]);
+    await hosts.stop();
+    hosts = await startHosts("bus", nats.url, n);
+    const viaBus = await probe(["bus", nats.url, String(n), String(reps)]);
+    await hosts.stop();
+    hosts = null;
+    console.log(
+      `N=${n}: bus ${JSON.stringify(viaBus.runsMs.map(Math.round))} ms, bare floor ${
+        JSON.stringify(floor.runsMs.map(Math.round))
+      } ms (direct next)`,
+    );
+    const servers = await Promise.all(
+      Array.from({ length: procs }, () => startRmonServer({ args: ["--max-connections", "4096"] })),
+    );
+    const ports = servers.map((s) => s.endpoint.port).join(",");
+    const direct = await probe(["direct", ports, String(n), String(reps)]).finally(() =>
+      stopAll(servers)
+    );
+    const f = median(floor.runsMs);
+    const b = median(viaBus.runsMs);
+    const d = median(direct.runsMs);
+    rows.push(
+      `N=${n}: ram to all, median of ${reps}: bus ${b.toFixed(1)} ms (${(b / f).toFixed(1)}× the ` +
+        `bare-NATS floor ${f.toFixed(1)} ms), direct ${d.toFixed(1)} ms (bus/direct ${
+          (b / d).toFixed(2)
+        }); ` +
+        `connect: bus (NATS + presence) ${viaBus.connectMs.toFixed(0)} ms, direct ${
+          direct.connectMs.toFixed(0)
+        } ms; client RSS: bus ${mib(viaBus.rssBytes)} MiB, direct ${mib(direct.rssBytes)} MiB, ` +
+        `bare NATS ${mib(floor.rssBytes)} MiB`,
+    );
+    console.log(rows.at(-1));
+  } finally {
+    // Agents first: a NATS server stopped under them would have them all reconnecting.
+    await hosts?.stop();
+    await nats.stop();
+  }
+}

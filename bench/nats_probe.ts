@@ -1,0 +1,95 @@
+/**
+ * Benchmark helper process: the client side of one fan-out figure, alone in
+ * its process so its resident memory is its own. `bus`: the real `NatsFleet`
+ * (presence query, then `ram` to every agent, REPS times); `direct`: the
+ * real direct `Fleet` with COUNT links spread over the given rmon-server
+ * ports; `bare`: one plain NATS request gathering COUNT replies (the floor).
+ * Prints one JSON line: `{connectMs, runsMs: [...], rssBytes}`.
+ *
+ *   deno run -A bench/nats_probe.ts bus URL COUNT REPS
+ *   deno run -A bench/nats_probe.ts direct PORT,PORT… COUNT REPS
+ *   deno run -A bench/nats_probe.ts bare URL COUNT REPS
+ * @module
+ */
+// deno-lint-ignore-file no-console
+
+import { connect, createInbox } from "@nats-io/transport-node";
+import { NatsFleet } from "../lib/client/nats_fleet.ts";
+import { buildFleet, connectAll, keyFor, linkNames } from "./links.ts";
+import { BENCH_TOKEN } from "./procs.ts";
+import { now } from "./stats.ts";
+
+const [mode, where, countText, repsText] = Deno.args;
+const count = Number(countText);
+const reps = Number(repsText);
+const RAM = { kind: "ram" } as const;
+
+/** Fail loudly unless every host answered ok. */
+function checkAll(results: { status: string; host: string; error?: string }[], n: number): void {
+  const bad = results.find((r) => r.status !== "ok");
+  if (bad || results.length !== n) {
+    throw new Error(
+      `Cannot fan out: ${results.length}/${n}; ${bad?.host} ${bad?.status} ${bad?.error}`,
+    );
+  }
+}
+
+const runsMs: number[] = [];
+let connectMs = 0;
+if (mode === "bus") {
+  const names = Array.from({ length: count }, (_, i) => `a${i}`);
+  const fleet = new NatsFleet({
+    servers: [where!],
+    fleet: "bench",
+    token: BENCH_TOKEN,
+    expected: names.map((name) => ({ name, groups: [] })),
+    discoverMs: 30_000,
+  });
+  const t0 = now();
+  await fleet.connect();
+  connectMs = now() - t0;
+  for (let i = 0; i < reps; i++) {
+    const t = now();
+    const results = await fleet.run(names, RAM, { waitMs: 30_000 });
+    runsMs.push(now() - t);
+    checkAll(results, count);
+  }
+  await fleet.close();
+} else if (mode === "direct") {
+  const endpoints = where!.split(",").map((p) => ({ hostname: "127.0.0.1", port: Number(p) }));
+  const fleet = buildFleet(endpoints, count, keyFor(BENCH_TOKEN));
+  // Connect as the real client does (64 at a time: the servers' startup limits expect no
+  // more), then send to every host at once, as the bus does.
+  const t0 = now();
+  await connectAll(fleet);
+  connectMs = now() - t0;
+  fleet.fanout = count;
+  for (let i = 0; i < reps; i++) {
+    const t = now();
+    const results = await fleet.run(linkNames(count), RAM);
+    runsMs.push(now() - t);
+    checkAll(results, count);
+  }
+  await fleet.close();
+} else {
+  const nc = await connect({ servers: where! });
+  for (let i = 0; i < reps; i++) {
+    const inbox = createInbox();
+    let got = 0;
+    let done = () => {};
+    const all = new Promise<void>((r) => done = r);
+    const sub = nc.subscribe(inbox, {
+      callback: () => {
+        if (++got === count) done();
+      },
+    });
+    await nc.flush();
+    const t = now();
+    nc.publish("bench.bare", new Uint8Array(0), { reply: inbox });
+    await all;
+    runsMs.push(now() - t);
+    sub.unsubscribe();
+  }
+  await nc.close();
+}
+console.log(JSON.stringify({ connectMs, runsMs, rssBytes: Deno.memoryUsage().rss }));

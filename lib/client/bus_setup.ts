@@ -1,0 +1,134 @@
+/**
+ * Turns `rmon`'s options into a bus fleet (`--nats`, or an inventory's
+ * `[nats]` table): the NATS servers and
+ * how to sign in to them, the fleet name, the rmon token that MACs every
+ * request (from the same sources as for direct connections), and the hosts
+ * that should answer when an inventory names them. Client layer.
+ * @module
+ */
+
+import { describeError } from "../protocol/errors.ts";
+import { EXIT_CODES, UsageError } from "../usage.ts";
+import { checkToken, readPrivateFile, readTokenFile } from "../token_file.ts";
+import { DEFAULT_FLEET } from "../protocol/nats_subjects.ts";
+import { natsCredsKind } from "../protocol/nats_url.ts";
+import type { TargetExpr } from "../grammar/command.ts";
+import { expandHome, loadInventoryFile, resolveToken } from "./inventory.ts";
+import type { ClientOptions } from "./options.ts";
+import { fallbackTokenSource } from "./setup.ts";
+import { resolveTargets } from "./targets.ts";
+import type { NatsSettings } from "./inventory_nats.ts";
+import { BusUnavailableError, type NatsClientAuth, NatsFleet } from "./nats_fleet.ts";
+
+/**
+ * The bus settings the run uses: `--nats` and its options, else the
+ * inventory's `[nats]` table (each option beats the table's setting), else
+ * null (direct connections).
+ */
+export async function busSettings(opts: ClientOptions): Promise<NatsSettings | null> {
+  let table: NatsSettings | undefined;
+  if (opts.inventory !== undefined) {
+    try {
+      table = (await loadInventoryFile(opts.inventory)).nats;
+    } catch (err) {
+      throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
+    }
+  }
+  if (opts.nats.length === 0 && table === undefined) return null;
+  const auth = opts.natsCreds !== undefined || opts.natsTokenFile !== undefined
+    ? { creds: opts.natsCreds, tokenFile: opts.natsTokenFile }
+    : { creds: table?.creds, tokenFile: table?.tokenFile };
+  return {
+    servers: opts.nats.length > 0 ? opts.nats : table!.servers,
+    fleet: opts.fleet ?? table?.fleet,
+    ...auth,
+    caFile: opts.natsCa ?? table?.caFile,
+  };
+}
+
+/**
+ * Connect to NATS and ask who is present. Usage errors for unreadable files;
+ * NATS down or refusing the credentials is one line with the `unreachable`
+ * exit code.
+ */
+export async function openBusFleet(
+  opts: ClientOptions,
+  bus: NatsSettings,
+): Promise<NatsFleet> {
+  let fleet: NatsFleet;
+  try {
+    const source = fallbackTokenSource(opts);
+    const token = checkToken(resolveToken({ kind: "default" }, source), describeSource(opts));
+    let expected = null;
+    if (opts.inventory !== undefined) {
+      expected = (await loadInventoryFile(opts.inventory)).hosts.map((h) => ({
+        name: h.name,
+        groups: h.groups,
+      }));
+      if (expected.length === 0) expected = null;
+    }
+    if (opts.addresses.length > 0) {
+      // On the bus, hosts are named, not addressed: "web1" is the agent called web1.
+      expected = [
+        ...(expected ?? []),
+        ...opts.addresses.map((name) => ({ name, groups: [] as string[] })),
+      ];
+    }
+    fleet = new NatsFleet({
+      servers: bus.servers,
+      fleet: bus.fleet ?? DEFAULT_FLEET,
+      token,
+      natsAuth: natsAuth(bus),
+      caFile: bus.caFile === undefined ? undefined : expandHome(bus.caFile),
+      connectTimeoutMs: opts.connectTimeoutMs,
+      expected,
+    });
+  } catch (err) {
+    throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
+  }
+  try {
+    await fleet.connect();
+  } catch (err) {
+    await fleet.close();
+    if (err instanceof BusUnavailableError) {
+      throw new UsageError(err.message, EXIT_CODES.unreachable, { cause: err });
+    }
+    throw err;
+  }
+  return fleet;
+}
+
+/** The names a target picks among the bus fleet's hosts (all without one). */
+export function busTargets(fleet: NatsFleet, target: TargetExpr | undefined): string[] {
+  const hosts = fleet.hosts();
+  if (hosts.length === 0) {
+    throw new UsageError("No hosts: no agent answered on the bus", EXIT_CODES.unreachable);
+  }
+  if (!target) return hosts.map((h) => h.name);
+  try {
+    return resolveTargets(target, hosts);
+  } catch (err) {
+    throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
+  }
+}
+
+function natsAuth(bus: NatsSettings): NatsClientAuth {
+  if (bus.creds !== undefined) {
+    const text = readPrivateFile(expandHome(bus.creds), "NATS credentials file");
+    try {
+      natsCredsKind(text);
+    } catch (err) {
+      throw new Error(`Cannot use NATS credentials file "${bus.creds}": ${describeError(err)}`);
+    }
+    return { kind: "creds", creds: new TextEncoder().encode(text) };
+  }
+  if (bus.tokenFile !== undefined) {
+    return { kind: "token", token: readTokenFile(expandHome(bus.tokenFile)) };
+  }
+  return { kind: "none" };
+}
+
+function describeSource(opts: ClientOptions): string {
+  const s = fallbackTokenSource(opts);
+  return s.kind === "env" ? s.name : s.kind === "file" ? `"${s.path}"` : "the inline token";
+}

@@ -1,0 +1,588 @@
+/**
+ * The fleet reached through a NATS cluster that the agents dial out to
+ * (bus mode). The client asks who is present (a signed presence query on the
+ * fleet's `all` subject), sends each command as one signed request (to
+ * `all`, a group subject, or each host's own subject), and gathers MACed
+ * answers on a private reply subject: output chunks in order, then each
+ * host's end. A host that is not present is `unreachable`, one that does not
+ * answer within the wait is `timeout`, as over direct connections; a reply
+ * whose MAC is wrong is dropped, never shown. Client layer.
+ * @module
+ */
+
+import {
+  type Authenticator,
+  connect,
+  credsAuthenticator,
+  type Msg,
+  type NatsConnection,
+  nkeyAuthenticator,
+} from "@nats-io/transport-node";
+import { ERROR_CODES } from "../protocol/constants.ts";
+import { natsReason } from "../protocol/nats_reason.ts";
+import { natsCredsKind } from "../protocol/nats_url.ts";
+import type { Json, JsonObject, RpcErrorObject } from "../protocol/messages.ts";
+import { BusKey, busNonce } from "../protocol/bus_auth.ts";
+import {
+  ACK_METHOD,
+  CANCEL_METHOD,
+  FleetSubjects,
+  FLOW_WINDOW_CHARS,
+  type Presence,
+  PRESENCE_METHOD,
+} from "../protocol/nats_subjects.ts";
+import type { RemoteCommand } from "../grammar/command.ts";
+import { toRequest } from "../grammar/params.ts";
+import { REMOTE_SPECS } from "../grammar/remote_table.ts";
+import { CALL_END, MalformedResultError } from "../grammar/result_check.ts";
+import type { RemoteSpec } from "../grammar/spec.ts";
+import type { HostResult, HostStatus, RunOptions } from "./fleet.ts";
+import type { Fleet } from "./fleet_api.ts";
+
+/** How the client signs in to NATS. */
+export type NatsClientAuth =
+  | { kind: "none" }
+  | { kind: "creds"; creds: Uint8Array }
+  | { kind: "token"; token: string };
+
+/** Settings of a bus fleet. */
+export interface NatsFleetOptions {
+  servers: string[];
+  fleet: string;
+  /** The rmon fleet token (its MAC key). */
+  token: string;
+  natsAuth?: NatsClientAuth;
+  /** CA of the NATS servers' certificates. */
+  caFile?: string;
+  /** Deadline of the NATS connection (default 5000 ms). */
+  connectTimeoutMs?: number;
+  /**
+   * The hosts that should answer (an inventory's names and groups), or null to
+   * take whoever answers the presence query. Default null.
+   */
+  expected?: readonly { name: string; groups: readonly string[] }[] | null;
+  /**
+   * Longest wait for presence answers (default 2000 ms): with `expected`
+   * hosts, the query ends when all of them answered, else after this.
+   */
+  discoverMs?: number;
+  /**
+   * Without `expected` hosts, the query ends once nobody new answered for this
+   * long (default 200 ms).
+   */
+  quietMs?: number;
+}
+
+/** What a client cannot get past: NATS down, credentials refused. One line, no stack. */
+export class BusUnavailableError extends Error {
+  /** Wrap the NATS client's error `cause`. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BusUnavailableError";
+  }
+}
+
+/** Lifecycle commands end or restart a server; the bus does not carry them (docs/scale.md). */
+const NOT_ON_BUS = new Set(["disconnect", "reset", "kill"]);
+
+/** How long a host may take to answer when the caller sets no wait. */
+const DEFAULT_WAIT_MS = 30_000;
+
+/** How long after a cancel the client waits for the hosts' own `cancelled` answers. */
+const CANCEL_GRACE_MS = 3_000;
+
+/** One host's part of a run, until its end arrives. */
+interface Pending {
+  nonce: string;
+  seq: number;
+  /** Output characters taken, and how many of them were acknowledged to the agent. */
+  received: number;
+  acked: number;
+  stdout: string[];
+  stderr: string[];
+  started: number;
+}
+
+/** A fleet reached through NATS; see the module doc. */
+export class NatsFleet implements Fleet {
+  #opts: NatsFleetOptions;
+  #key: BusKey;
+  #subjects: FleetSubjects;
+  #nc: NatsConnection | null = null;
+  #present = new Map<string, Presence>();
+  #discovered = false;
+  /** Replies dropped because their MAC was wrong (or they were not JSON). */
+  forgedReplies = 0;
+
+  /** A fleet, not yet connected. */
+  constructor(opts: NatsFleetOptions) {
+    this.#opts = opts;
+    this.#key = new BusKey(opts.token);
+    this.#subjects = new FleetSubjects(opts.fleet);
+  }
+
+  /** The hosts that answered the presence query, by name. */
+  get present(): ReadonlyMap<string, Presence> {
+    return this.#present;
+  }
+
+  /** The hosts targets choose among: the expected ones, else those present. */
+  hosts(): { name: string; groups: string[] }[] {
+    const expected = this.#opts.expected;
+    if (expected) return expected.map((h) => ({ name: h.name, groups: [...h.groups] }));
+    return [...this.#present.values()].map((p) => ({ name: p.name, groups: p.groups }));
+  }
+
+  /** Where a host runs, as its presence said (for the `address` of records). */
+  addressOf(name: string): string | undefined {
+    const p = this.#present.get(name);
+    return p ? `nats:${p.address}` : undefined;
+  }
+
+  /**
+   * Connect to NATS and ask who is present. Throws `BusUnavailableError` when
+   * NATS cannot be reached or refuses the credentials.
+   */
+  async connect(
+    _names?: readonly string[],
+    onProgress?: (done: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (this.#nc === null) this.#nc = await this.#dial();
+    if (signal?.aborted || this.#discovered) return;
+    await this.#discover(onProgress, signal);
+    this.#discovered = true;
+  }
+
+  async #dial(): Promise<NatsConnection> {
+    const { servers, natsAuth, caFile } = this.#opts;
+    try {
+      return await connect({
+        servers,
+        name: "rmon",
+        timeout: this.#opts.connectTimeoutMs ?? 5_000,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        ...(natsAuth?.kind === "creds"
+          ? { authenticator: credsAuthenticatorFor(natsAuth.creds) }
+          : natsAuth?.kind === "token"
+          ? { token: natsAuth.token }
+          : {}),
+        ...(caFile !== undefined ? { tls: { caFile } } : {}),
+      });
+    } catch (err) {
+      throw new BusUnavailableError(
+        `Cannot connect to NATS at ${servers.join(",")}: ${natsReason(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  /** The presence query: every agent answers on our reply subject; ends when quiet. */
+  async #discover(
+    onProgress?: (done: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const nc = this.#nc!;
+    const expected = this.#opts.expected ?? null;
+    const want = expected ? new Set(expected.map((h) => h.name)) : null;
+    const total = want?.size ?? 0;
+    let seen = 0;
+    const reply = this.#subjects.reply(busNonce());
+    const nonce = busNonce();
+    let done = () => {};
+    const finished = new Promise<void>((resolve) => done = resolve);
+    let quiet: ReturnType<typeof setTimeout> | undefined;
+    const quietMs = this.#opts.quietMs ?? 200;
+    const sub = nc.subscribe(reply, {
+      callback: (err, msg) => {
+        if (err) return;
+        const m = this.#key.openReply(nonce, reply, msg.data);
+        if (m === null) {
+          this.forgedReplies++;
+          return;
+        }
+        if (m.kind !== "end") return;
+        const p = parsePresence(m.body);
+        if (p === null || p.name !== m.host) return;
+        this.#present.set(p.name, p);
+        if (want) {
+          if (want.has(p.name)) {
+            seen++;
+            onProgress?.(seen, total);
+          }
+          // Every expected host is here: no need to wait for the slowest stranger.
+          if (seen === total) done();
+          return;
+        }
+        // Nobody to expect: whoever has answered once the answers stop coming.
+        clearTimeout(quiet);
+        quiet = setTimeout(done, quietMs);
+      },
+    });
+    const cap = setTimeout(done, this.#opts.discoverMs ?? 2_000);
+    const onAbort = () => done();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      this.#publish(this.#subjects.all, PRESENCE_METHOD, {}, reply, nonce);
+      await finished;
+    } finally {
+      clearTimeout(cap);
+      clearTimeout(quiet);
+      signal?.removeEventListener("abort", onAbort);
+      sub.unsubscribe();
+    }
+  }
+
+  #publish(
+    subject: string,
+    method: string,
+    params: JsonObject,
+    reply: string,
+    nonce: string,
+  ): void {
+    const body = this.#key.signRequest(subject, {
+      method,
+      params: JSON.stringify(params),
+      reply,
+      ts: Date.now(),
+      nonce,
+    });
+    this.#nc!.publish(subject, body);
+  }
+
+  /** Run one command on the named hosts through the bus; see the module doc. */
+  async run(
+    names: readonly string[],
+    cmd: RemoteCommand,
+    opts: RunOptions = {},
+  ): Promise<HostResult[]> {
+    const nc = this.#nc;
+    const results = new Map<string, HostResult>();
+    const settle = (r: HostResult) => {
+      if (results.has(r.host)) return;
+      const present = this.#present.get(r.host);
+      // The role a direct connection reports: the token is admin unless the agent is read-only.
+      if (present && r.status !== "unreachable") r.role = present.readOnly ? "read-only" : "admin";
+      results.set(r.host, r);
+      pending.delete(r.host);
+      opts.onResult?.(r);
+      if (pending.size === 0 && sent) allDone();
+    };
+    const pending = new Map<string, Pending>();
+    let sent = false; // hosts settled before the request went out must not end the run
+    let allDone = () => {};
+    const finished = new Promise<void>((resolve) => allDone = resolve);
+    const signal = opts.signal;
+    const why = cancelText(signal);
+    const { method, params } = toRequest(cmd);
+    const spec: RemoteSpec = REMOTE_SPECS[cmd.kind];
+    const streaming = cmd.kind === "exec" || cmd.kind === "ping";
+    const collect = opts.collectOutput ?? true;
+    const now = performance.now();
+    const sendTo: string[] = [];
+    for (const name of names) {
+      const base = { host: name, durationMs: 0 };
+      if (nc === null || nc.isClosed()) {
+        settle({ ...base, status: "unreachable", error: "not connected to NATS" });
+      } else if (NOT_ON_BUS.has(cmd.kind)) {
+        settle({ ...base, status: "error", error: `"${cmd.kind}" is not available over the bus` });
+      } else if (signal?.aborted) {
+        settle({ ...base, status: "cancelled", error: `${why} before the command was sent` });
+      } else if (!this.#present.has(name)) {
+        settle({ ...base, status: "unreachable", error: "not present on the bus" });
+      } else {
+        sendTo.push(name);
+      }
+    }
+    if (sendTo.length === 0) return names.map((n) => results.get(n)!);
+    const reply = this.#subjects.reply(busNonce());
+    const targets = this.#route(sendTo);
+    const waitMs = opts.waitMs ?? DEFAULT_WAIT_MS;
+    for (const hosts of targets.values()) {
+      const nonce = busNonce(); // one request per subject, so one nonce for its hosts
+      for (const h of hosts) {
+        pending.set(h, {
+          nonce,
+          seq: 0,
+          received: 0,
+          acked: 0,
+          stdout: [],
+          stderr: [],
+          started: now,
+        });
+      }
+    }
+    const elapsed = (p: Pending) => Math.round(performance.now() - p.started);
+    const onMessage = (msg: Msg) => {
+      const parsed = parseJson(msg.data);
+      const host = (parsed as { host?: unknown } | null)?.host;
+      const p = typeof host === "string" ? pending.get(host) : undefined;
+      const m = p ? this.#key.openReply(p.nonce, reply, parsed) : null;
+      if (!p || m === null || m.host !== host) {
+        if (p) this.forgedReplies++; // a known host's name with a wrong MAC: forged
+        return;
+      }
+      if (m.seq !== p.seq++) {
+        settle({
+          host: m.host,
+          status: "error",
+          error: "reply messages lost or out of order",
+          durationMs: elapsed(p),
+        });
+        return;
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(m.body);
+      } catch (_err) {
+        body = null; // authentic but not JSON: classified as malformed below
+      }
+      if (m.kind === "out") {
+        const o = body as { stream?: unknown; data?: unknown } | null;
+        if ((o?.stream === "stdout" || o?.stream === "stderr") && typeof o.data === "string") {
+          if (collect) p[o.stream].push(o.data);
+          if (!opts.stopWaiting?.aborted) opts.onOutput?.(m.host, o.stream, o.data);
+          // Taken: let the agent send more once half its window is used (flow control).
+          p.received += o.data.length;
+          if (p.received - p.acked >= FLOW_WINDOW_CHARS / 2) {
+            p.acked = p.received;
+            this.#publish(
+              this.#subjects.ctl(m.host),
+              ACK_METHOD,
+              { call: p.nonce, bytes: p.received },
+              reply,
+              busNonce(),
+            );
+          }
+        }
+        return;
+      }
+      settle(
+        classify(m.host, body, p, { spec, streaming, collect, signal, elapsedMs: elapsed(p) }),
+      );
+    };
+    const sub = nc!.subscribe(reply, { callback: (err, msg) => err ? undefined : onMessage(msg) });
+    const timer = setTimeout(() => {
+      for (const [host, p] of pending) {
+        settle({
+          host,
+          status: "timeout",
+          error: `no answer within ${waitMs / 1000} s`,
+          durationMs: elapsed(p),
+          ...outputOf(p, streaming && collect),
+        });
+      }
+    }, waitMs);
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const onCancel = () => {
+      // Each host kills the command and answers `cancelled`; hosts that say nothing are cancelled here.
+      for (const [host, p] of pending) {
+        this.#publish(
+          this.#subjects.ctl(host),
+          CANCEL_METHOD,
+          { call: p.nonce },
+          reply,
+          busNonce(),
+        );
+      }
+      grace = setTimeout(() => {
+        for (const [host, p] of pending) {
+          settle({
+            host,
+            status: "cancelled",
+            error: cancelText(signal),
+            durationMs: elapsed(p),
+            ...outputOf(p, streaming && collect),
+          });
+        }
+      }, CANCEL_GRACE_MS);
+    };
+    const onStop = () => {
+      for (const [host, p] of pending) {
+        settle({
+          host,
+          status: "cancelled",
+          error: `${cancelText(signal)}; stopped waiting for an answer`,
+          durationMs: elapsed(p),
+        });
+      }
+    };
+    signal?.addEventListener("abort", onCancel, { once: true });
+    opts.stopWaiting?.addEventListener("abort", onStop, { once: true });
+    try {
+      await nc!.flush(); // the reply subscription is on the server before any agent can answer
+      if (signal?.aborted) {
+        // Cancelled while the subscription went out: the command goes nowhere.
+        for (const host of [...pending.keys()]) {
+          settle({
+            host,
+            status: "cancelled",
+            error: `${cancelText(signal)} before the command was sent`,
+            durationMs: 0,
+          });
+        }
+      }
+      for (const [subject, hosts] of signal?.aborted ? [] : targets) {
+        this.#publish(subject, method, params, reply, pending.get(hosts[0]!)!.nonce);
+      }
+      sent = true;
+      if (opts.stopWaiting?.aborted) onStop();
+      if (pending.size === 0) allDone();
+      await finished;
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(grace);
+      signal?.removeEventListener("abort", onCancel);
+      opts.stopWaiting?.removeEventListener("abort", onStop);
+      sub.unsubscribe();
+    }
+    return names.map((n) => results.get(n)!);
+  }
+
+  /**
+   * Which subjects carry a request to `hosts`: `all` when they are every host
+   * present, a group's subject when they are exactly its present members,
+   * else each host's own subject. (Answers from hosts not asked are dropped.)
+   */
+  #route(hosts: readonly string[]): Map<string, string[]> {
+    const chosen = new Set(hosts);
+    if (chosen.size === this.#present.size) return new Map([[this.#subjects.all, [...hosts]]]);
+    const groups = new Set(hosts.flatMap((h) => this.#present.get(h)?.groups ?? []));
+    for (const g of groups) {
+      const members = [...this.#present.values()].filter((p) => p.groups.includes(g));
+      if (members.length === chosen.size && members.every((p) => chosen.has(p.name))) {
+        return new Map([[this.#subjects.group(g), [...hosts]]]);
+      }
+    }
+    return new Map(hosts.map((h) => [this.#subjects.host(h), [h]]));
+  }
+
+  /** Close the NATS connection. */
+  async close(): Promise<void> {
+    const nc = this.#nc;
+    this.#nc = null;
+    if (nc && !nc.isClosed()) await nc.close();
+  }
+}
+
+/** A message's JSON, or null when it is not JSON (dropped: only a MAC makes it count). */
+function parseJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(data));
+  } catch (_err) {
+    return null; // not JSON: forged or corrupt
+  }
+}
+
+const decoder = new TextDecoder();
+
+function outputOf(p: Pending, keep: boolean): { stdout?: string; stderr?: string } {
+  return keep ? { stdout: p.stdout.join(""), stderr: p.stderr.join("") } : {};
+}
+
+/** A host's end message as the same `HostResult` a direct connection gives. */
+function classify(
+  host: string,
+  body: unknown,
+  p: Pending,
+  how: {
+    spec: RemoteSpec;
+    streaming: boolean;
+    collect: boolean;
+    signal?: AbortSignal;
+    elapsedMs: number;
+  },
+): HostResult {
+  const base = { host, durationMs: how.elapsedMs, ...outputOf(p, how.streaming && how.collect) };
+  const b = body as { result?: Json; error?: RpcErrorObject } | null;
+  try {
+    if (b !== null && typeof b === "object" && "result" in b) {
+      if (!how.streaming) {
+        return {
+          host,
+          status: "ok",
+          data: how.spec.result(b.result, "result"),
+          durationMs: how.elapsedMs,
+        };
+      }
+      const end = CALL_END(b.result, "result");
+      return {
+        ...base,
+        status: end.exitCode === 0 ? "ok" : "nonzero",
+        exitCode: end.exitCode,
+        signal: end.signal,
+        truncated: end.truncated,
+        data: b.result,
+      };
+    }
+    const e = b?.error;
+    if (!e || typeof e.code !== "number" || typeof e.message !== "string") {
+      return { ...base, status: "error", error: "Malformed answer: neither result nor error" };
+    }
+    let extra = {};
+    if (e.data !== undefined) {
+      try {
+        const end = CALL_END(e.data, "error.data");
+        extra = { exitCode: end.exitCode, signal: end.signal, truncated: end.truncated };
+      } catch (err) {
+        if (!(err instanceof MalformedResultError)) throw err;
+      }
+    }
+    let status: HostStatus = "error";
+    let error = e.message;
+    if (e.code === ERROR_CODES.timeout) status = "timeout";
+    else if (e.code === ERROR_CODES.unauthorized) status = "auth_failed";
+    else if (e.code === ERROR_CODES.cancelled && how.signal?.aborted) {
+      status = "cancelled";
+      error = cancelText(how.signal);
+    } else if (e.code === ERROR_CODES.cancelled) {
+      status = "unreachable";
+      error = "the agent stopped during the command";
+    }
+    return { ...base, ...extra, status, error };
+  } catch (err) {
+    if (err instanceof MalformedResultError) {
+      return { ...base, status: "error", error: err.message };
+    }
+    throw err;
+  }
+}
+
+function parsePresence(text: string): Presence | null {
+  let b: unknown;
+  try {
+    b = JSON.parse(text);
+  } catch (_err) {
+    return null; // not JSON: not a presence
+  }
+  const p = (b as { result?: unknown } | null)?.result as Partial<Presence> | undefined;
+  if (
+    !p || typeof p.name !== "string" || !Array.isArray(p.groups) ||
+    !p.groups.every((g) => typeof g === "string") || typeof p.version !== "string" ||
+    typeof p.address !== "string"
+  ) return null;
+  return {
+    name: p.name,
+    groups: p.groups,
+    version: p.version,
+    address: p.address,
+    readOnly: p.readOnly === true,
+  };
+}
+
+/** Why a run was cancelled, as its results say it. */
+function cancelText(signal: AbortSignal | undefined): string {
+  const reason = signal?.reason;
+  return typeof reason === "string" && reason !== "" ? reason : "cancelled";
+}
+
+/** The authenticator of a creds file: JWT and seed, or a bare nkey seed (see nats_url.ts). */
+function credsAuthenticatorFor(creds: Uint8Array): Authenticator {
+  const what = natsCredsKind(new TextDecoder().decode(creds));
+  return what.kind === "jwt"
+    ? credsAuthenticator(creds)
+    : nkeyAuthenticator(new TextEncoder().encode(what.seed));
+}

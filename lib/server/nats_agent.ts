@@ -1,0 +1,403 @@
+/**
+ * The agent side of bus mode: an `rmon-server` identity that dials out to a
+ * NATS cluster (reconnecting with backoff for ever, and saying so in its
+ * log), listens on its own, its groups' and the fleet's request subjects,
+ * checks every request end to end (bus_auth.ts: MAC, clock window, nonce
+ * never seen), runs it with the same handlers as a direct connection
+ * (handlers.ts), and answers with MACed messages on the requester's reply
+ * subject: output chunks in order, then the end. Many agents can share one
+ * process (the benchmarks run thousands). Server layer.
+ *
+ * Imported by full `npm:` specifier: the compiled server is built with
+ * `--no-config`, so no import map is there to resolve a bare name.
+ * @module
+ */
+
+import {
+  type Authenticator,
+  connect,
+  type ConnectionOptions,
+  credsAuthenticator,
+  type Msg,
+  type NatsConnection,
+  nkeyAuthenticator,
+} from "npm:@nats-io/transport-node@3.4.0";
+import { ERROR_CODES, LIMITS, RMON_VERSION } from "../protocol/constants.ts";
+import { describeError, RemoteError, toErrorObject } from "../protocol/errors.ts";
+import type { Json, RpcErrorObject } from "../protocol/messages.ts";
+import {
+  BusKey,
+  type GuardOptions,
+  RequestGuard,
+  type SignedRequest,
+} from "../protocol/bus_auth.ts";
+import {
+  ACK_METHOD,
+  CANCEL_METHOD,
+  FleetSubjects,
+  FLOW_WINDOW_CHARS,
+  type Presence,
+  PRESENCE_METHOD,
+} from "../protocol/nats_subjects.ts";
+import { isCommandMethod, parseParams } from "../grammar/params.ts";
+import { type CallContext, dispatch } from "./handlers.ts";
+import type { Logger } from "./log.ts";
+import { delay } from "../async.ts";
+import { natsReason } from "../protocol/nats_reason.ts";
+import { natsCredsKind } from "../protocol/nats_url.ts";
+
+/** How the agent proves itself to NATS (not to rmon: that is the fleet token). */
+export type NatsAuth =
+  | { kind: "none" }
+  | { kind: "creds"; creds: Uint8Array }
+  | { kind: "token"; token: string };
+
+/** Everything one agent identity needs. */
+export interface NatsAgentOptions {
+  /** NATS URLs (`nats://`, `tls://`). */
+  servers: string[];
+  fleet: string;
+  name: string;
+  groups: readonly string[];
+  /** The fleet token's key (shared by all identities of a process). */
+  key: BusKey;
+  natsAuth: NatsAuth;
+  /** CA file for the NATS servers' certificates (turns TLS on). */
+  caFile?: string;
+  log: Logger;
+  readOnly: boolean;
+  maxOutputBytes: number;
+  execEnv: readonly string[];
+  /** Announced as the agent's address (default its host name). */
+  address?: string;
+  /** Clock window and nonce cache of the request check. */
+  guard?: GuardOptions;
+  /** First reconnect delay, doubled per failure up to `backoffMaxMs` (default 250 / 10000). */
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+}
+
+/** The methods that end or restart a server: not offered over the bus (see docs/scale.md). */
+const LIFECYCLE = new Set(["disconnect", "reset", "kill"]);
+
+/** One agent identity on the bus; see the module doc. */
+export class NatsAgent {
+  readonly name: string;
+  #opts: NatsAgentOptions;
+  #subjects: FleetSubjects;
+  #guard: RequestGuard;
+  #nc: NatsConnection | null = null;
+  #calls = new Map<string, RunningCall>();
+  #running = new Set<Promise<void>>();
+  #failures = 0;
+  #stopping = new AbortController();
+
+  /** An agent, not yet connected. */
+  constructor(opts: NatsAgentOptions) {
+    this.#opts = opts;
+    this.name = opts.name;
+    this.#subjects = new FleetSubjects(opts.fleet);
+    // Checked now: a name that cannot be a subject token is a usage error, not a late failure.
+    for (const g of opts.groups) this.#subjects.group(g);
+    this.#subjects.host(opts.name);
+    this.#guard = new RequestGuard(opts.key, opts.guard);
+  }
+
+  /**
+   * Dial out and subscribe; resolves true once connected the first time (until
+   * then it retries with backoff, one log line per failure, and stops trying
+   * when `stop()` is called: false). Afterwards the NATS client reconnects by itself
+   * for ever, with the same backoff.
+   */
+  async start(): Promise<boolean> {
+    const { servers, log } = this.#opts;
+    let nc: NatsConnection | null = null;
+    for (let failures = 0; nc === null; failures++) {
+      try {
+        nc = await connect(this.#connectOptions());
+      } catch (err) {
+        const wait = this.#backoff(failures);
+        log.warnLimited(
+          "nats",
+          `${this.name}: cannot reach NATS at ${servers.join(",")}: ${natsReason(err)}; ` +
+            `retrying in ${(wait / 1000).toFixed(1)} s`,
+        );
+        try {
+          await delay(wait, this.#stopping.signal);
+        } catch (_err) {
+          return false; // stopped before ever connecting
+        }
+      }
+    }
+    if (this.#stopping.signal.aborted) {
+      await nc.close();
+      return false;
+    }
+    this.#nc = nc;
+    this.#failures = 0;
+    this.#watch(nc, log);
+    const on = (subject: string) =>
+      nc.subscribe(subject, { callback: (err, msg) => err ? undefined : this.#onRequest(msg) });
+    on(this.#subjects.host(this.name));
+    on(this.#subjects.all);
+    for (const g of this.#opts.groups) on(this.#subjects.group(g));
+    on(this.#subjects.ctl(this.name));
+    await nc.flush(); // subscriptions are in place on the server before we say we are up
+    return true;
+  }
+
+  /** The next reconnect delay: doubling from the minimum to the maximum, with jitter. */
+  #backoff(failures: number): number {
+    const min = this.#opts.backoffMinMs ?? 250;
+    const max = this.#opts.backoffMaxMs ?? 10_000;
+    const base = Math.min(max, min * 2 ** Math.min(failures, 16));
+    return base / 2 + Math.random() * base / 2; // jitter: a fleet does not reconnect in step
+  }
+
+  #connectOptions(): ConnectionOptions {
+    const { servers, natsAuth, caFile } = this.#opts;
+    return {
+      servers,
+      name: `rmon-agent ${this.name}`,
+      maxReconnectAttempts: -1,
+      // A refused credential may be fixed on the NATS side while we wait: keep trying.
+      ignoreAuthErrorAbort: true,
+      reconnectDelayHandler: () => this.#backoff(this.#failures++),
+      ...(natsAuth.kind === "creds"
+        ? { authenticator: credsAuthenticatorFor(natsAuth.creds) }
+        : natsAuth.kind === "token"
+        ? { token: natsAuth.token }
+        : {}),
+      ...(caFile !== undefined ? { tls: { caFile } } : {}),
+    };
+  }
+
+  /** Log the connection's ups and downs (a NATS outage is a line, never a stack trace). */
+  async #watch(nc: NatsConnection, log: Logger): Promise<void> {
+    for await (const s of nc.status()) {
+      switch (s.type) {
+        case "disconnect":
+          log.warn(`${this.name}: lost NATS server ${s.server}; reconnecting`);
+          break;
+        case "reconnect":
+          this.#failures = 0;
+          log.info(`${this.name}: reconnected to NATS server ${s.server}`);
+          break;
+        case "error":
+          log.warnLimited("nats", `${this.name}: NATS: ${natsReason(s.error)}; retrying`);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  #onRequest(msg: Msg): void {
+    const checked = this.#guard.check(msg.subject, msg.data);
+    if (!checked.ok) {
+      this.#opts.log.warnLimited(
+        "bus-refused",
+        `${this.name}: refused a request on ${msg.subject}: ${checked.why}`,
+      );
+      // Only an authentic request (right MAC) names a reply subject worth answering.
+      if (checked.req && this.#subjects.isReply(checked.req.reply)) {
+        const what = checked.why === "busy" ? "too many recent requests" : checked.why;
+        new Answer(this, checked.req).end({
+          error: { code: ERROR_CODES.unauthorized, message: `Request refused: ${what}` },
+        });
+      }
+      return;
+    }
+    const req = checked.req;
+    if (!this.#subjects.isReply(req.reply)) {
+      this.#opts.log.warnLimited(
+        "bus-refused",
+        `${this.name}: refused a reply subject outside the fleet`,
+      );
+      return;
+    }
+    if (msg.subject === this.#subjects.ctl(this.name)) {
+      this.#control(req);
+      return;
+    }
+    const work = this.#call(req);
+    this.#running.add(work);
+    work.finally(() => this.#running.delete(work));
+  }
+
+  /** A control message: cancel a running call, or let its output flow on. */
+  #control(req: SignedRequest): void {
+    let params: { call?: unknown; bytes?: unknown } | null;
+    try {
+      params = JSON.parse(req.params);
+    } catch (_err) {
+      params = null; // bad params: nothing to act on
+    }
+    const call = typeof params?.call === "string" ? this.#calls.get(params.call) : undefined;
+    if (!call) return;
+    if (req.method === CANCEL_METHOD) call.ac.abort();
+    if (req.method === ACK_METHOD && typeof params?.bytes === "number") call.ack(params.bytes);
+  }
+
+  async #call(req: SignedRequest): Promise<void> {
+    const answer = new Answer(this, req);
+    if (req.method === PRESENCE_METHOD) {
+      const presence: Presence = {
+        name: this.name,
+        groups: [...this.#opts.groups],
+        version: RMON_VERSION,
+        address: this.#opts.address ?? Deno.hostname(),
+        readOnly: this.#opts.readOnly,
+      };
+      answer.end({ result: presence as unknown as Json });
+      return;
+    }
+    if (this.#calls.size >= LIMITS.callsPerConnection) {
+      answer.end({
+        error: {
+          code: ERROR_CODES.busy,
+          message: `Too many calls in flight (limit ${LIMITS.callsPerConnection})`,
+        },
+      });
+      return;
+    }
+    const call = new RunningCall();
+    const ac = call.ac;
+    this.#calls.set(req.nonce, call);
+    const started = performance.now();
+    try {
+      if (!isCommandMethod(req.method) || LIFECYCLE.has(req.method)) {
+        throw new RemoteError({
+          code: ERROR_CODES.methodNotFound,
+          message: `Method not found over the bus: "${req.method.slice(0, 64)}"`,
+        });
+      }
+      const cmd = parseParams(req.method, JSON.parse(req.params));
+      const ctx: CallContext = {
+        id: req.nonce,
+        signal: ac.signal,
+        output: (stream, data) => {
+          answer.out(stream, data);
+          return call.sent(data.length);
+        },
+        readOnly: this.#opts.readOnly,
+        role: "admin",
+        user: "token",
+        maxOutputBytes: this.#opts.maxOutputBytes,
+        execEnv: this.#opts.execEnv,
+        after: () => {},
+      };
+      answer.end({ result: await dispatch(cmd.kind, cmd, ctx) as Json });
+      this.#opts.log.info(
+        `${this.name} bus ${req.method}: ok (${(performance.now() - started).toFixed(1)} ms)`,
+      );
+    } catch (err) {
+      const error = err instanceof SyntaxError
+        ? { code: ERROR_CODES.invalidParams, message: `Invalid params: ${err.message}` }
+        : toErrorObject(err);
+      answer.end({ error });
+      this.#opts.log.info(`${this.name} bus ${req.method}: ${error.message}`);
+    } finally {
+      this.#calls.delete(req.nonce);
+    }
+  }
+
+  /** Publish a signed reply message (nothing when not connected: the client times out). */
+  publish(subject: string, body: Uint8Array): void {
+    const nc = this.#nc;
+    if (nc && !nc.isClosed()) nc.publish(subject, body);
+  }
+
+  /** The fleet key (for the answers). */
+  get key(): BusKey {
+    return this.#opts.key;
+  }
+
+  /** Stop: cancel running calls (their children are killed), flush the answers, close. */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    for (const call of this.#calls.values()) call.ac.abort();
+    await Promise.allSettled([...this.#running]);
+    const nc = this.#nc;
+    this.#nc = null;
+    if (nc && !nc.isClosed()) {
+      await nc.drain().catch((err) => this.#opts.log.warn(`${this.name}: ${describeError(err)}`));
+    }
+  }
+}
+
+/** How long an agent waits for a requester to take output before it gives the call up. */
+const ACK_TIMEOUT_MS = 30_000;
+
+/** A call in flight: its cancel switch and its output's flow control. */
+class RunningCall {
+  readonly ac = new AbortController();
+  #sent = 0;
+  #acked = 0;
+  #wake: (() => void) | null = null;
+
+  /**
+   * Count `chars` more sent; resolves at once while inside the window, else
+   * once the requester acknowledges enough (or the call is cancelled). A
+   * requester silent for {@linkcode ACK_TIMEOUT_MS} is gone: the call is cancelled.
+   */
+  async sent(chars: number): Promise<void> {
+    this.#sent += chars;
+    while (this.#sent - this.#acked > FLOW_WINDOW_CHARS && !this.ac.signal.aborted) {
+      const waited = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), ACK_TIMEOUT_MS);
+        const done = () => {
+          clearTimeout(timer);
+          this.ac.signal.removeEventListener("abort", done);
+          resolve(true);
+        };
+        this.#wake = done;
+        this.ac.signal.addEventListener("abort", done, { once: true });
+      });
+      this.#wake = null;
+      if (!waited) this.ac.abort();
+    }
+  }
+
+  /** The requester has taken `chars` characters in all. */
+  ack(chars: number): void {
+    if (chars > this.#acked) this.#acked = Math.min(chars, this.#sent);
+    this.#wake?.();
+  }
+}
+
+/** The reply messages of one request: numbered, MACed, to its reply subject. */
+class Answer {
+  #agent: NatsAgent;
+  #req: SignedRequest;
+  #seq = 0;
+
+  constructor(agent: NatsAgent, req: SignedRequest) {
+    this.#agent = agent;
+    this.#req = req;
+  }
+
+  #send(kind: "out" | "end", body: Json): void {
+    const m = { host: this.#agent.name, seq: this.#seq++, kind, body: JSON.stringify(body) };
+    this.#agent.publish(
+      this.#req.reply,
+      this.#agent.key.signReply(this.#req.nonce, this.#req.reply, m),
+    );
+  }
+
+  out(stream: "stdout" | "stderr", data: string): void {
+    this.#send("out", { stream, data });
+  }
+
+  end(body: { result: Json } | { error: RpcErrorObject }): void {
+    this.#send("end", body as unknown as Json);
+  }
+}
+
+/** The authenticator of a creds file: JWT and seed, or a bare nkey seed (see nats_url.ts). */
+function credsAuthenticatorFor(creds: Uint8Array): Authenticator {
+  const what = natsCredsKind(new TextDecoder().decode(creds));
+  return what.kind === "jwt"
+    ? credsAuthenticator(creds)
+    : nkeyAuthenticator(new TextEncoder().encode(what.seed));
+}
