@@ -31,6 +31,9 @@
  * @module
  */
 
+import { listPushFiles, type PushCommand, pushFiles } from "./transfer_push.ts";
+import { type PullCommand, pullFiles } from "./transfer_pull.ts";
+import { transferViewCommand } from "./views/transfer.ts";
 import { describeError } from "../protocol/errors.ts";
 import { EXIT_CODES, UsageError } from "../usage.ts";
 import { DEFAULT_PORT, RMON_VERSION } from "../protocol/constants.ts";
@@ -435,6 +438,38 @@ export class Console {
     view.finish(results);
   }
 
+  /** `push` and `pull`: the transfer on the target hosts, shown as a fan-out. */
+  async #transfer(
+    target: TargetExpr | undefined,
+    command: PushCommand | PullCommand,
+  ): Promise<void> {
+    const shown = transferViewCommand(command);
+    let names = this.#targetNames(target);
+    if (names.length === 0) {
+      this.#error("No hosts selected: connect some, or change the selection with use");
+      return;
+    }
+    names = await this.#setAside(names, shown);
+    if (names.length === 0) return;
+    const files = command.kind === "push" ? await listPushFiles(command) : [];
+    const view = new FanoutView(this.#sink(), shown, names);
+    const controller = new AbortController();
+    this.#running = controller;
+    try {
+      const opts = {
+        signal: controller.signal,
+        waitMs: this.#opts.waitMs,
+        onResult: (r: HostResult) => view.result(r),
+      };
+      const results = command.kind === "push"
+        ? await pushFiles(this.#fleet, names, command, files, opts)
+        : await pullFiles(this.#fleet, names, command.remote, command.localDir, opts);
+      view.finish(results);
+    } finally {
+      this.#running = null;
+    }
+  }
+
   async #diff(target: TargetExpr | undefined, command: RemoteCommand): Promise<void> {
     let names = this.#targetNames(target);
     if (names.length === 0) {
@@ -628,6 +663,10 @@ export class Console {
           return false;
         case "diff":
           await this.#diff(target, command.command);
+          return false;
+        case "push":
+        case "pull":
+          await this.#transfer(target, command);
           return false;
         default: {
           const never: never = command;

@@ -11,7 +11,7 @@ import { ConnectionClosedError, RemoteError, TimeoutError } from "../protocol/er
 import { ERROR_CODES } from "../protocol/constants.ts";
 import type { TokenKey } from "../protocol/auth.ts";
 import type { SigningIdentity } from "../protocol/handshake.ts";
-import type { CallEnd, Json } from "../protocol/messages.ts";
+import type { CallEnd, Json, JsonObject, RequestId } from "../protocol/messages.ts";
 import type { RemoteCommand } from "../grammar/command.ts";
 import { toRequest } from "../grammar/params.ts";
 import { REMOTE_SPECS } from "../grammar/remote_table.ts";
@@ -83,6 +83,20 @@ export interface RunOptions {
   onResult?: (result: HostResult) => void;
   /** Whether to keep stdout/stderr in the results (for gathering and --json); default true. */
   collectOutput?: boolean;
+  /**
+   * The stream each host's call carries (push, pull, exec input): told the
+   * call's id and its `ready`/`chunk`/`ack` notifications, and `finish()`ed
+   * once the host has its result. With it every host's call starts at once
+   * (no fan-out bound): one source feeds them all, so none may wait for another.
+   */
+  stream?: (host: string) => CallStreamHandler | undefined;
+}
+
+/** What a stream needs to hear of its call (see `RunOptions.stream`). */
+export interface CallStreamHandler {
+  setId(id: RequestId): void;
+  onNotification(method: string, params: JsonObject): void;
+  finish(): void;
 }
 
 /** The CallEnd a timeout or cancel error carries, if it is a well-formed one. */
@@ -248,7 +262,8 @@ export class Fleet {
         if (!stopped()) opts.onOutput!(host, stream, data);
       });
     try {
-      return await boundedAll(names, this.fanout, async (name) => {
+      const bound = opts.stream ? Math.max(1, names.length) : this.fanout;
+      return await boundedAll(names, bound, async (name) => {
         const started = performance.now();
         const answer = stopped()
           ? null
@@ -274,6 +289,7 @@ export class Fleet {
         }
         const role = this.#links.get(name)?.status().role;
         if (role) result.role = role;
+        opts.stream?.(name)?.finish();
         opts.onResult?.(result);
         if (result.status === "ok" && (cmd.kind === "disconnect" || cmd.kind === "kill")) {
           // The user ended this session on purpose: do not reconnect behind their back.
@@ -321,10 +337,17 @@ export class Fleet {
     const streaming = cmd.kind === "exec" || cmd.kind === "ping";
     const collect = opts.collectOutput ?? true;
     const out = { stdout: [] as string[], stderr: [] as string[] };
+    const stream = opts.stream?.(name);
     try {
       const data = await link.call(method, params, {
         signal: opts.signal,
         timeoutMs: opts.waitMs,
+        ...(stream
+          ? {
+            onId: (id: RequestId) => stream.setId(id),
+            onStream: (m: string, p: JsonObject) => stream.onNotification(m, p),
+          }
+          : {}),
         onOutput: (o) => {
           if (collect) out[o.stream].push(o.data);
           opts.onOutput?.(name, o.stream, o.data);

@@ -360,6 +360,13 @@ export class HostLink {
     return peer.call(method, params, opts);
   }
 
+  /** Send an encoded frame (a stream chunk or ack); dropped when the link is not up. */
+  sendRaw(frame: string): Promise<void> {
+    const peer = this.#peer;
+    if (!peer || this.#state !== "up") return Promise.resolve();
+    return peer.sendRaw(frame);
+  }
+
   /** Close the link for good (no reconnect); resolves once the socket is closed. */
   async close(): Promise<void> {
     this.#wanted = false;

@@ -23,6 +23,10 @@ import { clearLine } from "./views/color.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
 import type { RunStop } from "./oneshot_stop.ts";
 import { OutputFiles } from "./output_files.ts";
+import { listPushFiles, type PushCommand, pushFiles } from "./transfer_push.ts";
+import { type PullCommand, pullFiles } from "./transfer_pull.ts";
+import { transferViewCommand } from "./views/transfer.ts";
+import { fanOutChunks, OutStream, readerSource } from "./stream_out.ts";
 
 /** Where one-shot mode writes, and what stops it. */
 export interface OneShotIo {
@@ -39,12 +43,15 @@ export interface OneShotIo {
 }
 
 /** Whether running `cmd` on `hostCount` hosts needs `--yes` (or a console confirmation). */
-export function needsConfirmation(cmd: RemoteCommand, hostCount: number): boolean {
+export function needsConfirmation(cmd: OneShotCommand, hostCount: number): boolean {
   return cmd.kind === "kill" || cmd.kind === "reset" || (cmd.kind === "exec" && hostCount > 1);
 }
 
-/** Parse the one-shot command text into a target and a remote command. */
-export function parseOneShot(text: string): { target?: TargetExpr; cmd: RemoteCommand } {
+/** A command one-shot mode runs: a remote command, or a file transfer. */
+export type OneShotCommand = RemoteCommand | PushCommand | PullCommand;
+
+/** Parse the one-shot command text into a target and a remote command or transfer. */
+export function parseOneShot(text: string): { target?: TargetExpr; cmd: OneShotCommand } {
   let parsed;
   try {
     parsed = parseLine(text);
@@ -57,10 +64,14 @@ export function parseOneShot(text: string): { target?: TargetExpr; cmd: RemoteCo
     throw err;
   }
   if (!parsed) throw new UsageError("Invalid command: empty");
-  if (!isRemote(parsed.command)) {
-    throw new UsageError(`Invalid command: "${parsed.command.kind}" only works in the console`);
+  const command = parsed.command;
+  if (command.kind === "push" || command.kind === "pull") {
+    return { target: parsed.target, cmd: command };
   }
-  return { target: parsed.target, cmd: parsed.command };
+  if (!isRemote(command)) {
+    throw new UsageError(`Invalid command: "${command.kind}" only works in the console`);
+  }
+  return { target: parsed.target, cmd: command };
 }
 
 /** The hosts of the command line (or inventory), and the names `target` picks among them. */
@@ -108,7 +119,13 @@ export async function listHosts(opts: ClientOptions, write: (text: string) => vo
 export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<number> {
   const { target, cmd } = parseOneShot(opts.command ?? "");
   if (cmd.kind === "exec" && cmd.timeoutMs === undefined) cmd.timeoutMs = opts.timeoutMs;
+  if (opts.stdin && cmd.kind !== "exec") {
+    throw new UsageError(`Invalid arguments: --stdin goes with an exec command, not "${cmd.kind}"`);
+  }
+  if (opts.stdin && cmd.kind === "exec") cmd.stdin = true;
   const { specs, names } = await chooseHosts(opts, target);
+  // Checked before connecting: a missing local file is a usage error, not one per host.
+  const pushList = cmd.kind === "push" ? await listPushFiles(cmd) : null;
   if (needsConfirmation(cmd, names.length) && !opts.yes) {
     throw new UsageError(`Refusing to run "${cmd.kind}" on ${names.length} host(s) without --yes`);
   }
@@ -131,7 +148,12 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     progress: io.progress,
     escape: io.terminal && !opts.raw,
   };
-  const view = opts.json ? null : new FanoutView(sink, cmd, names, opts.outputMode);
+  const view = opts.json ? null : new FanoutView(
+      sink,
+      cmd.kind === "push" || cmd.kind === "pull" ? transferViewCommand(cmd) : cmd,
+      names,
+      opts.outputMode,
+    );
   const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
   const stop = io.stop;
   let results: HostResult[];
@@ -144,18 +166,36 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     }, stop.cancel.signal);
     if (io.progress && names.length > 1) io.stderr(clearLine());
     // Stopped while connecting, the command goes nowhere; each host still gets its record.
-    results = await fleet.run(names, cmd, {
-      signal: stop.cancel.signal,
-      stopWaiting: stop.giveUp.signal,
-      waitMs: opts.waitMs,
-      collectOutput: true,
-      onOutput: view ? (h, s, d) => view.output(h, s, d) : undefined,
-      onResult: (r) => {
-        files.save(r);
-        if (view) view.result(r);
-        else io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host))) + "\n");
-      },
-    });
+    const onResult = (r: HostResult) => {
+      files.save(r);
+      if (view) view.result(r);
+      else io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host))) + "\n");
+    };
+    const transfer = { signal: stop.cancel.signal, waitMs: opts.waitMs, onResult };
+    if (cmd.kind === "push") {
+      results = await pushFiles(fleet, names, cmd, pushList!, transfer);
+    } else if (cmd.kind === "pull") {
+      results = await pullFiles(fleet, names, cmd.remote, cmd.localDir, transfer);
+    } else {
+      const input = cmd.kind === "exec" && cmd.stdin ? stdinStreams(fleet, names) : null;
+      const run = fleet.run(names, cmd, {
+        signal: stop.cancel.signal,
+        stopWaiting: stop.giveUp.signal,
+        waitMs: opts.waitMs,
+        collectOutput: true,
+        onOutput: view ? (h, s, d) => view.output(h, s, d) : undefined,
+        onResult,
+        ...(input ? { stream: (host: string) => input.get(host) } : {}),
+      });
+      if (input) {
+        // stdin is read once, chunk by chunk, as fast as the slowest host takes it.
+        await fanOutChunks([...input.values()], readerSource(Deno.stdin), {
+          eof: true,
+          signal: stop.cancel.signal,
+        });
+      }
+      results = await run;
+    }
   } finally {
     await fleet.close();
   }
@@ -169,3 +209,12 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   // Output that could not be saved is an error of this run, unless a worse one came first.
   return unsaved.length > 0 && code <= EXIT_CODES.nonzero ? EXIT_CODES.error : code;
 }
+
+/** One outgoing stream per host for `--stdin`. */
+function stdinStreams(fleet: Fleet, names: readonly string[]): Map<string, OutStream> {
+  return new Map(names.map((n) => {
+    const link = fleet.get(n);
+    return [n, new OutStream(n, (frame) => link?.sendRaw(frame) ?? Promise.resolve())];
+  }));
+}
+

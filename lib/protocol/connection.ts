@@ -37,6 +37,10 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Receives the call's streamed output as it arrives. */
   onOutput?: (output: OutputParams) => void;
+  /** Told the call's request id as its request is queued: stream chunks are tagged with it. */
+  onId?: (id: RequestId) => void;
+  /** Receives the call's stream notifications (`ready`, `chunk`, `ack`; protocol.md §5.1). */
+  onStream?: (method: string, params: JsonObject) => void;
 }
 
 /** What the peer does with incoming requests and notifications. */
@@ -63,7 +67,15 @@ interface PendingCall {
   resolve: (v: Json) => void;
   reject: (e: Error) => void;
   onOutput?: (output: OutputParams) => void;
+  onStream?: (method: string, params: JsonObject) => void;
 }
+
+/** Notifications that belong to one call's stream, routed by their `id`. */
+const STREAM_NOTIFICATIONS: ReadonlySet<string> = new Set([
+  NOTIFICATIONS.ready,
+  NOTIFICATIONS.chunk,
+  NOTIFICATIONS.ack,
+]);
 
 /** An RPC endpoint over framed JSON; see the module doc. */
 export class RpcPeer {
@@ -148,6 +160,13 @@ export class RpcPeer {
         if (n.method === NOTIFICATIONS.output && n.params) {
           const out = n.params as unknown as OutputParams;
           this.#pending.get(out.id)?.onOutput?.(out);
+        } else if (STREAM_NOTIFICATIONS.has(n.method) && n.params && this.#pending.size > 0) {
+          const id = n.params.id;
+          const call = typeof id === "number" || typeof id === "string"
+            ? this.#pending.get(id)
+            : undefined;
+          if (call?.onStream) call.onStream(n.method, n.params);
+          else this.handlers.onNotification?.(n);
         } else {
           this.handlers.onNotification?.(n);
         }
@@ -211,7 +230,9 @@ export class RpcPeer {
           reject(e);
         },
         onOutput: opts.onOutput,
+        onStream: opts.onStream,
       });
+      opts.onId?.(id);
       if (opts.timeoutMs !== undefined) {
         timer = setTimeout(() => {
           cancelRemote();
@@ -231,6 +252,14 @@ export class RpcPeer {
   /** Send a notification; resolves once written (backpressure for streamed output). */
   notify(method: string, params: JsonObject): Promise<void> {
     return this.#writer.write(encodeNotification(method, params));
+  }
+
+  /**
+   * Send a frame already encoded (one JSON object, no newline): a chunk going
+   * to many hosts is made into base64 once, not once per host.
+   */
+  sendRaw(frame: string): Promise<void> {
+    return this.#writer.write(frame);
   }
 
   /** Answer request `id` with a result. */

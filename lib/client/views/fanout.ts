@@ -8,6 +8,7 @@
  * @module
  */
 
+import { transferLines } from "./transfer.ts";
 import type { RemoteCommand } from "../../grammar/command.ts";
 import { isMetricKind } from "../../grammar/commands/metrics.ts";
 import type { HostResult } from "../fleet.ts";
@@ -198,6 +199,9 @@ export class FanoutView {
         ? groups.length > 0
         : groups.some((g) => g.hosts.length > 1);
       if (show) parts.push(renderGathered(groups, c));
+    }
+    if (this.#cmd.kind === "upload" || this.#cmd.kind === "download") {
+      parts.push(...transferLines(results, c));
     }
     if (this.#cmd.kind === "exec" || this.#cmd.kind === "ping") {
       for (const r of results) {
