@@ -10,7 +10,8 @@
  * connections, latency, throughput, exec streaming, RSS after the stream),
  * fanout (1…100 server processes), client (client RSS with many links), tls
  * (a `--tls` server against a plain one started the same way: latency, cold
- * connect, exec streaming, RSS after start).
+ * connect, exec streaming, RSS after start), files (push a file to many
+ * servers and pull it back, against a local `cp`; client peak RSS).
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -27,6 +28,7 @@ import {
 } from "./footprint.ts";
 import { measureLatency, ramFrameBytes } from "./latency.ts";
 import { measureTls } from "./tls.ts";
+import { measureTransfer } from "./transfer.ts";
 import { buildFleet, connectAll, keyFor } from "./links.ts";
 import {
   BENCH_TOKEN,
@@ -62,6 +64,8 @@ export const FULL: BenchConfig = {
   clientLinks: [100, 1000],
   clientServers: 10,
   coldConnects: 20,
+  fileBytes: 100_000_000,
+  fileServers: 10,
 };
 
 /** The sizes of `--quick`: a smoke run of every figure in well under a minute. */
@@ -80,9 +84,11 @@ export const QUICK: BenchConfig = {
   clientLinks: [10, 30],
   clientServers: 2,
   coldConnects: 5,
+  fileBytes: 5_000_000,
+  fileServers: 2,
 };
 
-const SECTIONS = ["server", "life", "fanout", "client", "tls"] as const;
+const SECTIONS = ["server", "life", "fanout", "client", "tls", "files"] as const;
 type Section = typeof SECTIONS[number];
 
 /** Processes started at once when starting a pool (2 cores: more only thrashes). */
@@ -179,7 +185,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls]",
+      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls,files]",
     );
     return 0;
   }
@@ -219,6 +225,7 @@ async function main(): Promise<number> {
     Object.assign(figures, await poolSections(cfg, sections));
   }
   if (sections.has("tls")) Object.assign(figures, await measureTls(cfg, progress));
+  if (sections.has("files")) Object.assign(figures, await measureTransfer(cfg, progress));
   // Keep a stable order: the order of figureKeys, whatever order sections ran in.
   for (const key of figureKeys(cfg)) {
     if (figures[key]) results.figures[key] = figures[key];

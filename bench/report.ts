@@ -81,6 +81,9 @@ export interface BenchConfig {
   clientServers: number;
   /** Cold connects (TLS and plain each) per repetition of the TLS cold-connect figure. */
   coldConnects: number;
+  /** Size of the file pushed and pulled, and the servers it goes to. */
+  fileBytes: number;
+  fileServers: number;
 }
 
 /** The keys of every figure a run with `config` produces. */
@@ -104,6 +107,10 @@ export function figureKeys(config: BenchConfig): string[] {
     "tls.connect.cold",
     "tls.exec.stream",
     "tls.server.rss.start",
+    "files.push.aggregate",
+    "files.push.per_host",
+    "files.pull.aggregate",
+    "files.client.rss",
   ];
 }
 

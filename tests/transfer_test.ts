@@ -68,9 +68,12 @@ Deno.test("push and pull move files to and from every host, checksummed", async 
       assert.equal(data.path, dest);
       assert.deepEqual(await Deno.readFile(dest), content);
       assert.equal((await Deno.stat(dest)).mode! & 0o777, 0o640);
-      const two = await runClient(["--hosts", addr(b), "--json", "--", `push ${local} ${remoteB}`], {
-        env,
-      });
+      const two = await runClient(
+        ["--hosts", addr(b), "--json", "--", `push ${local} ${remoteB}`],
+        {
+          env,
+        },
+      );
       assert.equal(two.code, EXIT_CODES.ok, two.stderr);
       assert.deepEqual(await Deno.readFile(`${remoteB}app.conf`), content);
     });
@@ -85,27 +88,36 @@ Deno.test("push and pull move files to and from every host, checksummed", async 
       for (const r of records) assert.equal((r.data as Record<string, unknown>).unchanged, 1);
     });
 
-    await t.step("other content is refused without --force (exists), replaced with it", async () => {
-      await Deno.writeFile(local, pattern(1000, 7));
-      const refused = await runClient(["--hosts", addr(a), "--json", "--", `push ${local} ${dest}`], {
-        env,
-      });
-      assert.equal(refused.code, EXIT_CODES.error);
-      const [r] = ndjson(refused.stdout);
-      assert.equal(r!.status, "error");
-      assert.match(String(r!.error), /exists with other content/);
-      assert.deepEqual(await Deno.readFile(dest), content, "the old file is untouched");
-      const forced = await runClient(
-        ["--hosts", addr(a), "--json", "--", `push --force --mode 600 ${local} ${dest}`],
-        { env },
-      );
-      assert.equal(forced.code, EXIT_CODES.ok, forced.stderr);
-      assert.equal((ndjson(forced.stdout)[0]!.data as Record<string, unknown>).replaced, 1);
-      assert.deepEqual(await Deno.readFile(dest), pattern(1000, 7));
-      assert.equal((await Deno.stat(dest)).mode! & 0o777, 0o600);
-      const leftovers = [...Deno.readDirSync(remoteA)].map((e) => e.name);
-      assert.deepEqual(leftovers, ["app.conf"], "no temporary file is left behind");
-    });
+    await t.step(
+      "other content is refused without --force (exists), replaced with it",
+      async () => {
+        await Deno.writeFile(local, pattern(1000, 7));
+        const refused = await runClient([
+          "--hosts",
+          addr(a),
+          "--json",
+          "--",
+          `push ${local} ${dest}`,
+        ], {
+          env,
+        });
+        assert.equal(refused.code, EXIT_CODES.error);
+        const [r] = ndjson(refused.stdout);
+        assert.equal(r!.status, "error");
+        assert.match(String(r!.error), /exists with other content/);
+        assert.deepEqual(await Deno.readFile(dest), content, "the old file is untouched");
+        const forced = await runClient(
+          ["--hosts", addr(a), "--json", "--", `push --force --mode 600 ${local} ${dest}`],
+          { env },
+        );
+        assert.equal(forced.code, EXIT_CODES.ok, forced.stderr);
+        assert.equal((ndjson(forced.stdout)[0]!.data as Record<string, unknown>).replaced, 1);
+        assert.deepEqual(await Deno.readFile(dest), pattern(1000, 7));
+        assert.equal((await Deno.stat(dest)).mode! & 0o777, 0o600);
+        const leftovers = [...Deno.readDirSync(remoteA)].map((e) => e.name);
+        assert.deepEqual(leftovers, ["app.conf"], "no temporary file is left behind");
+      },
+    );
 
     await t.step("push -r copies a folder tree", async () => {
       const tree = `${dir}/site`;
@@ -180,9 +192,12 @@ Deno.test("a read-only server refuses push and pull; --max-upload bounds a push"
     });
     assert.equal(pull.code, EXIT_CODES.error);
     assert.match(String(ndjson(pull.stdout)[0]!.error), /read-only/);
-    const big = await runClient(["--hosts", addr(small), "--json", "--", `push ${dir}/f ${dir}/g`], {
-      env,
-    });
+    const big = await runClient(
+      ["--hosts", addr(small), "--json", "--", `push ${dir}/f ${dir}/g`],
+      {
+        env,
+      },
+    );
     assert.equal(big.code, EXIT_CODES.error);
     assert.match(String(ndjson(big.stdout)[0]!.error), /over the server's 1024-byte limit/);
     await assert.rejects(Deno.stat(`${dir}/g`), Deno.errors.NotFound);
@@ -322,7 +337,9 @@ Deno.test("download never sends more than the window ahead of the acks", async (
         answer = frame as typeof answer;
         break;
       }
-      got.push(Uint8Array.fromBase64((frame.params as { data: string } & typeof frame.params).data));
+      got.push(
+        Uint8Array.fromBase64((frame.params as { data: string } & typeof frame.params).data),
+      );
       await ack(frame.params.seq);
     }
     const all = new Uint8Array(got.reduce((n, b) => n + b.length, 0));

@@ -149,11 +149,11 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     escape: io.terminal && !opts.raw,
   };
   const view = opts.json ? null : new FanoutView(
-      sink,
-      cmd.kind === "push" || cmd.kind === "pull" ? transferViewCommand(cmd) : cmd,
-      names,
-      opts.outputMode,
-    );
+    sink,
+    cmd.kind === "push" || cmd.kind === "pull" ? transferViewCommand(cmd) : cmd,
+    names,
+    opts.outputMode,
+  );
   const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
   const stop = io.stop;
   let results: HostResult[];
@@ -217,4 +217,3 @@ function stdinStreams(fleet: Fleet, names: readonly string[]): Map<string, OutSt
     return [n, new OutStream(n, (frame) => link?.sendRaw(frame) ?? Promise.resolve())];
   }));
 }
-

@@ -132,7 +132,7 @@ export async function fanOutChunks(
     live = live.filter((s) => s.open);
     if (live.length === 0) return total;
   }
-  if (opts.eof) for (const s of live) if (await s.room()) s.send("", true);
+  if (opts.eof) { for (const s of live) if (await s.room()) s.send("", true); }
   return total;
 }
 

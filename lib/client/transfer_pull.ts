@@ -43,7 +43,11 @@ class InStream {
     onFailure: (id: RequestId | null) => void,
   ) {
     this.target = target;
-    this.temp = join(target, "..", `.${basename(target)}.rmon-${crypto.randomUUID().slice(0, 8)}.tmp`);
+    this.temp = join(
+      target,
+      "..",
+      `.${basename(target)}.rmon-${crypto.randomUUID().slice(0, 8)}.tmp`,
+    );
     this.#send = send;
     this.#onFailure = onFailure;
   }
@@ -105,7 +109,9 @@ class InStream {
       const digest = this.#hash.digest("hex");
       if (this.#bytes !== answer.bytes || digest !== answer.sha256) {
         problem = `checksum mismatch: received ${this.#bytes} bytes with sha256 ` +
-          `${digest.slice(0, 12)}…, the server sent ${answer.bytes} with ${answer.sha256.slice(0, 12)}…`;
+          `${digest.slice(0, 12)}…, the server sent ${answer.bytes} with ${
+            answer.sha256.slice(0, 12)
+          }…`;
       } else {
         try {
           await Deno.rename(this.temp, this.target);

@@ -81,7 +81,9 @@ export class ParamReader {
     const value = this.#get(key);
     if (value === undefined) return undefined;
     if (typeof value !== "boolean") {
-      throw this.typeError(`field ${quote(key)} must be true or false, got ${describeValue(value)}`);
+      throw this.typeError(
+        `field ${quote(key)} must be true or false, got ${describeValue(value)}`,
+      );
     }
     return value;
   }

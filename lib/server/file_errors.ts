@@ -33,6 +33,8 @@ export function fileFailure(err: unknown, action: string, path: string): RemoteE
   if (err instanceof Deno.errors.NotADirectory) {
     return failure(ERROR_CODES.fileError, "a parent is not a folder");
   }
-  const message = err instanceof Error ? err.message.replace(/ \(os error \d+\).*$/, "") : String(err);
+  const message = err instanceof Error
+    ? err.message.replace(/ \(os error \d+\).*$/, "")
+    : String(err);
   return failure(ERROR_CODES.fileError, message);
 }

@@ -20,7 +20,9 @@ export function transferViewCommand(
 }
 
 function field(data: unknown, key: string): unknown {
-  return typeof data === "object" && data !== null ? (data as Record<string, unknown>)[key] : undefined;
+  return typeof data === "object" && data !== null
+    ? (data as Record<string, unknown>)[key]
+    : undefined;
 }
 
 /** One line per ok host of a push or pull. */
