@@ -398,7 +398,7 @@ export class Fleet {
           return { ...base, ...extra, status: "unreachable", error: lostMidCommand(link, err) };
         }
         const status: HostStatus = err.code === ERROR_CODES.timeout ? "timeout" : "error";
-        return { ...base, ...extra, status, error: err.message };
+        return { ...base, ...extra, status, error: olderServer(cmd, err) ?? err.message };
       }
       if (err instanceof TimeoutError) return { ...base, status: "timeout", error: err.message };
       if (err instanceof ConnectionClosedError) {
@@ -433,4 +433,25 @@ function lostMidCommand(link: HostLink, err: Error): string {
     default:
       return `the server closed the connection during the command (${link.lastBye})`;
   }
+}
+
+/**
+ * What an older server's refusal of a newer call means (protocol.md §5.1):
+ * `upload`/`download` unknown, or `exec` without the `stdin` field.
+ */
+function olderServer(cmd: RemoteCommand, err: RemoteError): string | null {
+  if (
+    err.code === ERROR_CODES.methodNotFound && (cmd.kind === "upload" || cmd.kind === "download")
+  ) {
+    return `the server does not support ${
+      cmd.kind === "upload" ? "push" : "pull"
+    } (upgrade rmon-server)`;
+  }
+  if (
+    err.code === ERROR_CODES.invalidParams && cmd.kind === "exec" && cmd.stdin &&
+    /unexpected field "stdin"/.test(err.message)
+  ) {
+    return "the server does not support --stdin (upgrade rmon-server)";
+  }
+  return null;
 }

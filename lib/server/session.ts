@@ -407,6 +407,7 @@ export class Session implements Sweepable {
       key_id: this.#identity?.keyId ?? null,
       ...(cmd.kind === "exec" ? { shell: cmd.shell, command: cmd.command } : {}),
       ...(cmd.kind === "ping" ? { host: cmd.host } : {}),
+      ...(cmd.kind === "upload" || cmd.kind === "download" ? { path: cmd.path } : {}),
       ...(cmd.kind === "exec" || cmd.kind === "ping"
         ? {
           exit_code: end?.exitCode ?? null,
@@ -479,7 +480,14 @@ export class Session implements Sweepable {
 }
 
 /** The commands the audit trail records (lifecycle and anything that runs a process). */
-const AUDITED: ReadonlySet<RemoteCommand["kind"]> = new Set(["exec", "ping", "reset", "kill"]);
+const AUDITED: ReadonlySet<RemoteCommand["kind"]> = new Set([
+  "exec",
+  "ping",
+  "upload",
+  "download",
+  "reset",
+  "kill",
+]);
 
 /** What the audit line of one call needs once it ends. */
 interface CallAudit {
