@@ -214,6 +214,6 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
 function stdinStreams(fleet: Fleet, names: readonly string[]): Map<string, OutStream> {
   return new Map(names.map((n) => {
     const link = fleet.get(n);
-    return [n, new OutStream(n, (frame) => link?.sendRaw(frame) ?? Promise.resolve())];
+    return [n, new OutStream(n, (parts) => link?.sendParts(parts) ?? Promise.resolve())];
   }));
 }

@@ -11,12 +11,24 @@
 import { NOTIFICATIONS } from "../protocol/constants.ts";
 import type { JsonObject, RequestId } from "../protocol/messages.ts";
 
-/** The frame of one chunk, built around base64 shared by every host. */
-export function chunkFrame(id: RequestId, seq: number, base64: string, eof = false): string {
-  // Base64 needs no JSON escaping: the data is pasted in, not stringified per host.
-  return `{"jsonrpc":"2.0","method":"${NOTIFICATIONS.chunk}","params":{"id":${
-    JSON.stringify(id)
-  },"seq":${seq},"data":"${base64}"${eof ? ',"eof":true' : ""}}}`;
+const encoder = new TextEncoder();
+
+/**
+ * The frame of chunk `seq` up to its call id, encoded once and shared by every
+ * host: `{"jsonrpc":"2.0","method":"chunk","params":{"seq":N,"data":"…","id":`.
+ * Each host's frame is this, then its own {@linkcode idTail}. (Base64 needs no
+ * JSON escaping, so the data is pasted in.)
+ */
+export function chunkHead(seq: number, base64: string, eof = false): Uint8Array {
+  return encoder.encode(
+    `{"jsonrpc":"2.0","method":"${NOTIFICATIONS.chunk}","params":{"seq":${seq},"data":"${base64}"` +
+      `${eof ? ',"eof":true' : ""},"id":`,
+  );
+}
+
+/** The end of a chunk frame for call `id`, newline included. */
+export function idTail(id: RequestId): Uint8Array {
+  return encoder.encode(`${JSON.stringify(id)}}}\n`);
 }
 
 /** The frame acknowledging chunk `seq` of call `id`. */
@@ -27,8 +39,8 @@ export function ackFrame(id: RequestId, seq: number): string {
 /** One host's outgoing stream of one call: opened by `ready`, paced by `ack`. */
 export class OutStream {
   readonly host: string;
-  #send: (frame: string) => Promise<void>;
-  #id: RequestId | null = null;
+  #send: (parts: readonly Uint8Array[]) => Promise<void>;
+  #tail: Uint8Array | null = null;
   #window = 0;
   #chunkBytes = 0;
   #sent = 0;
@@ -39,8 +51,8 @@ export class OutStream {
   /** Resolves once the stream is open or the call has ended without one. */
   readonly settled: Promise<void> = new Promise((resolve) => this.#settle = resolve);
 
-  /** A stream to `host`, whose frames go out through `send`. */
-  constructor(host: string, send: (frame: string) => Promise<void>) {
+  /** A stream to `host`, whose frames go out (as encoded parts) through `send`. */
+  constructor(host: string, send: (parts: readonly Uint8Array[]) => Promise<void>) {
     this.host = host;
     this.#send = send;
   }
@@ -57,7 +69,12 @@ export class OutStream {
 
   /** The call's request id, once known (for `CallOptions.onId`). */
   setId(id: RequestId): void {
-    this.#id = id;
+    this.#tail = idTail(id);
+  }
+
+  /** Chunks sent so far: the sequence number the next one must carry. */
+  get sent(): number {
+    return this.#sent;
   }
 
   /** A stream notification of the call (for `CallOptions.onStream`). */
@@ -90,10 +107,11 @@ export class OutStream {
     return this.#state === "open";
   }
 
-  /** Send the next chunk (call `room()` first). */
-  send(base64: string, eof = false): void {
-    if (this.#state !== "open" || this.#id === null) return;
-    this.#send(chunkFrame(this.#id, this.#sent++, base64, eof));
+  /** Send the next chunk, its `chunkHead` numbered {@linkcode sent} (call `room()` first). */
+  send(head: Uint8Array): void {
+    if (this.#state !== "open" || this.#tail === null) return;
+    this.#sent++;
+    this.#send([head, this.#tail]);
   }
 
   #wakeUp(): void {
@@ -122,17 +140,22 @@ export async function fanOutChunks(
   if (live.length === 0) return 0;
   const max = Math.min(...live.map((s) => s.chunkBytes));
   let total = 0;
+  // Every open stream has had every chunk so far, so they all share one numbering.
+  let seq = 0;
   while (!opts.signal?.aborted) {
     const data = await source(max);
     if (data === null) break;
     if (data.length === 0) continue;
     total += data.length;
-    const base64 = data.toBase64();
-    for (const s of live) if (await s.room()) s.send(base64);
+    const head = chunkHead(seq++, data.toBase64());
+    for (const s of live) if (await s.room()) s.send(head);
     live = live.filter((s) => s.open);
     if (live.length === 0) return total;
   }
-  if (opts.eof) { for (const s of live) if (await s.room()) s.send("", true); }
+  if (opts.eof) {
+    const head = chunkHead(seq, "", true);
+    for (const s of live) if (await s.room()) s.send(head);
+  }
   return total;
 }
 

@@ -192,7 +192,7 @@ async function pushOne(
   };
   const streams = new Map(names.map((n) => {
     const link = fleet.get(n);
-    return [n, new OutStream(n, (frame) => link?.sendRaw(frame) ?? Promise.resolve())];
+    return [n, new OutStream(n, (parts) => link?.sendParts(parts) ?? Promise.resolve())];
   }));
   using source = await Deno.open(file.local, { read: true });
   // Our own stop as well as the caller's: a file that shrank while read leaves the

@@ -262,6 +262,11 @@ export class RpcPeer {
     return this.#writer.write(frame);
   }
 
+  /** Send a frame already encoded in parts, the last ending in `\n` (see `FrameWriter.writeParts`). */
+  sendParts(parts: readonly Uint8Array[]): Promise<void> {
+    return this.#writer.writeParts(parts);
+  }
+
   /** Answer request `id` with a result. */
   sendResult(id: RequestId, result: Json): Promise<void> {
     return this.#writer.write(encodeResult(id, result));
