@@ -638,7 +638,13 @@ export function silentServer(): { hostname: string; port: number } & AsyncDispos
 export async function rawAuthenticated(
   server: { hostname: string; port: number; token: string },
 ): Promise<
-  & { conn: Deno.TcpConn; send(obj: unknown): Promise<void>; next(): Promise<unknown> }
+  & {
+    conn: Deno.TcpConn;
+    send(obj: unknown): Promise<void>;
+    next(): Promise<unknown>;
+    /** The `n` raw bytes after the last frame (a stream chunk's payload). */
+    bytes(n: number): Promise<Uint8Array>;
+  }
   & AsyncDisposable
 > {
   const conn = await rawConnect(server);
@@ -656,7 +662,13 @@ export async function rawAuthenticated(
   if (!answer.result) {
     throw new Error(`Cannot authenticate raw connection: ${JSON.stringify(answer)}`);
   }
-  return { conn, send, next, [Symbol.asyncDispose]: conn[Symbol.asyncDispose] };
+  return {
+    conn,
+    send,
+    next,
+    bytes: (n) => frames.readBytes(n),
+    [Symbol.asyncDispose]: conn[Symbol.asyncDispose],
+  };
 }
 
 /** Resident memory of a process in bytes, from `ps`. */

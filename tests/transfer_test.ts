@@ -37,6 +37,27 @@ function pattern(n: number, seed = 1): Uint8Array {
   return out;
 }
 
+/** A chunk on the wire: its header frame, then its raw bytes. */
+function chunkParts(id: number, seq: number, data: Uint8Array): Uint8Array[] {
+  const header = { jsonrpc: "2.0", method: "chunk", params: { id, seq, bytes: data.length } };
+  return [new TextEncoder().encode(JSON.stringify(header) + "\n"), data];
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+async function sendChunk(conn: Deno.Conn, id: number, seq: number, data: Uint8Array) {
+  const all = concat(chunkParts(id, seq, data));
+  for (let off = 0; off < all.length;) off += await conn.write(all.subarray(off));
+}
+
 Deno.test("push and pull move files to and from every host, checksummed", async (t) => {
   await using a = await startServer();
   await using b = await startServer();
@@ -245,11 +266,7 @@ Deno.test("upload stream rules: window, order and checksum are enforced", async 
       const ready = await c.next() as { method: string; params: { window: number } };
       assert.equal(ready.method, "ready");
       assert.equal(ready.params.window, LIMITS.streamWindow);
-      await c.send({
-        jsonrpc: "2.0",
-        method: "chunk",
-        params: { id: 1, seq: 0, data: data.toBase64() },
-      });
+      await sendChunk(c.conn, 1, 0, data);
       const ack = await c.next() as { method: string };
       assert.equal(ack.method, "ack");
       const answer = await c.next() as { error: { code: number } };
@@ -270,15 +287,9 @@ Deno.test("upload stream rules: window, order and checksum are enforced", async 
       await c.next(); // ready
       // Chunks of 1 byte, all at once: the server may hold at most `window` of them,
       // which it cannot consume faster than they arrive here in one write.
-      const frames = [];
-      for (let i = 0; i < 200; i++) {
-        frames.push(JSON.stringify({
-          jsonrpc: "2.0",
-          method: "chunk",
-          params: { id: 2, seq: i, data: data.subarray(i, i + 1).toBase64() },
-        }));
-      }
-      await c.conn.write(new TextEncoder().encode(frames.join("\n") + "\n"));
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < 200; i++) parts.push(...chunkParts(2, i, data.subarray(i, i + 1)));
+      await c.conn.write(concat(parts));
       let answer: { id?: number; error?: { code: number; message: string } };
       do answer = await c.next() as typeof answer; while (answer.id !== 2);
       assert.equal(answer.error?.code, ERROR_CODES.invalidParams);
@@ -295,7 +306,7 @@ Deno.test("upload stream rules: window, order and checksum are enforced", async 
         params: { path: `${dir}/z`, size: 2, sha256: "0".repeat(64) },
       });
       await c.next(); // ready
-      await c.send({ jsonrpc: "2.0", method: "chunk", params: { id: 3, seq: 1, data: "AA==" } });
+      await sendChunk(c.conn, 3, 1, new Uint8Array(1));
       const answer = await c.next() as { error: { code: number; message: string } };
       assert.equal(answer.error.code, ERROR_CODES.invalidParams);
       assert.match(answer.error.message, /expected 0/);
@@ -318,9 +329,9 @@ Deno.test("download never sends more than the window ahead of the acks", async (
     assert.equal(ready.params.size, content.length);
     const got: Uint8Array[] = [];
     const readChunk = async () => {
-      const frame = await c.next() as { method?: string; params: { seq: number; data: string } };
+      const frame = await c.next() as { method?: string; params: { seq: number; bytes: number } };
       assert.equal(frame.method, "chunk");
-      got.push(Uint8Array.fromBase64(frame.params.data));
+      got.push(await c.bytes(frame.params.bytes));
       return frame.params.seq;
     };
     for (let i = 0; i < ready.params.window; i++) assert.equal(await readChunk(), i);
@@ -332,14 +343,16 @@ Deno.test("download never sends more than the window ahead of the acks", async (
     for (let s = 0; s < ready.params.window; s++) await ack(s);
     let answer: { id?: number; result?: { sha256: string; bytes: number } };
     while (true) {
-      const frame = await c.next() as { method?: string; id?: number; params: { seq: number } };
+      const frame = await c.next() as {
+        method?: string;
+        id?: number;
+        params: { seq: number; bytes: number };
+      };
       if (frame.method !== "chunk") {
         answer = frame as typeof answer;
         break;
       }
-      got.push(
-        Uint8Array.fromBase64((frame.params as { data: string } & typeof frame.params).data),
-      );
+      got.push(await c.bytes(frame.params.bytes));
       await ack(frame.params.seq);
     }
     const all = new Uint8Array(got.reduce((n, b) => n + b.length, 0));

@@ -95,7 +95,7 @@ export interface RunOptions {
 /** What a stream needs to hear of its call (see `RunOptions.stream`). */
 export interface CallStreamHandler {
   setId(id: RequestId): void;
-  onNotification(method: string, params: JsonObject): void;
+  onNotification(method: string, params: JsonObject, payload?: Uint8Array): void;
   finish(): void;
 }
 
@@ -345,7 +345,8 @@ export class Fleet {
         ...(stream
           ? {
             onId: (id: RequestId) => stream.setId(id),
-            onStream: (m: string, p: JsonObject) => stream.onNotification(m, p),
+            onStream: (m: string, p: JsonObject, payload?: Uint8Array) =>
+              stream.onNotification(m, p, payload),
           }
           : {}),
         onOutput: (o) => {

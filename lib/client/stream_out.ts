@@ -14,21 +14,15 @@ import type { JsonObject, RequestId } from "../protocol/messages.ts";
 const encoder = new TextEncoder();
 
 /**
- * The frame of chunk `seq` up to its call id, encoded once and shared by every
- * host: `{"jsonrpc":"2.0","method":"chunk","params":{"seq":N,"data":"…","id":`.
- * Each host's frame is this, then its own {@linkcode idTail}. (Base64 needs no
- * JSON escaping, so the data is pasted in.)
+ * The header frame of chunk `seq` of call `id`, newline included; the chunk's
+ * `bytes` raw bytes follow it on the wire (protocol.md §5.1). The bytes are
+ * the same for every host, so only this small header is made per host.
  */
-export function chunkHead(seq: number, base64: string, eof = false): Uint8Array {
+export function chunkHeader(id: RequestId, seq: number, bytes: number, eof = false): Uint8Array {
+  const params = eof ? { id, seq, bytes, eof } : { id, seq, bytes };
   return encoder.encode(
-    `{"jsonrpc":"2.0","method":"${NOTIFICATIONS.chunk}","params":{"seq":${seq},"data":"${base64}"` +
-      `${eof ? ',"eof":true' : ""},"id":`,
+    JSON.stringify({ jsonrpc: "2.0", method: NOTIFICATIONS.chunk, params }) + "\n",
   );
-}
-
-/** The end of a chunk frame for call `id`, newline included. */
-export function idTail(id: RequestId): Uint8Array {
-  return encoder.encode(`${JSON.stringify(id)}}}\n`);
 }
 
 /** The frame acknowledging chunk `seq` of call `id`. */
@@ -40,7 +34,7 @@ export function ackFrame(id: RequestId, seq: number): string {
 export class OutStream {
   readonly host: string;
   #send: (parts: readonly Uint8Array[]) => Promise<void>;
-  #tail: Uint8Array | null = null;
+  #id: RequestId | null = null;
   #window = 0;
   #chunkBytes = 0;
   #sent = 0;
@@ -69,7 +63,7 @@ export class OutStream {
 
   /** The call's request id, once known (for `CallOptions.onId`). */
   setId(id: RequestId): void {
-    this.#tail = idTail(id);
+    this.#id = id;
   }
 
   /** Chunks sent so far: the sequence number the next one must carry. */
@@ -107,11 +101,13 @@ export class OutStream {
     return this.#state === "open";
   }
 
-  /** Send the next chunk, its `chunkHead` numbered {@linkcode sent} (call `room()` first). */
-  send(head: Uint8Array): void {
-    if (this.#state !== "open" || this.#tail === null) return;
-    this.#sent++;
-    this.#send([head, this.#tail]);
+  /**
+   * Send the next chunk (call `room()` first). `data` is shared with the other
+   * hosts and must stay untouched until every write of it is done.
+   */
+  send(data: Uint8Array, eof = false): void {
+    if (this.#state !== "open" || this.#id === null) return;
+    this.#send([chunkHeader(this.#id, this.#sent++, data.length, eof), data]);
   }
 
   #wakeUp(): void {
@@ -140,32 +136,30 @@ export async function fanOutChunks(
   if (live.length === 0) return 0;
   const max = Math.min(...live.map((s) => s.chunkBytes));
   let total = 0;
-  // Every open stream has had every chunk so far, so they all share one numbering.
-  let seq = 0;
   while (!opts.signal?.aborted) {
     const data = await source(max);
     if (data === null) break;
     if (data.length === 0) continue;
     total += data.length;
-    const head = chunkHead(seq++, data.toBase64());
-    for (const s of live) if (await s.room()) s.send(head);
+    for (const s of live) if (await s.room()) s.send(data);
     live = live.filter((s) => s.open);
     if (live.length === 0) return total;
   }
   if (opts.eof) {
-    const head = chunkHead(seq, "", true);
-    for (const s of live) if (await s.room()) s.send(head);
+    const none = new Uint8Array(0);
+    for (const s of live) if (await s.room()) s.send(none, true);
   }
   return total;
 }
 
-/** A `ChunkSource` over an open file or stdin: reads into one buffer, reused. */
+/**
+ * A `ChunkSource` over an open file or stdin. Each chunk gets a buffer of its
+ * own: hosts write it out at their own pace, after the next read.
+ */
 export function readerSource(reader: { read(p: Uint8Array): Promise<number | null> }): ChunkSource {
-  let buf = new Uint8Array(0);
   return async (max) => {
-    if (buf.length !== max) buf = new Uint8Array(max);
+    const buf = new Uint8Array(max);
     const n = await reader.read(buf);
-    // The caller makes the chunk's base64 before reading again, so the buffer can be reused.
     return n === null ? null : buf.subarray(0, n);
   };
 }

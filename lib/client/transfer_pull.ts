@@ -56,17 +56,17 @@ class InStream {
     this.#id = id;
   }
 
-  onNotification(method: string, params: JsonObject): void {
+  onNotification(method: string, params: JsonObject, payload?: Uint8Array): void {
     if (method === NOTIFICATIONS.ready) {
       this.#then(async () => {
         await Deno.mkdir(join(this.target, ".."), { recursive: true });
         this.#file = await Deno.open(this.temp, { write: true, createNew: true, mode: 0o600 });
       });
     } else if (method === NOTIFICATIONS.chunk) {
-      const { seq, data } = params;
-      if (typeof seq !== "number" || typeof data !== "string") return;
+      const { seq } = params;
+      if (typeof seq !== "number" || payload === undefined) return;
       this.#then(async () => {
-        const bytes = Uint8Array.fromBase64(data);
+        const bytes = payload;
         let off = 0;
         while (off < bytes.length) off += await this.#file!.write(bytes.subarray(off));
         this.#hash.update(bytes);

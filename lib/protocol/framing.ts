@@ -79,6 +79,29 @@ export class FrameReader {
     }
   }
 
+  /**
+   * Read exactly `n` raw bytes that follow the last frame (a stream chunk's
+   * payload, protocol.md §5.1), into a new array. The caller checks `n`
+   * against its limit before asking.
+   * @throws {ConnectionClosedError} The stream ends before `n` bytes.
+   */
+  async readBytes(n: number): Promise<Uint8Array> {
+    const out = new Uint8Array(n);
+    const have = Math.min(n, this.#end - this.#start);
+    out.set(this.#buf.subarray(this.#start, this.#start + have));
+    this.#start += have;
+    this.#scanned = Math.max(this.#scanned, this.#start);
+    let off = have;
+    while (off < n) {
+      const got = await this.#stream.read(out.subarray(off));
+      if (got === null) {
+        throw new ConnectionClosedError("Cannot read chunk: connection closed mid-chunk");
+      }
+      off += got;
+    }
+    return out;
+  }
+
   #decode(frame: Uint8Array): string {
     const text = this.#lenient.decode(frame);
     // Only text holding U+FFFD can come from invalid bytes; then the strict decoder decides.

@@ -23,12 +23,18 @@ export interface InChunk {
 /** How a stream talks to its peer: a notification, resolved once written. */
 export type Notify = (method: string, params: JsonObject) => Promise<void>;
 
+/** How a stream sends an encoded frame in parts (a chunk's header, then its raw bytes). */
+export type SendParts = (parts: readonly Uint8Array[]) => Promise<void>;
+
+const encoder = new TextEncoder();
+
 /** The stream of one call; see the module doc. */
 export class CallStream {
   readonly id: RequestId;
   readonly window: number;
   readonly chunkBytes: number;
   #notify: Notify;
+  #sendParts: SendParts;
   #opened = false;
   /** Received chunks not yet taken by the handler (never more than `window`). */
   #inbox: InChunk[] = [];
@@ -40,14 +46,14 @@ export class CallStream {
   #ackWaiter: (() => void) | null = null;
   #failure: RemoteError | null = null;
 
-  /** A stream for call `id`; `chunkBytes` is lowered when the frame limit needs it. */
-  constructor(id: RequestId, notify: Notify, maxFrameBytes: number) {
+  /** A stream for call `id`, talking through `notify` and `sendParts`. */
+  constructor(id: RequestId, notify: Notify, sendParts: SendParts) {
     this.id = id;
     this.#notify = notify;
+    this.#sendParts = sendParts;
     this.window = LIMITS.streamWindow;
-    // Base64 is 4 bytes per 3; 256 bytes are left for the envelope around the data.
-    const fits = Math.floor((maxFrameBytes - 256) / 4) * 3;
-    this.chunkBytes = Math.max(1, Math.min(LIMITS.streamChunkBytes, fits));
+    // Raw bytes after the frame: the frame limit does not apply to them.
+    this.chunkBytes = LIMITS.streamChunkBytes;
   }
 
   /** Whether `ready` was sent (chunks before it are a client error). */
@@ -66,32 +72,25 @@ export class CallStream {
     });
   }
 
-  /** A `chunk` notification for this call arrived (params not yet checked). */
-  receiveChunk(params: JsonObject): void {
+  /** A `chunk` for this call arrived with its raw bytes (params not yet checked). */
+  receiveChunk(params: JsonObject, data: Uint8Array): void {
     if (this.#failure) return;
-    const { seq, data, eof } = params;
+    const { seq, eof } = params;
     if (!this.#opened) return this.#fail("a chunk arrived before ready");
     if (seq !== this.#nextIn) {
       return this.#fail(`chunk ${JSON.stringify(seq)} arrived, expected ${this.#nextIn}`);
     }
-    if (typeof data !== "string") return this.#fail(`chunk ${seq} has no base64 data`);
     if (eof !== undefined && typeof eof !== "boolean") {
       return this.#fail(`chunk ${seq} has an eof that is not true or false`);
     }
     if (this.#inbox.length >= this.window) {
       return this.#fail(`chunk ${seq} is beyond the window of ${this.window}`);
     }
-    if (data.length > Math.ceil(this.chunkBytes / 3) * 4) {
+    if (data.length > this.chunkBytes) {
       return this.#fail(`chunk ${seq} is over ${this.chunkBytes} bytes`);
     }
-    let bytes: Uint8Array;
-    try {
-      bytes = Uint8Array.fromBase64(data);
-    } catch (err) {
-      return this.#fail(`chunk ${seq} is not base64 (${(err as Error).message})`);
-    }
     this.#nextIn++;
-    this.#inbox.push({ seq, data: bytes, eof: eof === true });
+    this.#inbox.push({ seq, data, eof: eof === true });
     this.#wakeIn();
   }
 
@@ -139,7 +138,8 @@ export class CallStream {
 
   /**
    * Send one chunk of data, first waiting (bounded by the window) until the
-   * client has acknowledged enough of the earlier ones.
+   * client has acknowledged enough of the earlier ones. Resolves once it is
+   * written, so the caller may then reuse `data`.
    * @throws {RemoteError} The client broke the stream's rules, or the call was cancelled.
    */
   async send(data: Uint8Array, signal: AbortSignal): Promise<void> {
@@ -150,7 +150,12 @@ export class CallStream {
     }
     if (this.#failure) throw this.#failure;
     const seq = this.#nextOut++;
-    await this.#notify(NOTIFICATIONS.chunk, { id: this.id, seq, data: data.toBase64() });
+    const header = JSON.stringify({
+      jsonrpc: "2.0",
+      method: NOTIFICATIONS.chunk,
+      params: { id: this.id, seq, bytes: data.length },
+    });
+    await this.#sendParts([encoder.encode(header + "\n"), data]);
   }
 
   /** Wait until every chunk sent has been acknowledged. */

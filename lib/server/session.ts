@@ -156,7 +156,7 @@ export class Session implements Sweepable {
     });
     const peer = new RpcPeer(this.#transport, io.reader, io.writer, {
       onRequest: (req) => this.#onRequest(req),
-      onNotification: (note) => this.#onNotification(note),
+      onNotification: (note, payload) => this.#onNotification(note, payload),
       beforeRead: () => this.#gate(),
       onBadFrame: (err) => {
         this.#received++;
@@ -290,14 +290,15 @@ export class Session implements Sweepable {
    * name. Others, and those for no call in flight (it may just have ended),
    * are ignored, as JSON-RPC notifications get no answer.
    */
-  #onNotification(note: Notification): void {
+  #onNotification(note: Notification, payload?: Uint8Array): void {
     this.#received++;
     const params = note.params;
     if (params === undefined) return;
     const stream = this.#streams.get(params.id as RequestId);
     if (stream === undefined) return;
-    if (note.method === NOTIFICATIONS.chunk) stream.receiveChunk(params);
-    else if (note.method === NOTIFICATIONS.ack) stream.receiveAck(params);
+    if (note.method === NOTIFICATIONS.chunk) {
+      stream.receiveChunk(params, payload ?? new Uint8Array());
+    } else if (note.method === NOTIFICATIONS.ack) stream.receiveAck(params);
   }
 
   #onRequest(req: Request): void {
@@ -447,7 +448,7 @@ export class Session implements Sweepable {
       const stream = new CallStream(
         req.id,
         (method, params) => peer.notify(method, params),
-        this.#host.maxFrameBytes,
+        (parts) => peer.sendParts(parts),
       );
       this.#streams.set(req.id, stream);
       signal.addEventListener("abort", () => stream.abort(cancelled()), { once: true });
