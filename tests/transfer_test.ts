@@ -367,3 +367,32 @@ Deno.test("download never sends more than the window ahead of the acks", async (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the console pushes and pulls, one line per host", async () => {
+  await using a = await startServer();
+  await using b = await startServer();
+  const dir = await Deno.makeTempDir({ prefix: "rmon-transfer-" });
+  try {
+    await Deno.writeTextFile(`${dir}/motd`, "hello fleet\n");
+    const run = await runClient([addr(a), addr(b)], {
+      env,
+      stdin: `push ${dir}/motd ${dir}/motd.copy\n@${addr(a)} pull ${dir}/motd.copy ${dir}/got\n` +
+        `push ${dir}/nope ${dir}/x\n`,
+      timeoutMs: 30_000,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stdout,
+      new RegExp(`${addr(a)}: (created|replaced|unchanged) ${dir}/motd\\.copy`),
+    );
+    assert.match(
+      run.stdout,
+      new RegExp(`${addr(b)}: (created|replaced|unchanged) ${dir}/motd\\.copy`),
+    );
+    assert.match(run.stdout, /2 hosts: 2 ok/);
+    assert.equal(await Deno.readTextFile(`${dir}/got/${addr(a)}/motd.copy`), "hello fleet\n");
+    assert.match(run.stdout + run.stderr, /Cannot push ".*nope": no such file or folder/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
