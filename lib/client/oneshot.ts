@@ -188,11 +188,12 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
         ...(input ? { stream: (host: string) => input.get(host) } : {}),
       });
       if (input) {
-        // stdin is read once, chunk by chunk, as fast as the slowest host takes it.
-        await fanOutChunks([...input.values()], readerSource(Deno.stdin), {
+        // stdin is read once, chunk by chunk, as fast as the slowest host takes it. Not
+        // awaited: a stopped run must not wait for a terminal's next line.
+        fanOutChunks([...input.values()], readerSource(Deno.stdin), {
           eof: true,
           signal: stop.cancel.signal,
-        });
+        }).catch((err) => io.stderr(`rmon: cannot read stdin: ${describeError(err)}\n`));
       }
       results = await run;
     }
