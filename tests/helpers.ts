@@ -64,6 +64,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Port to bind (default 0: a free one). */
   port?: number;
+  /** A program that runs the server (and `exec`s it), e.g. in a private mount namespace. */
+  wrap?: { cmd: string; args: string[] };
 }
 
 /** Start `server.ts` as the build would run it and wait until it listens. */
@@ -74,7 +76,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
   if (token !== null) env.RMON_TOKEN = token;
   let server;
   try {
-    server = await spawnLocalServer({ args: opts.args, port: opts.port, env });
+    server = await spawnLocalServer({ args: opts.args, port: opts.port, env, wrap: opts.wrap });
   } catch (err) {
     await Deno.remove(home, { recursive: true });
     throw err;

@@ -396,3 +396,72 @@ Deno.test("the console pushes and pulls, one line per host", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const MOUNT_REASON = Deno.build.os !== "linux"
+  ? "needs Linux mount namespaces"
+  : Deno.uid() !== 0
+  ? "needs root to mount a small tmpfs in a private mount namespace"
+  : null;
+
+Deno.test({
+  name: "push reports a full disk as no space left, and leaves no partial file" +
+    (MOUNT_REASON ? ` (ignored: ${MOUNT_REASON})` : ""),
+  ignore: MOUNT_REASON !== null,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "rmon-transfer-" });
+    try {
+      const small = `${dir}/small`;
+      await Deno.mkdir(small);
+      // The server alone sees a 256 KiB file system at `small`, in its own mount namespace.
+      await using server = await startServer({
+        wrap: {
+          cmd: "/usr/bin/unshare",
+          args: [
+            "-m",
+            "/bin/sh",
+            "-c",
+            `/usr/bin/mount -t tmpfs -o size=256k tmpfs ${small} && exec "$0" "$@"`,
+          ],
+        },
+      });
+      await Deno.writeFile(`${dir}/big`, pattern(1024 * 1024));
+      const full = await runClient(
+        ["--hosts", addr(server), "--json", "--", `push ${dir}/big ${small}/big`],
+        { env },
+      );
+      assert.equal(full.code, EXIT_CODES.error);
+      assert.match(String(ndjson(full.stdout)[0]!.error), /no space left/);
+      // The partial temporary file is gone: a file of 200 KiB still fits.
+      await Deno.writeFile(`${dir}/fits`, pattern(200 * 1024));
+      const fits = await runClient(
+        ["--hosts", addr(server), "--json", "--", `push ${dir}/fits ${small}/fits`],
+        { env },
+      );
+      assert.equal(fits.code, EXIT_CODES.ok, fits.stdout);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("the audit log records each transfer with its path", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rmon-transfer-" });
+  try {
+    await using server = await startServer({ args: ["--audit-log", `${dir}/audit.log`] });
+    await Deno.writeTextFile(`${dir}/f`, "x");
+    const run = await runClient(["--hosts", addr(server), "--", `push ${dir}/f ${dir}/g`], { env });
+    assert.equal(run.code, EXIT_CODES.ok, run.stderr);
+    const pulled = await runClient(["--hosts", addr(server), "--", `pull ${dir}/g ${dir}/p`], {
+      env,
+    });
+    assert.equal(pulled.code, EXIT_CODES.ok, pulled.stderr);
+    const lines = ndjson(await Deno.readTextFile(`${dir}/audit.log`));
+    const upload = lines.find((l) => l.event === "upload");
+    const download = lines.find((l) => l.event === "download");
+    assert.equal(upload?.path, `${dir}/g`);
+    assert.equal(upload?.ok, true);
+    assert.equal(download?.path, `${dir}/g`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
