@@ -50,6 +50,10 @@ Deno.test("parseLine() reads push and pull", async (t) => {
   for (const [line, want] of cases) {
     await t.step(line, () => assert.deepEqual(parseLine(line)?.command, want));
   }
+  await t.step("short flags together, as cp takes them", () => {
+    const cmd = parseLine("push -rf a /b/")?.command;
+    assert.ok(cmd?.kind === "push" && cmd.recursive && cmd.force);
+  });
   await t.step("with a target", () => {
     const parsed = parseLine("@web* push a /tmp/a");
     assert.equal(parsed?.target?.text, "web*");

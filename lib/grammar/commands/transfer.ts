@@ -20,9 +20,10 @@ export const PUSH: CommandSpec = {
   name: "push",
   words: ["push"],
   form: "word",
-  usage: "push [-r] [--force] [--mode MODE] [--owner UID[:GID]] LOCAL REMOTE",
+  usage: "push [-rf] LOCAL REMOTE",
   summary: "Copy a local file (or a folder with -r) to each server",
-  detail: "LOCAL is read once and streamed to every selected server. REMOTE is an\n" +
+  detail: "push [-r] [-f|--force] [--mode MODE] [--owner UID[:GID]] LOCAL REMOTE\n" +
+    "LOCAL is read once and streamed to every selected server. REMOTE is an\n" +
     "absolute path on the servers; one ending in / is a folder that receives\n" +
     "LOCAL under its own name. Each server writes a temporary file beside the\n" +
     "destination, checks its SHA-256 and renames it into place. A destination\n" +
@@ -42,9 +43,13 @@ export const PUSH: CommandSpec = {
         if (!next) return input.fail(`${arg.text} needs a value`, arg.start);
         return next;
       };
-      if (arg.text === "-r" || arg.text === "--recursive") cmd.recursive = true;
-      else if (arg.text === "-f" || arg.text === "--force") cmd.force = true;
-      else if (arg.text === "--mode") {
+      if (arg.text === "--recursive") cmd.recursive = true;
+      else if (arg.text === "--force") cmd.force = true;
+      else if (/^-[rf]+$/.test(arg.text)) {
+        // Short flags alone or together, as cp takes them: -r, -f, -rf.
+        if (arg.text.includes("r")) cmd.recursive = true;
+        if (arg.text.includes("f")) cmd.force = true;
+      } else if (arg.text === "--mode") {
         const v = value();
         if (!/^[0-7]{1,4}$/.test(v.text)) {
           return input.fail(`mode ${quote(v.text)} is not octal permission bits`, v.start);
