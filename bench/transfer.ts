@@ -126,7 +126,6 @@ export async function measureTransfer(
       push.push((n * bytes) / MB / p.seconds);
       perHost.push(bytes / MB / p.seconds);
       rss.push(p.peakRss / MB);
-      await Deno.remove(`${dir}/pulled`, { recursive: true }).catch(() => {});
       const q = await timedClient([
         "--hosts",
         hosts,
@@ -135,6 +134,8 @@ export async function measureTransfer(
         `pull ${dir}/dest.bin ${dir}/pulled`,
       ]);
       pull.push((n * bytes) / MB / q.seconds);
+      // Removed at once: unflushed copies would otherwise be written back during the next push.
+      await Deno.remove(`${dir}/pulled`, { recursive: true });
       cpMany.push((n * bytes) / MB / await cpSeconds(source, dir, n, true));
       cpOne.push(bytes / MB / await cpSeconds(source, dir, 1, true));
       cpPull.push((n * bytes) / MB / await cpSeconds(source, dir, n, false));
