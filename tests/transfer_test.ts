@@ -140,6 +140,22 @@ Deno.test("push and pull move files to and from every host, checksummed", async 
       },
     );
 
+    await t.step({
+      name: "--owner sets the owner when the server runs as root" +
+        (Deno.uid() === 0 ? "" : " (ignored: the tests do not run as root)"),
+      ignore: Deno.uid() !== 0,
+      fn: async () => {
+        const run = await runClient(
+          ["--hosts", addr(a), "--json", "--", `push --owner 1:2 ${local} ${dir}/owned`],
+          { env },
+        );
+        assert.equal(run.code, EXIT_CODES.ok, run.stdout);
+        const st = await Deno.stat(`${dir}/owned`);
+        assert.equal(st.uid, 1);
+        assert.equal(st.gid, 2);
+      },
+    });
+
     await t.step("push -r copies a folder tree", async () => {
       const tree = `${dir}/site`;
       await Deno.mkdir(`${tree}/css`, { recursive: true });
