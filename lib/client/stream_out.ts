@@ -1,10 +1,11 @@
 /**
  * The client's sending side of streams (protocol.md §5.1): one `OutStream`
  * per host and call, and `fanOutChunks`, which reads a source once and sends
- * each chunk, made into base64 once, to every host whose stream is open. A
- * chunk goes out to a host only when that host's window has room, so the
- * slowest host paces the reading and the client holds at most one window of
- * frames per host, whatever the size of the source. Client layer.
+ * each chunk to every host whose stream is open: one buffer of raw bytes,
+ * shared by every host's frame, behind a small header of its own. A chunk
+ * goes out to a host only when that host's window has room, so the slowest
+ * host paces the reading and the client holds at most one window of chunks,
+ * whatever the size of the source or the number of hosts. Client layer.
  * @module
  */
 

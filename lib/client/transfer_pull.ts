@@ -140,7 +140,6 @@ export async function pullFiles(
   localDir: string,
   opts: PullOptions,
 ): Promise<HostResult[]> {
-  const signal = opts.signal;
   const streams = new Map(names.map((n) => {
     const link = fleet.get(n);
     const send = (frame: string) => link?.sendRaw(frame) ?? Promise.resolve();
@@ -152,7 +151,7 @@ export async function pullFiles(
   }));
   const settled: Promise<HostResult>[] = [];
   await fleet.run(names, { kind: "download", path: remote }, {
-    signal,
+    signal: opts.signal,
     waitMs: opts.waitMs,
     collectOutput: false,
     stream: (host) => streams.get(host),
