@@ -167,7 +167,10 @@ Deno.test("push and pull move files to and from every host, checksummed", async 
         { env },
       );
       assert.equal(run.code, EXIT_CODES.ok, run.stderr);
-      assert.equal((ndjson(run.stdout)[0]!.data as Record<string, unknown>).files, 3);
+      const data = ndjson(run.stdout)[0]!.data as Record<string, unknown>;
+      assert.equal(data.files, 3);
+      assert.equal(data.created, 3);
+      assert.equal(data.path, `${dir}/www/site`);
       assert.equal(await Deno.readTextFile(`${dir}/www/site/css/main.css`), "body{}\n");
       assert.equal(await Deno.readTextFile(`${dir}/www/site/index.html`), "<h1>hi</h1>\n");
       assert.equal((await Deno.stat(`${dir}/www/site/empty`)).size, 0);

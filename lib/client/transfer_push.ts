@@ -59,9 +59,7 @@ export async function listPushFiles(cmd: PushCommand): Promise<PushFile[]> {
   }
   if (!info.isDirectory) throw new UsageError(`Cannot push "${cmd.local}": not a regular file`);
   if (!cmd.recursive) throw new UsageError(`Cannot push "${cmd.local}": a folder needs -r`);
-  const root = cmd.remote.endsWith("/")
-    ? cmd.remote + basename(cmd.local.replace(/[/\\]+$/, ""))
-    : cmd.remote;
+  const root = remoteRoot(cmd);
   const files: PushFile[] = [];
   for await (const local of walk(cmd.local)) {
     const st = await Deno.stat(local);
@@ -70,6 +68,16 @@ export async function listPushFiles(cmd: PushCommand): Promise<PushFile[]> {
   }
   files.sort((a, b) => a.remote < b.remote ? -1 : 1);
   return files;
+}
+
+/**
+ * Where `cmd` puts what it sends: REMOTE, or under REMOTE when it ends in `/`
+ * (LOCAL by its own name, as `cp -r` does).
+ */
+export function remoteRoot(cmd: PushCommand): string {
+  return cmd.remote.endsWith("/")
+    ? cmd.remote + basename(cmd.local.replace(/[/\\]+$/, ""))
+    : cmd.remote;
 }
 
 async function* walk(dir: string): AsyncGenerator<string> {
@@ -124,7 +132,7 @@ export async function pushFiles(
     replaced: 0,
     unchanged: 0,
     bytes: 0,
-    path: files.length === 1 && !cmd.recursive ? files[0]!.remote : cmd.remote,
+    path: files.length === 1 && !cmd.recursive ? files[0]!.remote : remoteRoot(cmd),
   }]));
   const started = performance.now();
   const failed = new Map<string, HostResult>();
