@@ -484,3 +484,45 @@ Deno.test("the audit log records each transfer with its path", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Why the immutable-folder test cannot run here, or null. */
+async function chattrReason(): Promise<string | null> {
+  if (Deno.build.os !== "linux") return "needs Linux chattr";
+  if (Deno.uid() !== 0) return "needs root to make a folder immutable";
+  try {
+    const out = await new Deno.Command("chattr", { args: ["--help"], stderr: "null" }).output();
+    return out.code === 127 ? "chattr is not installed" : null;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "chattr is not installed";
+    throw err;
+  }
+}
+
+const CHATTR_REASON = await chattrReason();
+
+Deno.test({
+  name: "push reports a folder it may not write to as permission denied" +
+    (CHATTR_REASON ? ` (ignored: ${CHATTR_REASON})` : ""),
+  ignore: CHATTR_REASON !== null,
+  fn: async () => {
+    await using server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "rmon-transfer-" });
+    const locked = `${dir}/locked`;
+    await Deno.mkdir(locked);
+    // Immutable: not even root may create a file in it (EPERM), so the real OS error is seen.
+    const lock = (flag: string) => new Deno.Command("chattr", { args: [flag, locked] }).output();
+    try {
+      assert.ok((await lock("+i")).success, "chattr +i");
+      await Deno.writeTextFile(`${dir}/f`, "x");
+      const run = await runClient(
+        ["--hosts", addr(server), "--json", "--", `push ${dir}/f ${locked}/f`],
+        { env },
+      );
+      assert.equal(run.code, EXIT_CODES.error);
+      assert.match(String(ndjson(run.stdout)[0]!.error), /permission denied/);
+    } finally {
+      await lock("-i");
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
