@@ -13,6 +13,7 @@ import { ERROR_CODES, LIMITS } from "../lib/protocol/constants.ts";
 import {
   addr,
   ndjson,
+  olderServer,
   rawAuthenticated,
   runClient,
   startInProcessServer,
@@ -525,4 +526,24 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("a server from before streams gets a clear 'does not support' per host", async () => {
+  await using old = olderServer(TEST_TOKEN);
+  const dir = await Deno.makeTempDir({ prefix: "rmon-transfer-" });
+  try {
+    await Deno.writeTextFile(`${dir}/f`, "x");
+    const cases: [string[], RegExp][] = [
+      [["--", `push ${dir}/f ${dir}/g`], /does not support push \(upgrade rmon-server\)/],
+      [["--", `pull ${dir}/f ${dir}/p`], /does not support pull/],
+      [["--stdin", "--", "sh: cat"], /does not support --stdin/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runClient(["--hosts", addr(old), "--json", ...args], { env, stdin: "x" });
+      assert.equal(run.code, EXIT_CODES.error, run.stderr);
+      assert.match(String(ndjson(run.stdout)[0]!.error), message);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
