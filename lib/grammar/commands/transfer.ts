@@ -23,14 +23,15 @@ export const PUSH: CommandSpec = {
   usage: "push [-rf] LOCAL REMOTE",
   summary: "Copy a local file (or a folder with -r) to each server",
   detail: "push [-r] [-f|--force] [--mode MODE] [--owner UID[:GID]] LOCAL REMOTE\n" +
-    "LOCAL is read once and streamed to every selected server. REMOTE is an\n" +
-    "absolute path on the servers; one ending in / is a folder that receives\n" +
-    "LOCAL under its own name. Each server writes a temporary file beside the\n" +
-    "destination, checks its SHA-256 and renames it into place. A destination\n" +
-    "with other content is replaced only with --force; the same content is\n" +
-    "reported unchanged. --mode sets the permission bits (octal, default: the\n" +
-    "local file's), --owner the numeric owner when the server runs as root.\n" +
-    "Examples:\n  push ./app.conf /etc/app/app.conf\n  push -r --force ./site /srv/www/",
+    "LOCAL is hashed, then read once and streamed to every selected server.\n" +
+    "REMOTE is an absolute path on the servers; one ending in / is a folder\n" +
+    "that receives LOCAL under its own name. Each server writes a temporary\n" +
+    "file beside the destination, checks its SHA-256 and renames it into\n" +
+    "place. A destination with other content is replaced only with --force;\n" +
+    "the same content is reported unchanged. --mode sets the permission bits\n" +
+    "(octal, default: the local file's), --owner the numeric owner when the\n" +
+    "server runs as root. Examples:\n" +
+    "  push ./app.conf /etc/app/app.conf\n  push -r --force ./site /srv/www/",
   targeted: true,
   parse(input) {
     const cmd: Push = { kind: "push", local: "", remote: "", recursive: false, force: false };
