@@ -291,10 +291,7 @@ export class RpcPeer {
     return this.#writer.write(encodeNotification(method, params));
   }
 
-  /**
-   * Send a frame already encoded (one JSON object, no newline): a chunk going
-   * to many hosts is made into base64 once, not once per host.
-   */
+  /** Send a frame already encoded as text (one JSON object, no newline), e.g. a stream's `ack`. */
   sendRaw(frame: string): Promise<void> {
     return this.#writer.write(frame);
   }
