@@ -1,6 +1,7 @@
 /**
  * `rmon` entry point: the interactive console (default), one-shot mode
- * (`-- CMD`), `rmon keygen` or `rmon token new`. Maps errors to one-line messages and exit codes; the only place
+ * (`-- CMD`), `rmon web`, `rmon keygen`, `rmon token new` or `rmon bootstrap`. Maps errors to
+ * one-line messages and exit codes; the only place
  * the client process exits.
  * @module
  */
@@ -17,6 +18,9 @@ import { RunStop } from "./lib/client/oneshot_stop.ts";
 import { useColor } from "./lib/client/views/color.ts";
 
 const encoder = new TextEncoder();
+
+/** `rmon web`'s module, named by a computed specifier (see its doc; `--include`d when compiled). */
+const WEB_MODULE = ["./lib/client/web", "web_main.ts"].join("/");
 
 /**
  * A writer for `file` that writes all of each text (a pipe may take less at a
@@ -39,6 +43,23 @@ async function main(args: string[]): Promise<number> {
     if (args[0] === "keygen") {
       console.log(await runKeygen(args.slice(1)));
       return EXIT_CODES.ok;
+    }
+    if (args[0] === "bootstrap") {
+      // Loaded only when asked for: the console and one-shot mode never need it.
+      const { runBootstrap } = await import("./lib/client/bootstrap.ts");
+      return await runBootstrap(args.slice(1), {
+        stdout: writerTo(Deno.stdout, () => {}),
+        stderr: writerTo(Deno.stderr, () => {}),
+        color: useColor(Deno.stdout),
+      });
+    }
+    if (args[0] === "web") {
+      // Loaded only here: the page's files and its chart library stay out of every other start.
+      const web = await import(WEB_MODULE) as typeof import("./lib/client/web/web_main.ts");
+      return await web.runWebCommand(args.slice(1), {
+        out: writerTo(Deno.stdout, () => {}),
+        err: writerTo(Deno.stderr, () => {}),
+      });
     }
     if (args[0] === "token") {
       console.log(await runToken(args.slice(1)));
@@ -79,6 +100,8 @@ async function main(args: string[]): Promise<number> {
         progress: Deno.stderr.isTerminal() && !opts.json,
         color: !opts.json && useColor(Deno.stdout),
         terminal: Deno.stdout.isTerminal(),
+        // Tables fit the terminal; in a file or a pipe, 80 columns.
+        columns: Deno.stdout.isTerminal() ? Math.max(20, Deno.consoleSize().columns) : 80,
         stop,
       });
     } finally {

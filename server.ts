@@ -26,7 +26,30 @@ import type { AuthorizedKeys } from "./lib/server/authorized_keys.ts";
 import type { ServerCredentials } from "./lib/server/session.ts";
 import { createTokenFile } from "./lib/token_file.ts";
 
+/** `service ...` and `fingerprint`, loaded only when asked for (see service_cli.ts). */
+async function subcommand(name: string, args: string[]): Promise<number> {
+  const cli = await import("./lib/server/service_cli.ts");
+  try {
+    return name === "service"
+      ? await cli.runService(args, cli.realServiceHost((line) => console.log(line)))
+      : await cli.runFingerprint(args, {
+        env: (n) => Deno.env.get(n),
+        out: (line) => console.log(line),
+      });
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`rmon-server: ${err.message}\nTry "rmon-server --help".`);
+      return err.exitCode;
+    }
+    console.error(`rmon-server: ${describeError(err)}`);
+    return EXIT_CODES.error;
+  }
+}
+
 async function main(args: string[]): Promise<number> {
+  if (args[0] === "service" || args[0] === "fingerprint") {
+    return await subcommand(args[0], args.slice(1));
+  }
   let opts;
   try {
     opts = parseServerArgs(args);

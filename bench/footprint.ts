@@ -7,7 +7,7 @@
  * @module
  */
 
-import { readEntryFlagsSync } from "../lib/dev/entry_flags.ts";
+import { binarySpec } from "../tools/entry_flags.ts";
 import type { Endpoint } from "../lib/protocol/transport.ts";
 import type { TokenKey } from "../lib/protocol/auth.ts";
 import { EchoConn, echoLine } from "./echo_client.ts";
@@ -201,7 +201,8 @@ export async function runClientFootprint(
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...readEntryFlagsSync("client"),
+      ...binarySpec("client").options,
+      ...binarySpec("client").permissions,
       CLIENT_FOOTPRINT,
       "--links",
       String(links),

@@ -10,8 +10,9 @@
  * connections, latency, throughput, exec streaming, RSS after the stream),
  * fanout (1…100 server processes), client (client RSS with many links), tls
  * (a `--tls` server against a plain one started the same way: latency, cold
- * connect, exec streaming, RSS after start), files (push a file to many
- * servers and pull it back, against a local `cp`; client peak RSS).
+ * connect, exec streaming, RSS after start), web (`rmon web`'s page in chromium
+ * with a simulated fleet: load, one update's main-thread time, heap after an hour),
+ * files (push a file to many servers and pull it back, against local `cp`; client peak RSS).
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -28,6 +29,7 @@ import {
 } from "./footprint.ts";
 import { measureLatency, ramFrameBytes } from "./latency.ts";
 import { measureTls } from "./tls.ts";
+import { measureWeb } from "./web.ts";
 import { measureTransfer } from "./transfer.ts";
 import { buildFleet, connectAll, keyFor } from "./links.ts";
 import {
@@ -64,6 +66,9 @@ export const FULL: BenchConfig = {
   clientLinks: [100, 1000],
   clientServers: 10,
   coldConnects: 20,
+  webHosts: 1000,
+  webUpdateRounds: 20,
+  webHourRounds: 1800,
   fileBytes: 100_000_000,
   fileServers: 10,
 };
@@ -84,11 +89,14 @@ export const QUICK: BenchConfig = {
   clientLinks: [10, 30],
   clientServers: 2,
   coldConnects: 5,
+  webHosts: 50,
+  webUpdateRounds: 5,
+  webHourRounds: 60,
   fileBytes: 5_000_000,
   fileServers: 2,
 };
 
-const SECTIONS = ["server", "life", "fanout", "client", "tls", "files"] as const;
+const SECTIONS = ["server", "life", "fanout", "client", "tls", "web", "files"] as const;
 type Section = typeof SECTIONS[number];
 
 /** Processes started at once when starting a pool (2 cores: more only thrashes). */
@@ -185,7 +193,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls,files]",
+      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls,web,files]",
     );
     return 0;
   }
@@ -225,6 +233,7 @@ async function main(): Promise<number> {
     Object.assign(figures, await poolSections(cfg, sections));
   }
   if (sections.has("tls")) Object.assign(figures, await measureTls(cfg, progress));
+  if (sections.has("web")) Object.assign(figures, await measureWeb(cfg, progress));
   if (sections.has("files")) Object.assign(figures, await measureTransfer(cfg, progress));
   // Keep a stable order: the order of figureKeys, whatever order sections ran in.
   for (const key of figureKeys(cfg)) {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { runArgsSync } from "../lib/dev/entry_flags.ts";
+import { runArgs } from "../tools/entry_flags.ts";
 import type { Endpoint } from "../lib/protocol/transport.ts";
 
 /** The shared token every benchmark server is started with (through RMON_TOKEN). */
@@ -121,7 +121,7 @@ export async function startRmonServer(opts: RmonServerOptions = {}): Promise<Ben
   const ownHome = opts.home === undefined;
   const home = opts.home ?? await Deno.makeTempDir({ prefix: "rmon-bench-home-" });
   const args = [
-    ...runArgsSync("server"),
+    ...runArgs("server"),
     "--port",
     "0",
     "--quiet",

@@ -81,6 +81,10 @@ export interface BenchConfig {
   clientServers: number;
   /** Cold connects (TLS and plain each) per repetition of the TLS cold-connect figure. */
   coldConnects: number;
+  /** Simulated hosts on the `rmon web` page, rounds per update figure, rounds for "an hour". */
+  webHosts: number;
+  webUpdateRounds: number;
+  webHourRounds: number;
   /** Size of the file pushed and pulled, and the servers it goes to. */
   fileBytes: number;
   fileServers: number;
@@ -107,6 +111,9 @@ export function figureKeys(config: BenchConfig): string[] {
     "tls.connect.cold",
     "tls.exec.stream",
     "tls.server.rss.start",
+    `web.load.n${config.webHosts}`,
+    `web.update.n${config.webHosts}`,
+    `web.heap.hour.n${config.webHosts}`,
     "files.push.aggregate",
     "files.push.per_host",
     "files.pull.aggregate",

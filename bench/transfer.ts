@@ -10,7 +10,7 @@
  * @module
  */
 
-import { runArgsSync } from "../lib/dev/entry_flags.ts";
+import { runArgs } from "../tools/entry_flags.ts";
 import {
   baseEnv,
   BENCH_TOKEN,
@@ -40,7 +40,7 @@ async function makeFile(path: string, bytes: number): Promise<void> {
 async function timedClient(args: string[]): Promise<{ seconds: number; peakRss: number }> {
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [...runArgsSync("client"), ...args],
+    args: [...runArgs("client"), ...args],
     env: { ...await baseEnv(), RMON_TOKEN: BENCH_TOKEN, NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",

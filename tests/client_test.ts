@@ -185,7 +185,11 @@ Deno.test("rmon exit codes tell non-zero exits and timeouts apart", async (t) =>
   await t.step("exec on several hosts without --yes is refused → 2", async () => {
     const run = await runClient(["--hosts", hosts, "--", "sh: true"], { env });
     assert.equal(run.code, EXIT_CODES.usage);
-    assert.match(run.stderr, /--yes/);
+    // The console's wording (confirm.ts): what would run, where, and how to allow it.
+    assert.match(
+      run.stderr,
+      /Cannot run "sh: true" on \d+ hosts without confirmation: one-shot mode does not ask; add --yes/,
+    );
   });
   await t.step("a bad command → 2 with the position", async () => {
     const run = await runClient(["--hosts", hosts, "--", "ping -f 127.0.0.1"], { env });

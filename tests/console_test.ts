@@ -24,8 +24,8 @@ import { stripAnsi } from "../lib/client/views/color.ts";
 import { canonicalJson } from "../lib/client/views/diff.ts";
 import { formatRtt, type HostRow, renderHosts } from "../lib/client/views/hosts.ts";
 import { renderWatch, watchColumns, type WatchRow } from "../lib/client/views/watch.ts";
-import { runArgsSync } from "../lib/dev/entry_flags.ts";
-import { childEnv } from "../lib/dev/local_server.ts";
+import { runArgs } from "../tools/entry_flags.ts";
+import { childEnv } from "../tools/local_server.ts";
 import { EXIT_CODES } from "../lib/usage.ts";
 import {
   addr,
@@ -408,13 +408,15 @@ Deno.test("renderCommandDiff() shows only how hosts differ from the majority", a
     });
     const results = [ran("web1", "6.1\n", 0), ran("web2", "6.1\n", 0), ran("web3", "", 127)];
     assert.deepEqual(comparedValue(exec, results[0]!), { exitCode: 0, stdout: "6.1" });
+    // Output line by line against the most common (tests/diff_view_test.ts has more).
     assert.equal(
       renderCommandDiff(exec, results, false),
-      'exitCode: 0 (web[1-2]) vs 127 (web3)\nstdout: 6.1 (web[1-2]) vs "" (web3)',
+      "exit code: 0 (web[1-2]) vs 127 (web3)\n--- web[1-2] (most common)\n+++ web3\n" +
+        "@@ -1 +0,0 @@\n-6.1",
     );
     assert.equal(
       renderCommandDiff(exec, results.slice(0, 2), false),
-      "All 2 hosts agree: web[1-2]",
+      "All 2 hosts agree: web[1-2]\n6.1",
     );
   });
 });
@@ -458,8 +460,20 @@ Deno.test("rmon console runs piped commands one after another", async (t) => {
       assert.equal(run.code, 0, run.stderr);
       for (const s of servers) {
         const [row] = rowsOf(run.stdout.replace(/^\* {2}/gm, ""), s);
-        assert.match(row ?? "", / up +loopback +\S+ ms +0\.1\.0 /, run.stdout);
+        assert.match(row ?? "", / up +\S+ ms /, run.stdout);
       }
+      // Within 80 columns: names are addresses, so no ADDRESS; what all share goes below.
+      assert.doesNotMatch(run.stdout, /ADDRESS/);
+      assert.match(run.stdout, /^All hosts: SECURITY loopback · VERSION 0\.1\.0/m);
+      for (const line of run.stdout.split("\n")) assert.ok(line.length <= 80, line);
+    });
+    await t.step("hosts HOST shows that one host in full", async () => {
+      const a = addr(servers[0]!);
+      const run = await consoleRun(servers, `hosts ${a}\n`);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(`^${a}\n {2}ADDRESS +${a}\n {2}STATE +up$`, "m"));
+      assert.match(run.stdout, /^ {2}SELECTED +yes$/m);
+      assert.doesNotMatch(run.stdout, new RegExp(addr(servers[1]!)));
     });
     await t.step("use, + and - change where later commands go; exit stops reading", async () => {
       const [a, b, c] = servers as [ServerProcess, ServerProcess, ServerProcess];
@@ -725,7 +739,7 @@ class PtyConsole implements AsyncDisposable {
 
   constructor(args: string[], home: string) {
     this.home = home;
-    const command = [Deno.execPath(), ...runArgsSync("client"), ...args].map(shQuote).join(" ");
+    const command = [Deno.execPath(), ...runArgs("client"), ...args].map(shQuote).join(" ");
     this.#child = new Deno.Command("script", {
       // A fixed size: a pseudo-terminal made from a pipe starts at 0 columns.
       args: ["-qfec", `stty cols 200 rows 50; exec ${command}`, "/dev/null"],
@@ -904,7 +918,7 @@ Deno.test("rmon console in a terminal: prompt, completion, Ctrl-C, notices, exit
 
 /** The console in a tmux pane, with the test token and a private HOME. */
 async function tmuxConsole(args: string[], home: string): Promise<TmuxTerminal> {
-  return await TmuxTerminal.start([Deno.execPath(), ...runArgsSync("client"), ...args], {
+  return await TmuxTerminal.start([Deno.execPath(), ...runArgs("client"), ...args], {
     env: childEnv({
       HOME: home,
       XDG_STATE_HOME: `${home}/state`,

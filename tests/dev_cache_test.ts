@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { childEnv } from "../lib/dev/local_server.ts";
+import { childEnv } from "../tools/local_server.ts";
 import { TmuxTerminal } from "./helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

@@ -37,6 +37,7 @@ function sink(escape: boolean): ViewSink & { text: () => string } {
     color: false,
     progress: false,
     escape,
+    width: 80,
     text: () => parts.join(""),
   };
 }

@@ -13,6 +13,7 @@ function sink(): ViewSink & { text: () => string } {
     color: false,
     progress: false,
     escape: false,
+    width: 80,
     text: () => parts.join(""),
   };
 }

@@ -163,6 +163,7 @@ Deno.test(
     ["help +", only({ kind: "help", topic: "select-add" })],
     ["? quit", only({ kind: "help", topic: "exit" })],
     ["hosts", only({ kind: "hosts" })],
+    ["hosts web1", only({ kind: "hosts", target: target("web1") })],
     ["connect web1", only({ kind: "connect", addresses: ["web1"] })],
     [
       "connect web1 10.0.0.7:6000 [2001:db8::7]:6000 ::1",
@@ -285,7 +286,7 @@ Deno.test(
     ],
     ["help nope", /^Cannot parse "help": no help topic "nope"$/, 5, "help [COMMAND]"],
     ["help ping ram", /unexpected argument "ram"$/, 10, "help [COMMAND]"],
-    ["hosts x", /^Cannot parse "hosts": unexpected argument "x"$/, 6, "hosts"],
+    ["hosts x,", /^Cannot parse target "x,": an item is empty$/, 8, TARGET_FORM],
     ["connect", /^Cannot parse "connect": expected at least one address$/, 7, "connect ADDR..."],
     ["connect a:0", /address "a:0": port 0 is outside 1-65535$/, 8, "connect ADDR..."],
     ["connect a b;c", /address "b;c": "b;c" is not a host name or address$/, 10, "connect ADDR..."],

@@ -9,8 +9,8 @@
 
 import type { Socket } from "node:net";
 import { deadline, delay } from "../lib/async.ts";
-import { runArgsSync } from "../lib/dev/entry_flags.ts";
-import { childEnv, signalChild, spawnLocalServer } from "../lib/dev/local_server.ts";
+import { binarySpec, type Entry, runArgs } from "../tools/entry_flags.ts";
+import { childEnv, denoDir, signalChild, spawnLocalServer } from "../tools/local_server.ts";
 import { newNonce, TokenKey } from "../lib/protocol/auth.ts";
 import { type ByteStream, FrameReader, writeAll } from "../lib/protocol/framing.ts";
 import { fingerprintOfPem, parseFingerprint } from "../lib/protocol/fingerprint.ts";
@@ -115,7 +115,7 @@ export async function runServerOnce(args: string[], cwd?: string): Promise<Clien
   const home = await Deno.makeTempDir({ prefix: "rmon-test-home-" });
   try {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: [...runArgsSync("server"), ...args],
+      args: [...runArgs("server"), ...args],
       cwd,
       env: childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1" }),
       clearEnv: true,
@@ -551,7 +551,7 @@ export async function spawnClient(
   const child = new Deno.Command(Deno.execPath(), {
     args: opts.viaTask
       ? ["task", "--quiet", "client", "--", ...args]
-      : [...runArgsSync("client"), ...args],
+      : [...runArgs("client"), ...args],
     cwd: root,
     env: childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1", ...opts.env }),
     clearEnv: true,
@@ -946,4 +946,100 @@ export function addr(server: { port: number }): string {
 /** Parse NDJSON output; every line must be a JSON object. */
 export function ndjson(text: string): Record<string, unknown>[] {
   return text.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+}
+
+/**
+ * Write `DIR/NAME`, an executable `sh` script that stands in for the compiled
+ * binary where `deno compile` cannot fetch its runtime: it runs the entry point
+ * with the build's own flags (tools/entry_flags.ts) and its arguments, with
+ * Deno's cache pinned so it works under any HOME. Returns its path.
+ */
+export async function writeEntryWrapper(dir: string, entry: Entry): Promise<string> {
+  const path = `${dir}/${binarySpec(entry).name}`;
+  const argv = [Deno.execPath(), ...runArgs(entry)].map(shQuote).join(" ");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    path,
+    `#!/bin/sh\n# Stands in for the compiled ${entry} binary: deno run with the build's flags.\n` +
+      `DENO_DIR=${shQuote(denoDir())} NO_COLOR=1 exec ${argv} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return path;
+}
+
+/** A running `rmon web` process and where its page is. */
+export interface WebProcess extends AsyncDisposable {
+  client: ClientProcess;
+  /** The start address with its one-time token. */
+  url: string;
+  /** `http://127.0.0.1:PORT`. */
+  origin: string;
+  /** `127.0.0.1:PORT`, as a browser's Host header says it. */
+  host: string;
+}
+
+/**
+ * Start `rmon web` (the real client entry point, as the build runs it) on
+ * loopback port 0 for `servers` with `args` after them, and wait for its
+ * start address. Dispose to stop it with SIGINT (SIGKILL if it hangs).
+ */
+export async function startWeb(
+  servers: readonly { port: number; token: string }[],
+  args: readonly string[] = [],
+  env: Record<string, string> = {},
+): Promise<WebProcess> {
+  const client = await spawnClient(
+    ["web", ...servers.map(addr), "--listen", "127.0.0.1:0", ...args],
+    { env: { RMON_TOKEN: servers[0]?.token ?? TEST_TOKEN, ...env }, timeoutMs: 120_000 },
+  );
+  const started = await eventually(() => /https?:\/\/\S+token=\S+/.test(client.stdout()), 30_000);
+  if (!started) {
+    client.kill("SIGKILL");
+    const run = await client.done;
+    throw new Error(`rmon web did not start: ${run.stderr || run.stdout}`);
+  }
+  const url = /(https?:\/\/\S+token=\S+)/.exec(client.stdout())![1]!;
+  const u = new URL(url);
+  return {
+    client,
+    url,
+    origin: u.origin,
+    host: u.host,
+    async [Symbol.asyncDispose]() {
+      client.kill("SIGINT");
+      const timer = setTimeout(() => client.kill("SIGKILL"), 10_000);
+      await client.done;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Send one HTTP/1.1 request as raw text to `port` on loopback (so headers a
+ * fetch would not let us set, such as `Host`, are ours) and return the status
+ * code, the headers (lower-case names) and the start of the body.
+ */
+export async function rawHttp(
+  port: number,
+  lines: readonly string[],
+): Promise<{ status: number; headers: Map<string, string>; body: string }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      new TextEncoder().encode([...lines, "Connection: close", "", ""].join("\r\n")),
+    );
+    const text = await readAll(conn, 10_000);
+    const [head = "", ...rest] = text.split("\r\n\r\n");
+    const [statusLine = "", ...headerLines] = head.split("\r\n");
+    const headers = new Map<string, string>();
+    for (const line of headerLines) {
+      const colon = line.indexOf(":");
+      if (colon > 0) {
+        headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+      }
+    }
+    return { status: Number(statusLine.split(" ")[1]), headers, body: rest.join("\r\n\r\n") };
+  } finally {
+    closeQuietly(conn);
+  }
 }

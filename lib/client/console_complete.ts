@@ -1,8 +1,8 @@
 /**
  * Tab completion for the console: command words at the start of a line (and
  * after `@TARGET`), host names, `group:NAME`s and `all` wherever a target goes
- * (after `@`, `use`, `disconnect`, `forget`, inside `+`/`-` selection edits, after each
- * comma), help topics after `help`, remote commands after `diff`, and column
+ * (after `@`, `use`, `disconnect`, `forget`, `hosts`, inside `+`/`-` selection
+ * edits, after each comma), help topics after `help`, remote commands after `diff`, and column
  * names after `watch`. Client layer; pure.
  * @module
  */
@@ -18,7 +18,7 @@ const REMOTE_WORDS: readonly string[] = [
 ].filter((w) => w !== "disconnect" && w !== "reset" && w !== "kill" && w !== "shutdown").sort();
 
 /** Words that take a target expression as their argument. */
-const TARGET_ARG = new Set(["use", "disconnect", "forget"]);
+const TARGET_ARG = new Set(["use", "disconnect", "forget", "hosts"]);
 
 /** What a completion is made of: the line's candidates and the text they replace. */
 export type Completion = [completions: string[], replaced: string];

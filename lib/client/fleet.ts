@@ -17,7 +17,7 @@ import { toRequest } from "../grammar/params.ts";
 import { REMOTE_SPECS } from "../grammar/remote_table.ts";
 import { CALL_END, MalformedResultError } from "../grammar/result_check.ts";
 import type { RemoteSpec } from "../grammar/spec.ts";
-import { HostLink, type LinkTimings } from "./host_link.ts";
+import { byeText, HostLink, type LinkTimings } from "./host_link.ts";
 import type { Dialer, Endpoint } from "../protocol/transport.ts";
 import { serverKey } from "./server_key.ts";
 
@@ -363,7 +363,8 @@ export class Fleet {
           durationMs: elapsed(),
         };
       }
-      const end = CALL_END(data, "result");
+      // Each streaming command's own validator: a CallEnd, and for ping its figures too.
+      const end = CALL_END(spec.result(data, "result"), "result");
       return {
         host: name,
         status: end.exitCode === 0 ? "ok" : "nonzero",
@@ -422,18 +423,11 @@ export class Fleet {
  * connection that broke (the server was killed outright, or the network failed).
  */
 function lostMidCommand(link: HostLink, err: Error): string {
-  switch (link.lastBye) {
-    case "shutdown":
-      return "the server shut down during the command";
-    case "reset":
-      return "the server was reset during the command";
-    case null:
-      return err.message === new ConnectionClosedError().message
-        ? "the connection was lost during the command"
-        : `the connection was lost during the command: ${err.message}`;
-    default:
-      return `the server closed the connection during the command (${link.lastBye})`;
-  }
+  const bye = link.lastBye;
+  if (bye !== null) return `${byeText(bye)} during the command`;
+  return err.message === new ConnectionClosedError().message
+    ? "the connection was lost during the command"
+    : `the connection was lost during the command: ${err.message}`;
 }
 
 /**

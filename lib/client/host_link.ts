@@ -96,6 +96,31 @@ export interface LinkStatus {
   reason: string | null;
 }
 
+/**
+ * Why a server closed the connection, in words, from its `bye` reason:
+ * `disconnected`, `the server was reset`, `the server was stopped by rmon
+ * kill`, `the server shut down` (a signal such as SIGTERM), `access was
+ * revoked`; an unknown reason is quoted.
+ */
+export function byeText(reason: string): string {
+  switch (reason) {
+    case "disconnect":
+      return "disconnected";
+    case "reset":
+      return "the server was reset";
+    case "kill":
+      return "the server was stopped by rmon kill";
+    case "shutdown":
+      return "the server shut down";
+    case "revoked":
+      return "access was revoked";
+    case "error":
+      return "the server closed the connection after an error";
+    default:
+      return `the server closed the connection ("${reason}")`;
+  }
+}
+
 /** A persistent connection to one server; see the module doc. */
 export class HostLink {
   readonly name: string;
@@ -254,7 +279,7 @@ export class HostLink {
         if (n.method === NOTIFICATIONS.bye) {
           const bye = n.params as unknown as ByeParams | undefined;
           this.#bye = bye?.reason ?? "unknown";
-          this.#reason = `server said bye (${this.#bye})`;
+          this.#reason = byeText(this.#bye);
         }
       },
     };
@@ -322,7 +347,10 @@ export class HostLink {
     const delay = base / 2 + Math.random() * base / 2;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => {
-      this.#reason = this.#reason?.startsWith("server said bye") ? null : this.#reason;
+      // A goodbye explains the close, not the retry: the retry's own failure will say why.
+      this.#reason = this.#bye !== null && this.#reason === byeText(this.#bye)
+        ? null
+        : this.#reason;
       this.connect();
     }, delay);
   }

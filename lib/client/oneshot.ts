@@ -23,6 +23,8 @@ import { clearLine } from "./views/color.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
 import type { RunStop } from "./oneshot_stop.ts";
 import { OutputFiles } from "./output_files.ts";
+import { confirmRun } from "./confirm.ts";
+import { diffExitCode, diffRecords, renderCommandDiff } from "./console_diff.ts";
 import { listPushFiles, type PushCommand, pushFiles } from "./transfer_push.ts";
 import { type PullCommand, pullFiles } from "./transfer_pull.ts";
 import { transferViewCommand } from "./views/transfer.ts";
@@ -38,20 +40,25 @@ export interface OneShotIo {
   color: boolean;
   /** Whether stdout is a terminal: remote control characters are then escaped unless `--raw`. */
   terminal: boolean;
+  /** The columns tables must fit in: the terminal's width when stdout is one, else 80. */
+  columns: number;
   /** The run's stop switches: signals and a closed stdout. */
   stop: RunStop;
 }
 
-/** Whether running `cmd` on `hostCount` hosts needs `--yes` (or a console confirmation). */
-export function needsConfirmation(cmd: OneShotCommand, hostCount: number): boolean {
-  return cmd.kind === "kill" || cmd.kind === "reset" || (cmd.kind === "exec" && hostCount > 1);
+/** A one-shot command: a remote command for the targets, shown as is or compared (`diff`). */
+export interface OneShotCommand {
+  target?: TargetExpr;
+  /** The command sent; for a transfer, its wire method (`upload`, `download`). */
+  cmd: RemoteCommand;
+  /** `diff CMD`: run CMD, then show how the answers differ instead of each answer. */
+  diff: boolean;
+  /** `push` or `pull`: carried out by the client through `cmd`'s method. */
+  transfer?: PushCommand | PullCommand;
 }
 
-/** A command one-shot mode runs: a remote command, or a file transfer. */
-export type OneShotCommand = RemoteCommand | PushCommand | PullCommand;
-
-/** Parse the one-shot command text into a target and a remote command or transfer. */
-export function parseOneShot(text: string): { target?: TargetExpr; cmd: OneShotCommand } {
+/** Parse the one-shot command text into a target and a remote command (or a `diff` of one). */
+export function parseOneShot(text: string): OneShotCommand {
   let parsed;
   try {
     parsed = parseLine(text);
@@ -65,13 +72,19 @@ export function parseOneShot(text: string): { target?: TargetExpr; cmd: OneShotC
   }
   if (!parsed) throw new UsageError("Invalid command: empty");
   const command = parsed.command;
+  if (command.kind === "diff") return { target: parsed.target, cmd: command.command, diff: true };
   if (command.kind === "push" || command.kind === "pull") {
-    return { target: parsed.target, cmd: command };
+    return {
+      target: parsed.target,
+      cmd: transferViewCommand(command),
+      diff: false,
+      transfer: command,
+    };
   }
   if (!isRemote(command)) {
     throw new UsageError(`Invalid command: "${command.kind}" only works in the console`);
   }
-  return { target: parsed.target, cmd: command };
+  return { target: parsed.target, cmd: command, diff: false };
 }
 
 /** The hosts of the command line (or inventory), and the names `target` picks among them. */
@@ -117,18 +130,23 @@ export async function listHosts(opts: ClientOptions, write: (text: string) => vo
 
 /** Run one command on the targets and return the exit code. */
 export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<number> {
-  const { target, cmd } = parseOneShot(opts.command ?? "");
+  const { target, cmd, diff, transfer } = parseOneShot(opts.command ?? "");
   if (cmd.kind === "exec" && cmd.timeoutMs === undefined) cmd.timeoutMs = opts.timeoutMs;
-  if (opts.stdin && cmd.kind !== "exec") {
-    throw new UsageError(`Invalid arguments: --stdin goes with an exec command, not "${cmd.kind}"`);
+  if (opts.stdin && (cmd.kind !== "exec" || diff)) {
+    const what = transfer?.kind ?? (diff ? "diff" : cmd.kind);
+    throw new UsageError(`Invalid arguments: --stdin goes with an exec command, not "${what}"`);
   }
   if (opts.stdin && cmd.kind === "exec") cmd.stdin = true;
   const { specs, names } = await chooseHosts(opts, target);
   // Checked before connecting: a missing local file is a usage error, not one per host.
-  const pushList = cmd.kind === "push" ? await listPushFiles(cmd) : null;
-  if (needsConfirmation(cmd, names.length) && !opts.yes) {
-    throw new UsageError(`Refusing to run "${cmd.kind}" on ${names.length} host(s) without --yes`);
-  }
+  const pushList = transfer?.kind === "push" ? await listPushFiles(transfer) : null;
+  // One-shot mode never asks: scripts run it, so a risky command needs --yes up front.
+  const verdict = await confirmRun(cmd, names, {
+    yes: opts.yes,
+    ask: null,
+    noAsk: "one-shot mode does not ask; add --yes to allow it",
+  });
+  if (!verdict.run) throw new UsageError(verdict.refusal ?? "Not run");
   const files = new OutputFiles({ stdout: opts.outDir, stderr: opts.errDir });
   try {
     await files.prepare();
@@ -147,13 +165,11 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     color: io.color,
     progress: io.progress,
     escape: io.terminal && !opts.raw,
+    width: io.columns,
   };
-  const view = opts.json ? null : new FanoutView(
-    sink,
-    cmd.kind === "push" || cmd.kind === "pull" ? transferViewCommand(cmd) : cmd,
-    names,
-    opts.outputMode,
-  );
+  // A diff shows nothing per host: its answer is the comparison, once every host is in.
+  const view = opts.json || diff ? null : new FanoutView(sink, cmd, names, opts.outputMode);
+  let answered = 0;
   const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
   const stop = io.stop;
   let results: HostResult[];
@@ -169,13 +185,17 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     const onResult = (r: HostResult) => {
       files.save(r);
       if (view) view.result(r);
-      else io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host))) + "\n");
+      else if (!diff) {
+        io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host), cmd.kind)) + "\n");
+      } else if (io.progress && names.length > 1) {
+        io.stderr(`${clearLine()}${++answered}/${names.length} hosts answered`);
+      }
     };
-    const transfer = { signal: stop.cancel.signal, waitMs: opts.waitMs, onResult };
-    if (cmd.kind === "push") {
-      results = await pushFiles(fleet, names, cmd, pushList!, transfer);
-    } else if (cmd.kind === "pull") {
-      results = await pullFiles(fleet, names, cmd.remote, cmd.localDir, transfer);
+    const moving = { signal: stop.cancel.signal, waitMs: opts.waitMs, onResult };
+    if (transfer?.kind === "push") {
+      results = await pushFiles(fleet, names, transfer, pushList!, moving);
+    } else if (transfer?.kind === "pull") {
+      results = await pullFiles(fleet, names, transfer.remote, transfer.localDir, moving);
     } else {
       const input = cmd.kind === "exec" && cmd.stdin ? stdinStreams(fleet, names) : null;
       const run = fleet.run(names, cmd, {
@@ -201,12 +221,22 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     await fleet.close();
   }
   view?.finish(results);
+  if (diff) {
+    if (io.progress && names.length > 1) io.stderr(clearLine());
+    if (opts.json) {
+      for (const record of diffRecords(cmd, results)) io.stdout(JSON.stringify(record) + "\n");
+    } else {
+      io.stdout(renderCommandDiff(cmd, results, io.color) + "\n");
+    }
+  }
   const unsaved = await files.settle();
   for (const message of unsaved) io.stderr(`rmon: ${message}\n`);
   // A stop names its own code (130, 143, 129, 141) whatever the hosts did.
   if (stop.exitCode !== null) return stop.exitCode;
-  const largest = opts.maxExit ? maxExitCode(results) : null;
-  const code = largest ?? exitCodeFor(results.map((r) => r.status));
+  const largest = opts.maxExit && !diff ? maxExitCode(results) : null;
+  const code = diff
+    ? diffExitCode(cmd, results)
+    : largest ?? exitCodeFor(results.map((r) => r.status));
   // Output that could not be saved is an error of this run, unless a worse one came first.
   return unsaved.length > 0 && code <= EXIT_CODES.nonzero ? EXIT_CODES.error : code;
 }

@@ -71,6 +71,10 @@ Usage:
   rmon [options] [HOST[:PORT]...]                  interactive console
   rmon keygen [FILE] [--comment TEXT] [--passphrase]   make an operator key pair
   rmon token new FILE                              write a fresh shared token (0600)
+  rmon bootstrap [--ssh-option OPT]... [--inventory FILE | HOST...]
+                                                   install rmon-server over ssh and pin
+                                                   each certificate (rmon bootstrap --help)
+  rmon web [options] [HOST...] [--listen ADDR:PORT]   the fleet on a live page (rmon web --help)
   rmon [options] --hosts H1,H2 -- COMMAND...       run one command and exit
   rmon [options] --inventory FILE -- @web* ram     (targets work in one-shot too)
 

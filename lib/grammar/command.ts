@@ -9,6 +9,7 @@ import type {
   CallEnd,
   DownloadResult,
   FullInfo,
+  PingResult,
   ShellKind,
   TopInfo,
   UploadResult,
@@ -86,7 +87,7 @@ export type OkResult = {
 export interface RemoteResultMap extends Required<FullInfo> {
   top: TopInfo;
   info: FullInfo;
-  ping: CallEnd;
+  ping: PingResult;
   exec: CallEnd;
   upload: UploadResult;
   download: DownloadResult;
@@ -105,7 +106,7 @@ export type RemoteResultOf<K extends RemoteKind> = RemoteResultMap[K];
 /** A command the client handles itself, without asking a server. */
 export type LocalCommand =
   | { kind: "help"; topic?: string }
-  | { kind: "hosts" }
+  | { kind: "hosts"; target?: TargetExpr }
   | { kind: "connect"; addresses: string[] }
   | { kind: "forget"; target: TargetExpr }
   | { kind: "use"; target: TargetExpr }
@@ -128,6 +129,7 @@ export type LocalCommand =
     gid?: number;
   }
   | { kind: "pull"; remote: string; localDir: string }
+  | { kind: "web"; action: "start" | "stop"; listen?: string; readOnly: boolean }
   | { kind: "exit" };
 
 /** Anything a console line can ask for. */

@@ -15,6 +15,7 @@ import { SELECT_ADD, SELECT_REMOVE } from "./commands/select.ts";
 import { WATCH } from "./commands/watch.ts";
 import { DIFF } from "./commands/diff.ts";
 import { PULL, PUSH } from "./commands/transfer.ts";
+import { WEB } from "./commands/web.ts";
 
 /** Commands the client handles itself, in help order. */
 export const LOCAL_SPECS: readonly CommandSpec[] = [
@@ -29,6 +30,7 @@ export const LOCAL_SPECS: readonly CommandSpec[] = [
   DIFF,
   PUSH,
   PULL,
+  WEB,
   EXIT,
 ];
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { CallEnd } from "../protocol/messages.ts";
+import type { CallEnd, PingResult, PingStats } from "../protocol/messages.ts";
 
 /** A result field was missing or of the wrong type. */
 export class MalformedResultError extends TypeError {
@@ -104,6 +104,26 @@ export const CALL_END: Check<CallEnd> = object<CallEnd>({
   durationMs: num,
   truncated: bool,
   droppedBytes: num,
+});
+
+/** A ping run's figures (loss 0-100; round-trip times null without replies). */
+export const PING_STATS: Check<PingStats> = object<PingStats>({
+  sent: num,
+  received: num,
+  lossPercent: num,
+  rttMinMs: nullable(num),
+  rttAvgMs: nullable(num),
+  rttMaxMs: nullable(num),
+});
+
+/** `ping`'s answer: a CallEnd, plus its figures (`stats`, absent from older servers). */
+export const PING_RESULT: Check<PingResult> = object<PingResult>({
+  exitCode: nullable(num),
+  signal: nullable(str),
+  durationMs: num,
+  truncated: bool,
+  droppedBytes: num,
+  stats: optional(nullable(PING_STATS)),
 });
 
 /** The literal `true`. */

@@ -6,11 +6,17 @@
  * @module
  */
 
+// A JSON module import: embedded by `deno compile`, needing no read permission at run time.
+import denoConfig from "../../deno.json" with { type: "json" };
+
 /** Wire protocol version, sent in `hello` and bound into the auth transcript. */
 export const PROTOCOL_VERSION = 2;
 
-/** Server and client software version. */
-export const RMON_VERSION = "0.1.0";
+/**
+ * Server and client software version: deno.json's `version`, its one home (the
+ * release names its folder after it, `--version` prints it, `hello` sends it).
+ */
+export const RMON_VERSION: string = denoConfig.version;
 
 /** Default TCP port: unprivileged (the seed's port 50 needs root on Linux). */
 export const DEFAULT_PORT = 5050;

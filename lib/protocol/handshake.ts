@@ -278,7 +278,10 @@ export async function clientHandshake(
     const first = await reader.read();
     // A silent hang-up (server full, resetting) is transient, unlike a refusal.
     if (first === null) {
-      throw new ConnectionClosedError("Cannot authenticate: server closed the connection");
+      // Admission refuses before any byte (cheaper than a greeting), so name its likely reasons.
+      throw new ConnectionClosedError(
+        "Cannot authenticate: server hung up before its greeting (busy, or refusing this address for a while after failed sign-ins)",
+      );
     }
     const m = decodeMessage(first);
     if (m.kind !== "notification" || m.msg.method !== NOTIFICATIONS.hello || !m.msg.params) {

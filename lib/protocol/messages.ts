@@ -234,6 +234,27 @@ export type CallEnd = {
   droppedBytes: number;
 };
 
+/** The figures of a `ping` run, read from its summary (see lib/exec/ping_output.ts). */
+// A type, not an interface: results must be assignable to `Json`, which needs an index signature.
+export type PingStats = {
+  /** Echo requests sent. */
+  sent: number;
+  /** Replies received. */
+  received: number;
+  /** Requests without a reply, in percent (0-100, two decimals). */
+  lossPercent: number;
+  /** Round-trip times in ms; null when no reply came. */
+  rttMinMs: number | null;
+  rttAvgMs: number | null;
+  rttMaxMs: number | null;
+};
+
+/**
+ * The result of `ping`: its CallEnd plus `stats`, the parsed figures (null when
+ * ping printed no summary; absent from servers older than the field).
+ */
+export type PingResult = CallEnd & { stats?: PingStats | null };
+
 /** `cancel` params: the id of the call to stop. */
 export interface CancelParams {
   id: RequestId;

@@ -8,7 +8,7 @@
  */
 
 // Full pinned specifiers, not deno.json imports: the server runs with --no-config
-// (see deno.json compile:server). deno.lock records them when the tests load this.
+// (see deno.json binaries.server). deno.lock records them when the tests load this.
 import "npm:reflect-metadata@0.2.2"; // @peculiar/x509's dependency injection needs it first
 import * as x509 from "npm:@peculiar/x509@2.2.0";
 

@@ -21,6 +21,7 @@ import { pingArgv } from "../exec/ping.ts";
 import type { CallStream } from "./call_stream.ts";
 import { receiveUpload } from "./file_upload.ts";
 import { sendDownload } from "./file_download.ts";
+import { parsePingOutput } from "../exec/ping_output.ts";
 
 /** What a handler may use: its call's identity, cancellation, output and lifecycle hooks. */
 export interface CallContext {
@@ -159,15 +160,20 @@ const ping: Handler<"ping"> = async (cmd, ctx) => {
   const count = clampPingCount(cmd.count);
   // One second per echo request plus slack: a dead host cannot hold the call open.
   const timeoutMs = count * 1000 + TIMEOUTS.pingSlackMs;
+  // Kept to read the figures from; ping's output is capped at one chunk, so this stays small.
+  let stdout = "";
   const result = await run({
     ...pingArgv(cmd.host, count),
     signal: ctx.signal,
     timeoutMs,
     maxOutputBytes: LIMITS.outputChunkBytes,
     env: callEnv(ctx),
-    onOutput: ctx.output,
+    onOutput: (stream, data) => {
+      if (stream === "stdout") stdout += data;
+      return ctx.output(stream, data);
+    },
   });
-  return endOfCall(result, "Ping", timeoutMs);
+  return { ...endOfCall(result, "Ping", timeoutMs), stats: parsePingOutput(stdout) };
 };
 
 const lifecycle =

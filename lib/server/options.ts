@@ -74,6 +74,9 @@ const MAX_AUTH_TIMEOUT_S = 300;
 export const SERVER_USAGE = `rmon-server: answer authenticated rmon requests about this machine
 
 Usage: rmon-server [options]
+       rmon-server service print systemd|launchd|windows [--exe PATH] [options]
+       rmon-server service install [--exe PATH] [--root DIR] [options]
+       rmon-server fingerprint [options]
 
 Options:
   --host ADDR          address to listen on (default ${DEFAULT_HOST}; loopback only
@@ -132,7 +135,12 @@ start that needs it and kept beside the token; its fingerprint (what clients
 pin with --fingerprint) is printed at every start.
 Signals: SIGINT, SIGTERM and SIGHUP (not on Windows) stop the server like
 "kill": running commands are killed, clients get "bye"; clients that do not
-read get ${TIMEOUTS.closeGraceMs / 1000} s, then are cut off.`;
+read get ${TIMEOUTS.closeGraceMs / 1000} s, then are cut off.
+Service: "service print" writes a systemd unit, launchd plist or Windows service
+command running this binary with the options after it; "service install" writes
+it where systemd (Linux) or launchd (macOS) looks and, as root, enables and
+(re)starts it (--root DIR or RMON_SERVICE_ROOT: write under DIR, enable nothing).
+"fingerprint" prints the SHA-256 of the certificate these options serve.`;
 
 /**
  * `--auth-timeout` in ms. Seconds like every other timeout (`10`, `10s`,

@@ -91,6 +91,26 @@ export function certificateNames(listenHost: string): CertificateNames {
 }
 
 /**
+ * Make a self-signed certificate for `listenHost` and save it (key 0600,
+ * never overwriting) at `certPath` and `keyPath`.
+ */
+export async function generateIdentityFiles(
+  certPath: string,
+  keyPath: string,
+  listenHost: string,
+): Promise<{ certPem: string; keyPem: string }> {
+  // A computed specifier keeps the certificate library (npm) out of the server's module
+  // graph: with it there, Deno sets up npm support at every start, ~7 MiB of RSS measured,
+  // though only a first TLS start needs it. `deno compile` takes it in through --include.
+  const { generateCertificate } = await import(CERT_GEN_MODULE) as CertGenModule;
+  const made = await generateCertificate(certificateNames(listenHost));
+  // Key first: a certificate without its key would block every later start.
+  await writePrivateFile(keyPath, made.keyPem);
+  await writePrivateFile(certPath, made.certPem);
+  return made;
+}
+
+/**
  * Load the server's TLS identity: the given files, else the state pair, else
  * a new self-signed one saved to the state directory.
  */
@@ -99,6 +119,8 @@ export async function loadServerIdentity(opts: {
   keyFile?: string;
   listenHost: string;
   env: EnvLookup;
+  /** Where a generated pair is kept (default: the server's, see {@linkcode certStatePaths}). */
+  statePaths?: { certPath: string; keyPath: string };
 }): Promise<LoadedIdentity> {
   if (opts.certFile !== undefined && opts.keyFile !== undefined) {
     return {
@@ -108,20 +130,13 @@ export async function loadServerIdentity(opts: {
       keyPath: opts.keyFile,
     };
   }
-  const { certPath, keyPath } = certStatePaths(opts.env);
+  const { certPath, keyPath } = opts.statePaths ?? certStatePaths(opts.env);
   try {
     return { identity: await readPair(certPath, keyPath), source: "state", certPath, keyPath };
   } catch (err) {
     if (!(err instanceof Error && err.cause instanceof Deno.errors.NotFound)) throw err;
   }
-  // A computed specifier keeps the certificate library (npm) out of the server's module
-  // graph: with it there, Deno sets up npm support at every start, ~7 MiB of RSS measured,
-  // though only a first TLS start needs it. `deno compile` takes it in through --include.
-  const { generateCertificate } = await import(CERT_GEN_MODULE) as CertGenModule;
-  const { certPem, keyPem } = await generateCertificate(certificateNames(opts.listenHost));
-  // Key first: a certificate without its key would block every later start.
-  await writePrivateFile(keyPath, keyPem);
-  await writePrivateFile(certPath, certPem);
+  const { certPem, keyPem } = await generateIdentityFiles(certPath, keyPath, opts.listenHost);
   return {
     identity: { certPem, keyPem, fingerprint: await fingerprintOfPem(certPem) },
     source: "generated",

@@ -72,7 +72,7 @@ export function diffAgainstMajority(
 }
 
 /** How a leaf reads in a diff line: strings bare unless that would hide something. */
-function leafText(value: unknown): string {
+export function leafText(value: unknown): string {
   if (value === undefined) return "(missing)";
   if (typeof value !== "string") return canonicalJson(value);
   // Quote when the bare text would be invisible or ambiguous: empty, padded, multi-line, quoted,

@@ -19,6 +19,7 @@ import { type MetricMethod, renderMetricTable } from "./metrics.ts";
 import { failureLines, failureText, summarize } from "./summary.ts";
 import { visibleWidth } from "./table.ts";
 import { escapeControls } from "./escape_controls.ts";
+import { pingStatsOf, renderPingTable } from "./ping.ts";
 
 /** Where a view writes: the console or stdout, and stderr for progress. */
 export interface ViewSink {
@@ -35,6 +36,8 @@ export interface ViewSink {
    * stdout is a terminal and `--raw` was not given. Off, the bytes pass unchanged.
    */
   escape: boolean;
+  /** The columns tables must fit in: the terminal's width on a terminal, else 80. */
+  width: number;
 }
 
 /**
@@ -184,7 +187,7 @@ export class FanoutView {
           ? { host: r.host, result: r.data }
           : { host: r.host, error: failureText(r) }
       );
-      parts.push(renderMetricTable(this.#cmd.kind, rows, c));
+      parts.push(renderMetricTable(this.#cmd.kind, rows, c, this.#sink.width));
     } else if (
       (this.#cmd.kind === "exec" || this.#cmd.kind === "ping") && this.#mode !== "stream"
     ) {
@@ -200,6 +203,7 @@ export class FanoutView {
         : groups.some((g) => g.hosts.length > 1);
       if (show) parts.push(renderGathered(groups, c));
     }
+    if (this.#cmd.kind === "ping") parts.push(renderPingTable(results, c, this.#sink.width));
     if (this.#cmd.kind === "upload" || this.#cmd.kind === "download") {
       parts.push(...transferLines(results, c));
     }
@@ -223,8 +227,22 @@ export class FanoutView {
   }
 }
 
-/** One NDJSON record of `--json` output; field names are stable (see README). */
-export function jsonRecord(r: HostResult, address: string | undefined): Record<string, unknown> {
+/**
+ * What a record's `data` holds: a metric's answer; for `ping`, its figures
+ * (`sent`, `received`, `lossPercent`, `rttMinMs`, `rttAvgMs`, `rttMaxMs`) when
+ * ping printed them; else null.
+ */
+function recordData(r: HostResult, kind: RemoteCommand["kind"] | undefined): unknown {
+  if (kind === "ping") return pingStatsOf(r);
+  return r.status === "ok" && r.stdout === undefined ? r.data ?? null : null;
+}
+
+/** One NDJSON record of `--json` output for `kind`'s answer; field names are stable (see README). */
+export function jsonRecord(
+  r: HostResult,
+  address: string | undefined,
+  kind?: RemoteCommand["kind"],
+): Record<string, unknown> {
   return {
     host: r.host,
     address: address ?? null,
@@ -236,7 +254,7 @@ export function jsonRecord(r: HostResult, address: string | undefined): Record<s
     stderr: r.stderr ?? null,
     truncated: r.truncated ?? false,
     role: r.role ?? null,
-    data: r.status === "ok" && r.stdout === undefined ? r.data ?? null : null,
+    data: recordData(r, kind),
     error: r.error ?? null,
   };
 }

@@ -81,6 +81,8 @@ function rate(value: number): string {
 
 const LEFT = (title: string): Column => ({ title });
 const RIGHT = (title: string): Column => ({ title, align: "right" });
+/** A text column that wraps its cells when the table is too wide for the screen. */
+const WRAP = (title: string): Column => ({ title, shrink: "wrap" });
 
 /** Columns and row builder of one metric; a host may yield several rows. */
 interface View {
@@ -126,7 +128,7 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
     rows: (r, color) => [ramCells(r, color)],
   },
   cpu: {
-    columns: [LEFT("HOST"), RIGHT("CPU%"), RIGHT("CORES"), LEFT("LOAD (1/5/15)"), LEFT("MODEL")],
+    columns: [LEFT("HOST"), RIGHT("CPU%"), RIGHT("CORES"), LEFT("LOAD (1/5/15)"), WRAP("MODEL")],
     rows: (r, color) => {
       const cpu = record<CpuInfo>(r);
       const cores = num(cpu.cores);
@@ -139,18 +141,18 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
     },
   },
   os: {
-    columns: [LEFT("HOST"), LEFT("PLATFORM"), LEFT("RELEASE"), LEFT("ARCH"), LEFT("NAME")],
+    columns: [LEFT("HOST"), LEFT("PLATFORM"), WRAP("RELEASE"), LEFT("ARCH"), WRAP("NAME")],
     rows: (r) => {
       const os = record<OsInfo>(r);
       return [[str(os.platform), str(os.release), str(os.arch), str(os.name)]];
     },
   },
   name: {
-    columns: [LEFT("HOST"), LEFT("HOSTNAME")],
+    columns: [LEFT("HOST"), WRAP("HOSTNAME")],
     rows: (r) => [[str(record<NameInfo>(r).hostname)]],
   },
   ip: {
-    columns: [LEFT("HOST"), LEFT("IFACE"), LEFT("ADDRESS")],
+    columns: [LEFT("HOST"), LEFT("IFACE"), WRAP("ADDRESS")],
     rows: (r) => {
       const all = list(record<IpInfo>(r).addresses).map((a) => record<InterfaceAddress>(a));
       // Loopback is the same everywhere; show it only when a host has nothing else.
@@ -163,7 +165,7 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
   disk: {
     columns: [
       LEFT("HOST"),
-      LEFT("MOUNT"),
+      WRAP("MOUNT"),
       RIGHT("SIZE"),
       RIGHT("USED"),
       RIGHT("FREE"),
@@ -229,10 +231,11 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
     columns: [
       LEFT("HOST"),
       RIGHT("PID"),
-      LEFT("USER"),
+      { title: "USER", shrink: "cut" },
       RIGHT("CPU%"),
       RIGHT("RSS"),
-      LEFT("COMMAND"),
+      // One line per process, as top shows it; --json has the whole command line.
+      { title: "COMMAND", shrink: "cut", min: 16 },
     ],
     rows: (r) => {
       const procs = list(record<TopInfo>(r).processes).map((p) => record<ProcessUsage>(p));
@@ -249,7 +252,7 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
   info: {
     columns: [
       LEFT("HOST"),
-      LEFT("OS"),
+      WRAP("OS"),
       RIGHT("CPU%"),
       RIGHT("RAM%"),
       RIGHT("LOAD"),
@@ -286,12 +289,15 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
  * top → HOST, PID, USER, CPU%, RSS, COMMAND (one row per process);
  * info → HOST, OS, CPU%, RAM%, LOAD (1 min),
  * DISK% (root), UPTIME. A failed host is one row with its error spanning the
- * columns (red when `color`).
+ * columns (red when `color`). Given a `width` (the terminal's, or 80), text
+ * columns wrap to fit it, and a table that still does not fit is shown as a
+ * vertical list, one block per row.
  */
 export function renderMetricTable(
   method: MetricMethod,
   rows: readonly MetricRow[],
   color: boolean,
+  width?: number,
 ): string {
   const view = VIEWS[method];
   const body: string[][] = [];
@@ -302,5 +308,5 @@ export function renderMetricTable(
     }
     for (const cells of view.rows(row.result, color)) body.push([row.host, ...cells]);
   }
-  return renderTable(view.columns, body, { color });
+  return renderTable(view.columns, body, { color, width });
 }

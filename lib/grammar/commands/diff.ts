@@ -20,7 +20,11 @@ export const DIFF: CommandSpec = {
   usage: "diff COMMAND",
   summary: "Run a command and show how the servers' answers differ",
   detail: "Runs COMMAND (a metric, ping or exec) on the servers, groups identical\n" +
-    "answers and shows the differences. Examples: diff os   diff sh: uname -r",
+    "answers and shows how the others differ from the most common one: a\n" +
+    "metric field by field, exec output as a unified diff (--- the common\n" +
+    "hosts, +++ the others). When all agree, it shows the common answer.\n" +
+    "Also in one-shot mode: rmon HOSTS -- diff os\n" +
+    "Examples: diff os   diff sh: uname -r",
   targeted: true,
   parse(input) {
     if (input.rest.trim() === "") return input.fail("expected a command to compare");

@@ -8,7 +8,7 @@
 import { LIMITS, METHODS } from "../../protocol/constants.ts";
 import type { JsonObject } from "../../protocol/messages.ts";
 import { isValidPingHost } from "../ping_host.ts";
-import { CALL_END } from "../result_check.ts";
+import { PING_RESULT } from "../result_check.ts";
 import type { RemoteSpec } from "../spec.ts";
 import { quote } from "../_quote.ts";
 import { atMost, wholeNumber } from "./_args.ts";
@@ -33,7 +33,8 @@ export const PING: RemoteSpec<"ping"> = {
   form: "word",
   usage: "ping HOST [COUNT]",
   summary: `Ping HOST from each server, COUNT times (default ${DEFAULT_PING_COUNT})`,
-  detail: "Each server runs the system ping against HOST and streams its output.\n" +
+  detail: "Each server runs the system ping against HOST and streams its output,\n" +
+    "then a table of each server's sent, received, loss and round-trip min/avg/max.\n" +
     "HOST is an IPv4 or IPv6 address or a host name. COUNT is a positive whole\n" +
     `number; servers use at most ${LIMITS.pingCountMax}. Example: ping 192.0.2.1 3`,
   targeted: true,
@@ -67,5 +68,5 @@ export const PING: RemoteSpec<"ping"> = {
     const count = params.optionalInteger("count");
     return count === undefined ? { kind: "ping", host } : { kind: "ping", host, count };
   },
-  result: CALL_END,
+  result: PING_RESULT,
 };

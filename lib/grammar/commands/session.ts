@@ -6,7 +6,7 @@
 
 import type { CommandSpec } from "../spec.ts";
 import { quote } from "../_quote.ts";
-import { atMost, noArgs } from "./_args.ts";
+import { atMost, noArgs, targetOfWords } from "./_args.ts";
 
 /** `help [COMMAND]`. */
 export const HELP: CommandSpec = {
@@ -27,19 +27,22 @@ export const HELP: CommandSpec = {
   },
 };
 
-/** `hosts`. */
+/** `hosts [TARGET]`. */
 export const HOSTS: CommandSpec = {
   name: "hosts",
   words: ["hosts"],
   form: "word",
-  usage: "hosts",
+  usage: "hosts [TARGET]",
   summary: "List the servers, their state and groups",
   detail: "Lists every known server with its address, connection state and groups,\n" +
-    "marking the selected ones. With a target (@db* hosts), only those.",
+    "marking the selected ones. With a target (hosts db*, or @db* hosts), only\n" +
+    "those; a target naming one server shows it in full (the whole error, the\n" +
+    "certificate fingerprint). Example: hosts web1",
   targeted: true,
   parse(input) {
-    noArgs(input);
-    return { kind: "hosts" };
+    const args = input.args();
+    if (args.length === 0) return { kind: "hosts" };
+    return { kind: "hosts", target: targetOfWords(args) };
   },
 };
 

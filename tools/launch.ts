@@ -26,7 +26,7 @@ export async function launch(entry: Entry, args: readonly string[]): Promise<num
   const cwd = Deno.env.get("INIT_CWD") || Deno.cwd();
   await warmCache([entry], { cwd, notice: (text) => console.error(text) });
   const command = new Deno.Command(Deno.execPath(), {
-    args: [...quietRun(await runArgs(entry)), ...args],
+    args: [...quietRun(runArgs(entry)), ...args],
     cwd,
     stdin: "inherit",
     stdout: "inherit",

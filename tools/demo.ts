@@ -11,10 +11,10 @@
  */
 // deno-lint-ignore-file no-console
 
-import { describeError } from "../protocol/errors.ts";
-import { runArgsSync } from "./entry_flags.ts";
+import { describeError } from "../lib/protocol/errors.ts";
+import { runArgs } from "./entry_flags.ts";
 import { childEnv, type LocalServer, signalChild, spawnLocalServer } from "./local_server.ts";
-import { generateToken } from "../token_file.ts";
+import { generateToken } from "../lib/token_file.ts";
 import { quietRun, warmCache } from "./warm_cache.ts";
 
 const SERVERS = 3;
@@ -40,7 +40,7 @@ async function main(): Promise<number> {
       "Try: ram, @127.0.0.1:* cpu, info, sh: uname -a, ping 127.0.0.1 2, hosts, help. Ctrl-D leaves.",
     );
     const client = new Deno.Command(Deno.execPath(), {
-      args: [...quietRun(runArgsSync("client")), ...hosts],
+      args: [...quietRun(runArgs("client")), ...hosts],
       env: childEnv({ RMON_TOKEN: token }),
       stdin: "inherit",
       stdout: "inherit",

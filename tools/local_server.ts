@@ -5,8 +5,8 @@
  * @module
  */
 
-import { deadline } from "../async.ts";
-import { runArgsSync } from "./entry_flags.ts";
+import { deadline } from "../lib/async.ts";
+import { runArgs } from "./entry_flags.ts";
 
 /** A started server child and what it printed until it listened. */
 export interface LocalServer {
@@ -66,7 +66,7 @@ const LISTENING = /listening on (\[[^\]]+\]|[^:\s]+):(\d+)/;
 
 /** Start `server.ts` and resolve once it listens; throws with its output if it does not. */
 export async function spawnLocalServer(opts: SpawnOptions): Promise<LocalServer> {
-  const argv = [...runArgsSync("server"), "--port", String(opts.port ?? 0), ...(opts.args ?? [])];
+  const argv = [...runArgs("server"), "--port", String(opts.port ?? 0), ...(opts.args ?? [])];
   const child = new Deno.Command(opts.wrap?.cmd ?? Deno.execPath(), {
     args: opts.wrap ? [...opts.wrap.args, Deno.execPath(), ...argv] : argv,
     env: opts.env,

@@ -49,7 +49,7 @@ export async function warmCache(
   try {
     for (const entry of entries) {
       const out = await new Deno.Command(Deno.execPath(), {
-        args: await cacheArgs(entry),
+        args: cacheArgs(entry),
         cwd: opts.cwd,
         stdin: "null",
         stdout: "piped",
