@@ -153,6 +153,7 @@ async function main(args: string[]): Promise<number> {
     readOnly: opts.readOnly,
     maxFrameBytes: opts.maxFrameBytes,
     maxOutputBytes: opts.maxOutputBytes,
+    maxUploadBytes: opts.maxUploadBytes,
     authTimeoutMs: opts.authTimeoutMs,
     execEnv: opts.execEnv,
     writeTimeoutMs: opts.writeTimeoutMs,

@@ -11,7 +11,8 @@
  * fanout (1…100 server processes), client (client RSS with many links), tls
  * (a `--tls` server against a plain one started the same way: latency, cold
  * connect, exec streaming, RSS after start), web (`rmon web`'s page in chromium
- * with a simulated fleet: load, one update's main-thread time, heap after an hour).
+ * with a simulated fleet: load, one update's main-thread time, heap after an hour),
+ * files (push a file to many servers and pull it back, against local `cp`; client peak RSS).
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -29,6 +30,7 @@ import {
 import { measureLatency, ramFrameBytes } from "./latency.ts";
 import { measureTls } from "./tls.ts";
 import { measureWeb } from "./web.ts";
+import { measureTransfer } from "./transfer.ts";
 import { buildFleet, connectAll, keyFor } from "./links.ts";
 import {
   BENCH_TOKEN,
@@ -67,6 +69,8 @@ export const FULL: BenchConfig = {
   webHosts: 1000,
   webUpdateRounds: 20,
   webHourRounds: 1800,
+  fileBytes: 100_000_000,
+  fileServers: 10,
 };
 
 /** The sizes of `--quick`: a smoke run of every figure in well under a minute. */
@@ -88,9 +92,11 @@ export const QUICK: BenchConfig = {
   webHosts: 50,
   webUpdateRounds: 5,
   webHourRounds: 60,
+  fileBytes: 5_000_000,
+  fileServers: 2,
 };
 
-const SECTIONS = ["server", "life", "fanout", "client", "tls", "web"] as const;
+const SECTIONS = ["server", "life", "fanout", "client", "tls", "web", "files"] as const;
 type Section = typeof SECTIONS[number];
 
 /** Processes started at once when starting a pool (2 cores: more only thrashes). */
@@ -187,7 +193,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls,web]",
+      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls,web,files]",
     );
     return 0;
   }
@@ -228,6 +234,7 @@ async function main(): Promise<number> {
   }
   if (sections.has("tls")) Object.assign(figures, await measureTls(cfg, progress));
   if (sections.has("web")) Object.assign(figures, await measureWeb(cfg, progress));
+  if (sections.has("files")) Object.assign(figures, await measureTransfer(cfg, progress));
   // Keep a stable order: the order of figureKeys, whatever order sections ran in.
   for (const key of figureKeys(cfg)) {
     if (figures[key]) results.figures[key] = figures[key];

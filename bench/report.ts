@@ -85,6 +85,9 @@ export interface BenchConfig {
   webHosts: number;
   webUpdateRounds: number;
   webHourRounds: number;
+  /** Size of the file pushed and pulled, and the servers it goes to. */
+  fileBytes: number;
+  fileServers: number;
 }
 
 /** The keys of every figure a run with `config` produces. */
@@ -111,6 +114,10 @@ export function figureKeys(config: BenchConfig): string[] {
     `web.load.n${config.webHosts}`,
     `web.update.n${config.webHosts}`,
     `web.heap.hour.n${config.webHosts}`,
+    "files.push.aggregate",
+    "files.push.per_host",
+    "files.pull.aggregate",
+    "files.client.rss",
   ];
 }
 

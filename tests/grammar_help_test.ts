@@ -11,8 +11,12 @@ import { parseLine } from "../lib/grammar/parse_line.ts";
 
 Deno.test("HELP_ENTRIES covers every command once, plus the target topic", () => {
   const names = HELP_ENTRIES.map((e) => e.name);
-  assert.deepEqual(names, [...COMMAND_SPECS.map((s) => s.name), "target"]);
+  const typed = COMMAND_SPECS.filter((s) => s.words.length > 0);
+  assert.deepEqual(names, [...typed.map((s) => s.name), "target"]);
   assert.equal(new Set(names).size, names.length);
+  // Only the wire methods of push and pull have no word, and so no help entry.
+  const wireOnly = COMMAND_SPECS.filter((s) => s.words.length === 0).map((s) => s.name);
+  assert.deepEqual(wireOnly, ["upload", "download"]);
 });
 
 Deno.test("HELP_ENTRIES text is complete and tidy", async (t) => {
@@ -125,7 +129,7 @@ Deno.test("formatHelp() explains one topic", async (t) => {
 
 Deno.test("completeCommandWord() offers the command words with a prefix", async (t) => {
   const cases: [string, string[]][] = [
-    ["p", ["ping", "ps:"]],
+    ["p", ["ping", "ps:", "pull", "push"]],
     ["S", ["sh:", "shutdown"]],
     ["di", ["diff", "disconnect", "disk"]],
     ["exit", ["exit"]],

@@ -375,6 +375,8 @@ const SAMPLE_ARGS: Record<string, string> = {
   "select-add": "web1",
   "select-remove": "web1",
   diff: " os",
+  push: " a /b",
+  pull: " /a b",
 };
 
 Deno.test("parseLine() knows every word of every command in the table", async (t) => {

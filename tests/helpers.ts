@@ -21,7 +21,8 @@ import { generateCertificate } from "../lib/server/cert_gen.ts";
 import { clientHandshake, type ClientSession, serverHandshake } from "../lib/protocol/handshake.ts";
 import { NodeSocketStream } from "../lib/protocol/node_stream.ts";
 import { dialTcp, listenTcp, tcpTransport } from "../lib/protocol/tcp_transport.ts";
-import { FRAME_LIMITS, LIMITS, TIMEOUTS } from "../lib/protocol/constants.ts";
+import { ERROR_CODES, FRAME_LIMITS, LIMITS, TIMEOUTS } from "../lib/protocol/constants.ts";
+import { RpcPeer } from "../lib/protocol/connection.ts";
 import { DEFAULT_ADMISSION } from "../lib/server/admission.ts";
 import { Logger } from "../lib/server/log.ts";
 import { RmonServer, type RmonServerConfig } from "../lib/server/rmon_server.ts";
@@ -66,6 +67,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Port to bind (default 0: a free one). */
   port?: number;
+  /** A program that runs the server (and `exec`s it), e.g. in a private mount namespace. */
+  wrap?: { cmd: string; args: string[] };
 }
 
 /** Start `server.ts` as the build would run it and wait until it listens. */
@@ -76,7 +79,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
   if (token !== null) env.RMON_TOKEN = token;
   let server;
   try {
-    server = await spawnLocalServer({ args: opts.args, port: opts.port, env });
+    server = await spawnLocalServer({ args: opts.args, port: opts.port, env, wrap: opts.wrap });
   } catch (err) {
     await Deno.remove(home, { recursive: true });
     throw err;
@@ -640,7 +643,13 @@ export function silentServer(): { hostname: string; port: number } & AsyncDispos
 export async function rawAuthenticated(
   server: { hostname: string; port: number; token: string },
 ): Promise<
-  & { conn: Deno.TcpConn; send(obj: unknown): Promise<void>; next(): Promise<unknown> }
+  & {
+    conn: Deno.TcpConn;
+    send(obj: unknown): Promise<void>;
+    next(): Promise<unknown>;
+    /** The `n` raw bytes after the last frame (a stream chunk's payload). */
+    bytes(n: number): Promise<Uint8Array>;
+  }
   & AsyncDisposable
 > {
   const conn = await rawConnect(server);
@@ -658,7 +667,13 @@ export async function rawAuthenticated(
   if (!answer.result) {
     throw new Error(`Cannot authenticate raw connection: ${JSON.stringify(answer)}`);
   }
-  return { conn, send, next, [Symbol.asyncDispose]: conn[Symbol.asyncDispose] };
+  return {
+    conn,
+    send,
+    next,
+    bytes: (n) => frames.readBytes(n),
+    [Symbol.asyncDispose]: conn[Symbol.asyncDispose],
+  };
 }
 
 /** Resident memory of a process in bytes, from `ps`. */
@@ -681,6 +696,48 @@ export function mutedServer(token: string): { hostname: string; port: number } &
       deadlineMs: 5_000,
       maxFrameBytes: 1 << 20,
     })
+      .catch(() => {/* a failed handshake just leaves the socket closed */});
+  });
+}
+
+/**
+ * A server as one from before streams would answer (protocol 2 without
+ * `upload`, `download` or exec input): it signs in with `token`, answers `os`
+ * and `heartbeat`, refuses `exec` with a `stdin` field as an unknown field, and
+ * every other method as not found. Dispose to close it.
+ */
+export function olderServer(token: string): { hostname: string; port: number } & AsyncDisposable {
+  const key = new TokenKey(token);
+  return holdingServer((conn) => {
+    const transport = tcpTransport(conn as Deno.TcpConn, "server");
+    serverHandshake(transport, { key, readOnly: false, deadlineMs: 5_000, maxFrameBytes: 1 << 20 })
+      .then((io) => {
+        const peer: RpcPeer = new RpcPeer(transport, io.reader, io.writer, {
+          onRequest: (req) => {
+            if (req.method === "os") {
+              peer.sendResult(req.id, {
+                platform: "linux",
+                release: "1",
+                arch: "x64",
+                name: "old",
+              });
+            } else if (req.method === "heartbeat") {
+              peer.sendResult(req.id, { time: Date.now() });
+            } else if (req.method === "exec" && req.params && "stdin" in req.params) {
+              peer.sendError(req.id, {
+                code: ERROR_CODES.invalidParams,
+                message: 'Cannot run "exec": unexpected field "stdin"',
+              });
+            } else {
+              peer.sendError(req.id, {
+                code: ERROR_CODES.methodNotFound,
+                message: `Method not found: "${req.method}"`,
+              });
+            }
+          },
+        });
+        return peer.run();
+      })
       .catch(() => {/* a failed handshake just leaves the socket closed */});
   });
 }

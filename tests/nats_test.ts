@@ -316,6 +316,21 @@ Deno.test({
       assert.deepEqual(statuses(r.stdout), { web1: "ok", web2: "ok", db1: "ok", hung1: "timeout" });
     });
 
+    await t.step("push, pull and --stdin over the bus: one usage line, nothing run", async () => {
+      for (
+        const args of [
+          ["--", "push", "/etc/hostname", "/tmp/x"],
+          ["--", "pull", "/etc/hostname", "/tmp"],
+          ["--stdin", "-y", "--", "sh: cat"],
+        ]
+      ) {
+        const r = await bus(b.url, args);
+        assert.equal(r.code, EXIT_CODES.usage, r.stdout + r.stderr);
+        assert.equal(r.stdout, "");
+        assert.match(r.stderr, /needs direct connections; the bus \(--nats\) does not carry it/);
+      }
+    });
+
     await t.step("a replayed request is refused and its command not run again", async () => {
       const file = await Deno.makeTempFile();
       const seen = capture(nc, subjects.host("db1"));

@@ -19,9 +19,9 @@ function entry(option: string): string {
   return [lines[start]!, ...rest.slice(0, end < 0 ? rest.length : end)].join("\n");
 }
 
-Deno.test("SERVER_USAGE says --read-only refuses exec, reset and kill, not disconnect", () => {
+Deno.test("SERVER_USAGE says --read-only refuses exec, push, pull, reset and kill, not disconnect", () => {
   const text = entry("--read-only").replace(/\s+/g, " ");
-  assert.match(text, /refuse exec \(sh:, dos:, ps:\), reset and kill/);
+  assert.match(text, /refuse exec \(sh:, dos:, ps:\), push, pull, reset and kill/);
   assert.doesNotMatch(text, /disconnect/);
 });
 

@@ -30,6 +30,7 @@ Deno.test("parseServerArgs() gives secure defaults", () => {
     logLevel: "normal",
     maxFrameBytes: FRAME_LIMITS.postAuth,
     maxOutputBytes: LIMITS.execOutputBytes,
+    maxUploadBytes: 1024 ** 3,
     authTimeoutMs: TIMEOUTS.authDeadlineMs,
     writeTimeoutMs: TIMEOUTS.writeMs,
     idleTimeoutMs: TIMEOUTS.idleMs,

@@ -32,6 +32,12 @@ export interface SpawnOptions {
   detached?: boolean;
   /** How long to wait for the "listening" line (default 30 s). */
   startTimeoutMs?: number;
+  /**
+   * A program that runs the server for us, given the server's command line
+   * after its own arguments (e.g. `unshare -m sh -c 'mount …; exec "$0" "$@"'`);
+   * it must `exec` the server so the pid stays the server's. Default none.
+   */
+  wrap?: { cmd: string; args: string[] };
 }
 
 const decoder = new TextDecoder();
@@ -60,8 +66,9 @@ const LISTENING = /listening on (\[[^\]]+\]|[^:\s]+):(\d+)/;
 
 /** Start `server.ts` and resolve once it listens; throws with its output if it does not. */
 export async function spawnLocalServer(opts: SpawnOptions): Promise<LocalServer> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...runArgs("server"), "--port", String(opts.port ?? 0), ...(opts.args ?? [])],
+  const argv = [...runArgs("server"), "--port", String(opts.port ?? 0), ...(opts.args ?? [])];
+  const child = new Deno.Command(opts.wrap?.cmd ?? Deno.execPath(), {
+    args: opts.wrap ? [...opts.wrap.args, Deno.execPath(), ...argv] : argv,
     env: opts.env,
     clearEnv: true,
     stdin: "null",

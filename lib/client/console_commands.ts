@@ -17,6 +17,10 @@ import type { ConsoleContext } from "./console_context.ts";
 import { runWatch } from "./console_watch.ts";
 import { FanoutView } from "./views/fanout.ts";
 import { renderHostDetail, renderHosts, stateText } from "./views/hosts.ts";
+import type { HostResult } from "./fleet.ts";
+import { listPushFiles, pushFiles } from "./transfer_push.ts";
+import { pullFiles } from "./transfer_pull.ts";
+import { transferViewCommand } from "./views/transfer.ts";
 
 /** The tag of a local command. */
 export type LocalKind = LocalCommand["kind"];
@@ -146,6 +150,35 @@ async function diff(
   ctx.out(renderCommandDiff(cmd, results, ctx.env.color));
 }
 
+/** `push` and `pull`: the transfer on the target hosts, shown as a fan-out (Ctrl-C cancels). */
+async function transfer(
+  ctx: ConsoleContext,
+  command: LocalCommandOf<"push" | "pull">,
+  target: TargetExpr | undefined,
+): Promise<void> {
+  const shown = transferViewCommand(command);
+  const ready = await prepareRemote(ctx, target, shown, "No hosts selected");
+  if (ready === null) return;
+  const { names } = ready;
+  const files = command.kind === "push" ? await listPushFiles(command) : [];
+  const view = new FanoutView(ctx.sink(), shown, names);
+  const controller = new AbortController();
+  ctx.running = controller;
+  try {
+    const opts = {
+      signal: controller.signal,
+      waitMs: ctx.opts.waitMs,
+      onResult: (r: HostResult) => view.result(r),
+    };
+    const results = command.kind === "push"
+      ? await pushFiles(ctx.fleet, names, command, files, opts)
+      : await pullFiles(ctx.fleet, names, command.remote, command.localDir, opts);
+    view.finish(results);
+  } finally {
+    ctx.running = null;
+  }
+}
+
 async function connect(ctx: ConsoleContext, command: LocalCommandOf<"connect">): Promise<void> {
   const fresh = new Set<string>();
   for (const address of command.addresses) {
@@ -254,6 +287,8 @@ export const LOCAL_HANDLERS: { readonly [K in LocalKind]: LocalHandler<K> } = {
   watch,
   diff,
   web: (ctx, cmd) => webCommand(ctx, cmd),
+  push: transfer,
+  pull: transfer,
 };
 
 /** Run a local command through its handler; "leave" when the console should end. */

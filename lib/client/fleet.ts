@@ -11,7 +11,7 @@ import { ConnectionClosedError, RemoteError, TimeoutError } from "../protocol/er
 import { ERROR_CODES } from "../protocol/constants.ts";
 import type { TokenKey } from "../protocol/auth.ts";
 import type { SigningIdentity } from "../protocol/handshake.ts";
-import type { CallEnd, Json } from "../protocol/messages.ts";
+import type { CallEnd, Json, JsonObject, RequestId } from "../protocol/messages.ts";
 import type { RemoteCommand } from "../grammar/command.ts";
 import { toRequest } from "../grammar/params.ts";
 import { REMOTE_SPECS } from "../grammar/remote_table.ts";
@@ -84,6 +84,20 @@ export interface RunOptions {
   onResult?: (result: HostResult) => void;
   /** Whether to keep stdout/stderr in the results (for gathering and --json); default true. */
   collectOutput?: boolean;
+  /**
+   * The stream each host's call carries (push, pull, exec input): told the
+   * call's id and its `ready`/`chunk`/`ack` notifications, and `finish()`ed
+   * once the host has its result. With it every host's call starts at once
+   * (no fan-out bound): one source feeds them all, so none may wait for another.
+   */
+  stream?: (host: string) => CallStreamHandler | undefined;
+}
+
+/** What a stream needs to hear of its call (see `RunOptions.stream`). */
+export interface CallStreamHandler {
+  setId(id: RequestId): void;
+  onNotification(method: string, params: JsonObject, payload?: Uint8Array): void;
+  finish(): void;
 }
 
 /** The CallEnd a timeout or cancel error carries, if it is a well-formed one. */
@@ -249,7 +263,8 @@ export class Fleet implements FleetInterface {
         if (!stopped()) opts.onOutput!(host, stream, data);
       });
     try {
-      return await boundedAll(names, this.fanout, async (name) => {
+      const bound = opts.stream ? Math.max(1, names.length) : this.fanout;
+      return await boundedAll(names, bound, async (name) => {
         const started = performance.now();
         const answer = stopped()
           ? null
@@ -275,6 +290,7 @@ export class Fleet implements FleetInterface {
         }
         const role = this.#links.get(name)?.status().role;
         if (role) result.role = role;
+        opts.stream?.(name)?.finish();
         opts.onResult?.(result);
         if (result.status === "ok" && (cmd.kind === "disconnect" || cmd.kind === "kill")) {
           // The user ended this session on purpose: do not reconnect behind their back.
@@ -322,10 +338,18 @@ export class Fleet implements FleetInterface {
     const streaming = cmd.kind === "exec" || cmd.kind === "ping";
     const collect = opts.collectOutput ?? true;
     const out = { stdout: [] as string[], stderr: [] as string[] };
+    const stream = opts.stream?.(name);
     try {
       const data = await link.call(method, params, {
         signal: opts.signal,
         timeoutMs: opts.waitMs,
+        ...(stream
+          ? {
+            onId: (id: RequestId) => stream.setId(id),
+            onStream: (m: string, p: JsonObject, payload?: Uint8Array) =>
+              stream.onNotification(m, p, payload),
+          }
+          : {}),
         onOutput: (o) => {
           if (collect) out[o.stream].push(o.data);
           opts.onOutput?.(name, o.stream, o.data);
@@ -377,7 +401,7 @@ export class Fleet implements FleetInterface {
           return { ...base, ...extra, status: "unreachable", error: lostMidCommand(link, err) };
         }
         const status: HostStatus = err.code === ERROR_CODES.timeout ? "timeout" : "error";
-        return { ...base, ...extra, status, error: err.message };
+        return { ...base, ...extra, status, error: olderServer(cmd, err) ?? err.message };
       }
       if (err instanceof TimeoutError) return { ...base, status: "timeout", error: err.message };
       if (err instanceof ConnectionClosedError) {
@@ -405,4 +429,25 @@ function lostMidCommand(link: HostLink, err: Error): string {
   return err.message === new ConnectionClosedError().message
     ? "the connection was lost during the command"
     : `the connection was lost during the command: ${err.message}`;
+}
+
+/**
+ * What an older server's refusal of a newer call means (protocol.md §5.1):
+ * `upload`/`download` unknown, or `exec` without the `stdin` field.
+ */
+function olderServer(cmd: RemoteCommand, err: RemoteError): string | null {
+  if (
+    err.code === ERROR_CODES.methodNotFound && (cmd.kind === "upload" || cmd.kind === "download")
+  ) {
+    return `the server does not support ${
+      cmd.kind === "upload" ? "push" : "pull"
+    } (upgrade rmon-server)`;
+  }
+  if (
+    err.code === ERROR_CODES.invalidParams && cmd.kind === "exec" && cmd.stdin &&
+    /unexpected field "stdin"/.test(err.message)
+  ) {
+    return "the server does not support --stdin (upgrade rmon-server)";
+  }
+  return null;
 }

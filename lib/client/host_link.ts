@@ -388,6 +388,20 @@ export class HostLink {
     return peer.call(method, params, opts);
   }
 
+  /** Send an encoded frame (a stream chunk or ack); dropped when the link is not up. */
+  sendRaw(frame: string): Promise<void> {
+    const peer = this.#peer;
+    if (!peer || this.#state !== "up") return Promise.resolve();
+    return peer.sendRaw(frame);
+  }
+
+  /** Send an encoded frame in parts (a stream chunk); dropped when the link is not up. */
+  sendParts(parts: readonly Uint8Array[]): Promise<void> {
+    const peer = this.#peer;
+    if (!peer || this.#state !== "up") return Promise.resolve();
+    return peer.sendParts(parts);
+  }
+
   /** Close the link for good (no reconnect); resolves once the socket is closed. */
   async close(): Promise<void> {
     this.#wanted = false;

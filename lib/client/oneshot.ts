@@ -27,6 +27,10 @@ import { confirmRun } from "./confirm.ts";
 import { diffExitCode, diffRecords, renderCommandDiff } from "./console_diff.ts";
 import type { Fleet as FleetInterface } from "./fleet_api.ts";
 import { busSettings, busTargets, openBusFleet } from "./bus_setup.ts";
+import { listPushFiles, type PushCommand, pushFiles } from "./transfer_push.ts";
+import { type PullCommand, pullFiles } from "./transfer_pull.ts";
+import { transferViewCommand } from "./views/transfer.ts";
+import { fanOutChunks, OutStream, readerSource } from "./stream_out.ts";
 
 /** Where one-shot mode writes, and what stops it. */
 export interface OneShotIo {
@@ -47,9 +51,12 @@ export interface OneShotIo {
 /** A one-shot command: a remote command for the targets, shown as is or compared (`diff`). */
 export interface OneShotCommand {
   target?: TargetExpr;
+  /** The command sent; for a transfer, its wire method (`upload`, `download`). */
   cmd: RemoteCommand;
   /** `diff CMD`: run CMD, then show how the answers differ instead of each answer. */
   diff: boolean;
+  /** `push` or `pull`: carried out by the client through `cmd`'s method. */
+  transfer?: PushCommand | PullCommand;
 }
 
 /** Parse the one-shot command text into a target and a remote command (or a `diff` of one). */
@@ -68,6 +75,14 @@ export function parseOneShot(text: string): OneShotCommand {
   if (!parsed) throw new UsageError("Invalid command: empty");
   const command = parsed.command;
   if (command.kind === "diff") return { target: parsed.target, cmd: command.command, diff: true };
+  if (command.kind === "push" || command.kind === "pull") {
+    return {
+      target: parsed.target,
+      cmd: transferViewCommand(command),
+      diff: false,
+      transfer: command,
+    };
+  }
   if (!isRemote(command)) {
     throw new UsageError(`Invalid command: "${command.kind}" only works in the console`);
   }
@@ -129,19 +144,35 @@ export async function listHosts(opts: ClientOptions, write: (text: string) => vo
 
 /** Run one command on the targets and return the exit code. */
 export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<number> {
-  const { target, cmd, diff } = parseOneShot(opts.command ?? "");
+  const { target, cmd, diff, transfer } = parseOneShot(opts.command ?? "");
   if (cmd.kind === "exec" && cmd.timeoutMs === undefined) cmd.timeoutMs = opts.timeoutMs;
+  if (opts.stdin && (cmd.kind !== "exec" || diff)) {
+    const what = transfer?.kind ?? (diff ? "diff" : cmd.kind);
+    throw new UsageError(`Invalid arguments: --stdin goes with an exec command, not "${what}"`);
+  }
+  if (opts.stdin && cmd.kind === "exec") cmd.stdin = true;
   // On the bus the hosts are whoever is present (or the inventory's names); asked first.
   const settings = await busSettings(opts);
+  if (settings && (transfer || opts.stdin)) {
+    const what = transfer ? transfer.kind : "--stdin";
+    throw new UsageError(
+      `Invalid arguments: ${what} needs direct connections; the bus (--nats) does not carry it yet`,
+    );
+  }
   const bus = settings ? await openBusFleet(opts, settings) : null;
   let fleet: FleetInterface;
+  /** The direct fleet (null on the bus): transfers and stdin streams need its links. */
+  let direct: Fleet | null = null;
   let specs: HostSpec[] = [];
   let names: string[];
   let files: OutputFiles;
+  let pushList: Awaited<ReturnType<typeof listPushFiles>> | null = null;
   try {
     ({ specs, names } = bus
       ? { specs, names: busTargets(bus, target) }
       : await chooseHosts(opts, target));
+    // Checked before connecting: a missing local file is a usage error, not one per host.
+    pushList = transfer?.kind === "push" ? await listPushFiles(transfer) : null;
     // One-shot mode never asks: scripts run it, so a risky command needs --yes up front.
     const verdict = await confirmRun(cmd, names, {
       yes: opts.yes,
@@ -162,7 +193,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   if (bus) {
     fleet = bus;
   } else {
-    const direct = new Fleet(
+    direct = new Fleet(
       { connectTimeoutMs: opts.connectTimeoutMs, reconnect: false },
       opts.fanout,
     );
@@ -195,22 +226,41 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     }, stop.cancel.signal);
     if (io.progress && names.length > 1) io.stderr(clearLine());
     // Stopped while connecting, the command goes nowhere; each host still gets its record.
-    results = await fleet.run(names, cmd, {
-      signal: stop.cancel.signal,
-      stopWaiting: stop.giveUp.signal,
-      waitMs: opts.waitMs,
-      collectOutput: true,
-      onOutput: view ? (h, s, d) => view.output(h, s, d) : undefined,
-      onResult: (r) => {
-        files.save(r);
-        if (view) view.result(r);
-        else if (!diff) {
-          io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host), cmd.kind)) + "\n");
-        } else if (io.progress && names.length > 1) {
-          io.stderr(`${clearLine()}${++answered}/${names.length} hosts answered`);
-        }
-      },
-    });
+    const onResult = (r: HostResult) => {
+      files.save(r);
+      if (view) view.result(r);
+      else if (!diff) {
+        io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host), cmd.kind)) + "\n");
+      } else if (io.progress && names.length > 1) {
+        io.stderr(`${clearLine()}${++answered}/${names.length} hosts answered`);
+      }
+    };
+    const moving = { signal: stop.cancel.signal, waitMs: opts.waitMs, onResult };
+    if (transfer?.kind === "push") {
+      results = await pushFiles(direct!, names, transfer, pushList!, moving);
+    } else if (transfer?.kind === "pull") {
+      results = await pullFiles(direct!, names, transfer.remote, transfer.localDir, moving);
+    } else {
+      const input = cmd.kind === "exec" && cmd.stdin ? stdinStreams(direct!, names) : null;
+      const run = fleet.run(names, cmd, {
+        signal: stop.cancel.signal,
+        stopWaiting: stop.giveUp.signal,
+        waitMs: opts.waitMs,
+        collectOutput: true,
+        onOutput: view ? (h, s, d) => view.output(h, s, d) : undefined,
+        onResult,
+        ...(input ? { stream: (host: string) => input.get(host) } : {}),
+      });
+      if (input) {
+        // stdin is read once, chunk by chunk, as fast as the slowest host takes it. Not
+        // awaited: a stopped run must not wait for a terminal's next line.
+        fanOutChunks([...input.values()], readerSource(Deno.stdin), {
+          eof: true,
+          signal: stop.cancel.signal,
+        }).catch((err) => io.stderr(`rmon: cannot read stdin: ${describeError(err)}\n`));
+      }
+      results = await run;
+    }
   } finally {
     await fleet.close();
   }
@@ -233,4 +283,12 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     : largest ?? exitCodeFor(results.map((r) => r.status));
   // Output that could not be saved is an error of this run, unless a worse one came first.
   return unsaved.length > 0 && code <= EXIT_CODES.nonzero ? EXIT_CODES.error : code;
+}
+
+/** One outgoing stream per host for `--stdin`. */
+function stdinStreams(fleet: Fleet, names: readonly string[]): Map<string, OutStream> {
+  return new Map(names.map((n) => {
+    const link = fleet.get(n);
+    return [n, new OutStream(n, (parts) => link?.sendParts(parts) ?? Promise.resolve())];
+  }));
 }

@@ -49,6 +49,8 @@ export interface ClientOptions {
   errDir?: string;
   /** `--max-exit`: exit with the largest remote exit code when every host answered (default off). */
   maxExit: boolean;
+  /** `--stdin`: one-shot exec gets this program's stdin, sent to every host (default off). */
+  stdin: boolean;
   /** Command timeout enforced by the server (exec), ms. */
   timeoutMs: number;
   connectTimeoutMs: number;
@@ -119,6 +121,8 @@ Options:
                           to none
   --max-exit              one-shot: exit with the largest exit code of the remote
                           commands (as pdsh -S) when every host answered with one
+  --stdin                 one-shot exec: send rmon's stdin to the command on every
+                          host (as pssh -I), read once, with end of input
   --timeout S             command timeout enforced by the server (default ${
   TIMEOUTS.execTimeoutMs / 1000
 })
@@ -207,6 +211,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
         outdir: { type: "string", short: "o" },
         errdir: { type: "string", short: "e" },
         "max-exit": { type: "boolean" },
+        stdin: { type: "boolean" },
         timeout: { type: "string" },
         "connect-timeout": { type: "string" },
         wait: { type: "string" },
@@ -333,6 +338,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
     outDir: v.outdir,
     errDir: v.errdir,
     maxExit: v["max-exit"] ?? false,
+    stdin: v.stdin ?? false,
     timeoutMs,
     connectTimeoutMs: seconds("connect-timeout", v["connect-timeout"], 5_000),
     waitMs: seconds("wait", v.wait, timeoutMs + 10_000),

@@ -50,6 +50,15 @@ export interface RunOptions {
    * stopped and `runProcess()` rejects with that error.
    */
   onOutput: (stream: OutputStream, text: string) => void | Promise<void>;
+  /**
+   * The child's stdin, when given (else stdin is closed): each chunk is written
+   * to the pipe before the next is asked for, so a command that reads slowly
+   * holds the input back; stdin is closed at the end. Input left when the child
+   * has closed its stdin is taken and dropped. The signal it gets fires once the
+   * main process has exited (or the call is stopped): then it should end. If it
+   * throws otherwise, the process tree is stopped and `runProcess()` rejects.
+   */
+  input?: (signal: AbortSignal) => AsyncIterable<Uint8Array>;
 }
 
 /** How a run ended. */
@@ -128,6 +137,10 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
     new StreamPump(child.stderr, "stderr", sink),
   ];
   const pumped = Promise.all(pumps.map((pump) => pump.done));
+  const inputEnd = new AbortController();
+  const fed = opts.input
+    ? feedInput(child.stdin, opts.input(inputEnd.signal), inputEnd.signal, sink)
+    : Promise.resolve();
 
   let mainRunning = true;
   let timedOut = false;
@@ -146,6 +159,7 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
   try {
     status = await child.status;
     mainRunning = false;
+    inputEnd.abort();
     clearTimeout(timer);
     if (!await settlesWithin(pumped, DRAIN_AFTER_EXIT_MS)) {
       // Leftovers of our group still hold the pipes: they are part of this call.
@@ -166,7 +180,8 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
       killer.kill();
       for (const pump of pumps) pump.cancel();
     }
-    await Promise.allSettled([child.status, pumped]);
+    inputEnd.abort();
+    await Promise.allSettled([child.status, pumped, fed]);
     await killer.finish();
   }
 
@@ -199,11 +214,47 @@ function checkOptions(opts: RunOptions): void {
   }
 }
 
+/**
+ * Write `input` to the child's stdin, then close it. A pipe the child closed
+ * (EPIPE) is not an error: the rest of the input is taken and dropped. Any
+ * other failure of the input, unless `ended` (the call is over), fails the
+ * call through `sink`.
+ */
+async function feedInput(
+  stdin: WritableStream<Uint8Array>,
+  input: AsyncIterable<Uint8Array>,
+  ended: AbortSignal,
+  sink: OutputSink,
+): Promise<void> {
+  const writer = stdin.getWriter();
+  let open = true;
+  try {
+    for await (const data of input) {
+      if (!open) continue;
+      try {
+        await writer.write(data);
+      } catch (err) {
+        // The child closed its stdin (or exited): what it did not read is dropped.
+        if (!(err instanceof Error)) throw err;
+        open = false;
+      }
+    }
+  } catch (err) {
+    if (!ended.aborted) sink.fail(err);
+  } finally {
+    if (open) {
+      await writer.close().catch(() => {/* the child already closed its end */});
+    } else {
+      writer.releaseLock();
+    }
+  }
+}
+
 function spawn(opts: RunOptions): Deno.ChildProcess {
   try {
     return new Deno.Command(opts.cmd, {
       args: opts.args,
-      stdin: "null",
+      stdin: opts.input ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
       // On Unix this makes the child a session and group leader, so -pid reaches

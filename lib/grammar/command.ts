@@ -5,7 +5,15 @@
  * @module
  */
 
-import type { CallEnd, FullInfo, PingResult, ShellKind, TopInfo } from "../protocol/messages.ts";
+import type {
+  CallEnd,
+  DownloadResult,
+  FullInfo,
+  PingResult,
+  ShellKind,
+  TopInfo,
+  UploadResult,
+} from "../protocol/messages.ts";
 
 export { CommandSyntaxError } from "./errors.ts";
 
@@ -28,6 +36,31 @@ export type RemoteCommand =
     command: string;
     timeoutMs?: number;
     maxOutputBytes?: number;
+    /** The client streams input to the command (`chunk` notifications, protocol.md §5.1). */
+    stdin?: boolean;
+  }
+  | {
+    /** Wire-only (no console word): one file streamed to the server; `push` makes these. */
+    kind: "upload";
+    /** Where the server puts the file: a plain OS path, absolute. */
+    path: string;
+    size: number;
+    /** SHA-256 of the whole content, 64 lowercase hex digits. */
+    sha256: string;
+    /** Permission bits (0-0o7777); default 0o644. */
+    mode?: number;
+    /** Replace an existing file with other content. */
+    force?: boolean;
+    /** Create missing parent folders (a recursive push). */
+    mkdirs?: boolean;
+    /** Owner and group to set, as numbers (honoured when the server runs as root). */
+    uid?: number;
+    gid?: number;
+  }
+  | {
+    /** Wire-only: one file streamed from the server; `pull` makes these. */
+    kind: "download";
+    path: string;
   }
   | { kind: "disconnect" }
   | { kind: "reset" }
@@ -56,6 +89,8 @@ export interface RemoteResultMap extends Required<FullInfo> {
   info: FullInfo;
   ping: PingResult;
   exec: CallEnd;
+  upload: UploadResult;
+  download: DownloadResult;
   disconnect: OkResult;
   reset: OkResult;
   kill: OkResult;
@@ -79,6 +114,21 @@ export type LocalCommand =
   | { kind: "select-remove"; names: string[] }
   | { kind: "watch"; intervalSeconds: number; columns?: string[] }
   | { kind: "diff"; command: RemoteCommand }
+  | {
+    kind: "push";
+    /** A local file, or with `recursive` a folder. */
+    local: string;
+    /** The destination on every host: a file path, or a folder when it ends in `/`. */
+    remote: string;
+    recursive: boolean;
+    force: boolean;
+    /** Permission bits for every file; default each local file's own. */
+    mode?: number;
+    /** Numeric owner (and group) to set; the servers honour it when running as root. */
+    uid?: number;
+    gid?: number;
+  }
+  | { kind: "pull"; remote: string; localDir: string }
   | { kind: "web"; action: "start" | "stop"; listen?: string; readOnly: boolean }
   | { kind: "exit" };
 
@@ -129,6 +179,8 @@ const REMOTE_KINDS: Readonly<Record<RemoteKind, true>> = {
   info: true,
   ping: true,
   exec: true,
+  upload: true,
+  download: true,
   disconnect: true,
   reset: true,
   kill: true,

@@ -14,6 +14,7 @@ import { USE } from "./commands/use.ts";
 import { SELECT_ADD, SELECT_REMOVE } from "./commands/select.ts";
 import { WATCH } from "./commands/watch.ts";
 import { DIFF } from "./commands/diff.ts";
+import { PULL, PUSH } from "./commands/transfer.ts";
 import { WEB } from "./commands/web.ts";
 
 /** Commands the client handles itself, in help order. */
@@ -27,6 +28,8 @@ export const LOCAL_SPECS: readonly CommandSpec[] = [
   SELECT_REMOVE,
   WATCH,
   DIFF,
+  PUSH,
+  PULL,
   WEB,
   EXIT,
 ];

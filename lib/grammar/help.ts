@@ -45,7 +45,11 @@ function entryOf(spec: CommandSpec): HelpEntry {
 }
 
 /** Every help topic: remote commands, console commands, then syntax topics. */
-export const HELP_ENTRIES: readonly HelpEntry[] = [...COMMAND_SPECS.map(entryOf), TARGET_ENTRY];
+export const HELP_ENTRIES: readonly HelpEntry[] = [
+  // Wire-only methods (upload, download) have no word and no help of their own.
+  ...COMMAND_SPECS.filter((spec) => spec.words.length > 0).map(entryOf),
+  TARGET_ENTRY,
+];
 
 /** Normalise a topic word: lower case, trailing `:` dropped, so `SH:` and `sh` meet. */
 function key(word: string): string {

@@ -76,6 +76,18 @@ export class ParamReader {
     return value;
   }
 
+  /** An optional boolean field. */
+  optionalBoolean(key: string): boolean | undefined {
+    const value = this.#get(key);
+    if (value === undefined) return undefined;
+    if (typeof value !== "boolean") {
+      throw this.typeError(
+        `field ${quote(key)} must be true or false, got ${describeValue(value)}`,
+      );
+    }
+    return value;
+  }
+
   /** A required request id field: a safe integer or a string of at most 64 characters. */
   requestId(key: string): RequestId {
     const value = this.#get(key);

@@ -12,6 +12,7 @@ import { TOP } from "./commands/top.ts";
 import { PING } from "./commands/ping.ts";
 import { EXEC } from "./commands/exec.ts";
 import { DISCONNECT, KILL, RESET } from "./commands/lifecycle.ts";
+import { DOWNLOAD, UPLOAD } from "./commands/transfer_wire.ts";
 
 /** The spec of every remote command by kind; the mapped type makes the table exhaustive. */
 export const REMOTE_SPECS: { readonly [K in RemoteKind]: RemoteSpec<K> } = {
@@ -27,6 +28,8 @@ export const REMOTE_SPECS: { readonly [K in RemoteKind]: RemoteSpec<K> } = {
   info: INFO,
   ping: PING,
   exec: EXEC,
+  upload: UPLOAD,
+  download: DOWNLOAD,
   disconnect: DISCONNECT,
   reset: RESET,
   kill: KILL,

@@ -15,7 +15,7 @@ import {
   encodeRequest,
   encodeResult,
 } from "./codec.ts";
-import { ERROR_CODES, METHODS, NOTIFICATIONS } from "./constants.ts";
+import { ERROR_CODES, LIMITS, METHODS, NOTIFICATIONS } from "./constants.ts";
 import { deadline } from "../async.ts";
 import { closeQuietly } from "./transport.ts";
 import type { FrameReader, FrameWriter } from "./framing.ts";
@@ -37,12 +37,17 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Receives the call's streamed output as it arrives. */
   onOutput?: (output: OutputParams) => void;
+  /** Told the call's request id as its request is queued: stream chunks are tagged with it. */
+  onId?: (id: RequestId) => void;
+  /** Receives the call's stream notifications (`ready`, `chunk`, `ack`; protocol.md §5.1). */
+  onStream?: (method: string, params: JsonObject, payload?: Uint8Array) => void;
 }
 
 /** What the peer does with incoming requests and notifications. */
 export interface PeerHandlers {
   onRequest?: (req: Request) => void;
-  onNotification?: (note: Notification) => void;
+  /** Notifications not routed to a call; a `chunk` comes with its raw bytes. */
+  onNotification?: (note: Notification, payload?: Uint8Array) => void;
   /**
    * Awaited before each read when it returns a promise: lets the server stop
    * reading while a connection has too many calls in flight, so TCP pushes back.
@@ -63,7 +68,40 @@ interface PendingCall {
   resolve: (v: Json) => void;
   reject: (e: Error) => void;
   onOutput?: (output: OutputParams) => void;
+  onStream?: (method: string, params: JsonObject, payload?: Uint8Array) => void;
 }
+
+/** A chunk frame's raw bytes still to be read, and where they go. */
+interface PayloadWait {
+  size: number;
+  deliver: (payload: Uint8Array) => void;
+}
+
+/** A chunk's announced size is not one the reader can take: the stream cannot be resynced. */
+class PayloadError extends ProtocolError {}
+
+/** The size of the raw bytes that follow a `chunk` frame (protocol.md §5.1), checked. */
+function payloadSize(n: Notification): number {
+  const size = n.params?.bytes;
+  if (
+    typeof size !== "number" || !Number.isSafeInteger(size) || size < 0 ||
+    size > LIMITS.streamChunkBytes
+  ) {
+    throw new PayloadError(
+      `Cannot read chunk: "bytes" must be a whole number from 0 to ${LIMITS.streamChunkBytes}, ` +
+        `got ${JSON.stringify(size ?? null)}`,
+      ERROR_CODES.invalidRequest,
+    );
+  }
+  return size;
+}
+
+/** Notifications that belong to one call's stream, routed by their `id`. */
+const STREAM_NOTIFICATIONS: ReadonlySet<string> = new Set([
+  NOTIFICATIONS.ready,
+  NOTIFICATIONS.chunk,
+  NOTIFICATIONS.ack,
+]);
 
 /** An RPC endpoint over framed JSON; see the module doc. */
 export class RpcPeer {
@@ -114,14 +152,18 @@ export class RpcPeer {
         const text = await this.#reader.read();
         if (text === null) break;
         let keepGoing = true;
+        let payload: PayloadWait | undefined;
         try {
-          this.#dispatch(text);
+          payload = this.#dispatch(text);
         } catch (err) {
           if (!(err instanceof ProtocolError)) throw err;
-          keepGoing = this.handlers.onBadFrame?.(err) ?? false;
+          // A chunk whose size cannot be trusted leaves the byte stream unreadable: fatal.
+          keepGoing = (this.handlers.onBadFrame?.(err) ?? false) && !(err instanceof PayloadError);
           if (!keepGoing) reason = err;
         }
         if (!keepGoing) break;
+        // A chunk's raw bytes follow its frame; they are read whoever the chunk is for.
+        if (payload) payload.deliver(await this.#reader.readBytes(payload.size));
       }
     } catch (err) {
       reason = err instanceof Error ? err : new Error(String(err));
@@ -133,7 +175,7 @@ export class RpcPeer {
     this.close(reason);
   }
 
-  #dispatch(text: string): void {
+  #dispatch(text: string): PayloadWait | undefined {
     const m = decodeMessage(text);
     switch (m.kind) {
       case "request":
@@ -148,6 +190,10 @@ export class RpcPeer {
         if (n.method === NOTIFICATIONS.output && n.params) {
           const out = n.params as unknown as OutputParams;
           this.#pending.get(out.id)?.onOutput?.(out);
+        } else if (n.method === NOTIFICATIONS.chunk) {
+          return { size: payloadSize(n), deliver: (payload) => this.#toStream(n, payload) };
+        } else if (STREAM_NOTIFICATIONS.has(n.method)) {
+          this.#toStream(n);
         } else {
           this.handlers.onNotification?.(n);
         }
@@ -184,6 +230,16 @@ export class RpcPeer {
     }
   }
 
+  /** A stream notification to its call (client), or to the notification handler (server). */
+  #toStream(n: Notification, payload?: Uint8Array): void {
+    const id = n.params?.id;
+    const call = typeof id === "number" || typeof id === "string"
+      ? this.#pending.get(id)
+      : undefined;
+    if (call?.onStream && n.params) call.onStream(n.method, n.params, payload);
+    else this.handlers.onNotification?.(n, payload);
+  }
+
   /** Send a request and wait for its answer. Rejects with RemoteError, TimeoutError or ConnectionClosedError. */
   call(method: string, params?: JsonObject, opts: CallOptions = {}): Promise<Json> {
     if (this.#closeError) return Promise.reject(this.#closeError);
@@ -211,7 +267,9 @@ export class RpcPeer {
           reject(e);
         },
         onOutput: opts.onOutput,
+        onStream: opts.onStream,
       });
+      opts.onId?.(id);
       if (opts.timeoutMs !== undefined) {
         timer = setTimeout(() => {
           cancelRemote();
@@ -231,6 +289,16 @@ export class RpcPeer {
   /** Send a notification; resolves once written (backpressure for streamed output). */
   notify(method: string, params: JsonObject): Promise<void> {
     return this.#writer.write(encodeNotification(method, params));
+  }
+
+  /** Send a frame already encoded as text (one JSON object, no newline), e.g. a stream's `ack`. */
+  sendRaw(frame: string): Promise<void> {
+    return this.#writer.write(frame);
+  }
+
+  /** Send a frame already encoded in parts, the last ending in `\n` (see `FrameWriter.writeParts`). */
+  sendParts(parts: readonly Uint8Array[]): Promise<void> {
+    return this.#writer.writeParts(parts);
   }
 
   /** Answer request `id` with a result. */

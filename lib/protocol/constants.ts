@@ -82,6 +82,20 @@ export const LIMITS = {
   penaltySources: 65_536,
   /** Longest command line accepted for exec, in bytes. */
   commandBytes: 64 * 1024,
+  /** Largest file a server accepts by upload, in bytes (`--max-upload`): 1 GiB. */
+  uploadBytes: 1024 * 1024 * 1024,
+  /**
+   * Largest data chunk of a stream (upload, download, exec input), before base64:
+   * 256 KiB is 349,528 bytes of base64, well inside the 1 MiB frame limit.
+   */
+  streamChunkBytes: 256 * 1024,
+  /**
+   * Chunks a sender may have sent but not yet seen acknowledged. With the chunk
+   * size this bounds what either side buffers per stream (2 MiB).
+   */
+  streamWindow: 8,
+  /** Longest file path accepted by upload and download, in bytes of UTF-8. */
+  pathBytes: 4096,
 } as const;
 
 /** Nonce length in bytes (256 bits; the spec asks for at least 128). */
@@ -107,6 +121,8 @@ export const METHODS = {
   disconnect: "disconnect",
   reset: "reset",
   kill: "kill",
+  upload: "upload",
+  download: "download",
 } as const;
 
 /** A request method name. */
@@ -120,6 +136,12 @@ export const NOTIFICATIONS = {
   output: "output",
   /** The server is closing this connection (disconnect, reset, kill, shutdown). */
   bye: "bye",
+  /** Server → client: a stream (upload, download, exec input) is open, with its window. */
+  ready: "ready",
+  /** Either way: one chunk of a stream's data, base64, tagged with the call id and a sequence number. */
+  chunk: "chunk",
+  /** Either way: the receiver has consumed chunk `seq` (written it), opening the window by one. */
+  ack: "ack",
 } as const;
 
 /** Error codes: JSON-RPC 2.0 standard ones and rmon's application range. */
@@ -143,6 +165,18 @@ export const ERROR_CODES = {
   forbidden: -32006,
   /** A required tool (e.g. `ping`) is missing or failed to start on the server. */
   unavailable: -32007,
+  /** upload: the destination exists with other content, and `force` was not given. */
+  exists: -32008,
+  /** upload: the bytes received do not have the SHA-256 the client announced. */
+  checksumMismatch: -32009,
+  /** upload: the server's file system is full (ENOSPC, EDQUOT). */
+  noSpace: -32010,
+  /** upload, download: the server's user may not read or write the path. */
+  permissionDenied: -32011,
+  /** download: no such file; upload: the destination's folder does not exist. */
+  notFound: -32012,
+  /** upload, download: any other file-system failure (not a regular file, a folder...). */
+  fileError: -32013,
 } as const;
 
 /** A numeric error code carried on the wire. */

@@ -79,6 +79,29 @@ export class FrameReader {
     }
   }
 
+  /**
+   * Read exactly `n` raw bytes that follow the last frame (a stream chunk's
+   * payload, protocol.md §5.1), into a new array. The caller checks `n`
+   * against its limit before asking.
+   * @throws {ConnectionClosedError} The stream ends before `n` bytes.
+   */
+  async readBytes(n: number): Promise<Uint8Array> {
+    const out = new Uint8Array(n);
+    const have = Math.min(n, this.#end - this.#start);
+    out.set(this.#buf.subarray(this.#start, this.#start + have));
+    this.#start += have;
+    this.#scanned = Math.max(this.#scanned, this.#start);
+    let off = have;
+    while (off < n) {
+      const got = await this.#stream.read(out.subarray(off));
+      if (got === null) {
+        throw new ConnectionClosedError("Cannot read chunk: connection closed mid-chunk");
+      }
+      off += got;
+    }
+    return out;
+  }
+
   #decode(frame: Uint8Array): string {
     const text = this.#lenient.decode(frame);
     // Only text holding U+FFFD can come from invalid bytes; then the strict decoder decides.
@@ -127,7 +150,8 @@ export class FrameReader {
  */
 export class FrameWriter {
   #stream: ByteStream;
-  #queue: string[] = [];
+  /** Frames to write: text without its newline, or a frame already encoded in parts. */
+  #queue: (string | readonly Uint8Array[])[] = [];
   #flushing: Promise<void> | null = null;
   #encoder = new TextEncoder();
   #writes = 0;
@@ -174,16 +198,38 @@ export class FrameWriter {
     return this.#flushing;
   }
 
+  /**
+   * Queue one frame already encoded, as parts written in order with nothing
+   * between them; the last part ends with the newline. A stream chunk going to
+   * many hosts shares its big part, encoded once, and differs only in a small
+   * one (the call id). Resolves like {@linkcode write}.
+   */
+  writeParts(parts: readonly Uint8Array[]): Promise<void> {
+    if (this.failed !== null) return Promise.resolve();
+    this.#queue.push(parts);
+    this.#flushing ??= this.#flush();
+    return this.#flushing;
+  }
+
   async #flush(): Promise<void> {
     try {
       // Yield once so that frames written in the same tick join this batch.
       await Promise.resolve();
       while (this.#queue.length > 0) {
-        const batch = this.#queue.length === 1
-          ? this.#queue[0] + "\n"
-          : this.#queue.join("\n") + "\n";
+        const items = this.#queue;
         this.#queue = [];
-        await this.#writeBatch(batch);
+        let text: string[] = [];
+        for (const item of items) {
+          if (typeof item === "string") {
+            text.push(item);
+            continue;
+          }
+          // Text frames queued before these parts go first: the order is the caller's.
+          if (text.length > 0) await this.#writeBatch(text.join("\n") + "\n");
+          text = [];
+          for (const part of item) await writeAll(this.#stream, part, this.#count);
+        }
+        if (text.length > 0) await this.#writeBatch(text.join("\n") + "\n");
       }
     } catch (err) {
       this.#queue = [];

@@ -265,3 +265,50 @@ export interface HeartbeatResult {
   /** Server clock, milliseconds since the epoch. */
   time: number;
 }
+
+/** `ready`: a stream of call `id` is open; the sender may have `window` chunks unacknowledged. */
+export interface ReadyParams {
+  id: RequestId;
+  /** Chunks that may be sent before the first `ack`; later, at most this many unacknowledged. */
+  window: number;
+  /** Largest chunk, in bytes before base64. */
+  chunkBytes: number;
+  /** download only: the file's size and permission bits. */
+  size?: number;
+  mode?: number;
+}
+
+/** `chunk`: data of call `id`'s stream; `seq` counts from 0 with no gap. */
+export interface ChunkParams {
+  id: RequestId;
+  seq: number;
+  /** Standard base64 (with padding) of at most `chunkBytes` bytes; may be empty with `eof`. */
+  data: string;
+  /** exec input only: the last chunk; the command's stdin is closed after it. */
+  eof?: boolean;
+}
+
+/** `ack`: the receiver of call `id`'s stream has consumed chunk `seq` (and every one before). */
+export interface AckParams {
+  id: RequestId;
+  seq: number;
+}
+
+/** `upload` result: what happened to the destination. */
+export type UploadResult = {
+  /** `created` (new file), `replaced` (with `force`) or `unchanged` (same content already there). */
+  status: "created" | "replaced" | "unchanged";
+  /** The destination as written. */
+  path: string;
+  bytes: number;
+  sha256: string;
+};
+
+/** `download` result: how much was sent and its checksum. */
+export type DownloadResult = {
+  bytes: number;
+  /** SHA-256 of everything sent, 64 lowercase hex digits. */
+  sha256: string;
+  /** The file's permission bits on the server. */
+  mode: number;
+};

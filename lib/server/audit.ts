@@ -27,6 +27,8 @@ export interface AuditRecord {
   shell?: string;
   command?: string;
   host?: string;
+  /** upload, download: the file's path on the server. */
+  path?: string;
   "exit_code"?: number | null;
   signal?: string | null;
   /** Why it failed (auth failure reason, error message). */

@@ -18,6 +18,9 @@ import { childEnvironment } from "../exec/child_env.ts";
 import { runProcess, type RunResult, SpawnError } from "../exec/process.ts";
 import { shellArgv } from "../exec/shell.ts";
 import { pingArgv } from "../exec/ping.ts";
+import type { CallStream } from "./call_stream.ts";
+import { receiveUpload } from "./file_upload.ts";
+import { sendDownload } from "./file_download.ts";
 import { parsePingOutput } from "../exec/ping_output.ts";
 
 /** What a handler may use: its call's identity, cancellation, output and lifecycle hooks. */
@@ -35,6 +38,10 @@ export interface CallContext {
   /** Who the caller is: an operator key's name, or `token`. */
   user: string;
   maxOutputBytes: number;
+  /** Largest file `upload` accepts (`--max-upload`). */
+  maxUploadBytes: number;
+  /** This call's stream of chunks (upload, download, exec input); unused by other calls. */
+  stream: CallStream;
   /** Server variables the children get besides the minimal set (see `childEnvironment`). */
   execEnv: readonly string[];
   /** Lifecycle actions, run after the handler's answer has been sent. */
@@ -117,8 +124,36 @@ const exec: Handler<"exec"> = async (cmd, ctx) => {
     maxOutputBytes: Math.min(cmd.maxOutputBytes ?? ctx.maxOutputBytes, ctx.maxOutputBytes),
     env: callEnv(ctx),
     onOutput: ctx.output,
+    ...(cmd.stdin ? { input: (ended: AbortSignal) => inputOf(ctx, ended) } : {}),
   });
   return endOfCall(result, "Command", timeoutMs);
+};
+
+/**
+ * The client's input to an exec, as the process module takes it: `ready`
+ * opens the stream, and each chunk is acknowledged once the child's pipe has
+ * taken it (the consumer asks for the next), so input waits on a slow command.
+ */
+async function* inputOf(ctx: CallContext, ended: AbortSignal): AsyncGenerator<Uint8Array> {
+  await ctx.stream.ready();
+  const signal = AbortSignal.any([ctx.signal, ended]);
+  while (true) {
+    const chunk = await ctx.stream.next(signal);
+    if (chunk.data.length > 0) yield chunk.data;
+    ctx.stream.ack(chunk.seq);
+    if (chunk.eof) return;
+  }
+}
+
+const upload: Handler<"upload"> = (cmd, ctx) => {
+  forbidIfReadOnly(ctx, "upload");
+  return receiveUpload(cmd, ctx);
+};
+
+const download: Handler<"download"> = (cmd, ctx) => {
+  // Reading files is as much the server user's power as writing them: read-only refuses both.
+  forbidIfReadOnly(ctx, "download");
+  return sendDownload(cmd, ctx);
 };
 
 const ping: Handler<"ping"> = async (cmd, ctx) => {
@@ -170,6 +205,8 @@ export const HANDLERS: { readonly [K in RemoteKind]: Handler<K> } = {
   info: (_cmd, ctx) => collectAll(ctx.signal),
   ping,
   exec,
+  upload,
+  download,
   disconnect: lifecycle("disconnect"),
   reset: lifecycle("reset"),
   kill: lifecycle("kill"),

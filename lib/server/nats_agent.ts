@@ -41,10 +41,18 @@ import {
 } from "../protocol/nats_subjects.ts";
 import { isCommandMethod, parseParams } from "../grammar/params.ts";
 import { type CallContext, dispatch } from "./handlers.ts";
+import { CallStream } from "./call_stream.ts";
 import type { Logger } from "./log.ts";
 import { delay } from "../async.ts";
 import { natsReason } from "../protocol/nats_reason.ts";
 import { natsCredsKind } from "../protocol/nats_url.ts";
+
+/** Calls over the bus have no chunk stream (refused before dispatch); any use of one fails. */
+const NO_STREAM = new CallStream(
+  "bus",
+  () => Promise.reject(new Error("Cannot stream over the bus")),
+  () => Promise.reject(new Error("Cannot stream over the bus")),
+);
 
 /** How the agent proves itself to NATS (not to rmon: that is the fleet token). */
 export type NatsAuth =
@@ -273,6 +281,15 @@ export class NatsAgent {
         });
       }
       const cmd = parseParams(req.method, JSON.parse(req.params));
+      // Streams of chunks (protocol.md §5.1) need a connection's ordered frames; the bus has none yet.
+      if (cmd.kind === "upload" || cmd.kind === "download" || (cmd.kind === "exec" && cmd.stdin)) {
+        throw new RemoteError({
+          code: ERROR_CODES.methodNotFound,
+          message: `Not carried by the bus: "${
+            cmd.kind === "exec" ? "exec with stdin" : cmd.kind
+          }"`,
+        });
+      }
       const ctx: CallContext = {
         id: req.nonce,
         signal: ac.signal,
@@ -284,6 +301,8 @@ export class NatsAgent {
         role: "admin",
         user: "token",
         maxOutputBytes: this.#opts.maxOutputBytes,
+        maxUploadBytes: 0,
+        stream: NO_STREAM,
         execEnv: this.#opts.execEnv,
         after: () => {},
       };

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { parseByteSize } from "../byte_size.ts";
 import { describeError } from "../protocol/errors.ts";
 import { natsUrlProblem } from "../protocol/nats_url.ts";
 import { UsageError } from "../usage.ts";
@@ -42,6 +43,8 @@ export interface ServerOptions {
   logLevel: LogLevel;
   maxFrameBytes: number;
   maxOutputBytes: number;
+  /** `--max-upload`: the largest file `upload` accepts. */
+  maxUploadBytes: number;
   authTimeoutMs: number;
   /** `--write-timeout`: a write the peer does not drain within this closes it. */
   writeTimeoutMs: number;
@@ -107,9 +110,10 @@ Options:
   --tls-key FILE       its private key (PEM; must not be readable by others)
   --insecure-plaintext serve plain TCP on a non-loopback address: anyone on the
                        path can read and forge commands; only for trusted networks
-  --read-only          refuse exec (sh:, dos:, ps:), reset and kill
+  --read-only          refuse exec (sh:, dos:, ps:), push, pull, reset and kill
   --max-frame BYTES    largest frame after auth (default ${FRAME_LIMITS.postAuth})
   --max-output BYTES   output cap per exec call (default ${LIMITS.execOutputBytes})
+  --max-upload SIZE    largest file push may write, e.g. 10m, 1g (default 1g)
   --auth-timeout S     absolute handshake deadline in seconds, or 500ms, 10s
                        (default ${TIMEOUTS.authDeadlineMs / 1000}; at most ${MAX_AUTH_TIMEOUT_S})
   --write-timeout S    close a client that takes no data for this long while
@@ -217,6 +221,19 @@ function positiveInt(name: string, text: string | undefined, fallback: number, m
   return n;
 }
 
+/** A size option (`10m`, `1g`, bytes) as given, or the default. */
+function byteSizeOption(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  let n: number;
+  try {
+    n = parseByteSize(text);
+  } catch (err) {
+    throw new UsageError(`Invalid --${name}: ${describeError(err)}`, undefined, { cause: err });
+  }
+  if (n < 1) throw new UsageError(`Invalid --${name}: "${text}" is not at least 1 byte`);
+  return n;
+}
+
 /** `--max-startups` as given, or the default. */
 function startupsOption(text: string | undefined): Startups {
   if (text === undefined) return { ...LIMITS.startups };
@@ -244,6 +261,7 @@ const OPTIONS: ReadonlyMap<string, "string" | "strings" | "boolean"> = new Map([
   ["read-only", "boolean"],
   ["max-frame", "string"],
   ["max-output", "string"],
+  ["max-upload", "string"],
   ["auth-timeout", "string"],
   ["max-connections", "string"],
   ["exec-env", "strings"],
@@ -341,6 +359,7 @@ export function parseServerArgs(args: string[]): ServerOptions {
     "read-only": flag("read-only"),
     "max-frame": str("max-frame"),
     "max-output": str("max-output"),
+    "max-upload": str("max-upload"),
     "auth-timeout": str("auth-timeout"),
     "max-connections": str("max-connections"),
     "exec-env": list("exec-env"),
@@ -425,6 +444,7 @@ export function parseServerArgs(args: string[]): ServerOptions {
     logLevel: v.quiet ? "quiet" : v.verbose ? "verbose" : "normal",
     maxFrameBytes: positiveInt("max-frame", v["max-frame"], FRAME_LIMITS.postAuth, 1024),
     maxOutputBytes: positiveInt("max-output", v["max-output"], LIMITS.execOutputBytes),
+    maxUploadBytes: byteSizeOption("max-upload", v["max-upload"], LIMITS.uploadBytes),
     authTimeoutMs: authTimeout(v["auth-timeout"]),
     writeTimeoutMs: durationOption("write-timeout", v["write-timeout"], TIMEOUTS.writeMs),
     idleTimeoutMs: durationOption("idle-timeout", v["idle-timeout"], TIMEOUTS.idleMs, true),

@@ -19,7 +19,14 @@ import { RpcPeer } from "../protocol/connection.ts";
 import { deadline } from "../async.ts";
 import type { FrameWriter } from "../protocol/framing.ts";
 import { type ClientIdentity, serverHandshake, type TokenKey } from "../protocol/handshake.ts";
-import type { ByeParams, Json, Request, RequestId, RpcErrorObject } from "../protocol/messages.ts";
+import type {
+  ByeParams,
+  Json,
+  Notification,
+  Request,
+  RequestId,
+  RpcErrorObject,
+} from "../protocol/messages.ts";
 import { closeQuietly, type Transport } from "../protocol/transport.ts";
 import {
   isCommandMethod,
@@ -34,6 +41,7 @@ import type { AuthorizedKeys } from "./authorized_keys.ts";
 import { type CallContext, dispatch } from "./handlers.ts";
 import type { Logger } from "./log.ts";
 import type { Sweepable } from "./sweeper.ts";
+import { CallStream, cancelled } from "./call_stream.ts";
 
 /** What clients may authenticate with; `keys` is replaced when its file changes. */
 export interface ServerCredentials {
@@ -52,6 +60,8 @@ export interface SessionSettings {
   readOnly: boolean;
   maxFrameBytes: number;
   maxOutputBytes: number;
+  /** Largest file `upload` accepts (`--max-upload`; default `LIMITS.uploadBytes`). */
+  maxUploadBytes?: number;
   authTimeoutMs: number;
   /** Server variables passed to exec and ping children besides the minimal set (`--exec-env`); default none. */
   execEnv?: readonly string[];
@@ -82,6 +92,8 @@ export class Session implements Sweepable {
   #peer: RpcPeer | null = null;
   #writer: FrameWriter | null = null;
   #calls = new Map<RequestId, AbortController>();
+  /** The stream of each call in flight, for the `chunk` and `ack` notifications tagged with its id. */
+  #streams = new Map<RequestId, CallStream>();
   #running = new Set<Promise<void>>();
   #unwritten = 0;
   #wake: (() => void) | null = null;
@@ -144,6 +156,7 @@ export class Session implements Sweepable {
     });
     const peer = new RpcPeer(this.#transport, io.reader, io.writer, {
       onRequest: (req) => this.#onRequest(req),
+      onNotification: (note, payload) => this.#onNotification(note, payload),
       beforeRead: () => this.#gate(),
       onBadFrame: (err) => {
         this.#received++;
@@ -272,6 +285,22 @@ export class Session implements Sweepable {
     });
   }
 
+  /**
+   * A client notification: `chunk` and `ack` go to the stream of the call they
+   * name. Others, and those for no call in flight (it may just have ended),
+   * are ignored, as JSON-RPC notifications get no answer.
+   */
+  #onNotification(note: Notification, payload?: Uint8Array): void {
+    this.#received++;
+    const params = note.params;
+    if (params === undefined) return;
+    const stream = this.#streams.get(params.id as RequestId);
+    if (stream === undefined) return;
+    if (note.method === NOTIFICATIONS.chunk) {
+      stream.receiveChunk(params, payload ?? new Uint8Array());
+    } else if (note.method === NOTIFICATIONS.ack) stream.receiveAck(params);
+  }
+
   #onRequest(req: Request): void {
     this.#received++;
     const { id, method } = req;
@@ -339,6 +368,7 @@ export class Session implements Sweepable {
       );
       if (audit) this.#auditCall(audit, answer, elapsed);
       this.#calls.delete(id);
+      this.#streams.delete(id);
       const written = this.#respond(id, answer);
       if (after.length === 0) return await written;
       // Lifecycle actions start once their answer is queued, not written: the
@@ -378,6 +408,7 @@ export class Session implements Sweepable {
       key_id: this.#identity?.keyId ?? null,
       ...(cmd.kind === "exec" ? { shell: cmd.shell, command: cmd.command } : {}),
       ...(cmd.kind === "ping" ? { host: cmd.host } : {}),
+      ...(cmd.kind === "upload" || cmd.kind === "download" ? { path: cmd.path } : {}),
       ...(cmd.kind === "exec" || cmd.kind === "ping"
         ? {
           exit_code: end?.exitCode ?? null,
@@ -414,6 +445,13 @@ export class Session implements Sweepable {
         };
       }
       const identity = this.#identity!;
+      const stream = new CallStream(
+        req.id,
+        (method, params) => peer.notify(method, params),
+        (parts) => peer.sendParts(parts),
+      );
+      this.#streams.set(req.id, stream);
+      signal.addEventListener("abort", () => stream.abort(cancelled()), { once: true });
       const ctx: CallContext = {
         id: req.id,
         signal,
@@ -422,6 +460,8 @@ export class Session implements Sweepable {
         role: identity.role,
         user: identity.user,
         maxOutputBytes: this.#host.maxOutputBytes,
+        maxUploadBytes: this.#host.maxUploadBytes ?? LIMITS.uploadBytes,
+        stream,
         execEnv: this.#host.execEnv ?? [],
         after: (action) => after.push(action),
       };
@@ -441,7 +481,14 @@ export class Session implements Sweepable {
 }
 
 /** The commands the audit trail records (lifecycle and anything that runs a process). */
-const AUDITED: ReadonlySet<RemoteCommand["kind"]> = new Set(["exec", "ping", "reset", "kill"]);
+const AUDITED: ReadonlySet<RemoteCommand["kind"]> = new Set([
+  "exec",
+  "ping",
+  "upload",
+  "download",
+  "reset",
+  "kill",
+]);
 
 /** What the audit line of one call needs once it ends. */
 interface CallAudit {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { transferLines } from "./transfer.ts";
 import type { RemoteCommand } from "../../grammar/command.ts";
 import { isMetricKind } from "../../grammar/commands/metrics.ts";
 import type { HostResult } from "../fleet.ts";
@@ -203,6 +204,9 @@ export class FanoutView {
       if (show) parts.push(renderGathered(groups, c));
     }
     if (this.#cmd.kind === "ping") parts.push(renderPingTable(results, c, this.#sink.width));
+    if (this.#cmd.kind === "upload" || this.#cmd.kind === "download") {
+      parts.push(...transferLines(results, c));
+    }
     if (this.#cmd.kind === "exec" || this.#cmd.kind === "ping") {
       for (const r of results) {
         if (r.truncated) {

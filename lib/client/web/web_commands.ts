@@ -121,6 +121,8 @@ export class WebCommands {
         case "select-remove":
         case "watch":
         case "web":
+        case "push":
+        case "pull":
         case "exit":
           this.#send({
             type: "error",

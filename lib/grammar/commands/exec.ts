@@ -72,7 +72,7 @@ export const EXEC: RemoteSpec<"exec"> = {
   targeted: true,
   kind: "exec",
   method: METHODS.exec,
-  fields: ["shell", "command", "timeoutMs", "maxOutputBytes"],
+  fields: ["shell", "command", "timeoutMs", "maxOutputBytes", "stdin"],
   parse(input) {
     const shell = SHELL_PREFIXES.get(input.word);
     if (shell === undefined) {
@@ -86,6 +86,8 @@ export const EXEC: RemoteSpec<"exec"> = {
     const params: JsonObject = { shell: cmd.shell, command: cmd.command };
     if (cmd.timeoutMs !== undefined) params.timeoutMs = cmd.timeoutMs;
     if (cmd.maxOutputBytes !== undefined) params.maxOutputBytes = cmd.maxOutputBytes;
+    // Sent only when asked: a server older than exec input refuses the field (invalidParams).
+    if (cmd.stdin) params.stdin = true;
     return params;
   },
   fromParams(params) {
@@ -100,12 +102,14 @@ export const EXEC: RemoteSpec<"exec"> = {
     if (problem) throw params.rangeError(problem.detail);
     const timeoutMs = params.optionalInteger("timeoutMs", TIMEOUTS.execMaxTimeoutMs);
     const maxOutputBytes = params.optionalInteger("maxOutputBytes");
+    const stdin = params.optionalBoolean("stdin");
     return {
       kind: "exec",
       shell,
       command,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       ...(maxOutputBytes === undefined ? {} : { maxOutputBytes }),
+      ...(stdin ? { stdin } : {}),
     };
   },
   result: CALL_END,
