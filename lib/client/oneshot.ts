@@ -17,9 +17,9 @@ import type { ClientOptions } from "./options.ts";
 import { addHosts, collectHosts, HostCredentials } from "./setup.ts";
 import type { HostSpec } from "./inventory.ts";
 import { resolveTargets } from "./targets.ts";
-import { FanoutView, jsonRecord, type ViewSink } from "./views/fanout.ts";
 import { exitCodeFor, maxExitCode } from "./views/summary.ts";
 import { clearLine } from "./views/color.ts";
+import { OneShotOutput } from "./oneshot_output.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
 import type { RunStop } from "./oneshot_stop.ts";
 import { OutputFiles } from "./output_files.ts";
@@ -124,15 +124,8 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   );
   const chosen = new Set(names);
   await addHosts(fleet, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
-  const sink: ViewSink = {
-    out: io.stdout,
-    status: (text) => io.stderr(`${clearLine()}${text}`),
-    color: io.color,
-    progress: io.progress,
-    escape: io.terminal && !opts.raw,
-  };
-  const view = opts.json ? null : new FanoutView(sink, cmd, names, opts.outputMode);
   const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
+  const output = new OneShotOutput(opts, cmd, names, io, files, addressOf);
   const stop = io.stop;
   let results: HostResult[];
   try {
@@ -149,17 +142,14 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
       stopWaiting: stop.giveUp.signal,
       waitMs: opts.waitMs,
       collectOutput: true,
-      onOutput: view ? (h, s, d) => view.output(h, s, d) : undefined,
-      onResult: (r) => {
-        files.save(r);
-        if (view) view.result(r);
-        else io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host))) + "\n");
-      },
+      capture: output.capture,
+      onOutput: output.onOutput,
+      onResult: output.onResult,
     });
   } finally {
     await fleet.close();
   }
-  view?.finish(results);
+  output.finish(results);
   const unsaved = await files.settle();
   for (const message of unsaved) io.stderr(`rmon: ${message}\n`);
   // A stop names its own code (130, 143, 129, 141) whatever the hosts did.
