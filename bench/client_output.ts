@@ -28,36 +28,60 @@ interface Run {
   peakBytes: number;
 }
 
-/** Run `argv` under GNU time, stdout to /dev/null; its wall time and peak RSS. */
-async function timed(argv: string[], env: Record<string, string>): Promise<Run> {
+/** Bytes of a run's stdout kept to explain a failure, when stdout is read at all. */
+const TAIL_BYTES = 2048;
+
+/**
+ * Run `argv` under GNU time; its wall time and peak RSS. Stdout goes to
+ * /dev/null, or with `tail` is read and dropped but for its end (for the
+ * error message of a failed run).
+ */
+async function timed(argv: string[], env: Record<string, string>, tail = false): Promise<Run> {
   const t0 = now();
-  let out;
+  let child;
   try {
-    out = await new Deno.Command(TIME, {
+    child = new Deno.Command(TIME, {
       args: ["-f", "rmon-bench-peak-kb %M", ...argv],
       env,
       clearEnv: true,
       stdin: "null",
-      stdout: "null",
+      stdout: tail ? "piped" : "null",
       stderr: "piped",
-    }).output();
+    }).spawn();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new Error(`Cannot measure peak RSS: ${TIME} is missing (apt-get install time)`);
     }
     throw err;
   }
+  let last = new Uint8Array(0);
+  if (tail) {
+    for await (const chunk of child.stdout) {
+      last = chunk.length >= TAIL_BYTES ? chunk.slice(-TAIL_BYTES) : chunk.slice();
+    }
+  }
+  const out = await child.output();
   const ms = now() - t0;
-  const stderr = new TextDecoder().decode(out.stderr);
+  const decoder = new TextDecoder();
+  const stderr = decoder.decode(out.stderr);
   const kb = /rmon-bench-peak-kb (\d+)/.exec(stderr)?.[1];
   if (!out.success || kb === undefined) {
-    throw new Error(`Cannot run ${argv.slice(0, 3).join(" ")}…: exit ${out.code}\n${stderr}`);
+    throw new Error(
+      `Cannot run ${argv.slice(0, 3).join(" ")}…: exit ${out.code}\n${stderr}${
+        decoder.decode(last)
+      }`,
+    );
   }
   return { ms, peakBytes: Number(kb) * 1024 };
 }
 
 /** Run the client one-shot against `hosts` with `flags` and the command `cmd`. */
-async function client(hosts: readonly Endpoint[], flags: string[], cmd: string): Promise<Run> {
+async function client(
+  hosts: readonly Endpoint[],
+  flags: string[],
+  cmd: string,
+  tail = false,
+): Promise<Run> {
   const env = { ...await baseEnv(), RMON_TOKEN: BENCH_TOKEN, HOME: "/nonexistent" };
   const argv = [
     Deno.execPath(),
@@ -67,11 +91,14 @@ async function client(hosts: readonly Endpoint[], flags: string[], cmd: string):
     "--yes",
     "--timeout",
     "600",
+    // Two cores and a hundred busy servers: a slow handshake is load, not a dead host.
+    "--connect-timeout",
+    "60",
     ...flags,
     "--",
     cmd,
   ];
-  return await timed(argv, env);
+  return await timed(argv, env, tail);
 }
 
 /** The floor of the stream: the same command run locally, its output piped to /dev/null. */
@@ -151,7 +178,7 @@ export async function measureClientManyOutputs(
   await client(servers, [], "sh: true");
   for (let rep = 0; rep < reps; rep++) {
     rss.idle.push((await client(servers, [], "sh: true")).peakBytes / MB);
-    rss.output.push((await client(servers, [], cmd)).peakBytes / MB);
+    rss.output.push((await client(servers, [], cmd, true)).peakBytes / MB);
   }
   const n = servers.length;
   return {
@@ -163,7 +190,7 @@ export async function measureClientManyOutputs(
         unit: "MiB",
         floorLabel: `the same client running "sh: true" on the ${n} hosts`,
         target: { of: "value", op: "<", bound: 150 },
-        note: `one server process per host, default --fanout; output to /dev/null`,
+        note: "one server process per host, default --fanout; stdout read and dropped",
       },
       summarize(rss.output),
       summarize(rss.idle),

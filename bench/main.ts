@@ -137,7 +137,13 @@ async function poolSections(
     sections.has("client") ? Math.max(cfg.clientServers, cfg.clientOutputHosts) : 0,
   );
   progress(`starting ${size} rmon-server and ${size} echo processes, ${START_BATCH} at a time`);
-  const servers = await startMany(size, START_BATCH, () => startRmonServer());
+  // A client draining a hundred large outputs on a busy 2-core machine may leave one socket
+  // unread for more than the default 10 s write timeout; that is load, not a stalled peer.
+  const servers = await startMany(
+    size,
+    START_BATCH,
+    () => startRmonServer({ args: ["--write-timeout", "120"] }),
+  );
   let echoes: BenchProcess[] = [];
   try {
     echoes = await startMany(size, START_BATCH, startEchoServer);
