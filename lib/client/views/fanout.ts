@@ -101,6 +101,15 @@ function blockText(stdout: string, stderr: string, color: boolean): string {
   return `${stdout === "" || stdout.endsWith("\n") ? stdout : `${stdout}\n`}${marked}\n`;
 }
 
+/**
+ * `tail` as a string of its own: a slice of a 64 KiB chunk would keep the whole chunk
+ * alive while the line waits for its end, for every host at once.
+ */
+function detached(tail: string): string {
+  // Concatenating then slicing copies the characters into a new, small string.
+  return (tail + " ").slice(0, -1);
+}
+
 const utf8 = new TextEncoder();
 
 /** How a gathered block of which only the start was kept is told apart, and what it says. */
@@ -154,7 +163,7 @@ export class FanoutView {
       return;
     }
     if (cut === text.length - 1) this.#partial.delete(key);
-    else this.#partial.set(key, text.slice(cut + 1));
+    else this.#partial.set(key, detached(text.slice(cut + 1)));
     // Escaped with its newline, so a CR that ends a line is seen before its LF.
     this.#lines(host, stream, this.#safe(text.slice(0, cut + 1)).slice(0, -1));
   }
