@@ -56,7 +56,8 @@ const encoder = new TextEncoder();
 export function utf8Prefix(text: string, bytes: number): string {
   if (bytes <= 0) return "";
   const { read } = encoder.encodeInto(text, new Uint8Array(bytes));
-  return text.slice(0, read);
+  // A copy, not a slice: a slice would keep all of `text` alive with the kept start.
+  return read === text.length ? text : (text.slice(0, read) + " ").slice(0, -1);
 }
 
 /** Collects one host's output within {@linkcode CaptureOptions}; see the module doc. */
