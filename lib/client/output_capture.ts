@@ -52,6 +52,21 @@ interface StreamState {
 
 const encoder = new TextEncoder();
 
+/**
+ * Text is hashed as UTF-8 encoded into this one buffer: `Hash.update(string)`
+ * converts each chunk into a fresh buffer that the GC frees late, which for
+ * gigabytes of output made the client's RSS grow by tens of MB.
+ */
+let hashScratch = new Uint8Array(256 * 1024);
+
+/** Feed `text` to `hash` as UTF-8 without a buffer per call. */
+function hashText(hash: Hash, text: string): void {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit.
+  if (text.length * 3 > hashScratch.length) hashScratch = new Uint8Array(text.length * 3);
+  const { written } = encoder.encodeInto(text, hashScratch);
+  hash.update(hashScratch.subarray(0, written));
+}
+
 /** The longest start of `text` whose UTF-8 fits `bytes`, cut between characters. */
 export function utf8Prefix(text: string, bytes: number): string {
   if (bytes <= 0) return "";
@@ -83,7 +98,7 @@ export class OutputCapture {
     // Native and exact (a lone surrogate counts as the 3-byte U+FFFD it is sent as).
     const n = Buffer.byteLength(data, "utf8");
     s.bytes += n;
-    if (s.hash !== null) s.hash.update(data);
+    if (s.hash !== null) hashText(s.hash, data);
     const room = this.#keep - this.#kept;
     if (n <= room) {
       s.parts.push(data);
@@ -93,8 +108,8 @@ export class OutputCapture {
     if (this.#hash && s.hash === null) {
       // The first cut of this stream: the hash starts from what was kept of it.
       s.hash = createHash("sha256");
-      for (const part of s.parts) s.hash.update(part);
-      s.hash.update(data);
+      for (const part of s.parts) hashText(s.hash, part);
+      hashText(s.hash, data);
     }
     this.#shortened = true;
     const head = utf8Prefix(data, room);
@@ -116,7 +131,7 @@ export class OutputCapture {
     if (this.#shortened && this.#hash) {
       // A stream never cut is whole in its parts; hash it now.
       const digest = (s: StreamState, kept: string) =>
-        `${s.bytes}:${(s.hash ?? createHash("sha256").update(kept)).digest("hex")}`;
+        `${s.bytes}:${(s.hash ?? createHash("sha256").update(kept, "utf8")).digest("hex")}`;
       out.digest = `${digest(stdout, out.stdout)}/${digest(stderr, out.stderr)}`;
     }
     return out;
