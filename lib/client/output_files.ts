@@ -39,11 +39,6 @@ export class OutputFiles {
     this.#dirs = dirs;
   }
 
-  /** Whether any output is saved at all (`-o` or `-e` given). */
-  get active(): boolean {
-    return this.#dirs.stdout !== undefined || this.#dirs.stderr !== undefined;
-  }
-
   /** Make the directories that are missing, mode 0700; throws Error naming the one that failed. */
   async prepare(): Promise<void> {
     for (const dir of [this.#dirs.stdout, this.#dirs.stderr]) {
