@@ -118,14 +118,15 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   } catch (err) {
     throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
   }
+  const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
+  // Before any link exists: a combination of options it refuses leaves nothing to close.
+  const output = new OneShotOutput(opts, cmd, names, io, files, addressOf);
   const fleet = new Fleet(
     { connectTimeoutMs: opts.connectTimeoutMs, reconnect: false },
     opts.fanout,
   );
   const chosen = new Set(names);
   await addHosts(fleet, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
-  const addressOf = new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
-  const output = new OneShotOutput(opts, cmd, names, io, files, addressOf);
   const stop = io.stop;
   let results: HostResult[];
   try {
