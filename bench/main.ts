@@ -7,8 +7,9 @@
  *   deno task bench [--quick] [--out FILE] [--only SECTION,...]
  *
  * Sections: server (start, RSS, idle CPU), life (one server's RSS with many
- * connections, latency, throughput, exec streaming, RSS after the stream),
- * fanout (1…100 server processes), client (client RSS with many links), tls
+ * connections, latency, throughput, exec streaming, RSS after the stream, and
+ * the stream through the real client CLI), fanout (1…100 server processes),
+ * client (client RSS with many links; peak RSS with many hosts' large outputs), tls
  * (a `--tls` server against a plain one started the same way: latency, cold
  * connect, exec streaming, RSS after start), web (`rmon web`'s page in chromium
  * with a simulated fleet: load, one update's main-thread time, heap after an hour),
@@ -31,6 +32,7 @@ import { measureLatency, ramFrameBytes } from "./latency.ts";
 import { measureTls } from "./tls.ts";
 import { measureWeb } from "./web.ts";
 import { measureTransfer } from "./transfer.ts";
+import { measureClientManyOutputs, measureClientStream } from "./client_output.ts";
 import { buildFleet, connectAll, keyFor } from "./links.ts";
 import {
   BENCH_TOKEN,
@@ -71,6 +73,9 @@ export const FULL: BenchConfig = {
   webHourRounds: 1800,
   fileBytes: 100_000_000,
   fileServers: 10,
+  clientStreamZeroBytes: 375_000_000,
+  clientOutputHosts: 100,
+  clientOutputBytesPerHost: 16 * 1024 * 1024,
 };
 
 /** The sizes of `--quick`: a smoke run of every figure in well under a minute. */
@@ -94,6 +99,9 @@ export const QUICK: BenchConfig = {
   webHourRounds: 60,
   fileBytes: 5_000_000,
   fileServers: 2,
+  clientStreamZeroBytes: 5_000_000,
+  clientOutputHosts: 3,
+  clientOutputBytesPerHost: 1024 * 1024,
 };
 
 const SECTIONS = ["server", "life", "fanout", "client", "tls", "web", "files"] as const;
@@ -107,7 +115,8 @@ function progress(text: string): void {
 }
 
 async function lifeSection(cfg: BenchConfig): Promise<Record<string, Figure>> {
-  const maxOutput = base64OutputBytes(cfg.execZeroBytes) + 1024 * 1024;
+  const maxOutput = base64OutputBytes(Math.max(cfg.execZeroBytes, cfg.clientStreamZeroBytes)) +
+    1024 * 1024;
   const server = await startRmonServer({ args: ["--max-output", String(maxOutput)] });
   const echo = await startEchoServer();
   const procs: BenchProcess[] = [server, echo];
@@ -124,7 +133,9 @@ async function lifeSection(cfg: BenchConfig): Promise<Record<string, Figure>> {
     progress("server life: exec streaming");
     const exec = await measureExec(link, cfg);
     const after = await measureServerAfterStream(server, echo, cfg);
-    return { ...latency, ...exec, ...conns, ...after };
+    progress("client streaming through the real client.ts");
+    const stream = await measureClientStream(server.endpoint, cfg);
+    return { ...latency, ...exec, ...conns, ...after, ...stream };
   } finally {
     await fleet.close();
     await stopAll(procs);
@@ -137,10 +148,16 @@ async function poolSections(
 ): Promise<Record<string, Figure>> {
   const size = Math.max(
     sections.has("fanout") ? Math.max(...cfg.fanoutSizes) : 0,
-    sections.has("client") ? cfg.clientServers : 0,
+    sections.has("client") ? Math.max(cfg.clientServers, cfg.clientOutputHosts) : 0,
   );
   progress(`starting ${size} rmon-server and ${size} echo processes, ${START_BATCH} at a time`);
-  const servers = await startMany(size, START_BATCH, () => startRmonServer());
+  // A client draining a hundred large outputs on a busy 2-core machine may leave one socket
+  // unread for more than the default 10 s write timeout; that is load, not a stalled peer.
+  const servers = await startMany(
+    size,
+    START_BATCH,
+    () => startRmonServer({ args: ["--write-timeout", "120"] }),
+  );
   let echoes: BenchProcess[] = [];
   try {
     echoes = await startMany(size, START_BATCH, startEchoServer);
@@ -172,6 +189,12 @@ async function poolSections(
       Object.assign(
         out,
         await measureClient(servers.slice(0, cfg.clientServers).map((s) => s.endpoint), cfg),
+      );
+      const many = cfg.clientOutputHosts;
+      progress(`client: ${many} hosts × ${cfg.clientOutputBytesPerHost} bytes of output`);
+      Object.assign(
+        out,
+        await measureClientManyOutputs(servers.slice(0, many).map((s) => s.endpoint), cfg),
       );
     }
     return out;

@@ -88,6 +88,11 @@ export interface BenchConfig {
   /** Size of the file pushed and pulled, and the servers it goes to. */
   fileBytes: number;
   fileServers: number;
+  /** Bytes of zeros base64-encoded for the client CLI streaming figures. */
+  clientStreamZeroBytes: number;
+  /** Hosts (server processes) and bytes of output each for the many-outputs RSS figure. */
+  clientOutputHosts: number;
+  clientOutputBytesPerHost: number;
 }
 
 /** The keys of every figure a run with `config` produces. */
@@ -106,6 +111,10 @@ export function figureKeys(config: BenchConfig): string[] {
     "server.rss.after_stream",
     "server.cpu.idle",
     ...config.clientLinks.map((n) => `client.rss.links${n}`),
+    "client.stream.no_prefix",
+    "client.stream.prefixed",
+    "client.stream.rss",
+    `client.outputs.n${config.clientOutputHosts}`,
     "tls.latency.serial.p50",
     "tls.latency.serial.p99",
     "tls.connect.cold",

@@ -32,11 +32,22 @@ Deno.test("parseClientArgs() reads hosts, one-shot commands and options", async 
     assert.equal(opts.command, "@web* sh: ls -l");
     assert.equal(opts.json, true);
   });
+  await t.step("--max-record-output: 1 MiB by default, sizes with units", () => {
+    assert.equal(parseClientArgs(["--json", "--", "ram"]).maxRecordOutput, 1024 * 1024);
+    const opts = parseClientArgs(["--json", "--max-record-output", "64k", "--", "ram"]);
+    assert.equal(opts.maxRecordOutput, 65536);
+    assert.equal(
+      parseClientArgs(["--json", "--max-record-output", "0", "--", "ram"]).maxRecordOutput,
+      0,
+    );
+  });
   await t.step("output modes and per-host output directories", () => {
     assert.equal(parseClientArgs(["--", "ram"]).outputMode, "both");
     assert.equal(parseClientArgs(["-b", "--", "ram"]).outputMode, "gather");
     assert.equal(parseClientArgs(["--gather", "--", "ram"]).outputMode, "gather");
     assert.equal(parseClientArgs(["--stream", "--", "ram"]).outputMode, "stream");
+    assert.equal(parseClientArgs(["--", "ram"]).noPrefix, false);
+    assert.equal(parseClientArgs(["--no-prefix", "--", "ram"]).noPrefix, true);
     const opts = parseClientArgs(["-o", "out", "-e", "err", "--json", "--", "sh: ls"]);
     assert.equal(opts.outDir, "out");
     assert.equal(opts.errDir, "err");
@@ -100,6 +111,11 @@ Deno.test("parseClientArgs() rejects bad arguments as usage errors (exit 2)", as
     [["--gather", "--json", "--", "ram"], /--gather and --json conflict/],
     [["--stream", "--json", "--", "ram"], /--stream and --json conflict/],
     [["-b"], /--gather works only in one-shot mode/],
+    [["--no-prefix", "--json", "--", "ram"], /--no-prefix and --json conflict/],
+    [["--no-prefix", "-b", "--", "ram"], /--no-prefix and --gather conflict/],
+    [["--no-prefix"], /--no-prefix works only in one-shot mode/],
+    [["--max-record-output", "64k", "--", "ram"], /--max-record-output works only with --json/],
+    [["--json", "--max-record-output", "1.5m", "--", "ram"], /Invalid --max-record-output: /],
     [["-o", "out"], /--outdir works only in one-shot mode/],
     [["-e", "", "--", "ram"], /Invalid --errdir: the directory name is empty/],
   ];

@@ -160,17 +160,18 @@ Deno.test("runProcess() reaps pids recorded from an aborted tree", async () => {
   await assertAllGone(pidsIn(pids));
 });
 
-Deno.test("runProcess() caps output and counts the dropped bytes exactly", async (t) => {
+Deno.test("runProcess() caps output and counts the dropped bytes of the read past it", async (t) => {
   await t.step("one stream", async () => {
     const { result, stdout } = await runSh("head -c 100000 /dev/zero", { maxOutputBytes: 1000 });
     assert.equal(stdout, "\0".repeat(1000));
     assert.equal(result.truncated, true);
-    assert.equal(result.droppedBytes, 99_000);
-    assert.equal(result.exitCode, 0);
+    // Reading stops at the cap: what was dropped is the rest of that one read, never all of it.
+    assert.ok(result.droppedBytes > 0 && result.droppedBytes <= 99_000, `${result.droppedBytes}`);
+    assert.equal(result.timedOut, false);
   });
   await t.step("stdout and stderr share the cap", async () => {
     const { result, stdout, stderr } = await runSh(
-      "head -c 600 /dev/zero; head -c 600 /dev/zero >&2",
+      "head -c 600 /dev/zero; sleep 0.2; head -c 600 /dev/zero >&2",
       { maxOutputBytes: 1000 },
     );
     assert.equal(stdout.length + stderr.length, 1000);
@@ -187,6 +188,27 @@ Deno.test("runProcess() caps output and counts the dropped bytes exactly", async
     assert.equal(stdout, "12345");
     assert.equal(result.truncated, false);
     assert.equal(result.droppedBytes, 0);
+  });
+});
+
+Deno.test("runProcess() stops a process whose output passes the cap", async (t) => {
+  await t.step("yes ends at once, truncated, and its group is gone", async () => {
+    const { result, stdout } = await runSh("echo $$; exec yes", { maxOutputBytes: 4096 });
+    assert.equal(result.truncated, true);
+    // Without the stop, yes runs to the 10 s timeout and the call ends timed out.
+    assert.equal(result.timedOut, false);
+    assert.equal(result.signal, "SIGTERM");
+    assert.equal(stdout.length, 4096);
+    await assertAllGone(pidsIn(stdout.split("\n")[0]!));
+  });
+  await t.step("a writer that ignores SIGTERM dies of the closed pipe", async () => {
+    const { result, stdout } = await runSh(
+      "trap '' TERM; echo $$; yes & echo $!; wait",
+      { maxOutputBytes: 4096, killGraceMs: 60_000 },
+    );
+    assert.equal(result.truncated, true);
+    assert.equal(result.timedOut, false);
+    await assertAllGone(pidsIn(stdout.split("\n").slice(0, 2).join(" ")));
   });
 });
 

@@ -21,6 +21,7 @@ import { byeText, HostLink, type LinkTimings } from "./host_link.ts";
 import type { Dialer, Endpoint } from "../protocol/transport.ts";
 import { serverKey } from "./server_key.ts";
 import type { Fleet as FleetInterface } from "./fleet_api.ts";
+import { type CapturedOutput, type CaptureOptions, OutputCapture } from "./output_capture.ts";
 
 /** The terminal status of one host's part in a fan-out (stable `--json` values). */
 export type HostStatus =
@@ -40,8 +41,17 @@ export interface HostResult {
   data?: Json;
   exitCode?: number | null;
   signal?: string | null;
+  /** The output kept (exec, ping): all of it, or its start when `outputShortened`. */
   stdout?: string;
   stderr?: string;
+  /** Bytes of UTF-8 the host sent on each stream, whatever was kept. */
+  stdoutBytes?: number;
+  stderrBytes?: number;
+  /** The kept `stdout`/`stderr` are less than the host sent (see `RunOptions.capture`). */
+  outputShortened?: boolean;
+  /** When shortened and hashed: equal exactly for hosts that sent identical output. */
+  outputDigest?: string;
+  /** The server cut the output at its cap. */
   truncated?: boolean;
   /** The role the server granted this client (`admin`, `read-only`), when it was connected. */
   role?: string;
@@ -84,6 +94,8 @@ export interface RunOptions {
   onResult?: (result: HostResult) => void;
   /** Whether to keep stdout/stderr in the results (for gathering and --json); default true. */
   collectOutput?: boolean;
+  /** How much of each host's output to keep, and whether to hash it; default all of it. */
+  capture?: CaptureOptions;
   /**
    * The stream each host's call carries (push, pull, exec input): told the
    * call's id and its `ready`/`chunk`/`ack` notifications, and `finish()`ed
@@ -337,7 +349,7 @@ export class Fleet implements FleetInterface {
     }
     const streaming = cmd.kind === "exec" || cmd.kind === "ping";
     const collect = opts.collectOutput ?? true;
-    const out = { stdout: [] as string[], stderr: [] as string[] };
+    const out = new OutputCapture(opts.capture);
     const stream = opts.stream?.(name);
     try {
       const data = await link.call(method, params, {
@@ -351,7 +363,7 @@ export class Fleet implements FleetInterface {
           }
           : {}),
         onOutput: (o) => {
-          if (collect) out[o.stream].push(o.data);
+          if (collect) out.add(o.stream, o.data);
           opts.onOutput?.(name, o.stream, o.data);
         },
       });
@@ -372,7 +384,7 @@ export class Fleet implements FleetInterface {
         exitCode: end.exitCode,
         signal: end.signal,
         truncated: end.truncated,
-        ...(collect ? { stdout: out.stdout.join(""), stderr: out.stderr.join("") } : {}),
+        ...(collect ? keptOutput(out.result()) : {}),
         data,
         durationMs: elapsed(),
       };
@@ -380,9 +392,7 @@ export class Fleet implements FleetInterface {
       const base = {
         host: name,
         durationMs: elapsed(),
-        ...(streaming && collect
-          ? { stdout: out.stdout.join(""), stderr: out.stderr.join("") }
-          : {}),
+        ...(streaming && collect ? keptOutput(out.result()) : {}),
       };
       if (err instanceof MalformedResultError) {
         return { ...base, status: "error", error: err.message };
@@ -416,6 +426,18 @@ export class Fleet implements FleetInterface {
   async close(): Promise<void> {
     await Promise.all(this.links.map((l) => l.close()));
   }
+}
+
+/** A host result's output fields from what its capture kept. */
+function keptOutput(c: CapturedOutput): Partial<HostResult> {
+  return {
+    stdout: c.stdout,
+    stderr: c.stderr,
+    stdoutBytes: c.stdoutBytes,
+    stderrBytes: c.stderrBytes,
+    ...(c.shortened ? { outputShortened: true } : {}),
+    ...(c.digest !== undefined ? { outputDigest: c.digest } : {}),
+  };
 }
 
 /**

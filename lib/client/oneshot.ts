@@ -17,9 +17,9 @@ import type { ClientOptions } from "./options.ts";
 import { addHosts, collectHosts, HostCredentials } from "./setup.ts";
 import type { HostSpec } from "./inventory.ts";
 import { resolveTargets } from "./targets.ts";
-import { FanoutView, jsonRecord, type ViewSink } from "./views/fanout.ts";
 import { exitCodeFor, maxExitCode } from "./views/summary.ts";
 import { clearLine } from "./views/color.ts";
+import { OneShotOutput } from "./oneshot_output.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
 import type { RunStop } from "./oneshot_stop.ts";
 import { OutputFiles } from "./output_files.ts";
@@ -201,20 +201,17 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     await addHosts(direct, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
     fleet = direct;
   }
-  const sink: ViewSink = {
-    out: io.stdout,
-    status: (text) => io.stderr(`${clearLine()}${text}`),
-    color: io.color,
-    progress: io.progress,
-    escape: io.terminal && !opts.raw,
-    width: io.columns,
-  };
-  // A diff shows nothing per host: its answer is the comparison, once every host is in.
-  const view = opts.json || diff ? null : new FanoutView(sink, cmd, names, opts.outputMode);
-  let answered = 0;
   const addressOf = bus
     ? new Map(names.map((n) => [n, bus.addressOf(n)]))
     : new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
+  let output: OneShotOutput;
+  try {
+    output = new OneShotOutput(opts, cmd, names, io, files, addressOf, diff);
+  } catch (err) {
+    // A combination of options it refuses: close what is open, then say so.
+    await fleet.close();
+    throw err;
+  }
   const stop = io.stop;
   let results: HostResult[];
   try {
@@ -226,15 +223,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     }, stop.cancel.signal);
     if (io.progress && names.length > 1) io.stderr(clearLine());
     // Stopped while connecting, the command goes nowhere; each host still gets its record.
-    const onResult = (r: HostResult) => {
-      files.save(r);
-      if (view) view.result(r);
-      else if (!diff) {
-        io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host), cmd.kind)) + "\n");
-      } else if (io.progress && names.length > 1) {
-        io.stderr(`${clearLine()}${++answered}/${names.length} hosts answered`);
-      }
-    };
+    const onResult = output.onResult;
     const moving = { signal: stop.cancel.signal, waitMs: opts.waitMs, onResult };
     if (transfer?.kind === "push") {
       results = await pushFiles(direct!, names, transfer, pushList!, moving);
@@ -247,7 +236,8 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
         stopWaiting: stop.giveUp.signal,
         waitMs: opts.waitMs,
         collectOutput: true,
-        onOutput: view ? (h, s, d) => view.output(h, s, d) : undefined,
+        capture: output.capture,
+        onOutput: output.onOutput,
         onResult,
         ...(input ? { stream: (host: string) => input.get(host) } : {}),
       });
@@ -264,7 +254,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   } finally {
     await fleet.close();
   }
-  view?.finish(results);
+  output.finish(results);
   if (diff) {
     if (io.progress && names.length > 1) io.stderr(clearLine());
     if (opts.json) {

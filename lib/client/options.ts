@@ -13,6 +13,8 @@ import { DEFAULT_FANOUT } from "./fleet.ts";
 import { parseFingerprint } from "../protocol/fingerprint.ts";
 import { parseDuration } from "../duration.ts";
 import type { OutputMode } from "./views/fanout.ts";
+import { parseByteSize } from "../byte_size.ts";
+import { DEFAULT_MAX_RECORD_OUTPUT } from "./oneshot_output.ts";
 
 /** Everything `rmon` is told on its command line. */
 export interface ClientOptions {
@@ -47,6 +49,10 @@ export interface ClientOptions {
   outDir?: string;
   /** `-e DIR`: save each host's stderr in DIR/HOST (DIR made 0700 if missing). */
   errDir?: string;
+  /** `--no-prefix`: one host's output as it comes, stderr to stderr, nothing else on stdout. */
+  noPrefix: boolean;
+  /** `--max-record-output`: bytes of output kept per `--json` record (default 1 MiB). */
+  maxRecordOutput: number;
   /** `--max-exit`: exit with the largest remote exit code when every host answered (default off). */
   maxExit: boolean;
   /** `--stdin`: one-shot exec gets this program's stdin, sent to every host (default off). */
@@ -113,6 +119,10 @@ Options:
   -b, --gather            one-shot: no streamed lines; each output once, under the
                           folded list of the hosts that printed it (as clush -b)
   --stream                one-shot: streamed lines only, no gathered blocks
+  --no-prefix             one-shot, one host: its output as it comes (stderr to
+                          stderr), no host names, nothing else on stdout; for pipes
+  --max-record-output N   --json: keep at most N bytes of output per record (64k,
+                          1m; default 1m); a cut record says "truncated": true
   -o, --outdir DIR        one-shot: save each host's stdout in DIR/HOST (as pssh -o;
                           DIR is made, mode 0700, if missing)
   -e, --errdir DIR        one-shot: the same for stderr
@@ -208,6 +218,8 @@ export function parseClientArgs(argv: string[]): ClientOptions {
         "list-hosts": { type: "boolean" },
         gather: { type: "boolean", short: "b" },
         stream: { type: "boolean" },
+        "no-prefix": { type: "boolean" },
+        "max-record-output": { type: "string" },
         outdir: { type: "string", short: "o" },
         errdir: { type: "string", short: "e" },
         "max-exit": { type: "boolean" },
@@ -278,9 +290,28 @@ export function parseClientArgs(argv: string[]): ClientOptions {
       `Invalid arguments: --${v.gather ? "gather" : "stream"} and --json conflict`,
     );
   }
+  if (v["no-prefix"] && (v.json || v.gather)) {
+    throw new UsageError(
+      `Invalid arguments: --no-prefix and --${v.json ? "json" : "gather"} conflict`,
+    );
+  }
+  let maxRecordOutput = DEFAULT_MAX_RECORD_OUTPUT;
+  if (v["max-record-output"] !== undefined) {
+    if (!v.json) {
+      throw new UsageError("Invalid arguments: --max-record-output works only with --json");
+    }
+    try {
+      maxRecordOutput = parseByteSize(v["max-record-output"]);
+    } catch (err) {
+      throw new UsageError(`Invalid --max-record-output: ${describeError(err)}`, EXIT_CODES.usage, {
+        cause: err,
+      });
+    }
+  }
   const oneShotOnly = [
     [v.gather, "--gather"],
     [v.stream, "--stream"],
+    [v["no-prefix"], "--no-prefix"],
     [v.outdir !== undefined, "--outdir"],
     [v.errdir !== undefined, "--errdir"],
   ] as const;
@@ -335,6 +366,8 @@ export function parseClientArgs(argv: string[]): ClientOptions {
     yes: v.yes ?? false,
     listHosts: v["list-hosts"] ?? false,
     outputMode: v.gather ? "gather" : v.stream ? "stream" : "both",
+    noPrefix: v["no-prefix"] ?? false,
+    maxRecordOutput,
     outDir: v.outdir,
     errDir: v.errdir,
     maxExit: v["max-exit"] ?? false,

@@ -26,10 +26,13 @@ export function hostFileName(host: string): string {
   return name === "" || name === "." || name === ".." ? `_${name}` : name;
 }
 
-/** Saves the hosts' output as their results come in; `settle()` reports what failed. */
+/** Saves the hosts' output as it streams in; `settle()` reports what failed. */
 export class OutputFiles {
   #dirs: OutputDirs;
   #writes: Promise<string | null>[] = [];
+  /** Files being streamed to, by stream and host; null once writing one failed. */
+  #open = new Map<string, Deno.FsFile | null>();
+  #failures: string[] = [];
 
   /** Save into `dirs` (nothing when neither is set). */
   constructor(dirs: OutputDirs) {
@@ -50,16 +53,53 @@ export class OutputFiles {
     }
   }
 
+  #path(stream: "stdout" | "stderr", host: string): string | undefined {
+    const dir = this.#dirs[stream];
+    return dir === undefined ? undefined : `${dir}/${hostFileName(host)}`;
+  }
+
   /**
-   * Start saving one host's output (files of 0600, replaced if present). Hosts
-   * whose command never ran (unreachable, a metric) get no file.
+   * Append a chunk of `host`'s output to its file as it arrives (the file,
+   * 0600, is made or emptied on the first chunk), so nothing is held in memory.
+   * Written synchronously: the chunk is on disk before the next one is read.
+   */
+  write(host: string, stream: "stdout" | "stderr", data: string): void {
+    const path = this.#path(stream, host);
+    if (path === undefined) return;
+    const key = `${stream}\0${host}`;
+    let file = this.#open.get(key);
+    if (file === null) return;
+    try {
+      if (file === undefined) {
+        file = Deno.openSync(path, { write: true, create: true, truncate: true, mode: 0o600 });
+        this.#open.set(key, file);
+      }
+      const bytes = encoder.encode(data);
+      for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+    } catch (err) {
+      this.#failures.push(`Cannot write ${stream} of ${host} to "${path}": ${describeError(err)}`);
+      file?.close();
+      this.#open.set(key, null);
+    }
+  }
+
+  /**
+   * One host's result: close what was streamed, and save what was not (a
+   * silent command gets an empty file). Hosts whose command never ran
+   * (unreachable, a metric) get no file.
    */
   save(r: HostResult): void {
     for (const stream of ["stdout", "stderr"] as const) {
-      const dir = this.#dirs[stream];
+      const path = this.#path(stream, r.host);
+      const key = `${stream}\0${r.host}`;
+      const streamed = this.#open.get(key);
+      if (streamed !== undefined) {
+        streamed?.close();
+        this.#open.delete(key);
+        continue;
+      }
       const text = r[stream];
-      if (dir === undefined || text === undefined) continue;
-      const path = `${dir}/${hostFileName(r.host)}`;
+      if (path === undefined || text === undefined) continue;
       this.#writes.push(
         Deno.writeTextFile(path, text, { mode: 0o600 }).then(
           () => null,
@@ -69,9 +109,13 @@ export class OutputFiles {
     }
   }
 
-  /** Wait for every write; returns a message per failed one. */
+  /** Wait for every write and close what is still open; returns a message per failed one. */
   async settle(): Promise<string[]> {
+    for (const file of this.#open.values()) file?.close();
+    this.#open.clear();
     const outcomes = await Promise.all(this.#writes);
-    return outcomes.filter((m): m is string => m !== null);
+    return [...this.#failures, ...outcomes.filter((m): m is string => m !== null)];
   }
 }
+
+const encoder = new TextEncoder();

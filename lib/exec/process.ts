@@ -32,7 +32,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Deadline for the main process, in milliseconds. */
   timeoutMs: number;
-  /** Cap on stdout plus stderr, in bytes; the rest is read and dropped. */
+  /**
+   * Cap on stdout plus stderr, in bytes. Output past it is never read: the
+   * pipes are closed and the process tree is stopped (the result has `truncated`).
+   */
   maxOutputBytes: number;
   /** Time between SIGTERM and SIGKILL. Default `TIMEOUTS.killGraceMs`. */
   killGraceMs?: number;
@@ -103,6 +106,10 @@ export function windowsKillArgv(pid: number): { cmd: string; args: string[] } {
 /**
  * Run a program to completion, streaming its output to `opts.onOutput`.
  *
+ * When the output passes `opts.maxOutputBytes`, reading stops there: both pipes
+ * are closed and the tree is stopped as on timeout, and the result says
+ * `truncated` (the work past the cap would only be thrown away).
+ *
  * On timeout or abort the whole process tree gets SIGTERM, then SIGKILL after the
  * grace period (`taskkill /T /F` on Windows). The call resolves once the main
  * process has exited and both pipes are closed; members of the group that hold
@@ -131,8 +138,14 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
   const graceMs = opts.killGraceMs ?? TIMEOUTS.killGraceMs;
   const child = spawn(opts);
   const killer = new TreeKiller(child, graceMs);
-  const sink = new OutputSink(opts.maxOutputBytes, opts.onOutput, () => killer.kill());
-  const pumps = [
+  // Past the cap the rest would only be read and thrown away: stop the tree and close
+  // its pipes instead (a writer that ignores SIGTERM then dies of SIGPIPE).
+  const stopAtCap = () => {
+    killer.kill();
+    for (const pump of pumps) pump.cancel();
+  };
+  const sink = new OutputSink(opts.maxOutputBytes, opts.onOutput, () => killer.kill(), stopAtCap);
+  const pumps: StreamPump[] = [
     new StreamPump(child.stdout, "stdout", sink),
     new StreamPump(child.stderr, "stderr", sink),
   ];
@@ -386,7 +399,7 @@ function describe(err: unknown): string {
 class OutputSink {
   /** Some output went over the cap. */
   truncated = false;
-  /** Bytes read from the child but not passed on. */
+  /** Bytes read from the child but not passed on (the part of the last read past the cap). */
   droppedBytes = 0;
   /** `onOutput` or a pipe read failed; the call must reject with `error`. */
   failed = false;
@@ -394,12 +407,20 @@ class OutputSink {
   #room: number;
   #onOutput: RunOptions["onOutput"];
   #onFailure: () => void;
+  #onCap: () => void;
   #tail: Promise<void> = Promise.resolve();
 
-  constructor(maxBytes: number, onOutput: RunOptions["onOutput"], onFailure: () => void) {
+  /** `onFailure` runs on the first failure, `onCap` once when output first passes the cap. */
+  constructor(
+    maxBytes: number,
+    onOutput: RunOptions["onOutput"],
+    onFailure: () => void,
+    onCap: () => void,
+  ) {
     this.#room = maxBytes;
     this.#onOutput = onOutput;
     this.#onFailure = onFailure;
+    this.#onCap = onCap;
   }
 
   /** Pass on one chunk read from `stream` (resolves when `onOutput` has taken it). */
@@ -409,7 +430,10 @@ class OutputSink {
       // Once over the cap, nothing more goes out, even if a few bytes of room are left.
       const cut = this.truncated ? 0 : utf8Boundary(bytes, this.#room);
       this.droppedBytes += bytes.length - cut;
-      this.truncated = true;
+      if (!this.truncated) {
+        this.truncated = true;
+        this.#onCap();
+      }
       this.#room = 0;
       bytes = bytes.subarray(0, cut);
     } else {

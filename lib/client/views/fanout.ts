@@ -20,6 +20,7 @@ import { failureLines, failureText, summarize } from "./summary.ts";
 import { visibleWidth } from "./table.ts";
 import { escapeControls } from "./escape_controls.ts";
 import { pingStatsOf, renderPingTable } from "./ping.ts";
+import { formatBytes } from "./format.ts";
 
 /** Where a view writes: the console or stdout, and stderr for progress. */
 export interface ViewSink {
@@ -54,6 +55,12 @@ export function isMetric(cmd: RemoteCommand): cmd is RemoteCommand & { kind: Met
 
 /** Past this many failed hosts, failures are listed folded per status instead of per host. */
 const MAX_HOST_LINES = 20;
+
+/**
+ * A partial line held longer than this is shown as a line of its own: output
+ * without newlines (`head -c 1G /dev/zero`) must not pile up in the client.
+ */
+export const MAX_HELD_LINE = 64 * 1024;
 
 /**
  * The failed hosts' lines, hosts with the same status and reason folded into
@@ -98,6 +105,26 @@ function blockText(stdout: string, stderr: string, color: boolean): string {
   return `${stdout === "" || stdout.endsWith("\n") ? stdout : `${stdout}\n`}${marked}\n`;
 }
 
+/**
+ * `tail` as a string of its own: a slice of a 64 KiB chunk would keep the whole chunk
+ * alive while the line waits for its end, for every host at once.
+ */
+function detached(tail: string): string {
+  // Concatenating then slicing copies the characters into a new, small string.
+  return (tail + " ").slice(0, -1);
+}
+
+const utf8 = new TextEncoder();
+
+/** How a gathered block of which only the start was kept is told apart, and what it says. */
+function shortenedBlock(r: HostResult): { key?: string; note: string } {
+  const kept = utf8.encode(r.stdout ?? "").length + utf8.encode(r.stderr ?? "").length;
+  const sent = (r.stdoutBytes ?? 0) + (r.stderrBytes ?? 0);
+  const note = `[shortened: the first ${formatBytes(kept)} of ${formatBytes(sent)} shown]`;
+  // Without a digest the host stands alone: its block cannot be proved equal to another.
+  return { key: r.outputDigest ?? `\0${r.host}`, note };
+}
+
 /** Renders one fan-out; feed it output and results as they come, then `finish`. */
 export class FanoutView {
   #sink: ViewSink;
@@ -128,13 +155,19 @@ export class FanoutView {
   output(host: string, stream: "stdout" | "stderr", data: string): void {
     if (this.#mode === "gather") return;
     const key = `${stream}\0${host}`;
-    const text = (this.#partial.get(key) ?? "") + data;
+    const held = this.#partial.get(key);
+    const text = held === undefined ? data : held + data;
     const cut = text.lastIndexOf("\n");
     if (cut < 0) {
-      this.#partial.set(key, text);
+      if (text.length <= MAX_HELD_LINE) this.#partial.set(key, text);
+      else {
+        this.#partial.delete(key);
+        this.#lines(host, stream, this.#safe(text));
+      }
       return;
     }
-    this.#partial.set(key, text.slice(cut + 1));
+    if (cut === text.length - 1) this.#partial.delete(key);
+    else this.#partial.set(key, detached(text.slice(cut + 1)));
     // Escaped with its newline, so a CR that ends a line is seen before its LF.
     this.#lines(host, stream, this.#safe(text.slice(0, cut + 1)).slice(0, -1));
   }
@@ -150,7 +183,8 @@ export class FanoutView {
       `${host.padEnd(this.#width)} |`,
     );
     this.#clearProgress();
-    this.#sink.out(text.split("\n").map((l) => `${prefix} ${l}`).join("\n") + "\n");
+    // One native replace per chunk, not a split/map/join over its lines.
+    this.#sink.out(`${prefix} ${text.replaceAll("\n", `\n${prefix} `)}\n`);
   }
 
   /** Note one host's result (progress line on a TTY). */
@@ -195,6 +229,8 @@ export class FanoutView {
         results.filter(gatherable).map((r) => ({
           host: r.host,
           text: blockText(this.#safe(r.stdout ?? ""), this.#safe(r.stderr ?? ""), c),
+          // Only the start of a long output was kept: its digest says which hosts agree.
+          ...(r.outputShortened ? shortenedBlock(r) : {}),
         })),
       );
       // Streamed too, gathering only adds something when hosts agree; alone, it is the output.
@@ -252,7 +288,10 @@ export function jsonRecord(
     duration_ms: r.durationMs,
     stdout: r.stdout ?? null,
     stderr: r.stderr ?? null,
-    truncated: r.truncated ?? false,
+    // Cut by the server's cap or by --max-record-output: the byte counts say how much there was.
+    truncated: (r.truncated ?? false) || (r.outputShortened ?? false),
+    stdout_bytes: r.stdoutBytes ?? null,
+    stderr_bytes: r.stderrBytes ?? null,
     role: r.role ?? null,
     data: recordData(r, kind),
     error: r.error ?? null,

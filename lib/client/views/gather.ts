@@ -11,18 +11,38 @@ import { paint } from "./color.ts";
 export interface OutputGroup {
   hosts: string[];
   text: string;
+  /** Said under the text: e.g. that it is only the start of a longer output. */
+  note?: string;
+}
+
+/** One host's output to gather. */
+export interface GatherInput {
+  host: string;
+  /** What is shown (for a long output, its start). */
+  text: string;
+  /** What decides identity when `text` is not the whole output (e.g. a digest); default `text`. */
+  key?: string;
+  /** See {@linkcode OutputGroup.note}. */
+  note?: string;
 }
 
 /**
- * Group hosts by identical output (exact text, byte for byte). The largest
- * group comes first; ties go to the group whose first host came first.
+ * Group hosts by identical output (exact text, byte for byte, or equal keys).
+ * The largest group comes first; ties go to the group whose first host came first.
  */
-export function gatherOutputs(outputs: readonly { host: string; text: string }[]): OutputGroup[] {
+export function gatherOutputs(outputs: readonly GatherInput[]): OutputGroup[] {
   const groups = new Map<string, { group: OutputGroup; first: number }>();
-  outputs.forEach(({ host, text }, i) => {
-    const found = groups.get(text);
-    if (found === undefined) groups.set(text, { group: { hosts: [host], text }, first: i });
-    else found.group.hosts.push(host);
+  outputs.forEach(({ host, text, key, note }, i) => {
+    // Keys and texts never meet: a text cannot pass for a digest or the reverse.
+    const id = key === undefined ? `t${text}` : `k${key}`;
+    const found = groups.get(id);
+    if (found !== undefined) found.group.hosts.push(host);
+    else {
+      groups.set(id, {
+        group: note === undefined ? { hosts: [host], text } : { hosts: [host], text, note },
+        first: i,
+      });
+    }
   });
   return [...groups.values()]
     .sort((a, b) => b.group.hosts.length - a.group.hosts.length || a.first - b.first)
@@ -44,7 +64,8 @@ export function groupHeader(hosts: readonly string[], color: boolean): string {
 export function renderGathered(groups: readonly OutputGroup[], color: boolean): string {
   const blocks = groups.map((g) => {
     const body = g.text === "" ? paint(color, "dim", "(no output)") : g.text.replace(/\n$/, "");
-    return `${groupHeader(g.hosts, color)}\n${body}`;
+    const note = g.note === undefined ? "" : `\n${paint(color, "yellow", g.note)}`;
+    return `${groupHeader(g.hosts, color)}\n${body}${note}`;
   });
   return blocks.join("\n");
 }

@@ -26,6 +26,8 @@ export interface Failure {
   error?: string;
   exitCode?: number | null;
   signal?: string | null;
+  /** The server cut the output at its cap (and stopped the command). */
+  truncated?: boolean;
 }
 
 /**
@@ -43,6 +45,8 @@ export function failureText(r: Failure): string {
     case "ok":
       return "ok";
     case "nonzero":
+      // Past its output cap the server stops the command: the signal is the server's, not a crash.
+      if (r.truncated && r.signal) return `stopped at the server's output cap (${r.signal})`;
       return r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
     case "auth_failed":
       // "bad token", "key refused", or a certificate that is not the trusted one: all say it.

@@ -1,0 +1,136 @@
+/**
+ * Where one-shot output goes, as it arrives: to the view (prefixed lines,
+ * gathered blocks), to the terminal as is (`--no-prefix`), to NDJSON records
+ * (`--json`) and to per-host files (`-o`/`-e`). It also decides how much of
+ * each host's output the fleet keeps, so client memory grows with the
+ * fan-out, never with the size of the output: a 64 KiB sample (plus a running
+ * hash when hosts are compared) for the gathered view, at most
+ * `--max-record-output` bytes per `--json` record, nothing when only streamed.
+ * Client layer, used by oneshot.ts.
+ * @module
+ */
+
+import type { RemoteCommand } from "../grammar/command.ts";
+import { EXIT_CODES, UsageError } from "../usage.ts";
+import type { HostResult } from "./fleet.ts";
+import type { ClientOptions } from "./options.ts";
+import type { CaptureOptions } from "./output_capture.ts";
+import type { OutputFiles } from "./output_files.ts";
+import { clearLine } from "./views/color.ts";
+import { FanoutView, jsonRecord, type ViewSink } from "./views/fanout.ts";
+import { PlainStreamView } from "./views/plain_stream.ts";
+
+/** Bytes of each host's output kept to show in a gathered block (the rest is hashed). */
+export const GATHER_SAMPLE_BYTES = 64 * 1024;
+
+/** Default of `--max-record-output`: bytes of output kept per `--json` record. */
+export const DEFAULT_MAX_RECORD_OUTPUT = 1024 * 1024;
+
+/** What the router writes to (a subset of one-shot's I/O). */
+export interface OutputIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  progress: boolean;
+  color: boolean;
+  terminal: boolean;
+  /** The columns tables must fit in. */
+  columns: number;
+}
+
+/** Routes one run's output; see the module doc. */
+export class OneShotOutput {
+  /** How much of each host's output the fleet keeps. */
+  readonly capture: CaptureOptions;
+  #view: FanoutView | PlainStreamView | null;
+  #files: OutputFiles;
+  #record: ((r: HostResult) => void) | null = null;
+  /** `diff`: nothing shown per host, only a count of the answers on the progress line. */
+  #answered: ((r: HostResult) => void) | null = null;
+
+  /**
+   * Route the output of `cmd` on `names`.
+   * @throws {UsageError} `--no-prefix` with more than one host.
+   */
+  constructor(
+    opts: ClientOptions,
+    cmd: RemoteCommand,
+    names: readonly string[],
+    io: OutputIo,
+    files: OutputFiles,
+    addressOf: ReadonlyMap<string, string | undefined>,
+    diff = false,
+  ) {
+    this.#files = files;
+    if (opts.noPrefix && names.length > 1) {
+      throw new UsageError(
+        `Invalid arguments: --no-prefix shows one host's output, and ${names.length} hosts are named`,
+        EXIT_CODES.usage,
+      );
+    }
+    if (diff) {
+      // The comparison is the answer, once every host is in; it compares whole outputs, so
+      // each is kept up to the record limit (a diff is read by people, not streamed).
+      this.#view = null;
+      this.capture = { keepBytes: opts.maxRecordOutput };
+      let answered = 0;
+      this.#answered = () => {
+        if (io.progress && names.length > 1) {
+          io.stderr(`${clearLine()}${++answered}/${names.length} hosts answered`);
+        }
+      };
+    } else if (opts.json) {
+      this.#view = null;
+      this.capture = { keepBytes: opts.maxRecordOutput };
+      this.#record = (r) =>
+        io.stdout(JSON.stringify(jsonRecord(r, addressOf.get(r.host), cmd.kind)) + "\n");
+    } else if (opts.noPrefix) {
+      this.#view = new PlainStreamView({
+        out: io.stdout,
+        err: io.stderr,
+        color: io.color,
+        escape: io.terminal && !opts.raw,
+        escapeErr: io.progress && !opts.raw,
+      });
+      this.capture = { keepBytes: 0 };
+    } else {
+      const sink: ViewSink = {
+        out: io.stdout,
+        status: (text) => io.stderr(`${clearLine()}${text}`),
+        color: io.color,
+        progress: io.progress,
+        escape: io.terminal && !opts.raw,
+        width: io.columns,
+      };
+      this.#view = new FanoutView(sink, cmd, names, opts.outputMode);
+      // Streamed alone, nothing is shown again at the end: nothing to keep.
+      this.capture = opts.outputMode === "stream"
+        ? { keepBytes: 0 }
+        : { keepBytes: GATHER_SAMPLE_BYTES, hash: names.length > 1 };
+    }
+  }
+
+  /** A chunk of one host's output, as it arrives. */
+  onOutput = (host: string, stream: "stdout" | "stderr", data: string): void => {
+    this.#files.write(host, stream, data);
+    this.#view?.output(host, stream, data);
+  };
+
+  /** One host's result, as soon as it is known. */
+  onResult = (r: HostResult): void => {
+    this.#files.save(r);
+    this.#answered?.(r);
+    if (this.#record === null) {
+      this.#view?.result(r);
+      return;
+    }
+    this.#record(r);
+    // Printed: the record's output is not needed again, only its status.
+    delete r.stdout;
+    delete r.stderr;
+  };
+
+  /** The closing part of the view (nothing for `--json`). */
+  finish(results: readonly HostResult[]): void {
+    this.#view?.finish(results);
+  }
+}
