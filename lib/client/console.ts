@@ -45,6 +45,7 @@ import type { HostSpec } from "./inventory.ts";
 import type { ClientOptions } from "./options.ts";
 import { needsConfirmation } from "./oneshot.ts";
 import { addHosts, addressSpec, collectHosts, HostCredentials } from "./setup.ts";
+import { checkLinkBudget } from "./fd_limit.ts";
 import { resolveTargets, Selection, type TargetHost } from "./targets.ts";
 import { appendHistory, HISTORY_SIZE, historyPath, loadHistory, worthKeeping } from "./history.ts";
 import { completeLine } from "./console_complete.ts";
@@ -147,6 +148,14 @@ export class Console {
     const book = await collectHosts(this.#opts);
     this.#typed = book.typed;
     const specs = book.hosts;
+    // The console holds one connection per host: more than the open-files limit allows is
+    // said now, not reported as hosts unreachable with "Too many open files" (fd_limit.ts).
+    try {
+      checkLinkBudget(specs.length);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      throw new UsageError(err.message, EXIT_CODES.usage, { cause: err });
+    }
     // Tokens are checked before anything is shown: a missing token is a usage error.
     await addHosts(this.#fleet, specs, this.#credentials);
     const history = await this.#loadHistory();

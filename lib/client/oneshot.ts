@@ -23,6 +23,32 @@ import { clearLine } from "./views/color.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
 import type { RunStop } from "./oneshot_stop.ts";
 import { OutputFiles } from "./output_files.ts";
+import { planFanout } from "./fd_limit.ts";
+import type { LinkTimings } from "./host_link.ts";
+
+/**
+ * Link timings of one-shot mode: a link lives for one command in the pipeline
+ * (`RunOptions.connectEach`), so no reconnect, no heartbeat, and no OS-name
+ * query (the `hosts` table's, one round trip per host for nothing here).
+ */
+export function oneShotTimings(connectTimeoutMs: number): Partial<LinkTimings> {
+  return { connectTimeoutMs, reconnect: false, heartbeatMs: 0, describe: false };
+}
+
+/**
+ * The fan-out the open-files limit allows (fd_limit.ts): lowered with a note
+ * on stderr when too few descriptors are free, a usage error when none is.
+ */
+function affordableFanout(opts: ClientOptions, hosts: number, io: OneShotIo): number {
+  try {
+    const plan = planFanout(opts.fanout, hosts);
+    if (plan.note !== null) io.stderr(`rmon: ${plan.note}\n`);
+    return plan.fanout;
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new UsageError(err.message, EXIT_CODES.unreachable, { cause: err });
+  }
+}
 
 /** Where one-shot mode writes, and what stops it. */
 export interface OneShotIo {
@@ -119,8 +145,8 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });
   }
   const fleet = new Fleet(
-    { connectTimeoutMs: opts.connectTimeoutMs, reconnect: false },
-    opts.fanout,
+    oneShotTimings(opts.connectTimeoutMs),
+    affordableFanout(opts, names.length, io),
   );
   const chosen = new Set(names);
   await addHosts(fleet, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
@@ -136,15 +162,10 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   const stop = io.stop;
   let results: HostResult[];
   try {
-    if (io.progress && names.length > 1) {
-      io.stderr(`${clearLine()}connecting to ${names.length} hosts`);
-    }
-    await fleet.connect(names, (done, total) => {
-      if (io.progress && total > 1) io.stderr(`${clearLine()}connected ${done}/${total}`);
-    }, stop.cancel.signal);
-    if (io.progress && names.length > 1) io.stderr(clearLine());
-    // Stopped while connecting, the command goes nowhere; each host still gets its record.
+    // A pipeline: each slot connects, runs and closes one host at a time. Stopped while
+    // connecting, the command goes nowhere; each host still gets its record.
     results = await fleet.run(names, cmd, {
+      connectEach: true,
       signal: stop.cancel.signal,
       stopWaiting: stop.giveUp.signal,
       waitMs: opts.waitMs,

@@ -37,6 +37,7 @@ import { askPassphrase } from "./passphrase.ts";
 import { checkToken } from "../token_file.ts";
 import { SPECS_BY_PREFIX, SPECS_BY_WORD } from "../grammar/command_table.ts";
 import { serverKey } from "./server_key.ts";
+import { parseHostFile } from "../grammar/host_range.ts";
 
 /** The token source for hosts that name none, from the command line. */
 export function fallbackTokenSource(opts: ClientOptions): TokenSource {
@@ -90,6 +91,9 @@ export async function collectHosts(opts: ClientOptions): Promise<HostBook> {
   // An explicit --port beats the inventory's default port, as options beat files everywhere.
   const port = opts.port ?? defaults.port;
   const typed = (address: string) => addressSpec(address, port, defaults);
+  for (const path of opts.hostFiles) {
+    for (const address of await readHostFile(path)) specs.push(typed(address));
+  }
   for (const address of opts.addresses) specs.push(typed(address));
   const names = new Set<string>();
   const servers = new Map<string, string>();
@@ -107,6 +111,24 @@ export async function collectHosts(opts: ClientOptions): Promise<HostBook> {
     servers.set(key, s.name);
   }
   return { hosts: specs, typed };
+}
+
+/** The addresses of a `--hosts @FILE` file (host_range.ts), with a usage error naming the file. */
+async function readHostFile(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(expandHome(path));
+  } catch (err) {
+    throw new UsageError(`Cannot read host file "${path}": ${describeError(err)}`, undefined, {
+      cause: err,
+    });
+  }
+  try {
+    return parseHostFile(text);
+  } catch (err) {
+    if (!(err instanceof SyntaxError || err instanceof RangeError)) throw err;
+    throw new UsageError(`Invalid host file "${path}": ${err.message}`, undefined, { cause: err });
+  }
 }
 
 /**
