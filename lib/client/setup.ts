@@ -194,6 +194,8 @@ export class HostCredentials {
   #knownHosts: KnownHosts | null = null;
   #plain: Dialer = dialTcp;
   #tofu: Dialer | null = null;
+  /** Whether the default operator key file exists, once asked. */
+  #defaultExists: boolean | undefined;
 
   /** Credentials for hosts as `opts` describes them; `passphrase` unseals sealed keys. */
   constructor(
@@ -278,7 +280,9 @@ export class HostCredentials {
       const fallback = env("HOME") || env("APPDATA") || env("XDG_CONFIG_HOME")
         ? defaultIdentityPath(env)
         : undefined;
-      if (fallback === undefined || !existsQuietly(fallback)) return null;
+      // Asked once, not once per host (a stat each for 10,000 hosts).
+      this.#defaultExists ??= fallback !== undefined && existsQuietly(fallback);
+      if (fallback === undefined || !this.#defaultExists) return null;
       path = fallback;
     }
     let loading = this.#identities.get(path);
