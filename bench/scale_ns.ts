@@ -220,7 +220,7 @@ interface Config {
   idleSeconds: number;
   idleWait: number;
   tlsSize: number;
-  check: { n: number; fanout: number; runs: number } | null;
+  checks: { n: number; fanout: number; runs: number }[];
 }
 
 function targetsFor(n: number): { wall?: Target; first?: Target; rss?: Target } {
@@ -239,7 +239,7 @@ async function measure(
 ): Promise<{ figures: Record<string, Figure>; checks: unknown[] }> {
   const figures: Record<string, Figure> = {};
   const checks: unknown[] = [];
-  const maxN = Math.max(...cfg.sizes, ...cfg.hold, cfg.tlsSize, cfg.check?.n ?? 0);
+  const maxN = Math.max(...cfg.sizes, ...cfg.hold, cfg.tlsSize, ...cfg.checks.map((c) => c.n));
   progress(`starting ${cfg.servers} servers on 0.0.0.0 for up to ${maxN} hosts`);
   const plain = await startMany(
     cfg.servers,
@@ -448,8 +448,7 @@ async function measure(
         await Deno.remove(tlsHome, { recursive: true });
       }
     }
-    if (cfg.check) {
-      const { n, fanout, runs } = cfg.check;
+    for (const { n, fanout, runs } of cfg.checks) {
       const file = await hostFile(n, plain, "plain");
       for (let i = 0; i < runs; i++) {
         progress(`false-timeout check ${i + 1}/${runs}: ${n} hosts, --fanout ${fanout}`);
@@ -488,12 +487,16 @@ async function main(): Promise<void> {
       "idle-seconds": { type: "string" },
       "idle-wait": { type: "string" },
       "tls-size": { type: "string" },
-      check: { type: "string" },
+      check: { type: "string", multiple: true },
       client: { type: "string" },
     },
     strict: true,
   });
-  const check = values.check?.split(":").map(Number);
+  const checks = (values.check ?? []).map((text) => {
+    const [n, fanout, runs] = text.split(":").map(Number);
+    if (!n || !fanout || !runs) throw new TypeError(`Invalid --check "${text}": N:FANOUT:RUNS`);
+    return { n, fanout, runs };
+  });
   if (values.client !== undefined) {
     CLIENT = values.client;
     INLINE_HOSTS = true;
@@ -507,9 +510,7 @@ async function main(): Promise<void> {
     idleSeconds: Number(values["idle-seconds"] ?? "15"),
     idleWait: Number(values["idle-wait"] ?? "20"),
     tlsSize: Number(values["tls-size"] ?? "0"),
-    check: check && check.length === 3
-      ? { n: check[0]!, fanout: check[1]!, runs: check[2]! }
-      : null,
+    checks,
   };
   const up = await new Deno.Command("ip", { args: ["link", "set", "lo", "up"] }).output();
   if (!up.success) {

@@ -44,8 +44,16 @@ export class ClientOverloadedError extends TimeoutError {
   }
 }
 
+/** What a deadline asks of a stall meter (a {@linkcode LoopMonitor}; tests give a fake). */
+export interface StallClock {
+  start(): void;
+  stop(): void;
+  /** Total stall so far, ms; compare two readings. */
+  stalledMs(): number;
+}
+
 /** Measures the event loop's stalls: the lateness of a ticking timer, summed. */
-export class LoopMonitor {
+export class LoopMonitor implements StallClock {
   #stalled = 0;
   #last = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -105,7 +113,7 @@ export function serviceDeadline<T>(
   budgetMs: number,
   what: string,
   onExpire: () => void,
-  monitor: LoopMonitor = LOOP,
+  monitor: StallClock = LOOP,
 ): Promise<T> {
   monitor.start();
   const started = performance.now();
