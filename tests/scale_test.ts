@@ -216,7 +216,7 @@ Deno.test("serviceDeadline() blames a slow host, credits the client's stalls, an
       clearInterval(timer);
     }
   });
-  await t.step("LoopMonitor sees a busy event loop", async () => {
+  await t.step("LoopMonitor sees a busy event loop", () => {
     const monitor = new LoopMonitor();
     monitor.start();
     try {
