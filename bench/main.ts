@@ -10,7 +10,11 @@
  * connections, latency, throughput, exec streaming, RSS after the stream),
  * fanout (1…100 server processes), client (client RSS with many links), tls
  * (a `--tls` server against a plain one started the same way: latency, cold
- * connect, exec streaming, RSS after start).
+ * connect, exec streaming, RSS after start), scale (thousands of hosts in a
+ * private network namespace, bench/scale.ts: cold one-shot, first result,
+ * client peak RSS, warm fan-out, RSS and idle CPU holding the links, TLS
+ * against plain, false timeouts at a large fan-out; skipped with a note where
+ * `unshare -n` cannot run).
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -27,6 +31,7 @@ import {
 } from "./footprint.ts";
 import { measureLatency, ramFrameBytes } from "./latency.ts";
 import { measureTls } from "./tls.ts";
+import { measureScale } from "./scale.ts";
 import { buildFleet, connectAll, keyFor } from "./links.ts";
 import {
   BENCH_TOKEN,
@@ -62,6 +67,17 @@ export const FULL: BenchConfig = {
   clientLinks: [100, 1000],
   clientServers: 10,
   coldConnects: 20,
+  scale: {
+    sizes: [1000, 5000],
+    servers: 20,
+    reps: 3,
+    hold: [1000, 10_000],
+    warmReps: 5,
+    idleSeconds: 15,
+    idleWait: 20,
+    tlsSize: 1000,
+    checks: [{ n: 10_000, fanout: 1024, runs: 3 }],
+  },
 };
 
 /** The sizes of `--quick`: a smoke run of every figure in well under a minute. */
@@ -80,9 +96,20 @@ export const QUICK: BenchConfig = {
   clientLinks: [10, 30],
   clientServers: 2,
   coldConnects: 5,
+  scale: {
+    sizes: [20],
+    servers: 2,
+    reps: 1,
+    hold: [20],
+    warmReps: 2,
+    idleSeconds: 1,
+    idleWait: 0,
+    tlsSize: 0,
+    checks: [],
+  },
 };
 
-const SECTIONS = ["server", "life", "fanout", "client", "tls"] as const;
+const SECTIONS = ["server", "life", "fanout", "client", "tls", "scale"] as const;
 type Section = typeof SECTIONS[number];
 
 /** Processes started at once when starting a pool (2 cores: more only thrashes). */
@@ -179,7 +206,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls]",
+      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls,scale]",
     );
     return 0;
   }
@@ -219,13 +246,20 @@ async function main(): Promise<number> {
     Object.assign(figures, await poolSections(cfg, sections));
   }
   if (sections.has("tls")) Object.assign(figures, await measureTls(cfg, progress));
+  if (sections.has("scale")) {
+    progress("fleet sizes: thousands of hosts in a private network namespace");
+    const scale = await measureScale(cfg, progress);
+    if ("skipped" in scale) results.skipped = [`scale: ${scale.skipped}`];
+    else Object.assign(figures, scale.figures);
+  }
   // Keep a stable order: the order of figureKeys, whatever order sections ran in.
-  for (const key of figureKeys(cfg)) {
+  for (const key of figureKeys(cfg, results.skipped)) {
     if (figures[key]) results.figures[key] = figures[key];
   }
   results.durationSeconds = Math.round((performance.now() - started) / 100) / 10;
   await Deno.writeTextFile(out, JSON.stringify(results, null, 2) + "\n");
   console.log(formatTable(results));
+  for (const note of results.skipped ?? []) console.log(`skipped: ${note}`);
   console.log(`\n${results.durationSeconds} s; figures written to ${out}`);
   return 0;
 }

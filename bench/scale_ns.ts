@@ -254,6 +254,8 @@ async function measure(
     RMON_TOKEN: BENCH_TOKEN,
   };
   const files = new Map<string, string>();
+  /** Cold one-shot walls per size, the floor of the warm fan-out to as many held links. */
+  const coldWalls = new Map<number, number[]>();
   const hostFile = async (n: number, servers: readonly BenchProcess[], tag: string) => {
     const key = `${tag}${n}`;
     let path = files.get(key);
@@ -283,6 +285,7 @@ async function measure(
       }
       const t = targetsFor(n);
       const startLabel = "the client's start-up: spawn to exit of client.ts --version";
+      coldWalls.set(n, wall);
       figures[`scale.cold.n${n}`] = figure(
         {
           label: `cold one-shot ram to ${n} hosts (${cfg.servers} servers), spawn to exit`,
@@ -327,16 +330,18 @@ async function measure(
       });
       for (const n of cfg.hold) {
         progress(`holding ${n} links: warm fan-out, RSS, ${cfg.idleSeconds} s idle CPU`);
-        const fp = await footprint(env, await hostFile(n, plain, "plain"), n, cfg);
+        const file = await hostFile(n, plain, "plain");
+        const cold = coldWalls.get(n) ?? [(await oneShot(env, file, [])).wallMs];
+        const fp = await footprint(env, file, n, cfg);
         figures[`scale.warm.n${n}`] = figure(
           {
             label: `warm fan-out: one ram to ${n} held links`,
             unit: "ms",
-            floorLabel: `cold one-shot to ${n} hosts is the other way; floor: 1 ms per 1,000 hosts`,
-            note: `${cfg.warmReps} rounds in one process`,
+            floorLabel: `a cold one-shot to the same ${n} hosts (connect, auth, ram, close)`,
+            note: `${cfg.warmReps} rounds in one process; ratio < 1: what holding the links saves`,
           },
           summarize(fp.warmMs),
-          summarize(fp.warmMs.map(() => n / 1000)),
+          summarize(cold),
         );
         figures[`scale.rss.links.n${n}`] = figure(
           {
@@ -450,9 +455,13 @@ async function measure(
     }
     for (const { n, fanout, runs } of cfg.checks) {
       const file = await hostFile(n, plain, "plain");
+      const failed: number[] = [];
+      const walls: number[] = [];
       for (let i = 0; i < runs; i++) {
         progress(`false-timeout check ${i + 1}/${runs}: ${n} hosts, --fanout ${fanout}`);
         const run = await oneShot(env, file, ["--fanout", String(fanout)]);
+        failed.push(n - (run.statuses.ok ?? 0));
+        walls.push(run.wallMs);
         checks.push({
           n,
           fanout,
@@ -463,6 +472,19 @@ async function measure(
           statuses: run.statuses,
         });
       }
+      // Every host is healthy: any that is not ok (timeout, overloaded, unreachable) is false.
+      figures[`scale.false_timeouts.n${n}.f${fanout}`] = figure(
+        {
+          label: `hosts not ok, cold one-shot to ${n} healthy hosts at --fanout ${fanout}`,
+          unit: "hosts",
+          floorLabel: "none: every host is healthy",
+          floorResolution: 1,
+          target: { of: "value", op: "<=", bound: 0 },
+          note: `${runs} runs; walls ${walls.map((w) => Math.round(w)).join(", ")} ms`,
+        },
+        summarize(failed),
+        summarize(failed.map(() => 0)),
+      );
     }
   } finally {
     await stopAll(plain);
