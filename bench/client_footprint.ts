@@ -3,7 +3,9 @@
  * its own process with the client's permission flags: builds a real `Fleet`
  * of `--links` HostLinks spread round-robin over `--servers` (or the
  * addresses of `--servers-file`, one `HOST:PORT` a line), connects them all,
- * runs one `ram` fan-out to all of them, then `--warm-reps` more (timed), lets
+ * runs one `ram` fan-out to all of them, then `--warm-reps` more (timed) and
+ * `--watch-rounds` rounds of the console's `watch` (an `info` fan-out and the
+ * table drawn, timed), lets
  * the process settle, and prints one JSON line
  * `{"links":N,"up":U,"rssBytes":B,"warmMs":[...],"idleCpuPercent":P}`. With
  * `--idle-seconds S` it then idles for `--idle-wait` seconds (heartbeats reach
@@ -23,6 +25,8 @@ import { parseArgs } from "node:util";
 import { parseAddress } from "../lib/grammar/address.ts";
 import { tlsDialer } from "../lib/protocol/tls_transport.ts";
 import { buildFleet, connectAll, keyFor, linkNames } from "./links.ts";
+import { watchRows } from "../lib/client/console_watch.ts";
+import { renderWatch, watchColumns } from "../lib/client/views/watch.ts";
 
 /** How long the process idles after connecting, before its RSS is read. */
 const SETTLE_MS = 1_000;
@@ -35,6 +39,7 @@ async function main(): Promise<void> {
       servers: { type: "string" },
       "servers-file": { type: "string" },
       "warm-reps": { type: "string" },
+      "watch-rounds": { type: "string" },
       "idle-seconds": { type: "string" },
       "idle-wait": { type: "string" },
       fingerprint: { type: "string" },
@@ -43,6 +48,7 @@ async function main(): Promise<void> {
   });
   const links = Number(values.links ?? "0");
   const warmReps = Number(values["warm-reps"] ?? "0");
+  const watchRounds = Number(values["watch-rounds"] ?? "0");
   const idleSeconds = Number(values["idle-seconds"] ?? "0");
   const idleWait = Number(values["idle-wait"] ?? "0");
   const token = Deno.env.get("RMON_TOKEN");
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
   const fleet = buildFleet(servers, links, keyFor(token), dial);
   let up = 0;
   const warmMs: number[] = [];
+  const watchMs: number[] = [];
   if (links > 0) {
     await connectAll(fleet);
     const names = linkNames(links);
@@ -72,6 +79,20 @@ async function main(): Promise<void> {
       warmMs.push(performance.now() - t0);
       const bad = results.filter((r) => r.status !== "ok").length;
       if (bad > 0) throw new Error(`Cannot fan out: ${bad} of ${links} hosts failed`);
+    }
+    // A console `watch` round as console_watch.ts runs it: one `info` to all, then the table.
+    for (let i = 0; i < watchRounds; i++) {
+      const t0 = performance.now();
+      const results = await fleet.run(names, { kind: "info" }, { collectOutput: false });
+      const frame = renderWatch(watchRows(fleet, names, results), {
+        intervalSeconds: 2,
+        now: Date.now(),
+        columns: watchColumns(undefined),
+        color: false,
+        hint: "",
+      });
+      watchMs.push(performance.now() - t0);
+      if (frame.length === 0) throw new Error("Cannot render the watch table");
     }
     up = fleet.links.filter((l) => l.state === "up").length;
   }
@@ -88,7 +109,7 @@ async function main(): Promise<void> {
     idleCpuPercent = (used.user + used.system) / wallUs * 100;
     up = fleet.links.filter((l) => l.state === "up").length;
   }
-  console.log(JSON.stringify({ links, up, rssBytes, warmMs, idleCpuPercent }));
+  console.log(JSON.stringify({ links, up, rssBytes, warmMs, watchMs, idleCpuPercent }));
   await fleet.close();
 }
 

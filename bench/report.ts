@@ -98,6 +98,8 @@ export interface ScaleConfig {
   /** Link counts a process holds for warm fan-out, RSS and idle CPU. */
   hold: number[];
   warmReps: number;
+  /** Rounds of the console's `watch` (info to all, table drawn) per held size. */
+  watchRounds: number;
   /** Idle CPU is sampled over this long, after settling this long. */
   idleSeconds: number;
   idleWait: number;
@@ -111,7 +113,12 @@ export interface ScaleConfig {
 function scaleKeys(s: ScaleConfig): string[] {
   return [
     ...s.sizes.flatMap((n) => [`scale.cold.n${n}`, `scale.first.n${n}`, `scale.rss.oneshot.n${n}`]),
-    ...s.hold.flatMap((n) => [`scale.warm.n${n}`, `scale.rss.links.n${n}`, `scale.cpu.idle.n${n}`]),
+    ...s.hold.flatMap((n) => [
+      `scale.warm.n${n}`,
+      `scale.watch.n${n}`,
+      `scale.rss.links.n${n}`,
+      `scale.cpu.idle.n${n}`,
+    ]),
     ...(s.tlsSize > 0
       ? ["cold", "rss.oneshot", "warm", "rss.links"].map((f) => `scale.tls.${f}.n${s.tlsSize}`)
       : []),

@@ -49,6 +49,8 @@ export function scaleArgs(cfg: BenchConfig): string[] {
     s.hold.join(","),
     "--warm-reps",
     String(s.warmReps),
+    "--watch-rounds",
+    String(s.watchRounds),
     "--idle-seconds",
     String(s.idleSeconds),
     "--idle-wait",

@@ -164,6 +164,7 @@ interface Footprint {
   up: number;
   rssBytes: number;
   warmMs: number[];
+  watchMs: number[];
   idleCpuPercent: number | null;
 }
 
@@ -171,7 +172,13 @@ async function footprint(
   env: Record<string, string>,
   serversFile: string,
   links: number,
-  opts: { warmReps: number; idleSeconds: number; idleWait: number; fingerprint?: string },
+  opts: {
+    warmReps: number;
+    watchRounds?: number;
+    idleSeconds: number;
+    idleWait: number;
+    fingerprint?: string;
+  },
 ): Promise<Footprint> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -184,6 +191,8 @@ async function footprint(
       serversFile,
       "--warm-reps",
       String(opts.warmReps),
+      "--watch-rounds",
+      String(opts.watchRounds ?? 0),
       "--idle-seconds",
       String(opts.idleSeconds),
       "--idle-wait",
@@ -217,6 +226,7 @@ interface Config {
   reps: number;
   hold: number[];
   warmReps: number;
+  watchRounds: number;
   idleSeconds: number;
   idleWait: number;
   tlsSize: number;
@@ -342,6 +352,17 @@ async function measure(
           },
           summarize(fp.warmMs),
           summarize(cold),
+        );
+        figures[`scale.watch.n${n}`] = figure(
+          {
+            label: `console watch round at ${n} hosts: info to all, table drawn`,
+            unit: "ms",
+            floorLabel: `a warm ram fan-out to the same ${n} links`,
+            target: n === 10_000 ? { of: "value", op: "<=", bound: 2000 } : undefined,
+            note: `${cfg.watchRounds} rounds; watch refreshes every 2 s when a round takes less`,
+          },
+          summarize(fp.watchMs),
+          summarize(fp.warmMs),
         );
         figures[`scale.rss.links.n${n}`] = figure(
           {
@@ -506,6 +527,7 @@ async function main(): Promise<void> {
       reps: { type: "string" },
       hold: { type: "string" },
       "warm-reps": { type: "string" },
+      "watch-rounds": { type: "string" },
       "idle-seconds": { type: "string" },
       "idle-wait": { type: "string" },
       "tls-size": { type: "string" },
@@ -529,6 +551,7 @@ async function main(): Promise<void> {
     reps: Number(values.reps ?? "3"),
     hold: numbers(values.hold),
     warmReps: Number(values["warm-reps"] ?? "5"),
+    watchRounds: Number(values["watch-rounds"] ?? "3"),
     idleSeconds: Number(values["idle-seconds"] ?? "15"),
     idleWait: Number(values["idle-wait"] ?? "20"),
     tlsSize: Number(values["tls-size"] ?? "0"),

@@ -28,6 +28,7 @@ import { dialTcp } from "../lib/protocol/tcp_transport.ts";
 import { exitCodeFor, failureText } from "../lib/client/views/summary.ts";
 import { EXIT_CODES, UsageError } from "../lib/usage.ts";
 import { delay } from "../lib/async.ts";
+import { collectAll } from "../lib/sysinfo/all.ts";
 import {
   addr,
   countingRelays,
@@ -289,4 +290,13 @@ Deno.test("a link's heartbeat keeps a live server and drops a silent one", async
   } finally {
     await fleet.close();
   }
+});
+
+Deno.test("collectAll() gives callers at the same moment one collection", async () => {
+  const [a, b] = await Promise.all([collectAll(), collectAll()]);
+  assert.equal(a, b, "the same answer object: collected once");
+  const ac = new AbortController();
+  ac.abort(new Error("gone"));
+  await assert.rejects(collectAll(ac.signal), /gone/);
+  assert.ok((await collectAll()).ram.totalBytes > 0, "a caller's abort ends only its own wait");
 });
