@@ -27,10 +27,20 @@ async function unshareProblem(): Promise<string | null> {
       stdout: "null",
       stderr: "piped",
     }).output();
-    if (out.success) return null;
-    return `unshare -n failed (root needed): ${new TextDecoder().decode(out.stderr).trim()}`;
+    if (!out.success) {
+      return `unshare -n failed (root needed): ${new TextDecoder().decode(out.stderr).trim()}`;
+    }
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return "no unshare command";
+    throw err;
+  }
+  try {
+    // Inside, `ip link set lo up` brings the namespace's loopback up.
+    const ip = await new Deno.Command("ip", { args: ["-V"], stdout: "null", stderr: "null" })
+      .output();
+    return ip.success ? null : "ip -V failed";
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "no ip command (iproute2)";
     throw err;
   }
 }
