@@ -194,6 +194,8 @@ export class HostCredentials {
   #knownHosts: KnownHosts | null = null;
   #plain: Dialer = dialTcp;
   #tofu: Dialer | null = null;
+  /** Token sources already resolved (by their JSON), with their key or their failure. */
+  #tokens = new Map<string, { key: TokenKey } | { err: unknown }>();
   /** Whether the default operator key file exists, once asked. */
   #defaultExists: boolean | undefined;
 
@@ -221,9 +223,7 @@ export class HostCredentials {
       let token: TokenKey | null = null;
       try {
         // A token the servers would refuse as too weak is refused here, before connecting.
-        token = this.#keys.get(
-          checkToken(resolveToken(spec.token, fallback), sourceName(spec.token, fallback)),
-        );
+        token = this.#tokenFor(spec.token, fallback);
       } catch (err) {
         if (identity === null || explicit) throw err;
       }
@@ -268,6 +268,26 @@ export class HostCredentials {
     if (caFile !== undefined) return tlsDialer({ kind: "ca", caPem: this.#ca(caFile) });
     this.#tofu ??= tlsDialer(this.#tofuVerify());
     return this.#tofu;
+  }
+
+  /**
+   * The key of a token source, resolved and checked once per source (10,000
+   * hosts sharing one token read and judge it once); a failure is kept too.
+   */
+  #tokenFor(source: TokenSource, fallback: TokenSource): TokenKey {
+    const id = JSON.stringify(source);
+    let known = this.#tokens.get(id);
+    if (known === undefined) {
+      try {
+        const text = checkToken(resolveToken(source, fallback), sourceName(source, fallback));
+        known = { key: this.#keys.get(text) };
+      } catch (err) {
+        known = { err };
+      }
+      this.#tokens.set(id, known);
+    }
+    if ("err" in known) throw known.err;
+    return known.key;
   }
 
   /** The host's operator key, loaded once per file; null when none is named or found. */
