@@ -38,8 +38,12 @@ import {
   type Transport,
 } from "../protocol/transport.ts";
 import { formatFingerprint } from "../protocol/fingerprint.ts";
-import { ClientOverloadedError, MAX_STRETCH, serviceDeadline } from "./loop_lag.ts";
+import { ClientOverloadedError, LOOP, MAX_STRETCH, serviceDeadline } from "./loop_lag.ts";
 import type { Heartbeats } from "./heartbeats.ts";
+import { adaptDials, DIALS } from "./dial_gate.ts";
+
+// Connects back off while the client's own loop is stalled (dial_gate.ts).
+LOOP.onTick = (late) => adaptDials(late);
 
 /** Where a host stands. `lost` reconnects by itself; `auth_failed`, `closed` do not. */
 export type LinkState = "connecting" | "up" | "lost" | "auth_failed" | "error" | "closed";
@@ -250,8 +254,19 @@ export class HostLink {
     const budget = this.#timings.connectTimeoutMs;
     const backstop = budget * MAX_STRETCH;
     let abandoned = false;
+    // A turn to dial first (dial_gate.ts): the deadline starts when this host is serviced.
+    await DIALS.acquire();
+    let dialing = true;
+    const dialed = () => {
+      if (dialing) DIALS.release();
+      dialing = false;
+    };
+    if (!this.#wanted) {
+      dialed();
+      return;
+    }
     const work = (async () => {
-      const transport = await this.#dial(this.endpoint, backstop);
+      const transport = await this.#dial(this.endpoint, backstop).finally(dialed);
       if (!this.#wanted || abandoned) {
         closeQuietly(transport);
         return null;
@@ -271,6 +286,7 @@ export class HostLink {
         `Cannot connect to ${formatEndpoint(this.endpoint)}`,
         () => {
           abandoned = true;
+          dialed(); // a dial that hangs past the deadline gives its turn back now
           if (this.#handshaking) closeQuietly(this.#handshaking);
         },
       );
