@@ -477,11 +477,13 @@ async function measure(
     for (const { n, fanout, runs } of cfg.checks) {
       const file = await hostFile(n, plain, "plain");
       const failed: number[] = [];
+      const statuses: Record<string, number> = {};
       const walls: number[] = [];
       for (let i = 0; i < runs; i++) {
         progress(`false-timeout check ${i + 1}/${runs}: ${n} hosts, --fanout ${fanout}`);
         const run = await oneShot(env, file, ["--fanout", String(fanout)]);
         failed.push(n - (run.statuses.ok ?? 0));
+        for (const [k, v] of Object.entries(run.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
         walls.push(run.wallMs);
         checks.push({
           n,
@@ -501,7 +503,9 @@ async function measure(
           floorLabel: "none: every host is healthy",
           floorResolution: 1,
           target: { of: "value", op: "<=", bound: 0 },
-          note: `${runs} runs; walls ${walls.map((w) => Math.round(w)).join(", ")} ms`,
+          note: `${runs} runs; walls ${walls.map((w) => Math.round(w)).join(", ")} ms; statuses ${
+            JSON.stringify(statuses)
+          }`,
         },
         summarize(failed),
         summarize(failed.map(() => 0)),
