@@ -29,7 +29,7 @@ import { exitCodeFor, failureText } from "../lib/client/views/summary.ts";
 import { EXIT_CODES, UsageError } from "../lib/usage.ts";
 import { delay } from "../lib/async.ts";
 import { collectAll } from "../lib/sysinfo/all.ts";
-import { adaptDials, DIALS_AT_ONCE, Gate } from "../lib/client/dial_gate.ts";
+import { Gate } from "../lib/client/dial_gate.ts";
 import {
   addr,
   countingRelays,
@@ -302,29 +302,22 @@ Deno.test("collectAll() gives callers at the same moment one collection", async 
   assert.ok((await collectAll()).ram.totalBytes > 0, "a caller's abort ends only its own wait");
 });
 
-Deno.test("Gate admits `size` at once, and adaptDials() halves it on a stall and widens it after", async () => {
+Deno.test("Gate admits `size` at once and hands a released place to the longest waiter", async () => {
   const gate = new Gate(2);
   await gate.acquire();
   await gate.acquire();
-  let third = false;
-  const waiting = gate.acquire().then(() => third = true);
+  const order: number[] = [];
+  const third = gate.acquire().then(() => order.push(3));
+  const fourth = gate.acquire().then(() => order.push(4));
   await delay(0);
-  assert.equal(third, false, "the third waits for a place");
+  assert.deepEqual(order, [], "both wait for a place");
   gate.release();
-  await waiting;
+  await third;
+  assert.deepEqual(order, [3]);
+  gate.release();
+  await fourth;
   assert.equal(gate.busy, 2);
   gate.release();
   gate.release();
   assert.equal(gate.busy, 0);
-
-  const dials = new Gate(DIALS_AT_ONCE);
-  adaptDials(400, dials);
-  assert.equal(dials.size, DIALS_AT_ONCE / 2, "a stalled tick halves it");
-  for (let i = 0; i < 10; i++) adaptDials(400, dials);
-  assert.ok(dials.size >= 1 && dials.size <= 8, `never closed: ${dials.size}`);
-  const low = dials.size;
-  adaptDials(0, dials);
-  assert.equal(dials.size, low + 1, "a punctual tick widens it by one");
-  for (let i = 0; i < 200; i++) adaptDials(0, dials);
-  assert.equal(dials.size, DIALS_AT_ONCE, "up to the most");
 });

@@ -38,12 +38,9 @@ import {
   type Transport,
 } from "../protocol/transport.ts";
 import { formatFingerprint } from "../protocol/fingerprint.ts";
-import { ClientOverloadedError, LOOP, MAX_STRETCH, serviceDeadline } from "./loop_lag.ts";
+import { ClientOverloadedError, MAX_STRETCH, serviceDeadline } from "./loop_lag.ts";
 import type { Heartbeats } from "./heartbeats.ts";
-import { adaptDials, DIALS } from "./dial_gate.ts";
-
-// Connects back off while the client's own loop is stalled (dial_gate.ts).
-LOOP.onTick = (late) => adaptDials(late);
+import { CONNECTS } from "./dial_gate.ts";
 
 /** Where a host stands. `lost` reconnects by itself; `auth_failed`, `closed` do not. */
 export type LinkState = "connecting" | "up" | "lost" | "auth_failed" | "error" | "closed";
@@ -254,19 +251,19 @@ export class HostLink {
     const budget = this.#timings.connectTimeoutMs;
     const backstop = budget * MAX_STRETCH;
     let abandoned = false;
-    // A turn to dial first (dial_gate.ts): the deadline starts when this host is serviced.
-    await DIALS.acquire();
-    let dialing = true;
-    const dialed = () => {
-      if (dialing) DIALS.release();
-      dialing = false;
+    // A turn to connect first (dial_gate.ts): the deadline starts when this host is serviced.
+    await CONNECTS.acquire();
+    let admitted = true;
+    const done = () => {
+      if (admitted) CONNECTS.release();
+      admitted = false;
     };
     if (!this.#wanted) {
-      dialed();
+      done();
       return;
     }
     const work = (async () => {
-      const transport = await this.#dial(this.endpoint, backstop).finally(dialed);
+      const transport = await this.#dial(this.endpoint, backstop);
       if (!this.#wanted || abandoned) {
         closeQuietly(transport);
         return null;
@@ -278,7 +275,7 @@ export class HostLink {
         identity: this.#identity,
         timeoutMs: backstop,
       }).finally(() => this.#handshaking = null);
-    })();
+    })().finally(done);
     try {
       const session = await serviceDeadline(
         work,
@@ -286,7 +283,7 @@ export class HostLink {
         `Cannot connect to ${formatEndpoint(this.endpoint)}`,
         () => {
           abandoned = true;
-          dialed(); // a dial that hangs past the deadline gives its turn back now
+          done(); // an attempt that hangs past its deadline gives its turn back now
           if (this.#handshaking) closeQuietly(this.#handshaking);
         },
       );

@@ -58,8 +58,6 @@ export class LoopMonitor implements StallClock {
   #last = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #users = 0;
-  /** Hears each tick's lateness in ms (the dial gate backs off on stalls). */
-  onTick: ((lateMs: number) => void) | null = null;
 
   /** Begin measuring (counted: each `start` needs its `stop`). */
   start(): void {
@@ -79,10 +77,8 @@ export class LoopMonitor implements StallClock {
 
   #tick(): void {
     const now = performance.now();
-    const late = this.#lateness(now);
-    this.#stalled += late;
+    this.#stalled += this.#lateness(now);
     this.#last = now;
-    this.onTick?.(late);
   }
 
   #lateness(now: number): number {
