@@ -113,10 +113,13 @@ Options:
   --timeout S             command timeout enforced by the server (default ${
   TIMEOUTS.execTimeoutMs / 1000
 })
-  --connect-timeout S     connect + auth timeout per host (default 5)
+  --connect-timeout S     connect + auth timeout per host (default 5), counted from the
+                          host's turn (at most 64 connect at once) and without the time
+                          the client itself was stalled (then: status overloaded)
   --wait S                how long the client waits for answers (default timeout + 10)
                           (durations: seconds, or with a unit: 90s, 500ms)
-  --fanout N              hosts contacted at once (default ${DEFAULT_FANOUT})
+  --fanout N              hosts contacted at once (default ${DEFAULT_FANOUT}; lowered, with a
+                          note, when the open-files limit has no room for it)
   -y, --yes               do not ask before kill, reset or exec on several hosts
   -h, --help              show this help
   -V, --version           show the version
