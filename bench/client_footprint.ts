@@ -1,10 +1,18 @@
 /**
- * Client footprint probe, run by `bench/main.ts` as its own process with the
- * client's permission flags: builds a real `Fleet` of `--links` HostLinks
- * spread round-robin over `--servers`, connects them all, runs one `ram`
- * fan-out to all of them, lets the process settle, and prints one JSON line
- * `{"links":N,"up":U,"rssBytes":B}`. With `--links 0` it measures the same
- * process holding nothing (the floor).
+ * Client footprint probe, run by `bench/main.ts` (and `bench/scale_ns.ts`) as
+ * its own process with the client's permission flags: builds a real `Fleet`
+ * of `--links` HostLinks spread round-robin over `--servers` (or the
+ * addresses of `--servers-file`, one `HOST:PORT` a line), connects them all,
+ * runs one `ram` fan-out to all of them, then `--warm-reps` more (timed) and
+ * `--watch-rounds` rounds of the console's `watch` (an `info` fan-out and the
+ * table drawn, timed), lets
+ * the process settle, and prints one JSON line
+ * `{"links":N,"up":U,"rssBytes":B,"warmMs":[...],"idleCpuPercent":P}`. With
+ * `--idle-seconds S` it then idles for `--idle-wait` seconds (heartbeats reach
+ * their steady state: a link's first visit finds the `ram` traffic and skips)
+ * and measures its own CPU over S seconds, as a percentage of one core. With
+ * `--links 0` it measures the same process holding nothing (the floor).
+ * `--fingerprint HEX` dials TLS pinned to that certificate.
  *
  *   RMON_TOKEN=... deno run --allow-net ... bench/client_footprint.ts \
  *     --links 1000 --servers 127.0.0.1:4001,127.0.0.1:4002
@@ -12,9 +20,13 @@
  */
 // deno-lint-ignore-file no-console
 
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { parseAddress } from "../lib/grammar/address.ts";
+import { tlsDialer } from "../lib/protocol/tls_transport.ts";
 import { buildFleet, connectAll, keyFor, linkNames } from "./links.ts";
+import { watchRows } from "../lib/client/console_watch.ts";
+import { renderWatch, watchColumns } from "../lib/client/views/watch.ts";
 
 /** How long the process idles after connecting, before its RSS is read. */
 const SETTLE_MS = 1_000;
@@ -22,28 +34,82 @@ const SETTLE_MS = 1_000;
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { links: { type: "string" }, servers: { type: "string" } },
+    options: {
+      links: { type: "string" },
+      servers: { type: "string" },
+      "servers-file": { type: "string" },
+      "warm-reps": { type: "string" },
+      "watch-rounds": { type: "string" },
+      "idle-seconds": { type: "string" },
+      "idle-wait": { type: "string" },
+      fingerprint: { type: "string" },
+    },
     strict: true,
   });
   const links = Number(values.links ?? "0");
+  const warmReps = Number(values["warm-reps"] ?? "0");
+  const watchRounds = Number(values["watch-rounds"] ?? "0");
+  const idleSeconds = Number(values["idle-seconds"] ?? "0");
+  const idleWait = Number(values["idle-wait"] ?? "0");
   const token = Deno.env.get("RMON_TOKEN");
   if (!Number.isSafeInteger(links) || links < 0 || token === undefined) {
     throw new TypeError("Usage: RMON_TOKEN=... client_footprint.ts --links N --servers H:P,...");
   }
-  const servers = (values.servers ?? "").split(",").filter((s) => s !== "").map((s) => {
-    const a = parseAddress(s);
+  const list = values["servers-file"] === undefined
+    ? (values.servers ?? "").split(",")
+    : (await Deno.readTextFile(values["servers-file"])).split("\n");
+  const servers = list.filter((s) => s.trim() !== "").map((s) => {
+    const a = parseAddress(s.trim());
     return { hostname: a.hostname, port: a.port ?? 0 };
   });
-  const fleet = buildFleet(servers, links, keyFor(token));
+  const dial = values.fingerprint === undefined
+    ? undefined
+    : tlsDialer({ kind: "fingerprint", fingerprint: values.fingerprint });
+  const fleet = buildFleet(servers, links, keyFor(token), dial);
   let up = 0;
+  const warmMs: number[] = [];
+  const watchMs: number[] = [];
   if (links > 0) {
     await connectAll(fleet);
-    await fleet.run(linkNames(links), { kind: "ram" });
+    const names = linkNames(links);
+    await fleet.run(names, { kind: "ram" });
+    for (let i = 0; i < warmReps; i++) {
+      const t0 = performance.now();
+      const results = await fleet.run(names, { kind: "ram" });
+      warmMs.push(performance.now() - t0);
+      const bad = results.filter((r) => r.status !== "ok").length;
+      if (bad > 0) throw new Error(`Cannot fan out: ${bad} of ${links} hosts failed`);
+    }
+    // A console `watch` round as console_watch.ts runs it: one `info` to all, then the table.
+    for (let i = 0; i < watchRounds; i++) {
+      const t0 = performance.now();
+      const results = await fleet.run(names, { kind: "info" }, { collectOutput: false });
+      const frame = renderWatch(watchRows(fleet, names, results), {
+        intervalSeconds: 2,
+        now: Date.now(),
+        columns: watchColumns(undefined),
+        color: false,
+        hint: "",
+      });
+      watchMs.push(performance.now() - t0);
+      if (frame.length === 0) throw new Error("Cannot render the watch table");
+    }
     up = fleet.links.filter((l) => l.state === "up").length;
   }
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const rssBytes = Deno.memoryUsage().rss;
-  console.log(JSON.stringify({ links, up, rssBytes }));
+  let idleCpuPercent: number | null = null;
+  if (idleSeconds > 0) {
+    await new Promise((r) => setTimeout(r, idleWait * 1000));
+    const t0 = performance.now();
+    const before = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const used = process.cpuUsage(before);
+    const wallUs = (performance.now() - t0) * 1000;
+    idleCpuPercent = (used.user + used.system) / wallUs * 100;
+    up = fleet.links.filter((l) => l.state === "up").length;
+  }
+  console.log(JSON.stringify({ links, up, rssBytes, warmMs, watchMs, idleCpuPercent }));
   await fleet.close();
 }
 

@@ -13,7 +13,11 @@
  * (a `--tls` server against a plain one started the same way: latency, cold
  * connect, exec streaming, RSS after start), web (`rmon web`'s page in chromium
  * with a simulated fleet: load, one update's main-thread time, heap after an hour),
- * files (push a file to many servers and pull it back, against local `cp`; client peak RSS).
+ * files (push a file to many servers and pull it back, against local `cp`; client peak RSS),
+ * scale (thousands of hosts in a private network namespace, bench/scale.ts: cold one-shot,
+ * first result, client peak RSS, warm fan-out, RSS and idle CPU holding the links, TLS
+ * against plain, false timeouts at a large fan-out; skipped with a note where
+ * `unshare -n` cannot run).
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -33,6 +37,7 @@ import { measureTls } from "./tls.ts";
 import { measureWeb } from "./web.ts";
 import { measureTransfer } from "./transfer.ts";
 import { measureClientManyOutputs, measureClientStream } from "./client_output.ts";
+import { measureScale } from "./scale.ts";
 import { buildFleet, connectAll, keyFor } from "./links.ts";
 import {
   BENCH_TOKEN,
@@ -76,6 +81,18 @@ export const FULL: BenchConfig = {
   clientStreamZeroBytes: 375_000_000,
   clientOutputHosts: 100,
   clientOutputBytesPerHost: 16 * 1024 * 1024,
+  scale: {
+    sizes: [1000, 5000],
+    servers: 20,
+    reps: 3,
+    hold: [1000, 10_000],
+    warmReps: 5,
+    watchRounds: 3,
+    idleSeconds: 15,
+    idleWait: 20,
+    tlsSize: 1000,
+    checks: [{ n: 10_000, fanout: 1024, runs: 3 }],
+  },
 };
 
 /** The sizes of `--quick`: a smoke run of every figure in well under a minute. */
@@ -102,9 +119,21 @@ export const QUICK: BenchConfig = {
   clientStreamZeroBytes: 5_000_000,
   clientOutputHosts: 3,
   clientOutputBytesPerHost: 1024 * 1024,
+  scale: {
+    sizes: [20],
+    servers: 2,
+    reps: 1,
+    hold: [20],
+    warmReps: 2,
+    watchRounds: 1,
+    idleSeconds: 1,
+    idleWait: 0,
+    tlsSize: 0,
+    checks: [],
+  },
 };
 
-const SECTIONS = ["server", "life", "fanout", "client", "tls", "web", "files"] as const;
+const SECTIONS = ["server", "life", "fanout", "client", "tls", "web", "files", "scale"] as const;
 type Section = typeof SECTIONS[number];
 
 /** Processes started at once when starting a pool (2 cores: more only thrashes). */
@@ -216,7 +245,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls,web,files]",
+      "Usage: deno task bench [--quick] [--out FILE] [--only server,life,fanout,client,tls,web,files,scale]",
     );
     return 0;
   }
@@ -258,13 +287,20 @@ async function main(): Promise<number> {
   if (sections.has("tls")) Object.assign(figures, await measureTls(cfg, progress));
   if (sections.has("web")) Object.assign(figures, await measureWeb(cfg, progress));
   if (sections.has("files")) Object.assign(figures, await measureTransfer(cfg, progress));
+  if (sections.has("scale")) {
+    progress("fleet sizes: thousands of hosts in a private network namespace");
+    const scale = await measureScale(cfg, progress);
+    if ("skipped" in scale) results.skipped = [`scale: ${scale.skipped}`];
+    else Object.assign(figures, scale.figures);
+  }
   // Keep a stable order: the order of figureKeys, whatever order sections ran in.
-  for (const key of figureKeys(cfg)) {
+  for (const key of figureKeys(cfg, results.skipped)) {
     if (figures[key]) results.figures[key] = figures[key];
   }
   results.durationSeconds = Math.round((performance.now() - started) / 100) / 10;
   await Deno.writeTextFile(out, JSON.stringify(results, null, 2) + "\n");
   console.log(formatTable(results));
+  for (const note of results.skipped ?? []) console.log(`skipped: ${note}`);
   console.log(`\n${results.durationSeconds} s; figures written to ${out}`);
   return 0;
 }

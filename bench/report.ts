@@ -51,6 +51,8 @@ export interface BenchResults {
   /** The sizes that name figures, so a reader (and the smoke test) knows which keys exist. */
   config: BenchConfig;
   figures: Record<string, Figure>;
+  /** Sections that could not run here, with why (`scale: unshare -n failed ...`). */
+  skipped?: string[];
   /** Wall time of the whole run, in seconds. */
   durationSeconds: number;
 }
@@ -93,10 +95,55 @@ export interface BenchConfig {
   /** Hosts (server processes) and bytes of output each for the many-outputs RSS figure. */
   clientOutputHosts: number;
   clientOutputBytesPerHost: number;
+  /** The fleet-size section (bench/scale.ts), in a private network namespace. */
+  scale: ScaleConfig;
 }
 
-/** The keys of every figure a run with `config` produces. */
-export function figureKeys(config: BenchConfig): string[] {
+/** Sizes of the fleet-size section. */
+export interface ScaleConfig {
+  /** Host counts of the cold one-shot figures. */
+  sizes: number[];
+  /** Server processes the hosts are spread over. */
+  servers: number;
+  /** Repetitions of each cold one-shot. */
+  reps: number;
+  /** Link counts a process holds for warm fan-out, RSS and idle CPU. */
+  hold: number[];
+  warmReps: number;
+  /** Rounds of the console's `watch` (info to all, table drawn) per held size. */
+  watchRounds: number;
+  /** Idle CPU is sampled over this long, after settling this long. */
+  idleSeconds: number;
+  idleWait: number;
+  /** Host count of the TLS-against-plain figures; 0 for none. */
+  tlsSize: number;
+  /** False-timeout checks: runs of a cold one-shot to n healthy hosts at a fan-out. */
+  checks: { n: number; fanout: number; runs: number }[];
+}
+
+/** The keys of the fleet-size figures of `s`. */
+function scaleKeys(s: ScaleConfig): string[] {
+  return [
+    ...s.sizes.flatMap((n) => [`scale.cold.n${n}`, `scale.first.n${n}`, `scale.rss.oneshot.n${n}`]),
+    ...s.hold.flatMap((n) => [
+      `scale.warm.n${n}`,
+      `scale.watch.n${n}`,
+      `scale.rss.links.n${n}`,
+      `scale.cpu.idle.n${n}`,
+    ]),
+    ...(s.tlsSize > 0
+      ? ["cold", "rss.oneshot", "warm", "rss.links"].map((f) => `scale.tls.${f}.n${s.tlsSize}`)
+      : []),
+    ...s.checks.map((c) => `scale.false_timeouts.n${c.n}.f${c.fanout}`),
+  ];
+}
+
+/**
+ * The keys of every figure a run with `config` produces, but for sections it
+ * `skipped` (named by their first word: `scale: ...`).
+ */
+export function figureKeys(config: BenchConfig, skipped: readonly string[] = []): string[] {
+  const scaleSkipped = skipped.some((s) => s.startsWith("scale"));
   return [
     "latency.serial.p50",
     "latency.serial.p99",
@@ -127,6 +174,7 @@ export function figureKeys(config: BenchConfig): string[] {
     "files.push.per_host",
     "files.pull.aggregate",
     "files.client.rss",
+    ...(scaleSkipped ? [] : scaleKeys(config.scale)),
   ];
 }
 

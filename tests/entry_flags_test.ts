@@ -15,6 +15,7 @@ import {
   entryFile,
   ROOT,
   runArgs,
+  runFlags,
   VERSION,
 } from "../tools/entry_flags.ts";
 
@@ -51,6 +52,7 @@ Deno.test("compileArgs(), runArgs() and cacheArgs() share one definition", () =>
     ],
   );
   assert.deepEqual(compileArgs(SPEC, { output: "x" }, "/r").includes("--target"), false);
+  assert.deepEqual(runFlags(SPEC), runArgs(SPEC, "/r").slice(1, -1), "run flags, no entry");
   assert.deepEqual(cacheArgs(SPEC, "/r"), [
     "cache",
     "--no-config",

@@ -514,7 +514,12 @@ export interface ClientRun {
  */
 export async function runClient(
   args: string[],
-  opts: { env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {},
+  opts: {
+    env?: Record<string, string>;
+    stdin?: string;
+    timeoutMs?: number;
+    openFiles?: number;
+  } = {},
 ): Promise<ClientRun> {
   return await (await spawnClient(args, opts)).done;
 }
@@ -546,14 +551,20 @@ export async function spawnClient(
     viaTask?: boolean;
     /** Text piped into stdin (default: none, stdin is /dev/null). */
     stdin?: string;
+    /** Start it under `ulimit -n N` (soft and hard: Deno cannot raise it back). */
+    openFiles?: number;
   } = {},
 ): Promise<ClientProcess> {
   const home = await Deno.makeTempDir({ prefix: "rmon-test-client-" });
   const root = new URL("..", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: opts.viaTask
-      ? ["task", "--quiet", "client", "--", ...args]
-      : [...runArgs("client"), ...args],
+  const denoArgs = opts.viaTask
+    ? ["task", "--quiet", "client", "--", ...args]
+    : [...runArgs("client"), ...args];
+  const limited = opts.openFiles !== undefined;
+  const child = new Deno.Command(limited ? "sh" : Deno.execPath(), {
+    args: limited
+      ? ["-c", `ulimit -n ${opts.openFiles} && exec "$@"`, "sh", Deno.execPath(), ...denoArgs]
+      : denoArgs,
     cwd: root,
     env: childEnv({ HOME: home, XDG_STATE_HOME: `${home}/state`, NO_COLOR: "1", ...opts.env }),
     clearEnv: true,
@@ -795,6 +806,53 @@ export async function relayingProxy(
     async [Symbol.asyncDispose]() {
       listener.close();
       await accepting;
+      await Promise.allSettled(relays);
+    },
+  };
+}
+
+/**
+ * `count` plain TCP relays (so many distinct servers to the client) to one
+ * server, counting the connections open through all of them at once: the
+ * most at any moment is what a fan-out really held open.
+ */
+export function countingRelays(
+  count: number,
+  targetPort: number,
+): { ports: number[]; mostAtOnce(): number; total(): number } & AsyncDisposable {
+  let open = 0;
+  let most = 0;
+  let total = 0;
+  const listeners = Array.from(
+    { length: count },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  const relays: Promise<unknown>[] = [];
+  const accepting = listeners.map((listener) =>
+    (async () => {
+      for await (const client of listener) {
+        open++;
+        total++;
+        most = Math.max(most, open);
+        const upstream = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+        relays.push(
+          Promise.allSettled([
+            client.readable.pipeTo(upstream.writable),
+            upstream.readable.pipeTo(client.writable),
+          ]).then(() => open--),
+        );
+      }
+    })().catch((err) => {
+      if (!(err instanceof Deno.errors.BadResource)) throw err; // closed on dispose
+    })
+  );
+  return {
+    ports: listeners.map((l) => l.addr.port),
+    mostAtOnce: () => most,
+    total: () => total,
+    async [Symbol.asyncDispose]() {
+      for (const l of listeners) l.close();
+      await Promise.all(accepting);
       await Promise.allSettled(relays);
     },
   };

@@ -94,6 +94,15 @@ export function runArgs(entry: Entry | BinarySpec, root = ROOT): string[] {
   return ["run", ...spec.options, ...spec.permissions, fromRoot(spec.entry, root)];
 }
 
+/**
+ * The flags `deno run` gets for `entry` (options, then permissions), without
+ * the entry module: for running another checkout's copy of the same program.
+ */
+export function runFlags(entry: Entry | BinarySpec): string[] {
+  const spec = typeof entry === "string" ? binarySpec(entry) : entry;
+  return [...spec.options, ...spec.permissions];
+}
+
 /** Arguments that compile the entry to `output` (for `target`, default the host's). */
 export function compileArgs(
   entry: Entry | BinarySpec,

@@ -39,6 +39,7 @@ import { describeSyntaxError } from "../grammar/errors.ts";
 import { CommandSyntaxError, parseLine } from "../grammar/parse_line.ts";
 import type { ClientOptions } from "./options.ts";
 import { addHosts, collectHosts } from "./setup.ts";
+import { checkLinkBudget } from "./fd_limit.ts";
 import { appendHistory, HISTORY_SIZE, historyPath, loadHistory, worthKeeping } from "./history.ts";
 import { completeLine } from "./console_complete.ts";
 import { runLocal, runRemote } from "./console_commands.ts";
@@ -68,6 +69,14 @@ export class Console {
     const book = await collectHosts(ctx.opts);
     ctx.typed = book.typed;
     const specs = book.hosts;
+    // The console holds one connection per host: more than the open-files limit allows is
+    // said now, not reported as hosts unreachable with "Too many open files" (fd_limit.ts).
+    try {
+      checkLinkBudget(specs.length);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      throw new UsageError(err.message, EXIT_CODES.usage, { cause: err });
+    }
     // Tokens are checked before anything is shown: a missing token is a usage error.
     await addHosts(ctx.fleet, specs, ctx.credentials);
     const history = await this.#loadHistory();

@@ -38,6 +38,9 @@ export interface WatchOptions {
   hint: string;
 }
 
+/** The shortest pause between rounds, however long a round took. */
+const MIN_PAUSE_MS = 200;
+
 /** How long one round waits for answers: at least 2 s, at most the client wait. */
 export function roundWaitMs(intervalSeconds: number, waitMs: number): number {
   return Math.min(waitMs, Math.max(2_000, intervalSeconds * 1000));
@@ -98,6 +101,7 @@ export async function runWatch(opts: WatchOptions): Promise<void> {
   if (opts.redraw) opts.write(hideCursor());
   try {
     while (true) {
+      const roundStart = performance.now();
       const names = opts.names();
       const results = await opts.fleet.run(names, { kind: "info" }, {
         signal: opts.signal,
@@ -122,8 +126,11 @@ export async function runWatch(opts: WatchOptions): Promise<void> {
       }
       rounds++;
       if (stopped()) break;
-      // The next round comes after the interval, or at once to stop.
-      await deadline(stop, opts.intervalSeconds * 1000, () => {});
+      // The next round starts one interval after this one started (a round of 10,000 hosts
+      // takes a good part of it), but never without a pause that leaves the console its
+      // input; at once to stop.
+      const rest = opts.intervalSeconds * 1000 - (performance.now() - roundStart);
+      await deadline(stop, Math.max(MIN_PAUSE_MS, rest), () => {});
       if (stopped()) break;
     }
   } finally {

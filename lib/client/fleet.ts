@@ -17,7 +17,8 @@ import { toRequest } from "../grammar/params.ts";
 import { REMOTE_SPECS } from "../grammar/remote_table.ts";
 import { CALL_END, MalformedResultError } from "../grammar/result_check.ts";
 import type { RemoteSpec } from "../grammar/spec.ts";
-import { byeText, HostLink, type LinkTimings } from "./host_link.ts";
+import { byeText, DEFAULT_TIMINGS, HostLink, type LinkTimings } from "./host_link.ts";
+import { Heartbeats } from "./heartbeats.ts";
 import type { Dialer, Endpoint } from "../protocol/transport.ts";
 import { serverKey } from "./server_key.ts";
 import type { Fleet as FleetInterface } from "./fleet_api.ts";
@@ -31,7 +32,9 @@ export type HostStatus =
   | "unreachable"
   | "auth_failed"
   | "error"
-  | "cancelled";
+  | "cancelled"
+  /** The client itself was too busy to service the host in time (loop_lag.ts): not the host's fault. */
+  | "overloaded";
 
 /** One host's outcome of one command. */
 export interface HostResult {
@@ -103,6 +106,14 @@ export interface RunOptions {
    * (no fan-out bound): one source feeds them all, so none may wait for another.
    */
   stream?: (host: string) => CallStreamHandler | undefined;
+  /**
+   * One-shot pipeline (default false): each fan-out slot connects a host just
+   * before its command and closes it just after, so open connections (and
+   * memory) grow with the fan-out, not with the number of hosts, the first
+   * answers come as soon as the first hosts are done, and each connect
+   * deadline starts when its slot takes the host.
+   */
+  connectEach?: boolean;
 }
 
 /** What a stream needs to hear of its call (see `RunOptions.stream`). */
@@ -165,6 +176,8 @@ export async function boundedAll<T, R>(
 export class Fleet implements FleetInterface {
   #links = new Map<string, HostLink>();
   #timings: Partial<LinkTimings>;
+  /** One heartbeat timer for every link (none when heartbeats are off). */
+  #heartbeats: Heartbeats | null;
   /** How many hosts are contacted at once. */
   fanout: number;
   /** Called whenever any link changes state (for live views). */
@@ -174,6 +187,8 @@ export class Fleet implements FleetInterface {
   constructor(timings: Partial<LinkTimings> = {}, fanout = DEFAULT_FANOUT) {
     this.#timings = timings;
     this.fanout = fanout;
+    const every = timings.heartbeatMs ?? DEFAULT_TIMINGS.heartbeatMs;
+    this.#heartbeats = every > 0 ? new Heartbeats(every) : null;
   }
 
   /** All links, in the order they were added. */
@@ -213,6 +228,7 @@ export class Fleet implements FleetInterface {
       host.dial,
       this.#timings,
       (l) => this.onChange(l),
+      this.#heartbeats,
     );
     this.#links.set(host.name, link);
     return link;
@@ -278,9 +294,12 @@ export class Fleet implements FleetInterface {
       const bound = opts.stream ? Math.max(1, names.length) : this.fanout;
       return await boundedAll(names, bound, async (name) => {
         const started = performance.now();
+        const request = { method, params, spec };
         const answer = stopped()
           ? null
-          : this.#runOne(name, { method, params, spec }, cmd, { ...opts, onOutput });
+          : opts.connectEach
+          ? this.#connectRunClose(name, request, cmd, { ...opts, onOutput })
+          : this.#runOne(name, request, cmd, { ...opts, onOutput });
         const gaveUp = stop?.aborted.then((): typeof STOPPED => STOPPED);
         const outcome = answer === null
           ? STOPPED
@@ -315,6 +334,34 @@ export class Fleet implements FleetInterface {
     }
   }
 
+  /**
+   * The pipeline's unit of work: connect one host, run the command, close. A
+   * cancel while connecting cuts the handshake short (the result then says
+   * the command was never sent).
+   */
+  async #connectRunClose(
+    name: string,
+    request: { method: string; params: Record<string, Json>; spec: RemoteSpec },
+    cmd: RemoteCommand,
+    opts: RunOptions,
+  ): Promise<HostResult> {
+    const link = this.#links.get(name);
+    if (link && !opts.signal?.aborted) {
+      const cut = () => link.close();
+      opts.signal?.addEventListener("abort", cut, { once: true });
+      try {
+        await link.connect();
+      } finally {
+        opts.signal?.removeEventListener("abort", cut);
+      }
+    }
+    try {
+      return await this.#runOne(name, request, cmd, opts);
+    } finally {
+      await link?.close();
+    }
+  }
+
   async #runOne(
     name: string,
     request: { method: string; params: Record<string, Json>; spec: RemoteSpec },
@@ -339,7 +386,11 @@ export class Fleet implements FleetInterface {
       }
       return {
         host: name,
-        status: s.state === "auth_failed" ? "auth_failed" : "unreachable",
+        status: s.state === "auth_failed"
+          ? "auth_failed"
+          : link.overloaded
+          ? "overloaded"
+          : "unreachable",
         error: s.reason ?? s.state,
         durationMs: 0,
       };

@@ -38,6 +38,9 @@ import {
   type Transport,
 } from "../protocol/transport.ts";
 import { formatFingerprint } from "../protocol/fingerprint.ts";
+import { ClientOverloadedError, MAX_STRETCH, serviceDeadline } from "./loop_lag.ts";
+import type { Heartbeats } from "./heartbeats.ts";
+import { CONNECTS } from "./dial_gate.ts";
 
 /** Where a host stands. `lost` reconnects by itself; `auth_failed`, `closed` do not. */
 export type LinkState = "connecting" | "up" | "lost" | "auth_failed" | "error" | "closed";
@@ -46,8 +49,14 @@ export type LinkState = "connecting" | "up" | "lost" | "auth_failed" | "error" |
 export interface LinkTimings {
   /** Connect + handshake deadline (default 5000). */
   connectTimeoutMs: number;
-  /** Interval between heartbeats while idle (default 15000). */
+  /**
+   * Interval between heartbeats while idle (default 15000); 0 sends none (one-shot
+   * mode: a link lives for one command). A fleet's links share one timer
+   * (heartbeats.ts); a link with traffic since its last visit is skipped.
+   */
   heartbeatMs: number;
+  /** Ask a new connection's OS name for the `hosts` table (default true; one-shot: false). */
+  describe: boolean;
   /** First reconnect delay, doubled per failure (default 500). */
   backoffMinMs: number;
   /** Largest reconnect delay (default 30000). */
@@ -60,6 +69,7 @@ export interface LinkTimings {
 export const DEFAULT_TIMINGS: LinkTimings = {
   connectTimeoutMs: 5_000,
   heartbeatMs: 15_000,
+  describe: true,
   backoffMinMs: 500,
   backoffMaxMs: 30_000,
   reconnect: true,
@@ -143,7 +153,14 @@ export class HostLink {
   #reason: string | null = null;
   #failures = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The fleet's shared heartbeat timer, or null for none. */
+  #heartbeats: Heartbeats | null;
+  /** Frames the peer had read at the last heartbeat visit: a change means recent traffic. */
+  #framesSeen = 0;
+  /** A heartbeat is out and unanswered. */
+  #beating = false;
+  /** Whether the last connect attempt failed because the client itself was overloaded. */
+  #overloaded = false;
   #connecting: Promise<void> | null = null;
   /** The connection of an attempt still in its handshake: `close()` cuts it short. */
   #handshaking: Transport | null = null;
@@ -164,6 +181,7 @@ export class HostLink {
     dial: Dialer,
     timings: Partial<LinkTimings> = {},
     onChange: (link: HostLink) => void = () => {},
+    heartbeats: Heartbeats | null = null,
   ) {
     this.name = name;
     this.endpoint = endpoint;
@@ -177,6 +195,7 @@ export class HostLink {
     }
     this.#timings = { ...DEFAULT_TIMINGS, ...timings };
     this.#onChange = onChange;
+    this.#heartbeats = this.#timings.heartbeatMs > 0 ? heartbeats : null;
   }
 
   /** The link's current state. */
@@ -191,6 +210,14 @@ export class HostLink {
    */
   get lastBye(): string | null {
     return this.#bye;
+  }
+
+  /**
+   * Whether the last connect attempt ran out of time because the client's own
+   * event loop was stalled (loop_lag.ts), not because the host was slow.
+   */
+  get overloaded(): boolean {
+    return this.#overloaded;
   }
 
   /** A snapshot for tables and JSON. */
@@ -244,19 +271,48 @@ export class HostLink {
   async #attempt(): Promise<void> {
     this.#setState("connecting", this.#reason);
     let peer: RpcPeer;
-    try {
-      const transport = await this.#dial(this.endpoint, this.#timings.connectTimeoutMs);
-      if (!this.#wanted) {
+    // The deadline counts only time in which the client serviced this host (loop_lag.ts);
+    // the inner timeouts are a backstop at the longest it may be stretched to.
+    const budget = this.#timings.connectTimeoutMs;
+    const backstop = budget * MAX_STRETCH;
+    let abandoned = false;
+    // A turn to connect first (dial_gate.ts): the deadline starts when this host is serviced.
+    await CONNECTS.acquire();
+    let admitted = true;
+    const done = () => {
+      if (admitted) CONNECTS.release();
+      admitted = false;
+    };
+    if (!this.#wanted) {
+      done();
+      return;
+    }
+    const work = (async () => {
+      const transport = await this.#dial(this.endpoint, backstop);
+      if (!this.#wanted || abandoned) {
         closeQuietly(transport);
-        return;
+        return null;
       }
       this.#protection = transport.protection;
       this.#handshaking = transport;
-      const session = await clientHandshake(transport, {
+      return await clientHandshake(transport, {
         key: this.#key,
         identity: this.#identity,
-        timeoutMs: this.#timings.connectTimeoutMs,
+        timeoutMs: backstop,
       }).finally(() => this.#handshaking = null);
+    })().finally(done);
+    try {
+      const session = await serviceDeadline(
+        work,
+        budget,
+        `Cannot connect to ${formatEndpoint(this.endpoint)}`,
+        () => {
+          abandoned = true;
+          done(); // an attempt that hangs past its deadline gives its turn back now
+          if (this.#handshaking) closeQuietly(this.#handshaking);
+        },
+      );
+      if (session === null) return;
       peer = session.peer;
       this.#rttMs = session.handshakeMs;
       this.#serverVersion = session.auth.server;
@@ -264,6 +320,8 @@ export class HostLink {
       this.#role = session.auth.role;
       this.#user = session.auth.user;
     } catch (err) {
+      // The abandoned attempt still settles; its own failure is not news.
+      work.then((s) => s?.peer.close(), () => {});
       this.#failed(err);
       return;
     }
@@ -273,6 +331,7 @@ export class HostLink {
     }
     this.#peer = peer;
     this.#failures = 0;
+    this.#overloaded = false;
     this.#bye = null;
     peer.handlers = {
       onNotification: (n) => {
@@ -284,9 +343,12 @@ export class HostLink {
       },
     };
     peer.run().then(() => this.#onPeerClosed(peer));
+    this.#framesSeen = 0;
+    this.#beating = false;
     this.#setState("up");
-    this.#scheduleHeartbeat();
+    this.#heartbeats?.add(this);
     // The OS name is part of the hosts table; fetch it once per connection.
+    if (!this.#timings.describe) return;
     peer.call(METHODS.os, undefined, { timeoutMs: this.#timings.connectTimeoutMs }).then(
       (r) => {
         try {
@@ -306,6 +368,7 @@ export class HostLink {
   #failed(err: unknown): void {
     // Closed while connecting: `close()` reports the link closed; this failure was its doing.
     if (!this.#wanted) return;
+    this.#overloaded = err instanceof ClientOverloadedError;
     // A refusal names what was offered: the token, the operator key, or both.
     const refused = err instanceof AuthError && err.cause instanceof RemoteError && this.#identity;
     const reason = refused
@@ -326,7 +389,7 @@ export class HostLink {
   #onPeerClosed(peer: RpcPeer): void {
     if (this.#peer !== peer) return;
     this.#peer = null;
-    clearTimeout(this.#heartbeatTimer);
+    this.#heartbeats?.delete(this);
     if (!this.#wanted) {
       this.#setState("closed", this.#reason);
       return;
@@ -355,23 +418,35 @@ export class HostLink {
     }, delay);
   }
 
-  #scheduleHeartbeat(): void {
-    clearTimeout(this.#heartbeatTimer);
-    this.#heartbeatTimer = setTimeout(async () => {
-      const peer = this.#peer;
-      if (!peer) return;
-      const t0 = performance.now();
-      try {
-        await peer.call(METHODS.heartbeat, undefined, {
-          timeoutMs: this.#timings.connectTimeoutMs,
-        });
-        this.#rttMs = performance.now() - t0;
-        this.#scheduleHeartbeat();
-      } catch (err) {
-        // A silent server: drop the connection; the close handler reconnects.
-        peer.close(err instanceof Error ? err : new ConnectionClosedError());
-      }
-    }, this.#timings.heartbeatMs);
+  /**
+   * One visit of the fleet's heartbeat timer (every `heartbeatMs`): nothing if
+   * the connection carried traffic since the last visit; else a heartbeat. A
+   * heartbeat still unanswered a whole interval later means a silent server:
+   * the connection is dropped and the close handler reconnects. No timer per
+   * call: the next visit is the deadline.
+   */
+  beat(): void {
+    const peer = this.#peer;
+    if (!peer || this.#state !== "up") return;
+    if (this.#beating) {
+      peer.close(
+        new TimeoutError(`No answer to "heartbeat" within ${this.#timings.heartbeatMs} ms`),
+      );
+      return;
+    }
+    const seen = peer.framesRead;
+    if (seen !== this.#framesSeen) {
+      this.#framesSeen = seen;
+      return;
+    }
+    this.#beating = true;
+    const t0 = performance.now();
+    peer.call(METHODS.heartbeat).then(() => {
+      this.#beating = false;
+      this.#rttMs = performance.now() - t0;
+      // The answer itself is no traffic of the user's.
+      this.#framesSeen = peer.framesRead;
+    }, (err) => peer.close(err instanceof Error ? err : new ConnectionClosedError()));
   }
 
   /**
@@ -406,7 +481,7 @@ export class HostLink {
   async close(): Promise<void> {
     this.#wanted = false;
     clearTimeout(this.#retryTimer);
-    clearTimeout(this.#heartbeatTimer);
+    this.#heartbeats?.delete(this);
     // An attempt in its handshake ends now rather than at its timeout.
     if (this.#handshaking) closeQuietly(this.#handshaking);
     const peer = this.#peer;
@@ -425,6 +500,8 @@ export class HostLink {
 /** One short reason for a failed connection, in the words of the `hosts` table. */
 export function failureReason(err: unknown): string {
   if (err instanceof Deno.errors.ConnectionRefused) return "refused";
+  // Before TimeoutError, which it extends: the client, not the host, was slow.
+  if (err instanceof ClientOverloadedError) return err.message;
   if (err instanceof TimeoutError) return "timeout";
   // Said in full: the user must see both fingerprints and what to do.
   if (err instanceof TrustError) return describeError(err);

@@ -31,6 +31,32 @@ import { listPushFiles, type PushCommand, pushFiles } from "./transfer_push.ts";
 import { type PullCommand, pullFiles } from "./transfer_pull.ts";
 import { transferViewCommand } from "./views/transfer.ts";
 import { fanOutChunks, OutStream, readerSource } from "./stream_out.ts";
+import { planFanout } from "./fd_limit.ts";
+import type { LinkTimings } from "./host_link.ts";
+
+/**
+ * Link timings of one-shot mode: a link lives for one command in the pipeline
+ * (`RunOptions.connectEach`), so no reconnect, no heartbeat, and no OS-name
+ * query (the `hosts` table's, one round trip per host for nothing here).
+ */
+export function oneShotTimings(connectTimeoutMs: number): Partial<LinkTimings> {
+  return { connectTimeoutMs, reconnect: false, heartbeatMs: 0, describe: false };
+}
+
+/**
+ * The fan-out the open-files limit allows (fd_limit.ts): lowered with a note
+ * on stderr when too few descriptors are free, a usage error when none is.
+ */
+function affordableFanout(opts: ClientOptions, hosts: number, io: OneShotIo): number {
+  try {
+    const plan = planFanout(opts.fanout, hosts);
+    if (plan.note !== null) io.stderr(`rmon: ${plan.note}\n`);
+    return plan.fanout;
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new UsageError(err.message, EXIT_CODES.unreachable, { cause: err });
+  }
+}
 
 /** Where one-shot mode writes, and what stops it. */
 export interface OneShotIo {
@@ -190,17 +216,6 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     await bus?.close();
     throw err;
   }
-  if (bus) {
-    fleet = bus;
-  } else {
-    direct = new Fleet(
-      { connectTimeoutMs: opts.connectTimeoutMs, reconnect: false },
-      opts.fanout,
-    );
-    const chosen = new Set(names);
-    await addHosts(direct, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
-    fleet = direct;
-  }
   const addressOf = bus
     ? new Map(names.map((n) => [n, bus.addressOf(n)]))
     : new Map(specs.map((s) => [s.name, formatEndpoint(s)]));
@@ -208,20 +223,38 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
   try {
     output = new OneShotOutput(opts, cmd, names, io, files, addressOf, diff);
   } catch (err) {
-    // A combination of options it refuses: close what is open, then say so.
-    await fleet.close();
+    // A combination of options it refuses: before any link exists, so only the bus to close.
+    await bus?.close();
     throw err;
+  }
+  // Streams (push, pull, --stdin) feed every host at once from one source, and the bus has no
+  // links of its own: those connect first. Everything else runs as a pipeline: each fan-out
+  // slot connects, runs and closes one host at a time (RunOptions.connectEach).
+  const streams = transfer !== undefined || (cmd.kind === "exec" && cmd.stdin === true);
+  const pipeline = !bus && !streams;
+  if (bus) {
+    fleet = bus;
+  } else {
+    direct = new Fleet(
+      oneShotTimings(opts.connectTimeoutMs),
+      affordableFanout(opts, names.length, io),
+    );
+    const chosen = new Set(names);
+    await addHosts(direct, specs.filter((s) => chosen.has(s.name)), new HostCredentials(opts));
+    fleet = direct;
   }
   const stop = io.stop;
   let results: HostResult[];
   try {
-    if (io.progress && names.length > 1) {
-      io.stderr(`${clearLine()}connecting to ${names.length} hosts`);
+    if (!pipeline) {
+      if (io.progress && names.length > 1) {
+        io.stderr(`${clearLine()}connecting to ${names.length} hosts`);
+      }
+      await fleet.connect(names, (done, total) => {
+        if (io.progress && total > 1) io.stderr(`${clearLine()}connected ${done}/${total}`);
+      }, stop.cancel.signal);
+      if (io.progress && names.length > 1) io.stderr(clearLine());
     }
-    await fleet.connect(names, (done, total) => {
-      if (io.progress && total > 1) io.stderr(`${clearLine()}connected ${done}/${total}`);
-    }, stop.cancel.signal);
-    if (io.progress && names.length > 1) io.stderr(clearLine());
     // Stopped while connecting, the command goes nowhere; each host still gets its record.
     const onResult = output.onResult;
     const moving = { signal: stop.cancel.signal, waitMs: opts.waitMs, onResult };
@@ -232,6 +265,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     } else {
       const input = cmd.kind === "exec" && cmd.stdin ? stdinStreams(direct!, names) : null;
       const run = fleet.run(names, cmd, {
+        connectEach: pipeline,
         signal: stop.cancel.signal,
         stopWaiting: stop.giveUp.signal,
         waitMs: opts.waitMs,

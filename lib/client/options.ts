@@ -15,11 +15,14 @@ import { parseDuration } from "../duration.ts";
 import type { OutputMode } from "./views/fanout.ts";
 import { parseByteSize } from "../byte_size.ts";
 import { DEFAULT_MAX_RECORD_OUTPUT } from "./oneshot_output.ts";
+import { expandHostItem, expandHostList } from "../grammar/host_range.ts";
 
 /** Everything `rmon` is told on its command line. */
 export interface ClientOptions {
-  /** Hosts given as positionals or with --hosts. */
+  /** Hosts given as positionals or with --hosts, ranges expanded (`web[1-3]`). */
   addresses: string[];
+  /** `--hosts @FILE`: files of hosts, one or more a line, `#` comments (read by setup.ts). */
+  hostFiles: string[];
   inventory?: string;
   tokenFile?: string;
   tokenEnv?: string;
@@ -99,7 +102,9 @@ with: did you mean "-- ram"?
 
 Options:
   -i, --inventory FILE    hosts, groups and token sources (TOML; see README)
-  -H, --hosts LIST        comma-separated HOST[:PORT] list
+  -H, --hosts LIST        comma-separated HOST[:PORT] list; ranges as rmon prints them
+                          (web[01-20].lan,db[1-3]); @FILE reads one host (or list)
+                          a line from FILE, # starts a comment
   -p, --port N            port of hosts given without one (default: the inventory's
                           [defaults] port, else ${DEFAULT_PORT})
   --token-file FILE       token for hosts without their own (default: $RMON_TOKEN)
@@ -136,10 +141,13 @@ Options:
   --timeout S             command timeout enforced by the server (default ${
   TIMEOUTS.execTimeoutMs / 1000
 })
-  --connect-timeout S     connect + auth timeout per host (default 5)
+  --connect-timeout S     connect + auth timeout per host (default 5), counted from the
+                          host's turn (at most 64 connect at once) and without the time
+                          the client itself was stalled (then: status overloaded)
   --wait S                how long the client waits for answers (default timeout + 10)
                           (durations: seconds, or with a unit: 90s, 500ms)
-  --fanout N              hosts contacted at once (default ${DEFAULT_FANOUT})
+  --fanout N              hosts contacted at once (default ${DEFAULT_FANOUT}; lowered, with a
+                          note, when the open-files limit has no room for it)
   --nats URL[,URL...]     one-shot: reach the agents through NATS (nats:// or tls://);
                           HOSTs are then agent names, default every agent present
   --nats-creds FILE       sign in to NATS with this credentials file
@@ -187,6 +195,34 @@ function describeArgsError(err: unknown): string {
     if (/does not take an argument/.test(message)) return `${long} takes no value`;
   }
   return message;
+}
+
+/**
+ * The hosts of `--hosts` values (lists, ranges, `@FILE`) and positionals
+ * (ranges; a positional `@web*` stays as typed, for the forgotten-`--` hint).
+ */
+function hostArguments(
+  values: readonly string[],
+  positionals: readonly string[],
+): { addresses: string[]; hostFiles: string[] } {
+  const addresses: string[] = [];
+  const hostFiles: string[] = [];
+  try {
+    for (const value of values) {
+      for (const item of value.split(/,(?![^[]*\])/)) {
+        const text = item.trim();
+        if (text.startsWith("@")) {
+          if (text === "@") throw new SyntaxError("@ needs a file name");
+          hostFiles.push(text.slice(1));
+        } else if (text !== "") addresses.push(...expandHostList(text));
+      }
+    }
+    for (const p of positionals) addresses.push(...(p.startsWith("@") ? [p] : expandHostItem(p)));
+  } catch (err) {
+    if (!(err instanceof SyntaxError || err instanceof RangeError)) throw err;
+    throw new UsageError(`Invalid --hosts: ${err.message}`, EXIT_CODES.usage, { cause: err });
+  }
+  return { addresses, hostFiles };
 }
 
 /** Parse `rmon` argv; throws `UsageError` with a one-line message. */
@@ -244,10 +280,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
     });
   }
   const v = parsed.values;
-  const addresses = [
-    ...(v.hosts ?? []).flatMap((h) => h.split(",")).map((h) => h.trim()).filter((h) => h),
-    ...parsed.positionals,
-  ];
+  const { addresses, hostFiles } = hostArguments(v.hosts ?? [], parsed.positionals);
   const sources = [v["token-file"], v["token-env"], v.token].filter((s) => s !== undefined);
   if (sources.length > 1) {
     throw new UsageError(
@@ -346,6 +379,7 @@ export function parseClientArgs(argv: string[]): ClientOptions {
   }
   return {
     addresses,
+    hostFiles,
     inventory: v.inventory,
     nats,
     natsCreds: v["nats-creds"],

@@ -37,6 +37,7 @@ import { askPassphrase } from "./passphrase.ts";
 import { checkToken } from "../token_file.ts";
 import { SPECS_BY_PREFIX, SPECS_BY_WORD } from "../grammar/command_table.ts";
 import { serverKey } from "./server_key.ts";
+import { parseHostFile } from "../grammar/host_range.ts";
 
 /** The token source for hosts that name none, from the command line. */
 export function fallbackTokenSource(opts: ClientOptions): TokenSource {
@@ -90,6 +91,9 @@ export async function collectHosts(opts: ClientOptions): Promise<HostBook> {
   // An explicit --port beats the inventory's default port, as options beat files everywhere.
   const port = opts.port ?? defaults.port;
   const typed = (address: string) => addressSpec(address, port, defaults);
+  for (const path of opts.hostFiles) {
+    for (const address of await readHostFile(path)) specs.push(typed(address));
+  }
   for (const address of opts.addresses) specs.push(typed(address));
   const names = new Set<string>();
   const servers = new Map<string, string>();
@@ -107,6 +111,24 @@ export async function collectHosts(opts: ClientOptions): Promise<HostBook> {
     servers.set(key, s.name);
   }
   return { hosts: specs, typed };
+}
+
+/** The addresses of a `--hosts @FILE` file (host_range.ts), with a usage error naming the file. */
+async function readHostFile(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(expandHome(path));
+  } catch (err) {
+    throw new UsageError(`Cannot read host file "${path}": ${describeError(err)}`, undefined, {
+      cause: err,
+    });
+  }
+  try {
+    return parseHostFile(text);
+  } catch (err) {
+    if (!(err instanceof SyntaxError || err instanceof RangeError)) throw err;
+    throw new UsageError(`Invalid host file "${path}": ${err.message}`, undefined, { cause: err });
+  }
 }
 
 /**
@@ -172,6 +194,10 @@ export class HostCredentials {
   #knownHosts: KnownHosts | null = null;
   #plain: Dialer = dialTcp;
   #tofu: Dialer | null = null;
+  /** Token sources already resolved (by their JSON), with their key or their failure. */
+  #tokens = new Map<string, { key: TokenKey } | { err: unknown }>();
+  /** Whether the default operator key file exists, once asked. */
+  #defaultExists: boolean | undefined;
 
   /** Credentials for hosts as `opts` describes them; `passphrase` unseals sealed keys. */
   constructor(
@@ -197,9 +223,7 @@ export class HostCredentials {
       let token: TokenKey | null = null;
       try {
         // A token the servers would refuse as too weak is refused here, before connecting.
-        token = this.#keys.get(
-          checkToken(resolveToken(spec.token, fallback), sourceName(spec.token, fallback)),
-        );
+        token = this.#tokenFor(spec.token, fallback);
       } catch (err) {
         if (identity === null || explicit) throw err;
       }
@@ -246,6 +270,26 @@ export class HostCredentials {
     return this.#tofu;
   }
 
+  /**
+   * The key of a token source, resolved and checked once per source (10,000
+   * hosts sharing one token read and judge it once); a failure is kept too.
+   */
+  #tokenFor(source: TokenSource, fallback: TokenSource): TokenKey {
+    const id = JSON.stringify(source);
+    let known = this.#tokens.get(id);
+    if (known === undefined) {
+      try {
+        const text = checkToken(resolveToken(source, fallback), sourceName(source, fallback));
+        known = { key: this.#keys.get(text) };
+      } catch (err) {
+        known = { err };
+      }
+      this.#tokens.set(id, known);
+    }
+    if ("err" in known) throw known.err;
+    return known.key;
+  }
+
   /** The host's operator key, loaded once per file; null when none is named or found. */
   async #identityFor(spec: HostSpec): Promise<Identity | null> {
     const named = spec.identity ?? this.#opts.identity;
@@ -256,7 +300,9 @@ export class HostCredentials {
       const fallback = env("HOME") || env("APPDATA") || env("XDG_CONFIG_HOME")
         ? defaultIdentityPath(env)
         : undefined;
-      if (fallback === undefined || !existsQuietly(fallback)) return null;
+      // Asked once, not once per host (a stat each for 10,000 hosts).
+      this.#defaultExists ??= fallback !== undefined && existsQuietly(fallback);
+      if (fallback === undefined || !this.#defaultExists) return null;
       path = fallback;
     }
     let loading = this.#identities.get(path);

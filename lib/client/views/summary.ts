@@ -59,6 +59,9 @@ export function failureText(r: Failure): string {
       return lead("unreachable", /unreachable/i);
     case "error":
       return error || "error";
+    case "overloaded":
+      // "Client overloaded: its event loop was stalled …; lower --fanout"
+      return error || "client overloaded";
     default: {
       const never: never = r.status;
       return String(never);
@@ -73,6 +76,7 @@ const LABELS: readonly { status: HostStatus; one: string; many: string; style: S
   { status: "timeout", one: "timed out", many: "timed out", style: "red" },
   { status: "unreachable", one: "unreachable", many: "unreachable", style: "red" },
   { status: "auth_failed", one: "auth failed", many: "auth failed", style: "red" },
+  { status: "overloaded", one: "client overloaded", many: "client overloaded", style: "red" },
   { status: "error", one: "error", many: "errors", style: "red" },
   { status: "cancelled", one: "cancelled", many: "cancelled", style: "yellow" },
 ];
@@ -124,7 +128,10 @@ export function exitCodeFor(statuses: Iterable<HostStatus>): ExitCode {
   const seen = new Set(statuses);
   if (seen.has("cancelled")) return EXIT_CODES.interrupted;
   if (seen.has("timeout")) return EXIT_CODES.timeout;
-  if (seen.has("unreachable") || seen.has("auth_failed")) return EXIT_CODES.unreachable;
+  // A host the overloaded client could not service was not reached either.
+  if (seen.has("unreachable") || seen.has("auth_failed") || seen.has("overloaded")) {
+    return EXIT_CODES.unreachable;
+  }
   if (seen.has("error")) return EXIT_CODES.error;
   if (seen.has("nonzero")) return EXIT_CODES.nonzero;
   return EXIT_CODES.ok;
