@@ -13,7 +13,8 @@
  * @module
  */
 
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Browser, Page } from "puppeteer-core";
+import { CHROMIUM, haveChromium, launchChromium } from "../tools/chromium.ts";
 import { Fleet } from "../lib/client/fleet.ts";
 import type { MonitorEvent, MonitorOptions, MonitorView } from "../lib/client/web/monitor.ts";
 import { SampleRing } from "../lib/client/web/ring.ts";
@@ -22,7 +23,6 @@ import { startWebServer, type WebServer } from "../lib/client/web/web_server.ts"
 import { type BenchConfig, type Figure, figure } from "./report.ts";
 import { summarize } from "./stats.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const MIB = 1024 * 1024;
 /** Time between rounds while measuring an update: room to handle and paint one. */
 const ROUND_GAP_MS = 150;
@@ -202,37 +202,19 @@ async function heapMiB(page: Page): Promise<number> {
   return metrics.find((m) => m.name === "JSHeapUsedSize")!.value / MIB;
 }
 
-/** Whether the browser the section needs is here. */
-export function haveChromium(): boolean {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
-
 /** The `web.*` figures; see the module doc. */
 export async function measureWeb(
   cfg: BenchConfig,
   progress: (text: string) => void,
 ): Promise<Record<string, Figure>> {
+  if (!haveChromium()) {
+    throw new Error(
+      `Cannot measure the web page: no chromium at ${CHROMIUM} (apt-get install chromium)`,
+    );
+  }
   const n = cfg.webHosts;
   const profile = await Deno.makeTempDir({ prefix: "rmon-bench-chromium-" });
-  const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--user-data-dir=${profile}`,
-    ],
-  });
+  const browser = await launchChromium(profile);
   const big = await simulated(n);
   const empty = await simulated(0);
   try {

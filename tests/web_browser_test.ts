@@ -9,39 +9,11 @@
  */
 
 import nodeAssert from "node:assert/strict";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Page } from "puppeteer-core";
+import { haveChromium, launchChromium } from "../tools/chromium.ts";
 import { addr, startServers, startWeb } from "./helpers.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-
-function haveChromium(): boolean {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
-
 const CHROMIUM_MISSING = !haveChromium();
-
-/** Chromium headless with a fresh profile, nothing fetched from the network. */
-async function launch(profile: string): Promise<Browser> {
-  return await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--user-data-dir=${profile}`,
-    ],
-  });
-}
 
 /** Text of the page's elements matching `selector`. */
 function texts(page: Page, selector: string): Promise<string[]> {
@@ -73,7 +45,7 @@ Deno.test({
   async fn(t) {
     const servers = await startServers(3);
     const profile = await Deno.makeTempDir({ prefix: "rmon-chromium-" });
-    const browser = await launch(profile);
+    const browser = await launchChromium(profile);
     try {
       await using web = await startWeb(servers, ["--refresh", "0.5"]);
       const page = await browser.newPage();
