@@ -19,7 +19,7 @@ import type { HostSpec } from "./inventory.ts";
 import { resolveTargets } from "./targets.ts";
 import { exitCodeFor, maxExitCode } from "./views/summary.ts";
 import { clearLine } from "./views/color.ts";
-import { OneShotOutput } from "./oneshot_output.ts";
+import { OneShotOutput, type OutputIo } from "./oneshot_output.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
 import type { RunStop } from "./oneshot_stop.ts";
 import { OutputFiles } from "./output_files.ts";
@@ -58,18 +58,8 @@ function affordableFanout(opts: ClientOptions, hosts: number, io: OneShotIo): nu
   }
 }
 
-/** Where one-shot mode writes, and what stops it. */
-export interface OneShotIo {
-  /** Writes to stdout; never throws (a closed stdout is reported to `stop` instead). */
-  stdout(text: string): void;
-  stderr(text: string): void;
-  /** Whether stderr is a terminal (progress line) and colours are allowed on stdout. */
-  progress: boolean;
-  color: boolean;
-  /** Whether stdout is a terminal: remote control characters are then escaped unless `--raw`. */
-  terminal: boolean;
-  /** The columns tables must fit in: the terminal's width when stdout is one, else 80. */
-  columns: number;
+/** Where one-shot mode writes (stdout never throws: a closed stdout goes to `stop`), and what stops it. */
+export interface OneShotIo extends OutputIo {
   /** The run's stop switches: signals and a closed stdout. */
   stop: RunStop;
 }

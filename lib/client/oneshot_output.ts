@@ -26,14 +26,16 @@ export const GATHER_SAMPLE_BYTES = 64 * 1024;
 /** Default of `--max-record-output`: bytes of output kept per `--json` record. */
 export const DEFAULT_MAX_RECORD_OUTPUT = 1024 * 1024;
 
-/** What the router writes to (a subset of one-shot's I/O). */
+/** What one-shot output is written to. */
 export interface OutputIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Whether stderr is a terminal (progress line) and colours are allowed on stdout. */
   progress: boolean;
   color: boolean;
+  /** Whether stdout is a terminal: remote control characters are then escaped unless `--raw`. */
   terminal: boolean;
-  /** The columns tables must fit in. */
+  /** The columns tables must fit in: the terminal's width when stdout is one, else 80. */
   columns: number;
 }
 
