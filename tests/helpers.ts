@@ -11,7 +11,7 @@ import type { Socket } from "node:net";
 import "npm:reflect-metadata@0.2.2"; // @peculiar/x509 needs it loaded first
 import * as x509 from "npm:@peculiar/x509@2.2.0";
 import { deadline, delay } from "../lib/async.ts";
-import { binarySpec, type Entry, runArgs } from "../tools/entry_flags.ts";
+import { binarySpec, cacheArgs, type Entry, runArgs } from "../tools/entry_flags.ts";
 import { childEnv, denoDir, signalChild, spawnLocalServer } from "../tools/local_server.ts";
 import { newNonce, TokenKey } from "../lib/protocol/auth.ts";
 import { type ByteStream, FrameReader, writeAll } from "../lib/protocol/framing.ts";
@@ -1012,9 +1012,23 @@ export function ndjson(text: string): Record<string, unknown>[] {
  * Write `DIR/NAME`, an executable `sh` script that stands in for the compiled
  * binary where `deno compile` cannot fetch its runtime: it runs the entry point
  * with the build's own flags (tools/entry_flags.ts) and its arguments, with
- * Deno's cache pinned so it works under any HOME. Returns its path.
+ * Deno's cache pinned (and filled first) so it works under any HOME and
+ * without network access. Returns its path.
  */
 export async function writeEntryWrapper(dir: string, entry: Entry): Promise<string> {
+  // A binary needs no downloads, and the wrapper may run where there is no way to make them
+  // (under sshd: a clean environment without this machine's CA settings): fill the cache now,
+  // lazily loaded modules included, from this process's environment.
+  const cached = await new Deno.Command(Deno.execPath(), {
+    args: cacheArgs(entry),
+    env: childEnv({}),
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!cached.success) {
+    throw new Error(`Cannot fill Deno's cache for ${entry}: ${decoder.decode(cached.stderr)}`);
+  }
   const path = `${dir}/${binarySpec(entry).name}`;
   const argv = [Deno.execPath(), ...runArgs(entry)].map(shQuote).join(" ");
   await Deno.mkdir(dir, { recursive: true });
