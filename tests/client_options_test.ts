@@ -117,6 +117,8 @@ Deno.test("parseClientArgs() rejects bad arguments as usage errors (exit 2)", as
     [["--max-record-output", "64k", "--", "ram"], /--max-record-output works only with --json/],
     [["--json", "--max-record-output", "1.5m", "--", "ram"], /Invalid --max-record-output: /],
     [["-o", "out"], /--outdir works only in one-shot mode/],
+    [["--stdin", "127.0.0.1:7101"], /--stdin works only in one-shot mode/],
+    [["--max-exit"], /--max-exit works only in one-shot mode/],
     [["-e", "", "--", "ram"], /Invalid --errdir: the directory name is empty/],
   ];
   for (const [args, message] of cases) {

@@ -347,6 +347,8 @@ export function parseClientArgs(argv: string[]): ClientOptions {
     [v["no-prefix"], "--no-prefix"],
     [v.outdir !== undefined, "--outdir"],
     [v.errdir !== undefined, "--errdir"],
+    [v.stdin === true, "--stdin"],
+    [v["max-exit"] === true, "--max-exit"],
   ] as const;
   const misplaced = oneShotOnly.find(([given]) => given)?.[1];
   if (command === null && misplaced !== undefined) {
