@@ -9,7 +9,12 @@
 
 import assert from "node:assert/strict";
 import { EXIT_CODES } from "../lib/usage.ts";
-import { RunStop, signalExitCode, stopSignals } from "../lib/client/oneshot_stop.ts";
+import {
+  RunStop,
+  SIGNAL_ECHO_MS,
+  signalExitCode,
+  stopSignals,
+} from "../lib/client/oneshot_stop.ts";
 import {
   addr,
   type ClientProcess,
@@ -79,6 +84,25 @@ Deno.test("RunStop cancels at the first stop and gives up at the second or after
       stop.dispose();
     }
   });
+  await t.step(
+    "the same signal again at once is its echo through a parent, not a second stop",
+    () => {
+      let now = 1_000;
+      const stop = new RunStop(60_000, () => now);
+      try {
+        stop.signalled("SIGTERM");
+        now += 5; // the process group's copy, then the launcher's relayed one
+        stop.signalled("SIGTERM");
+        assert.equal(stop.cancel.signal.aborted, true);
+        assert.equal(stop.giveUp.signal.aborted, false, "an echo does not stop the wait");
+        now += SIGNAL_ECHO_MS;
+        stop.signalled("SIGTERM");
+        assert.equal(stop.giveUp.signal.aborted, true, "a later one does");
+      } finally {
+        stop.dispose();
+      }
+    },
+  );
   await t.step("a closed stdout stops once and the grace ends the wait", async () => {
     const stop = new RunStop(20);
     try {

@@ -14,6 +14,15 @@ import { EXIT_CODES, type ExitCode } from "../usage.ts";
 export const CANCEL_GRACE_MS = 3_000;
 
 /**
+ * A repeat of the same signal this soon after it is the same event, not a
+ * second stop: a signal to the whole process group (`timeout`, a shell's job
+ * control, systemd) reaches rmon directly and again through a parent that
+ * relays it (`deno task`, the dev launcher). A person's second Ctrl-C comes
+ * later than this.
+ */
+export const SIGNAL_ECHO_MS = 250;
+
+/**
  * The signals that stop a one-shot run on `os`: SIGINT, SIGTERM and SIGHUP on
  * Unix; on Windows only SIGINT and SIGBREAK (Ctrl-Break) can be listened for.
  */
@@ -49,10 +58,17 @@ export class RunStop {
   #graceMs: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #listeners: [Deno.Signal, () => void][] = [];
+  #now: () => number;
+  /** The last signal and when it came, to tell an echo from a second stop. */
+  #lastSignal: { signal: Deno.Signal; at: number } | null = null;
 
-  /** A run that waits `graceMs` (default {@linkcode CANCEL_GRACE_MS}) for cancels to be confirmed. */
-  constructor(graceMs: number = CANCEL_GRACE_MS) {
+  /**
+   * A run that waits `graceMs` (default {@linkcode CANCEL_GRACE_MS}) for
+   * cancels to be confirmed; `now` is the clock signal echoes are timed by.
+   */
+  constructor(graceMs: number = CANCEL_GRACE_MS, now: () => number = () => performance.now()) {
     this.#graceMs = graceMs;
+    this.#now = now;
   }
 
   /** The exit code the first stop calls for, or null while nothing stopped the run. */
@@ -76,8 +92,12 @@ export class RunStop {
     this.#timer = setTimeout(() => this.giveUp.abort(reason), this.#graceMs);
   }
 
-  /** `signal` arrived. */
+  /** `signal` arrived; the same one again within {@linkcode SIGNAL_ECHO_MS} is ignored. */
   signalled(signal: Deno.Signal): void {
+    const at = this.#now();
+    const last = this.#lastSignal;
+    this.#lastSignal = { signal, at };
+    if (last !== null && last.signal === signal && at - last.at < SIGNAL_ECHO_MS) return;
     this.stop(`cancelled by ${signal}`, signalExitCode(signal));
   }
 
