@@ -7,6 +7,7 @@
  * @module
  */
 
+import { describeError } from "../protocol/errors.ts";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { UsageError } from "../usage.ts";
 import { parseAddress } from "./inventory.ts";
@@ -193,7 +194,7 @@ export function targetFromArg(text: string, defaultPort: number): BootstrapTarge
   try {
     address = parseAddress(rest, defaultPort);
   } catch (err) {
-    throw new UsageError(`Invalid host "${text}": ${(err as Error).message}`);
+    throw new UsageError(`Invalid host "${text}": ${describeError(err)}`);
   }
   if (user !== "" && !/^[A-Za-z0-9._-]+$/.test(user)) {
     throw new UsageError(`Invalid host "${text}": "${user}" is not a user name`);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { describeError } from "../protocol/errors.ts";
 import { createHash, type Hash } from "node:crypto";
 import type { LocalCommand } from "../grammar/command.ts";
 import { basename, join } from "node:path";
@@ -117,7 +118,7 @@ class InStream {
           await Deno.rename(this.temp, this.target);
           return null;
         } catch (err) {
-          problem = `cannot write ${this.target}: ${(err as Error).message}`;
+          problem = `cannot write ${this.target}: ${describeError(err)}`;
         }
       }
     }
