@@ -571,13 +571,49 @@ Deno.test({
         assert.equal(run.code, 0, `${credential[0]}: ${run.stdout}${run.stderr}`);
       }
 
-      // 4. A .pub that is not the key's public half is refused before any ssh.
+      // 4. A whole file of keys: every operator, with roles; the token goes again.
+      const bob = join(dir, "bob");
+      const bobPair = await generateIdentity("bob@desk");
+      await writeIdentity(bob, bobPair);
+      const keysFile = join(dir, "fleet_keys");
+      const fleetKeys =
+        `# the fleet\nrole=admin ${pair.publicLine}role=read-only ${bobPair.publicLine}`;
+      await Deno.writeTextFile(keysFile, fleetKeys);
+      const file = await fleet.bootstrap(targets, [
+        "--json",
+        "--identity",
+        identity,
+        "--authorized-keys",
+        keysFile,
+      ]);
+      assert.equal(file.code, 0, file.stdout + file.stderr);
+      assert.deepEqual(byHost(file.stdout).map((r) => [r.action, r.auth, r.key_id]), [
+        ["restarted", "key", keyId],
+        ["restarted", "key", keyId],
+      ]);
+      for (const t of targets) {
+        assert.equal(await Deno.readTextFile(join(remote, t, "authorized_keys")), fleetKeys);
+        await assert.rejects(Deno.stat(join(remote, t, "token")), Deno.errors.NotFound);
+      }
+      const asBob = await ram(["--identity", bob]);
+      assert.equal(asBob.code, 0, asBob.stdout + asBob.stderr);
+      assert.deepEqual(ndjson(asBob.stdout).map((r) => [r.status, r.role]), [
+        ["ok", "read-only"],
+        ["ok", "read-only"],
+      ]);
+      assert.equal((await ram(["--token-file", tokenFile])).code, 3, "the token is refused again");
+
+      // 5. Refused before any ssh: a .pub that is not the key's public half, a malformed file.
       const other = join(dir, "other");
-      await writeIdentity(other, await generateIdentity("bob@desk"));
+      await writeIdentity(other, await generateIdentity("eve@desk"));
       await Deno.writeTextFile(`${other}.pub`, pair.publicLine);
       const wrong = await fleet.bootstrap(targets, ["--identity", other]);
       assert.equal(wrong.code, 2, wrong.stdout + wrong.stderr);
       assert.match(wrong.stderr, /^rmon: ".*other\.pub" is not the public key of ".*other"\n$/);
+      await Deno.writeTextFile(keysFile, `role=root ${pair.publicLine}`);
+      const bad = await fleet.bootstrap(targets, ["--authorized-keys", keysFile]);
+      assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+      assert.match(bad.stderr, /line 1: role must be admin or read-only, not "root"/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

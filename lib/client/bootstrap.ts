@@ -25,7 +25,8 @@ import {
   credentialName,
   type Credentials,
   findOperatorKey,
-  type OperatorKey,
+  type KeysToInstall,
+  keysToInstall,
 } from "./bootstrap_credentials.ts";
 import {
   BOOTSTRAP_USAGE,
@@ -150,8 +151,11 @@ function lastLine(text: string): string {
  */
 async function collectTargets(
   opts: BootstrapOptions,
-): Promise<{ targets: BootstrapTarget[]; tokenFile?: string; key: OperatorKey | null }> {
-  const key = await findOperatorKey(opts.identity, (n) => Deno.env.get(n));
+): Promise<{ targets: BootstrapTarget[]; tokenFile?: string; key: KeysToInstall | null }> {
+  const key = await keysToInstall(
+    opts.authorizedKeys,
+    await findOperatorKey(opts.identity, (n) => Deno.env.get(n)),
+  );
   let tokenFile = opts.tokenFile;
   let targets: BootstrapTarget[];
   if (opts.inventory !== undefined) {
@@ -197,7 +201,7 @@ interface Shared {
   /** SHA-256 (hex) of the token and of the authorized keys to install, "" for none. */
   tokenSha: string;
   keysSha: string;
-  key: OperatorKey | null;
+  key: KeysToInstall | null;
   knownHosts: KnownHosts;
   /** ssh options for every call: the user's first (ssh keeps the first value it sees). */
   sshArgs: string[];
@@ -330,7 +334,7 @@ async function bootstrapHost(target: BootstrapTarget, shared: Shared): Promise<B
     shared.knownHosts.check(address, fingerprint);
     record.version = RMON_VERSION;
     record.auth = credentialName(shared.credentials);
-    record.key_id = shared.credentials.keys ? shared.key!.id : null;
+    record.key_id = shared.key?.operatorKeyId ?? null;
     record.started = [...result.service, ...(result.started ? [result.started] : [])];
     record.action = unchanged
       ? "unchanged"
@@ -431,8 +435,8 @@ export async function runBootstrap(args: readonly string[], io: BootstrapIo): Pr
   let keysSha = "";
   if (key !== null) {
     const keysFile = join(control, "authorized_keys");
-    await Deno.writeTextFile(keysFile, key.authorizedKeys, { mode: 0o600 });
-    keysSha = sha(key.authorizedKeys);
+    await Deno.writeTextFile(keysFile, key.text, { mode: 0o600 });
+    keysSha = sha(key.text);
     uploads.push([keysFile, "authorized_keys"]);
   }
   const shared: Shared = {

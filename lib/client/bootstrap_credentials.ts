@@ -2,7 +2,8 @@
  * What `rmon bootstrap` gives the servers to check clients by: the operator's
  * public key as a one-line authorized keys file (`role=admin` and the `.pub`
  * line of `--identity FILE`, or of the default key when it exists), the fleet
- * token, or both. With a key and no `--token-file` on the command line the
+ * token, or both; `--authorized-keys FILE` installs a whole file of keys
+ * instead (other operators, other roles). With keys and no `--token-file` on the command line the
  * servers run with `--no-token`, so no fleet-wide secret lands on them; a key
  * plus an explicit `--token-file` installs both (the migration step of
  * docs/security.md). Client layer.
@@ -11,6 +12,7 @@
 
 import { describeError } from "../protocol/errors.ts";
 import { keyId, parsePublicKey } from "../protocol/key_auth.ts";
+import { parseAuthorizedKeys } from "../server/authorized_keys.ts";
 import { UsageError } from "../usage.ts";
 import { defaultIdentityPath, readIdentityPublic } from "./identity.ts";
 import { expandHome } from "./inventory.ts";
@@ -23,6 +25,8 @@ export interface OperatorKey {
   authorizedKeys: string;
   /** `SHA256:…`, as the servers' log and audit trail name the key. */
   id: string;
+  /** Standard base64 of the public key. */
+  base64: string;
   /** The operator's name (the key's comment). */
   name: string;
 }
@@ -81,11 +85,52 @@ export async function findOperatorKey(
       path,
       authorizedKeys: `role=admin ${text.trim().split(/\s+/).join(" ")}\n`,
       id: await keyId(line.raw),
+      base64: line.base64,
       name: line.comment,
     };
   } catch (err) {
     throw new UsageError(describeError(err), undefined, { cause: err });
   }
+}
+
+/** The authorized keys file each host gets, and the operator's key id when it is in it. */
+export interface KeysToInstall {
+  text: string;
+  /** The operator key's `SHA256:…` when the file authorizes it, else null. */
+  operatorKeyId: string | null;
+}
+
+/**
+ * The authorized keys to install: the file `named` (`--authorized-keys`),
+ * checked as the server will read it (a malformed line is refused here, not
+ * on every host), else the operator's own key as `role=admin`, else null.
+ * Throws `UsageError`.
+ */
+export async function keysToInstall(
+  named: string | undefined,
+  key: OperatorKey | null,
+): Promise<KeysToInstall | null> {
+  if (named === undefined) {
+    return key === null ? null : { text: key.authorizedKeys, operatorKeyId: key.id };
+  }
+  const path = expandHome(named);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new UsageError(`Cannot read authorized keys "${path}": ${describeError(err)}`);
+  }
+  let lines;
+  try {
+    lines = parseAuthorizedKeys(text, path);
+  } catch (err) {
+    throw new UsageError(describeError(err), undefined, { cause: err });
+  }
+  if (lines.length === 0) {
+    throw new UsageError(`Cannot install authorized keys "${path}": it holds no key`);
+  }
+  const mine = key !== null && lines.some((l) => l.base64 === key.base64);
+  return { text: text.endsWith("\n") ? text : `${text}\n`, operatorKeyId: mine ? key!.id : null };
 }
 
 /** Which credentials a host gets; at least one is true. */

@@ -24,6 +24,8 @@ export interface BootstrapOptions {
   tokenFile?: string;
   /** `--identity FILE`: the operator key whose `FILE.pub` the servers accept. */
   identity?: string;
+  /** `--authorized-keys FILE`: a whole authorized keys file to install instead. */
+  authorizedKeys?: string;
   /** `--dist DIR`: the release folder holding `<version>/<target>/rmon-server` (default `dist`). */
   dist: string;
   /** `--port N`: rmon's port on hosts given without one (default 5050). */
@@ -57,15 +59,17 @@ first rmon connection is already pinned. A host already running this version wit
 these credentials is left alone (and its fingerprint still checked).
 
 Credentials: with an operator key (--identity FILE, or ~/.config/rmon/id_ed25519
-when it exists) the servers get FILE.pub as their authorized keys (role=admin)
-and refuse the token (--no-token); with a key and --token-file they accept both;
-without a key they get the token.
+when it exists) the servers get FILE.pub as their authorized keys (role=admin),
+or the whole --authorized-keys file, and refuse the token (--no-token); with keys
+and --token-file they accept both; without keys they get the token.
 
 Options:
   --ssh-option OPT     pass "-o OPT" to ssh and scp (repeatable), e.g. Port=2222
   -i, --inventory FILE the hosts (their address and port) from an rmon inventory
   --identity FILE      the operator key whose FILE.pub the servers accept
                        (default ~/.config/rmon/id_ed25519 when it exists)
+  --authorized-keys FILE  install this authorized keys file (every operator,
+                       with roles) instead of your key alone
   --token-file FILE    the fleet token to install (without a key, the default
                        is the inventory's [defaults] token_file)
   --dist DIR           the release folder (default dist)
@@ -137,6 +141,9 @@ export function parseBootstrapArgs(args: readonly string[]): BootstrapOptions {
         break;
       case "--identity":
         o.identity = value();
+        break;
+      case "--authorized-keys":
+        o.authorizedKeys = value();
         break;
       case "--dist":
         o.dist = value();
