@@ -24,6 +24,7 @@ import {
   targetOfUname,
 } from "../lib/client/bootstrap_plan.ts";
 import { bootstrapExitCode, bootstrapTable } from "../lib/client/bootstrap.ts";
+import { findOperatorKey, keysToInstall } from "../lib/client/bootstrap_credentials.ts";
 import { RMON_VERSION } from "../lib/protocol/constants.ts";
 import { generateToken, writeTokenFile } from "../lib/token_file.ts";
 import { generateIdentity, writeIdentity } from "../lib/client/identity.ts";
@@ -160,6 +161,57 @@ Deno.test("serverArgs() names the credentials the host gets", () => {
     auth(true, true),
     "--token-file /srv/rmon/token --authorized-keys /srv/rmon/authorized_keys",
   );
+});
+
+Deno.test("findOperatorKey() and keysToInstall(): the default key, --identity, files", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rmon-opkey-" });
+  try {
+    const env = (n: string) => ({ XDG_CONFIG_HOME: dir, HOME: "/nonexistent" })[n];
+    assert.equal(await findOperatorKey(undefined, env), null, "no default key: none");
+    assert.equal(await findOperatorKey(undefined, () => undefined), null, "no home: none");
+    const pair = await generateIdentity("dana@desk");
+    await Deno.mkdir(join(dir, "rmon"));
+    const path = join(dir, "rmon", "id_ed25519");
+    await writeIdentity(path, pair);
+    const found = await findOperatorKey(undefined, env);
+    assert.equal(found?.path, path);
+    assert.equal(found?.name, "dana@desk");
+    assert.equal(found?.authorizedKeys, `role=admin ${pair.publicLine}`);
+    assert.match(found!.id, /^SHA256:[\w-]{16}$/);
+    assert.deepEqual(await keysToInstall(undefined, found), {
+      text: found!.authorizedKeys,
+      operatorKeyId: found!.id,
+    });
+    assert.equal(await keysToInstall(undefined, null), null);
+    const refused = async (named: string, message: RegExp) =>
+      await assert.rejects(findOperatorKey(named, env), (err: unknown) => {
+        assert.ok(err instanceof UsageError);
+        assert.match(err.message, message);
+        return true;
+      });
+    await refused(join(dir, "absent"), /Cannot read identity ".*absent"/);
+    await Deno.writeTextFile(`${path}.pub`, pair.publicLine.replace(" dana@desk", ""));
+    await refused(path, /\.pub" has no name/);
+    await Deno.writeTextFile(`${path}.pub`, "ssh-ed25519 AAAA dana\n");
+    await refused(path, /\.pub" is not an rmon public key/);
+    await Deno.remove(`${path}.pub`);
+    await refused(path, /Cannot read its public key ".*\.pub"/);
+    await Deno.writeTextFile(`${path}.pub`, pair.publicLine);
+    await Deno.chmod(path, 0o644);
+    await refused(path, /mode 0644 lets group or others access it/);
+    // A file of keys: the operator's id only when it is in there; an empty one is refused.
+    const keysFile = join(dir, "keys");
+    const other = await generateIdentity("erin@desk");
+    await Deno.writeTextFile(keysFile, `role=read-only ${other.publicLine}`);
+    assert.deepEqual(await keysToInstall(keysFile, found), {
+      text: `role=read-only ${other.publicLine}`,
+      operatorKeyId: null,
+    });
+    await Deno.writeTextFile(keysFile, "# nobody\n");
+    await assert.rejects(keysToInstall(keysFile, found), /holds no key/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("bootstrapExitCode() and bootstrapTable()", () => {
