@@ -1056,15 +1056,18 @@ export interface WebProcess extends AsyncDisposable {
  * Start `rmon web` (the real client entry point, as the build runs it) on
  * loopback port 0 for `servers` with `args` after them, and wait for its
  * start address. Dispose to stop it with SIGINT (SIGKILL if it hangs).
+ * It gets the first server's token as RMON_TOKEN, none when that is "" (servers
+ * started with `token: null`, for operator keys only).
  */
 export async function startWeb(
   servers: readonly { port: number; token: string }[],
   args: readonly string[] = [],
   env: Record<string, string> = {},
 ): Promise<WebProcess> {
+  const token = servers[0]?.token ?? TEST_TOKEN;
   const client = await spawnClient(
     ["web", ...servers.map(addr), "--listen", "127.0.0.1:0", ...args],
-    { env: { RMON_TOKEN: servers[0]?.token ?? TEST_TOKEN, ...env }, timeoutMs: 120_000 },
+    { env: { ...(token === "" ? {} : { RMON_TOKEN: token }), ...env }, timeoutMs: 120_000 },
   );
   const started = await eventually(() => /https?:\/\/\S+token=\S+/.test(client.stdout()), 30_000);
   if (!started) {

@@ -27,6 +27,8 @@ import {
 import { SampleRing } from "../lib/client/web/ring.ts";
 import { parsePageMessage, type ServerMessage } from "../lib/client/web/web_messages.ts";
 import { UsageError } from "../lib/usage.ts";
+import { generateIdentity, writeIdentity } from "../lib/client/identity.ts";
+import { keyId, parsePublicKey } from "../lib/protocol/key_auth.ts";
 import { CommandSyntaxError, parseLine } from "../lib/grammar/parse_line.ts";
 
 function assert(value: unknown, message?: string): asserts value {
@@ -350,6 +352,65 @@ Deno.test("rmon web --web-read-only refuses exec, kill and reset", async () => {
     }
   } finally {
     await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+  }
+});
+
+Deno.test("rmon web --identity runs the page's commands under the operator's key", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rmon-web-key-" });
+  try {
+    // Servers that know only the operator's key (no token at all), each with an audit log.
+    const key = `${dir}/id_ed25519`;
+    const pair = await generateIdentity("carol@console");
+    await writeIdentity(key, pair);
+    await Deno.writeTextFile(`${dir}/authorized_keys`, `role=admin ${pair.publicLine}`);
+    const keyIdOf = await keyId(parsePublicKey(pair.publicLine).raw);
+    const audits = [`${dir}/audit0.jsonl`, `${dir}/audit1.jsonl`];
+    const servers = await Promise.all(audits.map((audit) =>
+      startServer({
+        token: null,
+        args: ["--authorized-keys", `${dir}/authorized_keys`, "--no-token", "--audit-log", audit],
+      })
+    ));
+    try {
+      await using web = await startWeb(servers, ["--identity", key]);
+      const page = pageSocket(web, await signIn(web));
+      try {
+        await page.next((m) => m.type === "rows" && m.rows.every((r) => r.state === "up"));
+        const line = "sh: echo from-the-page $((6 * 7))";
+        page.socket.send(
+          JSON.stringify({ type: "run", id: "k", line, filter: "", confirmed: true }),
+        );
+        const end = await page.next((m) => m.type === "finished" && m.id === "k");
+        assert(end.type === "finished");
+        const outputs = page.messages.filter((m) => m.type === "output" && m.id === "k");
+        assertEquals(outputs.length, 2);
+        for (const o of outputs) assert(o.type === "output" && o.data === "from-the-page 42\n");
+        assert(!page.messages.some((m) => m.type === "error"), JSON.stringify(page.messages));
+      } finally {
+        page.socket.close();
+        await page.closed;
+      }
+      // Each server's audit trail names the key: its sign-in and the command it ran.
+      for (const audit of audits) {
+        const lines = (await Deno.readTextFile(audit)).trim().split("\n").map((l) => JSON.parse(l));
+        const login = lines.find((l) => l.event === "auth" && l.ok);
+        assertEquals([login?.user, login?.key_id, login?.role], [
+          "carol@console",
+          keyIdOf,
+          "admin",
+        ]);
+        assert(!lines.some((l) => l.event === "auth" && !l.ok), "no refused sign-in first");
+        const exec = lines.find((l) => l.event === "exec");
+        assertEquals(
+          [exec?.user, exec?.key_id, exec?.command, exec?.exit_code, exec?.ok],
+          ["carol@console", keyIdOf, "echo from-the-page $((6 * 7))", 0, true],
+        );
+      }
+    } finally {
+      await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -3,10 +3,11 @@
  * `scp` (so whatever the user's ssh config and agent allow), in parallel. Per
  * host, over one multiplexed ssh connection: probe (`uname -sm`, root,
  * systemd, what is installed and running), copy the matching release binary
- * and the fleet token, install and start it (bootstrap_plan.ts writes the
- * scripts), read back its certificate's fingerprint and record it in the
+ * and the credentials (the operator's key, the fleet token or both; see
+ * bootstrap_credentials.ts), install and start it (bootstrap_plan.ts writes
+ * the scripts), read back its certificate's fingerprint and record it in the
  * known-hosts file, so the first rmon connection is already pinned. A host
- * already running this version with this token is left alone. Each host gets
+ * already running this version with these credentials is left alone. Each host gets
  * a record (a table, or NDJSON with `--json`); the exit code is the worst
  * outcome. Client layer.
  * @module
@@ -20,6 +21,13 @@ import { parseFingerprint } from "../protocol/fingerprint.ts";
 import { formatEndpoint } from "../protocol/transport.ts";
 import { checkToken, readTokenFile } from "../token_file.ts";
 import { EXIT_CODES, UsageError } from "../usage.ts";
+import {
+  credentialName,
+  type Credentials,
+  findOperatorKey,
+  type KeysToInstall,
+  keysToInstall,
+} from "./bootstrap_credentials.ts";
 import {
   BOOTSTRAP_USAGE,
   type BootstrapOptions,
@@ -61,6 +69,10 @@ export interface BootstrapRecord {
   "service_note": string | null;
   /** What starting it did (service install's lines, or nohup's pid and log). */
   started: string[];
+  /** What the server checks clients by: `key`, `token` or `key+token` (when ok). */
+  auth: "key" | "token" | "key+token" | null;
+  /** The installed operator key's `SHA256:…` id (as the server's audit log names it), if any. */
+  "key_id": string | null;
   /** `sha256:HEX` of the server's certificate. */
   fingerprint: string | null;
   /** `new` (recorded now) or `same` (already recorded), null on failure. */
@@ -132,10 +144,18 @@ function lastLine(text: string): string {
   return text.trim().split("\n").filter((l) => l.trim() !== "").at(-1)?.trim() ?? "";
 }
 
-/** The hosts to work on, from the command line or the inventory, and the token file. */
+/**
+ * The hosts to work on, from the command line or the inventory, and the
+ * credentials: the operator key if there is one, and the token file when it
+ * is named on the command line, or — without a key — by the inventory.
+ */
 async function collectTargets(
   opts: BootstrapOptions,
-): Promise<{ targets: BootstrapTarget[]; tokenFile: string }> {
+): Promise<{ targets: BootstrapTarget[]; tokenFile?: string; key: KeysToInstall | null }> {
+  const key = await keysToInstall(
+    opts.authorizedKeys,
+    await findOperatorKey(opts.identity, (n) => Deno.env.get(n)),
+  );
   let tokenFile = opts.tokenFile;
   let targets: BootstrapTarget[];
   if (opts.inventory !== undefined) {
@@ -151,16 +171,17 @@ async function collectTargets(
       hostname: h.hostname,
       port: opts.port ?? h.port,
     }));
-    if (tokenFile === undefined && inventory.defaults.token.kind === "file") {
+    if (tokenFile === undefined && key === null && inventory.defaults.token.kind === "file") {
       tokenFile = inventory.defaults.token.path;
     }
   } else {
     targets = opts.hosts.map((h) => targetFromArg(h, opts.port ?? DEFAULT_PORT));
   }
-  if (tokenFile === undefined) {
+  if (tokenFile === undefined && key === null) {
     throw new UsageError(
-      "Invalid arguments: bootstrap needs the fleet token: --token-file FILE (or an inventory " +
-        "[defaults] token_file); make one with: rmon token new FILE",
+      "Invalid arguments: bootstrap needs the fleet token or an operator key: --token-file FILE " +
+        "(or an inventory [defaults] token_file; make one with: rmon token new FILE), or " +
+        "--identity FILE (make one with: rmon keygen)",
     );
   }
   const names = new Set<string>();
@@ -168,14 +189,19 @@ async function collectTargets(
     if (names.has(t.name)) throw new UsageError(`Invalid arguments: host "${t.name}" given twice`);
     names.add(t.name);
   }
-  return { targets, tokenFile: expandHome(tokenFile) };
+  return { targets, tokenFile: tokenFile === undefined ? undefined : expandHome(tokenFile), key };
 }
 
 /** What every host shares. */
 interface Shared {
   opts: BootstrapOptions;
-  tokenFile: string;
+  credentials: Credentials;
+  /** Local files to stage on each host, by their name there. */
+  uploads: [local: string, name: string][];
+  /** SHA-256 (hex) of the token and of the authorized keys to install, "" for none. */
   tokenSha: string;
+  keysSha: string;
+  key: KeysToInstall | null;
   knownHosts: KnownHosts;
   /** ssh options for every call: the user's first (ssh keeps the first value it sees). */
   sshArgs: string[];
@@ -205,6 +231,8 @@ async function bootstrapHost(target: BootstrapTarget, shared: Shared): Promise<B
     "service_note": null,
     started: [],
     fingerprint: null,
+    auth: null,
+    "key_id": null,
     pinned: null,
     error: null,
     "duration_ms": 0,
@@ -249,9 +277,10 @@ async function bootstrapHost(target: BootstrapTarget, shared: Shared): Promise<B
     const layout = remoteLayout(mode, target.name, opts.remoteDir);
     const before = probe.installed[mode];
     record.previous_version = before?.version || null;
+    // A credential not installed has no file there (the install script removes it): "" both sides.
     const unchanged = before !== undefined && before.version === RMON_VERSION && before.running &&
-      before.tokenSha === shared.tokenSha;
-    // 2. Copy the binary and the token, unless the same version already runs with this token.
+      before.tokenSha === shared.tokenSha && before.keysSha === shared.keysSha;
+    // 2. Copy the binary and the credentials, unless this version already runs with them.
     if (!unchanged) {
       const local = join(opts.dist, RMON_VERSION, platform, "rmon-server");
       try {
@@ -262,7 +291,8 @@ async function bootstrapHost(target: BootstrapTarget, shared: Shared): Promise<B
           `Cannot read "${local}": ${describeError(err)} (build it with: deno task release)`,
         );
       }
-      for (const [from, name] of [[local, "rmon-server"], [shared.tokenFile, "token"]] as const) {
+      const uploads: [string, string][] = [[local, "rmon-server"], ...shared.uploads];
+      for (const [from, name] of uploads) {
         const copied = await run("scp", [
           "-q",
           ...shared.sshArgs,
@@ -283,7 +313,8 @@ async function bootstrapHost(target: BootstrapTarget, shared: Shared): Promise<B
     const installed = await ssh(installScript({
       layout,
       staging: probe.staging,
-      args: serverArgs(layout, listen, target.port, opts.serverOptions),
+      args: serverArgs(layout, listen, target.port, opts.serverOptions, shared.credentials),
+      credentials: shared.credentials,
       install: !unchanged,
     }));
     staging = null;
@@ -302,6 +333,8 @@ async function bootstrapHost(target: BootstrapTarget, shared: Shared): Promise<B
     record.pinned = shared.knownHosts.get(address) === undefined ? "new" : "same";
     shared.knownHosts.check(address, fingerprint);
     record.version = RMON_VERSION;
+    record.auth = credentialName(shared.credentials);
+    record.key_id = shared.key?.operatorKeyId ?? null;
     record.started = [...result.service, ...(result.started ? [result.started] : [])];
     record.action = unchanged
       ? "unchanged"
@@ -356,9 +389,9 @@ export function bootstrapTable(records: readonly BootstrapRecord[], color: boole
     const detail = r.status === "ok"
       ? `${r.fingerprint} ${r.pinned === "new" ? "pinned" : "already pinned"}`
       : r.error ?? "";
-    return [r.host, result, r.version ?? r.previous_version ?? "-", service, detail];
+    return [r.host, result, r.version ?? r.previous_version ?? "-", service, r.auth ?? "-", detail];
   });
-  const header = ["HOST", "RESULT", "VERSION", "SERVICE", "FINGERPRINT / ERROR"];
+  const header = ["HOST", "RESULT", "VERSION", "SERVICE", "AUTH", "FINGERPRINT / ERROR"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[], paintRow?: (i: number, text: string) => string) =>
     cells.map((c, i) => {
@@ -382,21 +415,37 @@ export async function runBootstrap(args: readonly string[], io: BootstrapIo): Pr
     io.stdout(`${BOOTSTRAP_USAGE}\n`);
     return EXIT_CODES.ok;
   }
-  const { targets, tokenFile } = await collectTargets(opts);
-  let token: Uint8Array;
-  try {
-    // The same checks the server makes at start: private file, a token that looks random.
-    checkToken(readTokenFile(tokenFile), `"${tokenFile}"`);
-    token = await Deno.readFile(tokenFile);
-  } catch (err) {
-    throw new UsageError(describeError(err));
+  const { targets, tokenFile, key } = await collectTargets(opts);
+  const sha = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
+  const uploads: Shared["uploads"] = [];
+  let tokenSha = "";
+  if (tokenFile !== undefined) {
+    try {
+      // The same checks the server makes at start: private file, a token that looks random.
+      checkToken(readTokenFile(tokenFile), `"${tokenFile}"`);
+      tokenSha = sha(await Deno.readFile(tokenFile));
+    } catch (err) {
+      throw new UsageError(describeError(err));
+    }
+    uploads.push([tokenFile, "token"]);
   }
   const knownHosts = KnownHosts.load(opts.knownHosts ?? knownHostsPath());
+  // Private (0700): ssh's control sockets, and the authorized keys file to copy.
   const control = await Deno.makeTempDir({ prefix: "rmon-ssh-" });
+  let keysSha = "";
+  if (key !== null) {
+    const keysFile = join(control, "authorized_keys");
+    await Deno.writeTextFile(keysFile, key.text, { mode: 0o600 });
+    keysSha = sha(key.text);
+    uploads.push([keysFile, "authorized_keys"]);
+  }
   const shared: Shared = {
     opts,
-    tokenFile,
-    tokenSha: createHash("sha256").update(token).digest("hex"),
+    credentials: { token: tokenFile !== undefined, keys: key !== null },
+    uploads,
+    tokenSha,
+    keysSha,
+    key,
     knownHosts,
     sshArgs: [
       ...opts.sshOptions.flatMap((o) => ["-o", o]),

@@ -10,6 +10,7 @@
 import { describeError } from "../protocol/errors.ts";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { UsageError } from "../usage.ts";
+import type { Credentials } from "./bootstrap_credentials.ts";
 import { parseAddress } from "./inventory.ts";
 
 /** `rmon bootstrap`'s options. */
@@ -21,6 +22,10 @@ export interface BootstrapOptions {
   hosts: string[];
   /** `--token-file`: the fleet's token, copied to each host (0600). */
   tokenFile?: string;
+  /** `--identity FILE`: the operator key whose `FILE.pub` the servers accept. */
+  identity?: string;
+  /** `--authorized-keys FILE`: a whole authorized keys file to install instead. */
+  authorizedKeys?: string;
   /** `--dist DIR`: the release folder holding `<version>/<target>/rmon-server` (default `dist`). */
   dist: string;
   /** `--port N`: rmon's port on hosts given without one (default 5050). */
@@ -47,17 +52,26 @@ export const BOOTSTRAP_USAGE =
 Usage: rmon bootstrap [options] [--inventory FILE | [USER@]HOST[:PORT]...]
 
 Copies the rmon-server built for each host's "uname -sm" (from DIST/VERSION/TARGET/)
-and the fleet token with the system ssh and scp, installs it as a service (systemd,
+and the credentials with the system ssh and scp, installs it as a service (systemd,
 launchd; as root) or starts it with nohup, reads its TLS certificate's fingerprint
 back over the same ssh connection and records it in the known-hosts file, so the
 first rmon connection is already pinned. A host already running this version with
-this token is left alone (and its fingerprint still checked).
+these credentials is left alone (and its fingerprint still checked).
+
+Credentials: with an operator key (--identity FILE, or ~/.config/rmon/id_ed25519
+when it exists) the servers get FILE.pub as their authorized keys (role=admin),
+or the whole --authorized-keys file, and refuse the token (--no-token); with keys
+and --token-file they accept both; without keys they get the token.
 
 Options:
   --ssh-option OPT     pass "-o OPT" to ssh and scp (repeatable), e.g. Port=2222
   -i, --inventory FILE the hosts (their address and port) from an rmon inventory
-  --token-file FILE    the fleet token to install (default: the inventory's
-                       [defaults] token_file)
+  --identity FILE      the operator key whose FILE.pub the servers accept
+                       (default ~/.config/rmon/id_ed25519 when it exists)
+  --authorized-keys FILE  install this authorized keys file (every operator,
+                       with roles) instead of your key alone
+  --token-file FILE    the fleet token to install (without a key, the default
+                       is the inventory's [defaults] token_file)
   --dist DIR           the release folder (default dist)
   -p, --port N         rmon's port on hosts given without one (default ${DEFAULT_PORT})
   --listen ADDR        the address the servers listen on (default 0.0.0.0;
@@ -124,6 +138,12 @@ export function parseBootstrapArgs(args: readonly string[]): BootstrapOptions {
         break;
       case "--token-file":
         o.tokenFile = value();
+        break;
+      case "--identity":
+        o.identity = value();
+        break;
+      case "--authorized-keys":
+        o.authorizedKeys = value();
         break;
       case "--dist":
         o.dist = value();
@@ -231,7 +251,7 @@ export interface RemoteLayout {
   mode: ServiceMode;
   /** The binary's path. */
   bin: string;
-  /** The folder of the token, certificate (and for nohup the pid and log files); 0700. */
+  /** The folder of the credentials, certificate (and for nohup the pid and log files); 0700. */
   dir: string;
 }
 
@@ -255,13 +275,20 @@ export function shPath(path: string): string {
   return path.startsWith("~/") ? `"$HOME"/${shQuote(path.slice(2))}` : shQuote(path);
 }
 
-/** The rmon-server options every bootstrapped server runs with. */
+/** The rmon-server options every bootstrapped server runs with, for its `credentials`. */
 export function serverArgs(
   layout: RemoteLayout,
   listen: string,
   port: number,
   extra: readonly string[],
+  credentials: Credentials,
 ): string[] {
+  const auth = [
+    ...(credentials.token ? ["--token-file", `${layout.dir}/token`] : []),
+    ...(credentials.keys ? ["--authorized-keys", `${layout.dir}/authorized_keys`] : []),
+    // A key alone: the token is refused too, so no fleet-wide secret is needed on the host.
+    ...(credentials.token ? [] : ["--no-token"]),
+  ];
   // Always TLS, even on loopback: the fingerprint bootstrap pins is the point.
   return [
     "--host",
@@ -269,8 +296,7 @@ export function serverArgs(
     "--port",
     String(port),
     "--tls",
-    "--token-file",
-    `${layout.dir}/token`,
+    ...auth,
     "--tls-cert",
     `${layout.dir}/tls_cert.pem`,
     "--tls-key",
@@ -303,7 +329,8 @@ export function probeScript(layouts: readonly RemoteLayout[]): string {
 v=$(${shPath(l.bin)} --version 2>/dev/null | sed -n 's/^rmon-server //p' | head -n 1) || v=
 if ${running}; then r=yes; else r=no; fi
 t=$(sha ${shPath(`${l.dir}/token`)})
-echo "layout.${l.mode}=$v $r $t"`;
+k=$(sha ${shPath(`${l.dir}/authorized_keys`)})
+echo "layout.${l.mode}=$v $r $t $k"`;
   }).join("\n");
   return `set -u
 sha() { { sha256sum "$1" 2>/dev/null || shasum -a 256 "$1" 2>/dev/null; } | cut -c1-64; }
@@ -324,8 +351,13 @@ export interface ProbeReport {
   uname: string;
   uid: number;
   systemd: boolean;
-  /** Per layout mode: installed version ("" if none), running, token SHA-256 ("" if none). */
-  installed: Partial<Record<ServiceMode, { version: string; running: boolean; tokenSha: string }>>;
+  /**
+   * Per layout mode: installed version ("" if none), running, and the SHA-256
+   * of its token and of its authorized keys ("" for a file that is not there).
+   */
+  installed: Partial<
+    Record<ServiceMode, { version: string; running: boolean; tokenSha: string; keysSha: string }>
+  >;
   staging: string;
 }
 
@@ -345,8 +377,8 @@ export function parseProbe(text: string): ProbeReport {
   for (const mode of ["systemd", "launchd", "nohup"] as const) {
     const line = values.get(`layout.${mode}`);
     if (line === undefined) continue;
-    const [version = "", running = "", tokenSha = ""] = line.split(" ");
-    installed[mode] = { version, running: running === "yes", tokenSha };
+    const [version = "", running = "", tokenSha = "", keysSha = ""] = line.split(" ");
+    installed[mode] = { version, running: running === "yes", tokenSha, keysSha };
   }
   return {
     uname: need("uname"),
@@ -360,16 +392,19 @@ export function parseProbe(text: string): ProbeReport {
 /** What the install script is told. */
 export interface InstallPlan {
   layout: RemoteLayout;
-  /** The staging folder holding `rmon-server` and `token`. */
+  /** The staging folder holding `rmon-server` and the credentials' files. */
   staging: string;
   args: string[];
-  /** Replace the binary and token and (re)start; false: only read the fingerprint. */
+  /** Which credentials' files are staged; the others are removed from the host. */
+  credentials: Credentials;
+  /** Replace the binary and credentials and (re)start; false: only read the fingerprint. */
   install: boolean;
 }
 
 /**
- * The install script: moves the staged binary and token into place (token
- * 0600), makes the certificate if missing and prints its fingerprint
+ * The install script: moves the staged binary and credentials into place
+ * (0600; a credential not staged is deleted, so a host moved to keys only keeps
+ * no token), makes the certificate if missing and prints its fingerprint
  * (`fingerprint=`), then (re)starts the server — `service install` for
  * systemd/launchd, else nohup with a pid file, waiting for "listening" —
  * and prints `started=` with how. Any failure exits non-zero with the reason
@@ -401,10 +436,22 @@ export function installScript(plan: InstallPlan): string {
         "fi",
       );
     }
+    lines.push(`mkdir -p "$(dirname ${bin})"`);
+    for (
+      const [name, staged] of [
+        ["token", plan.credentials.token],
+        ["authorized_keys", plan.credentials.keys],
+      ] as const
+    ) {
+      const path = shPath(`${layout.dir}/${name}`);
+      const next = shPath(`${layout.dir}/.${name}.new`);
+      lines.push(
+        staged
+          ? `cp ${staging}/${name} ${next} && chmod 600 ${next} && mv -f ${next} ${path}`
+          : `rm -f ${path}`,
+      );
+    }
     lines.push(
-      `mkdir -p "$(dirname ${bin})"`,
-      `cp ${staging}/token ${dir}/.token.new && chmod 600 ${dir}/.token.new`,
-      `mv -f ${dir}/.token.new ${dir}/token`,
       // Copy, then rename: a running binary is replaced, never written over.
       `cp ${staging}/rmon-server ${bin}.new && chmod 755 ${bin}.new && mv -f ${bin}.new ${bin}`,
     );

@@ -150,6 +150,16 @@ function parseKeyFile(text: string, path: string): KeyFile {
 }
 
 /**
+ * The public half of the identity at `path` (its base64 key and comment),
+ * read without unsealing it: what `rmon bootstrap` installs on servers. The
+ * same checks as {@linkcode loadIdentity} on the file (private, an rmon key).
+ */
+export function readIdentityPublic(path: string): { publicKey: string; comment: string } {
+  const file = parseKeyFile(readPrivateFile(path, "identity"), path);
+  return { publicKey: file.public, comment: file.comment };
+}
+
+/**
  * Load the identity at `path`: refused when others can read it; a sealed key
  * asks `passphrase` once and fails with a clear line when it is wrong.
  */
