@@ -23,7 +23,7 @@ import {
   targetFromArg,
   targetOfUname,
 } from "../lib/client/bootstrap_plan.ts";
-import { bootstrapExitCode, bootstrapTable } from "../lib/client/bootstrap.ts";
+import { bootstrapExitCode, bootstrapTable, collectTargets } from "../lib/client/bootstrap.ts";
 import { findOperatorKey, keysToInstall } from "../lib/client/bootstrap_credentials.ts";
 import { RMON_VERSION } from "../lib/protocol/constants.ts";
 import { generateToken, writeTokenFile } from "../lib/token_file.ts";
@@ -707,6 +707,14 @@ Deno.test({
       assert.equal(record!.address, "127.0.0.9:6001");
       assert.equal(record!.status, "unreachable");
       assert.match(String(record!.error), /refused/i);
+      // With an operator key too, the inventory's token still goes along: its clients use it.
+      const identity = join(dir, "id_rmon");
+      await writeIdentity(identity, await generateIdentity("alice@laptop"));
+      const keyed = await collectTargets(
+        parseBootstrapArgs(["--identity", identity, "-i", join(dir, "fleet.toml")]),
+      );
+      assert.notEqual(keyed.key, null, "the operator key is installed");
+      assert.equal(keyed.tokenFile, join(dir, "token"), "and the inventory's token with it");
       // Without a token file anywhere it is a usage error, before any ssh.
       await Deno.writeTextFile(join(dir, "bare.toml"), `[[host]]\naddress = "127.0.0.9"\n`);
       const bare = await runClient(["bootstrap", "-i", join(dir, "bare.toml")]);

@@ -146,10 +146,10 @@ function lastLine(text: string): string {
 
 /**
  * The hosts to work on, from the command line or the inventory, and the
- * credentials: the operator key if there is one, and the token file when it
- * is named on the command line, or — without a key — by the inventory.
+ * credentials: the operator key if there is one, and the token file named on
+ * the command line or by the inventory.
  */
-async function collectTargets(
+export async function collectTargets(
   opts: BootstrapOptions,
 ): Promise<{ targets: BootstrapTarget[]; tokenFile?: string; key: KeysToInstall | null }> {
   const key = await keysToInstall(
@@ -171,7 +171,9 @@ async function collectTargets(
       hostname: h.hostname,
       port: opts.port ?? h.port,
     }));
-    if (tokenFile === undefined && key === null && inventory.defaults.token.kind === "file") {
+    // The inventory's token is what its clients sign in with: with a key too, both are
+    // installed, so no client the inventory still serves is locked out (nor its token removed).
+    if (tokenFile === undefined && inventory.defaults.token.kind === "file") {
       tokenFile = inventory.defaults.token.path;
     }
   } else {

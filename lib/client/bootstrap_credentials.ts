@@ -3,10 +3,10 @@
  * public key as a one-line authorized keys file (`role=admin` and the `.pub`
  * line of `--identity FILE`, or of the default key when it exists), the fleet
  * token, or both; `--authorized-keys FILE` installs a whole file of keys
- * instead (other operators, other roles). With keys and no `--token-file` on the command line the
- * servers run with `--no-token`, so no fleet-wide secret lands on them; a key
- * plus an explicit `--token-file` installs both (the migration step of
- * docs/security.md). Client layer.
+ * instead (other operators, other roles). With keys and no token named (by
+ * `--token-file` or the inventory) the servers run with `--no-token`, so no
+ * fleet-wide secret lands on them; a key plus a named token installs both (the
+ * migration step of docs/security.md). Client layer.
  * @module
  */
 
