@@ -10,6 +10,7 @@
 import type { Command, RemoteCommand, RemoteKind } from "./command.ts";
 import type { RemoteSpec } from "./spec.ts";
 import { CPU, DISK, INFO, IP, NAME, NET, OS, RAM, UPTIME } from "./commands/metrics.ts";
+import { LOAD } from "./commands/load.ts";
 import { TOP } from "./commands/top.ts";
 import { PING } from "./commands/ping.ts";
 import { EXEC } from "./commands/exec.ts";
@@ -21,6 +22,7 @@ import { DOWNLOAD, UPLOAD } from "./commands/transfer_wire.ts";
 const SPECS = {
   ram: RAM,
   cpu: CPU,
+  load: LOAD,
   os: OS,
   name: NAME,
   ip: IP,

@@ -23,6 +23,7 @@ import type {
   UptimeInfo,
 } from "../../protocol/messages.ts";
 import type { MetricKind } from "../../grammar/remote_table.ts";
+import type { LoadInfo } from "../../grammar/commands/load.ts";
 import { paint } from "./color.ts";
 import { formatBytes, formatPercent, formatTimestamp, formatUptime, MISSING } from "./format.ts";
 import { type Column, renderTable } from "./table.ts";
@@ -72,6 +73,17 @@ function load(value: unknown): string {
   const avg = list(value);
   if (avg.length !== 3) return MISSING;
   return avg.map((x) => (typeof x === "number" ? x.toFixed(2) : MISSING)).join(" ");
+}
+
+/**
+ * A load average per core, yellow from 0.7 and red from 1 (more runnable
+ * tasks than cores), Glances' "careful" and "warning" levels.
+ */
+function perCoreLoad(value: number, color: boolean): string {
+  const text = value.toFixed(2);
+  if (value >= 1) return paint(color, "red", text);
+  if (value >= 0.7) return paint(color, "yellow", text);
+  return text;
 }
 
 /** A count per second: whole numbers, `-` when unknown. */
@@ -177,6 +189,21 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
       RIGHT("SWAP"),
     ],
     rows: (r, color) => [ramCells(r, color)],
+  },
+  load: {
+    columns: [LEFT("HOST"), RIGHT("CORES"), LEFT("LOAD (1/5/15)"), LEFT("PER CORE (1/5/15)")],
+    // Load changes by the second; the cores it spreads over do not.
+    stable: (r) => ({ cores: record<LoadInfo>(r).cores }),
+    rows: (r, color) => {
+      const info = record<LoadInfo>(r);
+      const cores = num(info.cores);
+      const avg = list(info.loadAvg);
+      const perCore = avg.length === 3 && cores > 0
+        ? avg.map((x) => (typeof x === "number" ? perCoreLoad(x / cores, color) : MISSING))
+          .join(" ")
+        : MISSING;
+      return [[Number.isFinite(cores) ? String(cores) : MISSING, load(info.loadAvg), perCore]];
+    },
   },
   cpu: {
     stable: (r) => {
@@ -367,7 +394,8 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
 /**
  * One table of a metric across hosts, rows in the order given. Columns by
  * method: ram → HOST, USE%, USED, TOTAL, AVAILABLE, SWAP; cpu → HOST, CPU%,
- * CORES, LOAD (1/5/15), MODEL; os → HOST, PLATFORM, RELEASE, ARCH, NAME;
+ * CORES, LOAD (1/5/15), MODEL; load → HOST, CORES, LOAD (1/5/15), PER CORE
+ * (1/5/15); os → HOST, PLATFORM, RELEASE, ARCH, NAME;
  * name → HOST, HOSTNAME; ip → HOST, IFACE, ADDRESS (one row per non-loopback
  * address); disk → HOST, MOUNT, SIZE, USED, FREE, USE% (one row per mount);
  * uptime → HOST, UPTIME, BOOT (UTC); net → HOST, IFACE, RX/s, TX/s, RX PKT/s,
@@ -400,7 +428,7 @@ export function renderMetricTable(
 /**
  * What `diff` compares of a metric answer (see each view's `stable`): os →
  * platform, release, arch, name; ram → total and swap total; cpu → cores and
- * model; name → hostname; ip → interfaces with their families and prefix
+ * model; load → cores; name → hostname; ip → interfaces with their families and prefix
  * lengths (not the addresses, which differ by design); disk → each mount's
  * type and size; uptime → boot time to the minute; net → the interface
  * names; top → the program names; info → os, ram, cpu and disk as above.
