@@ -6,7 +6,7 @@
  */
 
 import type { HostLink } from "../lib/client/host_link.ts";
-import { METHODS } from "../lib/protocol/constants.ts";
+import { RAM } from "../lib/grammar/commands/metrics.ts";
 import type { Endpoint } from "../lib/protocol/transport.ts";
 import { EchoConn, echoLine } from "./echo_client.ts";
 import { type BenchConfig, type Figure, figure } from "./report.ts";
@@ -14,7 +14,7 @@ import { now, percentile, summarize } from "./stats.ts";
 
 /** Size in bytes of the `ram` answer frame (without newline), the echo floor's message size. */
 export async function ramFrameBytes(link: HostLink): Promise<number> {
-  const result = await link.call(METHODS.ram);
+  const result = await link.call(RAM.method);
   // A response with a realistic id; the echo line then carries as many bytes as the answer.
   return JSON.stringify({ jsonrpc: "2.0", id: 12345, result }).length;
 }
@@ -24,7 +24,7 @@ export async function serialRmon(link: HostLink, calls: number): Promise<number[
   const times = new Array<number>(calls);
   for (let i = 0; i < calls; i++) {
     const t0 = now();
-    await link.call(METHODS.ram);
+    await link.call(RAM.method);
     times[i] = now() - t0;
   }
   return times;
@@ -46,7 +46,7 @@ async function pipelinedRmon(link: HostLink, total: number, window: number): Pro
   const worker = async () => {
     while (sent < total) {
       sent++;
-      await link.call(METHODS.ram);
+      await link.call(RAM.method);
     }
   };
   const t0 = now();

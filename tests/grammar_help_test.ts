@@ -36,6 +36,7 @@ Deno.test("HELP_ENTRIES text is complete and tidy", async (t) => {
     assert.deepEqual(remote, [
       "ram",
       "cpu",
+      "load",
       "os",
       "name",
       "ip",

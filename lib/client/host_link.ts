@@ -349,7 +349,7 @@ export class HostLink {
     this.#heartbeats?.add(this);
     // The OS name is part of the hosts table; fetch it once per connection.
     if (!this.#timings.describe) return;
-    peer.call(METHODS.os, undefined, { timeoutMs: this.#timings.connectTimeoutMs }).then(
+    peer.call(OS.method, undefined, { timeoutMs: this.#timings.connectTimeoutMs }).then(
       (r) => {
         try {
           const os = OS.result(r, "result");

@@ -5,72 +5,26 @@
  * @module
  */
 
-import type {
-  CallEnd,
-  DownloadResult,
-  FullInfo,
-  PingResult,
-  ShellKind,
-  TopInfo,
-  UploadResult,
-} from "../protocol/messages.ts";
+import type { CommandOfSpec, ResultOfSpec } from "./spec.ts";
+import type { RemoteSpecTable } from "./remote_table.ts";
 
 export { CommandSyntaxError } from "./errors.ts";
+export { isRemote } from "./remote_table.ts";
+
+/**
+ * The tag of a remote command: a key of the table of specs
+ * (lib/grammar/remote_table.ts), and its JSON-RPC method name.
+ */
+export type RemoteKind = keyof RemoteSpecTable;
+
+/**
+ * Every remote command by its tag, as its spec module declares it (what the
+ * spec's `fromParams` builds): the command's type lives in one place only.
+ */
+export type RemoteCommandMap = { [K in RemoteKind]: CommandOfSpec<RemoteSpecTable[K]> };
 
 /** A command that runs on the servers; each kind is one JSON-RPC method of the same name. */
-export type RemoteCommand =
-  | { kind: "ram" }
-  | { kind: "cpu" }
-  | { kind: "os" }
-  | { kind: "name" }
-  | { kind: "ip" }
-  | { kind: "disk" }
-  | { kind: "uptime" }
-  | { kind: "net" }
-  | { kind: "top"; count?: number }
-  | { kind: "info" }
-  | { kind: "ping"; host: string; count?: number }
-  | {
-    kind: "exec";
-    shell: ShellKind;
-    command: string;
-    timeoutMs?: number;
-    maxOutputBytes?: number;
-    /** The client streams input to the command (`chunk` notifications, protocol.md §5.1). */
-    stdin?: boolean;
-  }
-  | {
-    /** Wire-only (no console word): one file streamed to the server; `push` makes these. */
-    kind: "upload";
-    /** Where the server puts the file: a plain OS path, absolute. */
-    path: string;
-    size: number;
-    /** SHA-256 of the whole content, 64 lowercase hex digits. */
-    sha256: string;
-    /** Permission bits (0-0o7777); default 0o644. */
-    mode?: number;
-    /** Replace an existing file with other content. */
-    force?: boolean;
-    /** Create missing parent folders (a recursive push). */
-    mkdirs?: boolean;
-    /** Owner and group to set, as numbers (honoured when the server runs as root). */
-    uid?: number;
-    gid?: number;
-  }
-  | {
-    /** Wire-only: one file streamed from the server; `pull` makes these. */
-    kind: "download";
-    path: string;
-  }
-  | { kind: "disconnect" }
-  | { kind: "reset" }
-  | { kind: "kill" };
-
-/** The tag of a remote command. */
-export type RemoteKind = RemoteCommand["kind"];
-
-/** Every remote command by its tag. */
-export type RemoteCommandMap = { [C in RemoteCommand as C["kind"]]: C };
+export type RemoteCommand = RemoteCommandMap[RemoteKind];
 
 /** The remote command with tag `K`. */
 export type RemoteCommandOf<K extends RemoteKind> = RemoteCommandMap[K];
@@ -80,25 +34,8 @@ export type OkResult = {
   ok: true;
 };
 
-/**
- * What each remote command answers with, by its tag: each metric the part of
- * `info` of its name (so the two cannot drift), then the rest.
- */
-export interface RemoteResultMap extends Required<FullInfo> {
-  top: TopInfo;
-  info: FullInfo;
-  ping: PingResult;
-  exec: CallEnd;
-  upload: UploadResult;
-  download: DownloadResult;
-  disconnect: OkResult;
-  reset: OkResult;
-  kill: OkResult;
-}
-
-// Adding a remote kind without its result type here is a compile error.
-type EveryKind<T extends Record<RemoteKind, unknown>> = T;
-export type _ResultsCoverEveryKind = EveryKind<RemoteResultMap>;
+/** What each remote command answers with, by its tag: what its spec's result validator returns. */
+export type RemoteResultMap = { [K in RemoteKind]: ResultOfSpec<RemoteSpecTable[K]> };
 
 /** The result of the remote command with tag `K`. */
 export type RemoteResultOf<K extends RemoteKind> = RemoteResultMap[K];
@@ -163,30 +100,4 @@ export interface ParsedLine {
   /** Absent: the command goes to the current selection. */
   target?: TargetExpr;
   command: Command;
-}
-
-// A Record over every kind: adding a remote kind without listing it here is a compile error.
-const REMOTE_KINDS: Readonly<Record<RemoteKind, true>> = {
-  ram: true,
-  cpu: true,
-  os: true,
-  name: true,
-  ip: true,
-  disk: true,
-  uptime: true,
-  net: true,
-  top: true,
-  info: true,
-  ping: true,
-  exec: true,
-  upload: true,
-  download: true,
-  disconnect: true,
-  reset: true,
-  kill: true,
-};
-
-/** Whether a command runs on the servers (and so becomes a request). */
-export function isRemote(cmd: Command): cmd is RemoteCommand {
-  return Object.hasOwn(REMOTE_KINDS, cmd.kind);
 }

@@ -9,9 +9,9 @@
  * @module
  */
 
-import { type MethodName, METHODS } from "../protocol/constants.ts";
+import { METHODS } from "../protocol/constants.ts";
 import type { CancelParams, JsonObject } from "../protocol/messages.ts";
-import type { RemoteCommand } from "./command.ts";
+import type { RemoteCommand, RemoteKind } from "./command.ts";
 import { REMOTE_SPECS, SPECS_BY_METHOD } from "./remote_table.ts";
 import { UnknownMethodError } from "./errors.ts";
 import { ParamReader } from "./param_reader.ts";
@@ -21,7 +21,7 @@ export { clampPingCount, DEFAULT_PING_COUNT } from "./commands/ping.ts";
 export { UnknownMethodError } from "./errors.ts";
 
 /** The request that asks the servers for `cmd`. */
-export function toRequest(cmd: RemoteCommand): { method: MethodName; params: JsonObject } {
+export function toRequest(cmd: RemoteCommand): { method: RemoteKind; params: JsonObject } {
   // Found by the tag, so the spec is the one for this very command.
   const spec: RemoteSpec = REMOTE_SPECS[cmd.kind];
   return { method: spec.method, params: spec.toParams(cmd) };

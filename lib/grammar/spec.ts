@@ -3,11 +3,11 @@
  * text, its console parser and, for remote commands, its wire codec and the
  * validator of its result. Adding a
  * command means writing one module under `commands/` and listing it in
- * `command_table.ts`. Grammar layer.
+ * `command_table.ts` (a console command) or `remote_table.ts` (a remote one).
+ * Grammar layer.
  * @module
  */
 
-import type { MethodName } from "../protocol/constants.ts";
 import type { JsonObject } from "../protocol/messages.ts";
 import type {
   Command,
@@ -71,16 +71,50 @@ export interface CommandSpec {
   parse(input: CommandInput): Command | ParsedLine;
 }
 
-/** A command that runs on the servers: also how it travels as JSON-RPC params. */
-export interface RemoteSpec<K extends RemoteKind = RemoteKind> extends CommandSpec {
-  readonly kind: K;
-  readonly method: MethodName;
+/**
+ * A command that runs on the servers, `C` the command it builds and `R` what
+ * the server answers: also how it travels as JSON-RPC params. The module
+ * that defines a spec declares `C` and `R`; `RemoteCommand` and
+ * `RemoteResultMap` (command.ts) are derived from the table of specs
+ * (remote_table.ts), so the spec is the one place a command's types live.
+ */
+export interface WireSpec<C extends { readonly kind: string }, R> extends RemoteSpecBase<C, R> {
+  /** Only on {@linkcode MetricSpec}s. */
+  readonly metric?: undefined;
+}
+
+/** What every remote spec has; see {@linkcode WireSpec} and {@linkcode MetricSpec}. */
+export interface RemoteSpecBase<C extends { readonly kind: string }, R> extends CommandSpec {
+  readonly kind: C["kind"];
+  /** The JSON-RPC method: always the kind itself (protocol.md §4). */
+  readonly method: C["kind"];
   /** Every params field the server accepts; any other field is refused. */
   readonly fields: readonly string[];
   /** The params of the request that asks for `cmd`. */
-  toParams(cmd: RemoteCommandOf<K>): JsonObject;
+  toParams(cmd: C): JsonObject;
   /** Check received params and build the command; throws `TypeError`/`RangeError`. */
-  fromParams(params: ParamReader): RemoteCommandOf<K>;
+  fromParams(params: ParamReader): C;
   /** Check a server's answer before a view sees it; throws `MalformedResultError`. */
-  readonly result: Check<RemoteResultOf<K>>;
+  readonly result: Check<R>;
 }
+
+/**
+ * A metric: a command answered with data rather than streamed output, shown
+ * as a table (`lib/client/views/metrics.ts` must have a view for each) and
+ * compared by `diff` through that view.
+ */
+export interface MetricSpec<C extends { readonly kind: string }, R> extends RemoteSpecBase<C, R> {
+  readonly metric: true;
+}
+
+/** The spec of the remote command with tag `K` (every remote command when `K` is left out). */
+export type RemoteSpec<K extends RemoteKind = RemoteKind> =
+  | WireSpec<RemoteCommandOf<K>, RemoteResultOf<K>>
+  | MetricSpec<RemoteCommandOf<K>, RemoteResultOf<K>>;
+
+/** The command a remote spec builds. */
+export type CommandOfSpec<S> = S extends { fromParams(params: ParamReader): infer C } ? C
+  : never;
+
+/** The result a remote spec checks. */
+export type ResultOfSpec<S> = S extends { readonly result: Check<infer R> } ? R : never;

@@ -101,32 +101,16 @@ export const LIMITS = {
 /** Nonce length in bytes (256 bits; the spec asks for at least 128). */
 export const NONCE_BYTES = 32;
 
-/** JSON-RPC method names. Notifications are marked in {@linkcode NOTIFICATIONS}. */
+/**
+ * The session's own JSON-RPC methods. Every command is a method too, named by
+ * its kind: the table of command specs (lib/grammar/remote_table.ts) is their
+ * one list. Notifications are marked in {@linkcode NOTIFICATIONS}.
+ */
 export const METHODS = {
   auth: "auth",
-  ram: "ram",
-  cpu: "cpu",
-  os: "os",
-  name: "name",
-  ip: "ip",
-  disk: "disk",
-  uptime: "uptime",
-  net: "net",
-  top: "top",
-  info: "info",
-  ping: "ping",
-  exec: "exec",
   cancel: "cancel",
   heartbeat: "heartbeat",
-  disconnect: "disconnect",
-  reset: "reset",
-  kill: "kill",
-  upload: "upload",
-  download: "download",
 } as const;
-
-/** A request method name. */
-export type MethodName = typeof METHODS[keyof typeof METHODS];
 
 /** Server-to-client notification names. */
 export const NOTIFICATIONS = {

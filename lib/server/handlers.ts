@@ -13,6 +13,7 @@ import { RemoteError } from "../protocol/errors.ts";
 import type { Role } from "../protocol/handshake.ts";
 import { collectAll, COLLECTORS } from "../sysinfo/all.ts";
 import { netTrafficCollector } from "../sysinfo/net_traffic.ts";
+import { loadCollector } from "../sysinfo/load.ts";
 import { DEFAULT_TOP_COUNT } from "../grammar/commands/top.ts";
 import { childEnvironment } from "../exec/child_env.ts";
 import { runProcess, type RunResult, SpawnError } from "../exec/process.ts";
@@ -193,6 +194,7 @@ const lifecycle =
 export const HANDLERS: { readonly [K in RemoteKind]: Handler<K> } = {
   ram: (_cmd, ctx) => COLLECTORS.ram.collect(ctx.signal),
   cpu: (_cmd, ctx) => COLLECTORS.cpu.collect(ctx.signal),
+  load: (_cmd, ctx) => loadCollector.collect(ctx.signal),
   os: (_cmd, ctx) => COLLECTORS.os.collect(ctx.signal),
   name: (_cmd, ctx) => COLLECTORS.name.collect(ctx.signal),
   ip: (_cmd, ctx) => COLLECTORS.ip.collect(ctx.signal),

@@ -10,7 +10,7 @@
 
 import { transferLines } from "./transfer.ts";
 import type { RemoteCommand } from "../../grammar/command.ts";
-import { isMetricKind } from "../../grammar/commands/metrics.ts";
+import { isMetricKind } from "../../grammar/remote_table.ts";
 import type { HostResult } from "../fleet.ts";
 import { compactHosts } from "../hostlist.ts";
 import { paint } from "./color.ts";

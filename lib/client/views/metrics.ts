@@ -22,7 +22,8 @@ import type {
   TopInfo,
   UptimeInfo,
 } from "../../protocol/messages.ts";
-import type { MetricKind } from "../../grammar/commands/metrics.ts";
+import type { MetricKind } from "../../grammar/remote_table.ts";
+import type { LoadInfo } from "../../grammar/commands/load.ts";
 import { paint } from "./color.ts";
 import { formatBytes, formatPercent, formatTimestamp, formatUptime, MISSING } from "./format.ts";
 import { type Column, renderTable } from "./table.ts";
@@ -74,6 +75,17 @@ function load(value: unknown): string {
   return avg.map((x) => (typeof x === "number" ? x.toFixed(2) : MISSING)).join(" ");
 }
 
+/**
+ * A load average per core, yellow from 0.7 and red from 1 (more runnable
+ * tasks than cores), Glances' "careful" and "warning" levels.
+ */
+function perCoreLoad(value: number, color: boolean): string {
+  const text = value.toFixed(2);
+  if (value >= 1) return paint(color, "red", text);
+  if (value >= 0.7) return paint(color, "yellow", text);
+  return text;
+}
+
 /** A count per second: whole numbers, `-` when unknown. */
 function rate(value: number): string {
   return Number.isFinite(value) ? String(Math.round(value)) : MISSING;
@@ -84,10 +96,57 @@ const RIGHT = (title: string): Column => ({ title, align: "right" });
 /** A text column that wraps its cells when the table is too wide for the screen. */
 const WRAP = (title: string): Column => ({ title, shrink: "wrap" });
 
-/** Columns and row builder of one metric; a host may yield several rows. */
+/**
+ * Everything the client shows of one metric: the table's columns and row
+ * builder (a host may yield several rows), and what `diff` compares.
+ */
 interface View {
   columns: Column[];
   rows(result: unknown, color: boolean): string[][];
+  /**
+   * The part of an answer that describes the machine rather than its moment,
+   * so equal machines compare equal (usage, free space and uptime change by
+   * the second). Sizes are shown as the tables show them (`15.6 GiB`), so
+   * byte-level noise does not count.
+   */
+  stable(result: unknown): unknown;
+}
+
+/** A byte count as tables show it, or undefined when it is not a number. */
+function bytes(value: unknown): string | undefined {
+  return typeof value === "number" ? formatBytes(value) : undefined;
+}
+
+/** Interface name → its address families and prefix lengths, e.g. `IPv4/24 IPv6/64`. */
+function interfaceFamilies(ip: unknown): Record<string, string> {
+  const byName = new Map<string, Set<string>>();
+  for (const raw of list(record<IpInfo>(ip).addresses)) {
+    const a = record<InterfaceAddress>(raw);
+    if (typeof a.name !== "string") continue;
+    const prefix = typeof a.cidr === "string" && a.cidr.includes("/")
+      ? a.cidr.slice(a.cidr.lastIndexOf("/"))
+      : "";
+    const set = byName.get(a.name) ?? new Set<string>();
+    set.add(`${String(a.family)}${prefix}`);
+    byName.set(a.name, set);
+  }
+  return Object.fromEntries([...byName].map(([name, set]) => [name, [...set].sort().join(" ")]));
+}
+
+/** Mount point → `fsType size`, the part of a mount that does not change while it runs. */
+function mountSizes(disk: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of list(record<DiskInfo>(disk).mounts)) {
+    const m = record<MountUsage>(raw);
+    if (typeof m.mount !== "string") continue;
+    out[m.mount] = [m.fsType, bytes(m.sizeBytes)].filter((x) => typeof x === "string").join(" ");
+  }
+  return out;
+}
+
+/** The first word of a command line (the program), or the value itself if not a string. */
+function firstWord(command: unknown): unknown {
+  return typeof command === "string" ? command.split(" ")[0] : command;
 }
 
 function ramCells(value: unknown, color: boolean): string[] {
@@ -117,6 +176,10 @@ export function rootDisk(value: unknown): number {
 
 const VIEWS: Readonly<Record<MetricMethod, View>> = {
   ram: {
+    stable: (r) => {
+      const ram = record<RamInfo>(r);
+      return { total: bytes(ram.totalBytes), swapTotal: bytes(ram.swapTotalBytes) };
+    },
     columns: [
       LEFT("HOST"),
       RIGHT("USE%"),
@@ -127,7 +190,26 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
     ],
     rows: (r, color) => [ramCells(r, color)],
   },
+  load: {
+    columns: [LEFT("HOST"), RIGHT("CORES"), LEFT("LOAD (1/5/15)"), LEFT("PER CORE (1/5/15)")],
+    // Load changes by the second; the cores it spreads over do not.
+    stable: (r) => ({ cores: record<LoadInfo>(r).cores }),
+    rows: (r, color) => {
+      const info = record<LoadInfo>(r);
+      const cores = num(info.cores);
+      const avg = list(info.loadAvg);
+      const perCore = avg.length === 3 && cores > 0
+        ? avg.map((x) => (typeof x === "number" ? perCoreLoad(x / cores, color) : MISSING))
+          .join(" ")
+        : MISSING;
+      return [[Number.isFinite(cores) ? String(cores) : MISSING, load(info.loadAvg), perCore]];
+    },
+  },
   cpu: {
+    stable: (r) => {
+      const cpu = record<CpuInfo>(r);
+      return { cores: cpu.cores, model: cpu.model };
+    },
     columns: [LEFT("HOST"), RIGHT("CPU%"), RIGHT("CORES"), LEFT("LOAD (1/5/15)"), WRAP("MODEL")],
     rows: (r, color) => {
       const cpu = record<CpuInfo>(r);
@@ -141,6 +223,10 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
     },
   },
   os: {
+    stable: (r) => {
+      const os = record<OsInfo>(r);
+      return { platform: os.platform, release: os.release, arch: os.arch, name: os.name };
+    },
     columns: [LEFT("HOST"), LEFT("PLATFORM"), WRAP("RELEASE"), LEFT("ARCH"), WRAP("NAME")],
     rows: (r) => {
       const os = record<OsInfo>(r);
@@ -148,10 +234,12 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
     },
   },
   name: {
+    stable: (r) => ({ hostname: record<NameInfo>(r).hostname }),
     columns: [LEFT("HOST"), WRAP("HOSTNAME")],
     rows: (r) => [[str(record<NameInfo>(r).hostname)]],
   },
   ip: {
+    stable: interfaceFamilies,
     columns: [LEFT("HOST"), LEFT("IFACE"), WRAP("ADDRESS")],
     rows: (r) => {
       const all = list(record<IpInfo>(r).addresses).map((a) => record<InterfaceAddress>(a));
@@ -163,6 +251,7 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
     },
   },
   disk: {
+    stable: mountSizes,
     columns: [
       LEFT("HOST"),
       WRAP("MOUNT"),
@@ -184,6 +273,10 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
     },
   },
   uptime: {
+    stable: (r) => {
+      const boot = record<UptimeInfo>(r).bootTime;
+      return { boot: typeof boot === "number" ? formatTimestamp(boot) : undefined };
+    },
     columns: [LEFT("HOST"), RIGHT("UPTIME"), LEFT("BOOT")],
     rows: (r) => {
       const up = record<UptimeInfo>(r);
@@ -191,6 +284,9 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
     },
   },
   net: {
+    // Rates change by the second; which interfaces there are does not.
+    stable: (r) =>
+      list(record<NetInfo>(r).interfaces).map((i) => record<InterfaceTraffic>(i).name).sort(),
     columns: [
       LEFT("HOST"),
       LEFT("IFACE"),
@@ -228,6 +324,13 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
     },
   },
   top: {
+    // What is busy, by program name (arguments and figures vary).
+    stable: (r) =>
+      [
+        ...new Set(
+          list(record<TopInfo>(r).processes).map((p) => firstWord(record<ProcessUsage>(p).command)),
+        ),
+      ].sort(),
     columns: [
       LEFT("HOST"),
       RIGHT("PID"),
@@ -250,6 +353,16 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
     },
   },
   info: {
+    // Name, addresses and boot time differ on every host, so `diff info` leaves them out.
+    stable: (r) => {
+      const info = record<FullInfo>(r);
+      return {
+        os: VIEWS.os.stable(info.os),
+        ram: VIEWS.ram.stable(info.ram),
+        cpu: VIEWS.cpu.stable(info.cpu),
+        disk: VIEWS.disk.stable(info.disk),
+      };
+    },
     columns: [
       LEFT("HOST"),
       WRAP("OS"),
@@ -281,7 +394,8 @@ const VIEWS: Readonly<Record<MetricMethod, View>> = {
 /**
  * One table of a metric across hosts, rows in the order given. Columns by
  * method: ram → HOST, USE%, USED, TOTAL, AVAILABLE, SWAP; cpu → HOST, CPU%,
- * CORES, LOAD (1/5/15), MODEL; os → HOST, PLATFORM, RELEASE, ARCH, NAME;
+ * CORES, LOAD (1/5/15), MODEL; load → HOST, CORES, LOAD (1/5/15), PER CORE
+ * (1/5/15); os → HOST, PLATFORM, RELEASE, ARCH, NAME;
  * name → HOST, HOSTNAME; ip → HOST, IFACE, ADDRESS (one row per non-loopback
  * address); disk → HOST, MOUNT, SIZE, USED, FREE, USE% (one row per mount);
  * uptime → HOST, UPTIME, BOOT (UTC); net → HOST, IFACE, RX/s, TX/s, RX PKT/s,
@@ -309,4 +423,16 @@ export function renderMetricTable(
     for (const cells of view.rows(row.result, color)) body.push([row.host, ...cells]);
   }
   return renderTable(view.columns, body, { color, width });
+}
+
+/**
+ * What `diff` compares of a metric answer (see each view's `stable`): os →
+ * platform, release, arch, name; ram → total and swap total; cpu → cores and
+ * model; load → cores; name → hostname; ip → interfaces with their families and prefix
+ * lengths (not the addresses, which differ by design); disk → each mount's
+ * type and size; uptime → boot time to the minute; net → the interface
+ * names; top → the program names; info → os, ram, cpu and disk as above.
+ */
+export function stableProjection(method: MetricMethod, data: unknown): unknown {
+  return VIEWS[method].stable(data);
 }

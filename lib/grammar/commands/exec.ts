@@ -5,10 +5,10 @@
  * @module
  */
 
-import { LIMITS, METHODS, TIMEOUTS } from "../../protocol/constants.ts";
-import type { JsonObject, ShellKind } from "../../protocol/messages.ts";
+import { LIMITS, TIMEOUTS } from "../../protocol/constants.ts";
+import type { CallEnd, JsonObject, ShellKind } from "../../protocol/messages.ts";
 import { CALL_END } from "../result_check.ts";
-import type { RemoteSpec } from "../spec.ts";
+import type { WireSpec } from "../spec.ts";
 import { quote } from "../_quote.ts";
 
 /** Which shell each console prefix selects; `dos:` is the seed's name for `cmd:`. */
@@ -58,8 +58,19 @@ export function execCommandProblem(command: string): string | undefined {
   return commandProblem(command)?.detail;
 }
 
+/** A command line run by a shell on each server. */
+export type ExecCommand = {
+  kind: "exec";
+  shell: ShellKind;
+  command: string;
+  timeoutMs?: number;
+  maxOutputBytes?: number;
+  /** The client streams input to the command (`chunk` notifications, protocol.md §5.1). */
+  stdin?: boolean;
+};
+
 /** `sh: COMMAND`, `cmd: COMMAND` / `dos: COMMAND`, `ps: COMMAND`. */
-export const EXEC: RemoteSpec<"exec"> = {
+export const EXEC: WireSpec<ExecCommand, CallEnd> = {
   name: "exec",
   words: [...SHELL_PREFIXES.keys()],
   form: "prefix",
@@ -71,7 +82,7 @@ export const EXEC: RemoteSpec<"exec"> = {
     "  sh: df -h | sort -k5\n  dos: dir C:\\\n  ps: Get-Process | Sort-Object CPU",
   targeted: true,
   kind: "exec",
-  method: METHODS.exec,
+  method: "exec",
   fields: ["shell", "command", "timeoutMs", "maxOutputBytes", "stdin"],
   parse(input) {
     const shell = SHELL_PREFIXES.get(input.word);

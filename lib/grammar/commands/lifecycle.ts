@@ -8,17 +8,16 @@
  * @module
  */
 
-import { METHODS } from "../../protocol/constants.ts";
 import type { OkResult } from "../command.ts";
 import { type Check, object, yes } from "../result_check.ts";
-import type { RemoteSpec } from "../spec.ts";
+import type { WireSpec } from "../spec.ts";
 
 /** The answer of every lifecycle command: `{ok: true}`. */
 const OK_RESULT: Check<OkResult> = object<OkResult>({ ok: yes });
 import { noArgs, targetOfWords } from "./_args.ts";
 
 /** `disconnect [TARGET]`. */
-export const DISCONNECT: RemoteSpec<"disconnect"> = {
+export const DISCONNECT: WireSpec<{ kind: "disconnect" }, OkResult> = {
   name: "disconnect",
   words: ["disconnect"],
   form: "word",
@@ -31,7 +30,7 @@ export const DISCONNECT: RemoteSpec<"disconnect"> = {
     "connected at all (lost, refused) is removed from the fleet, as forget does.",
   targeted: true,
   kind: "disconnect",
-  method: METHODS.disconnect,
+  method: "disconnect",
   fields: [],
   parse(input) {
     const args = input.args();
@@ -44,7 +43,7 @@ export const DISCONNECT: RemoteSpec<"disconnect"> = {
 };
 
 /** `reset`. */
-export const RESET: RemoteSpec<"reset"> = {
+export const RESET: WireSpec<{ kind: "reset" }, OkResult> = {
   name: "reset",
   words: ["reset"],
   form: "word",
@@ -54,7 +53,7 @@ export const RESET: RemoteSpec<"reset"> = {
     "listening afresh. Reconnect with connect.",
   targeted: true,
   kind: "reset",
-  method: METHODS.reset,
+  method: "reset",
   fields: [],
   parse(input) {
     noArgs(input);
@@ -66,7 +65,7 @@ export const RESET: RemoteSpec<"reset"> = {
 };
 
 /** `kill`, alias `shutdown`. */
-export const KILL: RemoteSpec<"kill"> = {
+export const KILL: WireSpec<{ kind: "kill" }, OkResult> = {
   name: "kill",
   words: ["kill", "shutdown"],
   form: "word",
@@ -76,7 +75,7 @@ export const KILL: RemoteSpec<"kill"> = {
     "--read-only refuse. Give a target first to stop only some: @web1 kill",
   targeted: true,
   kind: "kill",
-  method: METHODS.kill,
+  method: "kill",
   fields: [],
   parse(input) {
     noArgs(input);

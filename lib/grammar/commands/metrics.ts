@@ -1,11 +1,11 @@
 /**
- * The metric commands: `ram`, `cpu`, `os`, `name`, `ip`, `disk`, `uptime` and
- * `info`. Each is one word with no arguments and a request with empty params.
+ * The metric commands `ram`, `cpu`, `os`, `name`, `ip`, `disk`, `uptime`,
+ * `net` and `info`, and `metric()`, which makes a spec of one: one word with
+ * no arguments and a request with empty params.
  * Grammar layer.
  * @module
  */
 
-import { METHODS } from "../../protocol/constants.ts";
 import type {
   CpuInfo,
   DiskInfo,
@@ -20,7 +20,6 @@ import type {
   RamInfo,
   UptimeInfo,
 } from "../../protocol/messages.ts";
-import type { RemoteCommandOf, RemoteResultOf } from "../command.ts";
 import {
   arrayOf,
   bool,
@@ -32,7 +31,8 @@ import {
   optional,
   str,
 } from "../result_check.ts";
-import type { RemoteSpec } from "../spec.ts";
+import type { Command } from "../command.ts";
+import type { MetricSpec } from "../spec.ts";
 import { noArgs } from "./_args.ts";
 
 const RAM_RESULT: Check<RamInfo> = object<RamInfo>({
@@ -102,39 +102,16 @@ const INFO_RESULT: Check<FullInfo> = object<FullInfo>({
   net: optional(NET_RESULT),
 });
 
-/**
- * The tags of the metric commands, in help order: every command answered
- * with data rather than streamed output (all take no arguments but `top`).
- */
-export const METRIC_KINDS = [
-  "ram",
-  "cpu",
-  "os",
-  "name",
-  "ip",
-  "disk",
-  "uptime",
-  "net",
-  "top",
-  "info",
-] as const;
+/** A metric command: its tag alone, no arguments. */
+export type MetricCommand<K extends string> = { kind: K };
 
-/** The tag of a metric command. */
-export type MetricKind = typeof METRIC_KINDS[number];
-
-/** Whether a command tag is a metric (answered with data, not streamed output). */
-export function isMetricKind(kind: string): kind is MetricKind {
-  return (METRIC_KINDS as readonly string[]).includes(kind);
-}
-
-function metric<K extends Exclude<MetricKind, "top">>(
+/** The spec of a metric `kind` that takes no arguments and answers with a checked `R`. */
+export function metric<K extends string, R>(
   kind: K,
   summary: string,
   detail: string,
-  result: Check<RemoteResultOf<K>>,
-): RemoteSpec<K> {
-  // A metric command is its tag alone; TS cannot see that through the generic K.
-  const cmd = { kind } as RemoteCommandOf<K>;
+  result: Check<R>,
+): MetricSpec<MetricCommand<K>, R> {
   return {
     name: kind,
     words: [kind],
@@ -144,21 +121,23 @@ function metric<K extends Exclude<MetricKind, "top">>(
     detail,
     targeted: true,
     kind,
-    // Metric kinds are their own method names.
-    method: METHODS[kind],
+    // Every command's method is its kind.
+    method: kind,
+    metric: true,
     fields: [],
     parse(input) {
       noArgs(input);
-      return { ...cmd };
+      // Listed in remote_table.ts, `{ kind }` is a `RemoteCommand`; TS cannot see that through K.
+      return { kind } as MetricCommand<string> as Command;
     },
     toParams: () => ({}),
-    fromParams: () => ({ ...cmd }),
+    fromParams: () => ({ kind }),
     result,
   };
 }
 
 /** `ram`: memory use. */
-export const RAM: RemoteSpec<"ram"> = metric(
+export const RAM: MetricSpec<MetricCommand<"ram">, RamInfo> = metric(
   "ram",
   "Memory use: used percent, total, available and swap",
   "Shows each server's used memory in percent, total and available RAM, and swap.",
@@ -166,7 +145,7 @@ export const RAM: RemoteSpec<"ram"> = metric(
 );
 
 /** `cpu`: processor load. */
-export const CPU: RemoteSpec<"cpu"> = metric(
+export const CPU: MetricSpec<MetricCommand<"cpu">, CpuInfo> = metric(
   "cpu",
   "Processor use: busy percent, cores, model and load averages",
   "Samples each server's processors briefly and shows how busy they were, the\n" +
@@ -175,7 +154,7 @@ export const CPU: RemoteSpec<"cpu"> = metric(
 );
 
 /** `os`: operating system. */
-export const OS: RemoteSpec<"os"> = metric(
+export const OS: MetricSpec<MetricCommand<"os">, OsInfo> = metric(
   "os",
   "Operating system: name, platform, release and architecture",
   "Shows each server's operating system name, platform, kernel release and\nCPU architecture.",
@@ -183,7 +162,7 @@ export const OS: RemoteSpec<"os"> = metric(
 );
 
 /** `name`: host name. */
-export const NAME: RemoteSpec<"name"> = metric(
+export const NAME: MetricSpec<MetricCommand<"name">, NameInfo> = metric(
   "name",
   "Host name of each server",
   "Shows the host name each server reports for itself.",
@@ -191,7 +170,7 @@ export const NAME: RemoteSpec<"name"> = metric(
 );
 
 /** `ip`: network addresses. */
-export const IP: RemoteSpec<"ip"> = metric(
+export const IP: MetricSpec<MetricCommand<"ip">, IpInfo> = metric(
   "ip",
   "Network interfaces and their addresses",
   "Lists each server's network interfaces with their IPv4 and IPv6 addresses,\n" +
@@ -200,7 +179,7 @@ export const IP: RemoteSpec<"ip"> = metric(
 );
 
 /** `disk`: file system use. */
-export const DISK: RemoteSpec<"disk"> = metric(
+export const DISK: MetricSpec<MetricCommand<"disk">, DiskInfo> = metric(
   "disk",
   "Mounted file systems: size, used and free space",
   "Lists each server's mounted file systems with their device, type, size,\n" +
@@ -209,7 +188,7 @@ export const DISK: RemoteSpec<"disk"> = metric(
 );
 
 /** `uptime`: time since boot. */
-export const UPTIME: RemoteSpec<"uptime"> = metric(
+export const UPTIME: MetricSpec<MetricCommand<"uptime">, UptimeInfo> = metric(
   "uptime",
   "Time since each server booted",
   "Shows how long each server has been up and when it booted.",
@@ -217,7 +196,7 @@ export const UPTIME: RemoteSpec<"uptime"> = metric(
 );
 
 /** `net`: traffic per interface. */
-export const NET: RemoteSpec<"net"> = metric(
+export const NET: MetricSpec<MetricCommand<"net">, NetInfo> = metric(
   "net",
   "Network traffic: bytes and packets per second per interface, errors",
   "Samples each server's network interfaces for a tenth of a second and shows\n" +
@@ -227,7 +206,7 @@ export const NET: RemoteSpec<"net"> = metric(
 );
 
 /** `info`: every metric at once. */
-export const INFO: RemoteSpec<"info"> = metric(
+export const INFO: MetricSpec<MetricCommand<"info">, FullInfo> = metric(
   "info",
   "Every metric above in one answer",
   "Asks for ram, cpu, os, name, ip, disk, uptime and net in a single request.",

@@ -5,11 +5,11 @@
  * @module
  */
 
-import { LIMITS, METHODS } from "../../protocol/constants.ts";
-import type { JsonObject } from "../../protocol/messages.ts";
+import { LIMITS } from "../../protocol/constants.ts";
+import type { JsonObject, PingResult } from "../../protocol/messages.ts";
 import { isValidPingHost } from "../ping_host.ts";
 import { PING_RESULT } from "../result_check.ts";
-import type { RemoteSpec } from "../spec.ts";
+import type { WireSpec } from "../spec.ts";
 import { quote } from "../_quote.ts";
 import { atMost, wholeNumber } from "./_args.ts";
 
@@ -26,8 +26,11 @@ export function clampPingCount(n?: number): number {
   return Math.min(LIMITS.pingCountMax, Math.max(LIMITS.pingCountMin, count));
 }
 
+/** `ping HOST [COUNT]`: HOST pinged from each server, `count` times (clamped by the server). */
+export type PingCommand = { kind: "ping"; host: string; count?: number };
+
 /** `ping HOST [COUNT]`. */
-export const PING: RemoteSpec<"ping"> = {
+export const PING: WireSpec<PingCommand, PingResult> = {
   name: "ping",
   words: ["ping"],
   form: "word",
@@ -39,7 +42,7 @@ export const PING: RemoteSpec<"ping"> = {
     `number; servers use at most ${LIMITS.pingCountMax}. Example: ping 192.0.2.1 3`,
   targeted: true,
   kind: "ping",
-  method: METHODS.ping,
+  method: "ping",
   fields: ["host", "count"],
   parse(input) {
     const [host, count] = atMost(input, 2);

@@ -4,10 +4,10 @@
  * @module
  */
 
-import { LIMITS, METHODS } from "../../protocol/constants.ts";
+import { LIMITS } from "../../protocol/constants.ts";
 import type { JsonObject, ProcessUsage, TopInfo } from "../../protocol/messages.ts";
 import { arrayOf, type Check, num, object, str } from "../result_check.ts";
-import type { RemoteSpec } from "../spec.ts";
+import type { MetricSpec } from "../spec.ts";
 import { quote } from "../_quote.ts";
 import { atMost, wholeNumber } from "./_args.ts";
 
@@ -25,8 +25,11 @@ const TOP_RESULT: Check<TopInfo> = object<TopInfo>({
   })),
 });
 
+/** `top [N]`: at most `count` processes (default {@linkcode DEFAULT_TOP_COUNT}). */
+export type TopCommand = { kind: "top"; count?: number };
+
 /** `top [N]`. */
-export const TOP: RemoteSpec<"top"> = {
+export const TOP: MetricSpec<TopCommand, TopInfo> = {
   name: "top",
   words: ["top"],
   form: "word",
@@ -37,7 +40,8 @@ export const TOP: RemoteSpec<"top"> = {
     `core), resident memory and command line. N is 1-${LIMITS.topCountMax}. Linux servers only.`,
   targeted: true,
   kind: "top",
-  method: METHODS.top,
+  method: "top",
+  metric: true,
   fields: ["count"],
   parse(input) {
     const [count] = atMost(input, 1);

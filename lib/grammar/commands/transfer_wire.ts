@@ -6,10 +6,10 @@
  * @module
  */
 
-import { LIMITS, METHODS } from "../../protocol/constants.ts";
+import { LIMITS } from "../../protocol/constants.ts";
 import type { DownloadResult, JsonObject, UploadResult } from "../../protocol/messages.ts";
 import { type Check, num, object, oneOf, str } from "../result_check.ts";
-import type { CommandInput, RemoteSpec } from "../spec.ts";
+import type { CommandInput, WireSpec } from "../spec.ts";
 import type { ParamReader } from "../param_reader.ts";
 import { quote } from "../_quote.ts";
 
@@ -60,8 +60,30 @@ export const DOWNLOAD_RESULT: Check<DownloadResult> = object<DownloadResult>({
   mode: num,
 });
 
+/** Wire-only (no console word): one file streamed to the server; `push` makes these. */
+export type UploadCommand = {
+  kind: "upload";
+  /** Where the server puts the file: a plain OS path, absolute. */
+  path: string;
+  size: number;
+  /** SHA-256 of the whole content, 64 lowercase hex digits. */
+  sha256: string;
+  /** Permission bits (0-0o7777); default 0o644. */
+  mode?: number;
+  /** Replace an existing file with other content. */
+  force?: boolean;
+  /** Create missing parent folders (a recursive push). */
+  mkdirs?: boolean;
+  /** Owner and group to set, as numbers (honoured when the server runs as root). */
+  uid?: number;
+  gid?: number;
+};
+
+/** Wire-only: one file streamed from the server; `pull` makes these. */
+export type DownloadCommand = { kind: "download"; path: string };
+
 /** `upload {path, size, sha256, mode?, force?, mkdirs?, uid?, gid?}`. */
-export const UPLOAD: RemoteSpec<"upload"> = {
+export const UPLOAD: WireSpec<UploadCommand, UploadResult> = {
   name: "upload",
   words: [],
   form: "word",
@@ -70,7 +92,7 @@ export const UPLOAD: RemoteSpec<"upload"> = {
   detail: "",
   targeted: true,
   kind: "upload",
-  method: METHODS.upload,
+  method: "upload",
   fields: ["path", "size", "sha256", "mode", "force", "mkdirs", "uid", "gid"],
   parse: wireOnly,
   toParams(cmd) {
@@ -111,7 +133,7 @@ export const UPLOAD: RemoteSpec<"upload"> = {
 };
 
 /** `download {path}`. */
-export const DOWNLOAD: RemoteSpec<"download"> = {
+export const DOWNLOAD: WireSpec<DownloadCommand, DownloadResult> = {
   name: "download",
   words: [],
   form: "word",
@@ -120,7 +142,7 @@ export const DOWNLOAD: RemoteSpec<"download"> = {
   detail: "",
   targeted: true,
   kind: "download",
-  method: METHODS.download,
+  method: "download",
   fields: ["path"],
   parse: wireOnly,
   toParams: (cmd) => ({ path: cmd.path }),
