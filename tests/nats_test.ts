@@ -29,6 +29,7 @@ import {
   isAlive,
   makeCaSignedServer,
   ndjson,
+  PtyConsole,
   runClient,
   spawnClient,
   startAgent,
@@ -227,8 +228,14 @@ Deno.test({
         await delay(1_000);
         assert.ok(chars <= FLOW_WINDOW_CHARS + 64 * 1024, `${chars} characters sent`);
         const req = parseRequest(body)!;
-        const cancel = signedRequest(subjects.ctl("web2"), "cancel", { call: req.nonce });
-        nc.publish(subjects.ctl("web2"), cancel.body);
+        // A cancel on the host's ctl subject is not one: cancels go on the call's own subject.
+        const misplaced = signedRequest(subjects.ctl("web2"), "cancel", { call: req.nonce });
+        nc.publish(subjects.ctl("web2"), misplaced.body);
+        await nc.flush();
+        await delay(300);
+        assert.doesNotMatch(web2.stderr(), /web2 bus exec: Command cancelled/);
+        const cancel = signedRequest(subjects.call(req.nonce), "cancel", { call: req.nonce });
+        nc.publish(subjects.call(req.nonce), cancel.body);
         await nc.flush();
         assert.ok(await eventually(() => /web2 bus exec: Command cancelled/.test(web2.stderr())));
         sub.unsubscribe();
@@ -280,9 +287,15 @@ Deno.test({
         });
         assert.equal(r.code, EXIT_CODES.unreachable, r.stderr);
         assert.deepEqual(statuses(r.stdout), { web1: "ok", gone1: "unreachable" });
-        const console = await runClient(["-i", inventory], { env: { RMON_TOKEN: TEST_TOKEN } });
-        assert.equal(console.code, EXIT_CODES.usage);
-        assert.match(console.stderr, /The console does not work over NATS yet/);
+        // The console over the same inventory: the absent host is named once, as for direct links.
+        const console = await runClient(["-i", inventory], {
+          env: { RMON_TOKEN: TEST_TOKEN },
+          stdin: "uptime\n",
+        });
+        assert.equal(console.code, EXIT_CODES.ok, console.stderr);
+        assert.match(console.stderr, /Cannot connect to gone1: not present on the bus/);
+        assert.match(console.stdout, /Connected to 1 of 2 hosts/);
+        assert.match(console.stdout, /^web1 /m);
         await Deno.remove(dir, { recursive: true });
       },
     );
@@ -574,5 +587,149 @@ Deno.test({
     assert.equal(await Deno.readTextFile(file), "ran\n");
     await agent[Symbol.asyncDispose]();
     await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "bus mode: the console over the bus, with presence, lifecycle and cancel",
+  ignore,
+  async fn(t) {
+    await using a = await startNats({ cluster: true });
+    await using b = await startNats({ routes: [a.routeUrl!] });
+    assert.ok(await eventually(() => /Route connection created/.test(a.log() + b.log()), 10_000));
+    // Heartbeats every second: a silent agent is lost after about four.
+    const beat = ["--nats-heartbeat", "1"];
+    const agents: AgentProcess[] = await Promise.all([
+      startAgent(a.url, "web1", { args: ["--groups", "web", ...beat] }),
+      startAgent(a.url, "web2", { args: ["--groups", "web", ...beat] }),
+      startAgent(a.url, "db1", { args: ["--groups", "db", ...beat] }),
+    ]);
+    const [web1, web2, db1] = agents as [AgentProcess, AgentProcess, AgentProcess];
+    const late: AgentProcess[] = [];
+    await using _agents = {
+      async [Symbol.asyncDispose]() {
+        await Promise.all([...agents, ...late].map((x) => x[Symbol.asyncDispose]()));
+      },
+    };
+
+    await t.step("piped: the same commands, targets and confirmations as direct", async () => {
+      const r = await runClient(["--nats", b.url], {
+        env: { RMON_TOKEN: TEST_TOKEN },
+        stdin: [
+          "hosts",
+          "@group:web sh: echo hi", // two hosts, nobody to confirm: refused, as direct
+          "@web1 sh: echo one",
+          "@db1 disconnect",
+          "uptime",
+          "connect db1",
+          "connect 10.0.0.1:7000",
+          "forget db1",
+          "hosts",
+          "",
+        ].join("\n"),
+      });
+      assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+      assert.match(r.stdout, /Connected to 3 of 3 hosts/);
+      const [first, rest] = r.stdout.split(/Selected: all connected: \S+ \(3\)/);
+      assert.ok(rest !== undefined, r.stdout);
+      assert.match(first!, /db1 +nats:\S+ +up .* db\n/);
+      assert.match(first!, /web1 +nats:\S+ +up .* web\n/);
+      assert.match(
+        r.stderr,
+        /line 2: Cannot run "sh: echo hi" on 2 hosts without confirmation: stdin is not a terminal/,
+      );
+      assert.match(rest!, /web1 \| one\n/);
+      // Disconnected on the console's side only: uptime goes to the two others.
+      assert.match(rest!, /2 hosts: 2 ok/);
+      assert.match(rest!, /Connected to db1 \(nats:\S+\): rmon-server /);
+      assert.match(
+        r.stderr,
+        /line 7: Cannot connect to "10\.0\.0\.1:7000" over the bus: no agent of that name is present/,
+      );
+      assert.match(rest!, /Removed db1 from the fleet/);
+      assert.match(rest!, /Selected: all connected: \S+ \(2\)\n$/);
+      assert.ok(isAlive(db1.pid), "disconnect and forget leave the agent alone");
+    });
+
+    const home = await Deno.makeTempDir({ prefix: "rmon-test-pty-" });
+    const pty = new PtyConsole(["--nats", b.url, "--yes"], home);
+    await using _pty = pty;
+
+    await t.step("in a terminal: the prompt counts the hosts present", async () => {
+      await pty.waitFor("rmon [3/3]> ");
+    });
+
+    await t.step("an agent that stops beating is lost, and back when it beats again", async () => {
+      const from = pty.mark();
+      db1.kill("SIGSTOP");
+      await pty.waitFor(/db1 lost: no heartbeat for \d+ s/, from, 15_000);
+      const lost = pty.mark();
+      await pty.type("@db1 uptime\r");
+      await pty.waitFor(/1 host: 0 ok, 1 unreachable/, lost);
+      db1.kill("SIGCONT");
+      await pty.waitFor(/db1 is back after \d/, lost, 15_000);
+    });
+
+    await t.step("an agent that joins the bus joins the console", async () => {
+      const from = pty.mark();
+      late.push(await startAgent(a.url, "late1", { args: beat }));
+      await pty.waitFor(/Connected to late1 \(nats:\S+\)/, from, 10_000);
+      await pty.waitFor("rmon [4/4]> ", from);
+    });
+
+    await t.step(
+      "Ctrl-C cancels on the call's subject; the agents kill their children",
+      async () => {
+        const from = pty.mark();
+        await pty.type("@group:web sh: echo started; sleep 30\r");
+        await pty.waitFor(
+          /web1 \| started[\s\S]*web2 \| started|web2 \| started[\s\S]*web1 \| started/,
+          from,
+        );
+        const sleeping = () =>
+          [web1, web2].flatMap((x) => descendants(x.pid)).filter((pid) => isAlive(pid));
+        assert.ok(sleeping().length >= 2);
+        await pty.type("\x03");
+        await pty.waitFor(/2 hosts: 0 ok, 2 cancelled/, from);
+        assert.ok(await eventually(() => sleeping().length === 0), "children killed");
+        assert.match(web1.stderr(), /web1 bus exec: Command cancelled/);
+      },
+    );
+
+    await t.step("reset: the agent reconnects to the bus, and is back", async () => {
+      const from = pty.mark();
+      await pty.type("@web1 reset\r");
+      await pty.waitFor(/web1 lost: the agent is reconnecting to NATS \(rmon reset\)/, from);
+      await pty.waitFor(/web1 is back after/, from);
+      const after = pty.mark();
+      await pty.type("@web1 name\r");
+      await pty.waitFor(/1 host: 1 ok/, after);
+      assert.ok(isAlive(web1.pid));
+    });
+
+    await t.step("kill stops the agent; the host is closed, as a killed direct link", async () => {
+      const from = pty.mark();
+      await pty.type("@web2 kill\r");
+      await pty.waitFor(/1 host: 1 ok/, from);
+      assert.equal((await web2.status).code, 0, web2.stderr());
+      assert.match(web2.stderr(), /stopping: asked by rmon kill over the bus/);
+      await pty.type("hosts web2\r");
+      await pty.waitFor(/closed \(stopped by rmon kill\)/, from);
+      const after = pty.mark();
+      await pty.type("@web2 uptime\r");
+      await pty.waitFor(/Skipped web2: disconnected/, after);
+    });
+
+    await t.step("an agent stopped by a signal is lost at once, saying so", async () => {
+      const from = pty.mark();
+      late[0]!.kill("SIGTERM");
+      await pty.waitFor(/late1 lost: the agent stopped/, from, 5_000);
+    });
+
+    await t.step("exit leaves with 0", async () => {
+      await pty.type("exit\r");
+      assert.equal(await pty.exitCode(), 0);
+    });
+    await Deno.remove(home, { recursive: true });
   },
 });

@@ -147,12 +147,14 @@ async function diff(
 }
 
 async function connect(ctx: ConsoleContext, command: LocalCommandOf<"connect">): Promise<void> {
+  const direct = ctx.direct;
+  if (direct === null) return await busConnect(ctx, command);
   const fresh = new Set<string>();
   for (const address of command.addresses) {
     const spec = ctx.typed(address);
     // One entry per server: by name (an inventory host, an address typed before), else by
     // address and port (`localhost:7101` is `127.0.0.1:7101`); see server_key.ts.
-    const known = ctx.fleet.get(spec.name) ?? ctx.fleet.findServer(spec);
+    const known = direct.get(spec.name) ?? direct.findServer(spec);
     if (known && known.name !== spec.name) {
       ctx.out(`${spec.name} is already in the fleet as ${known.name}`);
     } else if (known?.state === "up") {
@@ -160,9 +162,14 @@ async function connect(ctx: ConsoleContext, command: LocalCommandOf<"connect">):
     }
     if (known?.state === "up") continue;
     // A known host (reconnected) keeps its own token and groups; a new one uses the defaults.
-    if (!known) await addHosts(ctx.fleet, [spec], ctx.credentials);
+    if (!known) await addHosts(direct, [spec], ctx.credentials);
     fresh.add(known?.name ?? spec.name);
   }
+  await connected(ctx, fresh);
+}
+
+/** Connect the hosts `fresh` and add those that came up to a selection fixed by `use`. */
+async function connected(ctx: ConsoleContext, fresh: ReadonlySet<string>): Promise<void> {
   if (fresh.size === 0) return;
   await ctx.connect([...fresh], true);
   const up = [...fresh].filter((n) => ctx.fleet.get(n)?.state === "up");
@@ -170,6 +177,31 @@ async function connect(ctx: ConsoleContext, command: LocalCommandOf<"connect">):
   if (up.length > 0 && !ctx.selection.followsConnected) {
     ctx.selection.add(namesTarget(up), ctx.hosts(), ctx.connected());
   }
+}
+
+/**
+ * `connect` over the bus: there are no addresses to dial (agents dial out to
+ * NATS themselves), so it takes names: a host disconnected or forgotten here,
+ * or an agent present on the bus, is taken (back) into the fleet. Anything
+ * else is one line saying so.
+ */
+async function busConnect(ctx: ConsoleContext, command: LocalCommandOf<"connect">): Promise<void> {
+  const bus = ctx.bus!;
+  const fresh = new Set<string>();
+  for (const name of command.addresses) {
+    const known = bus.get(name);
+    if (known?.state === "up") {
+      ctx.out(`Already connected to ${name}`);
+    } else if (known || bus.adopt(name)) {
+      fresh.add(name);
+    } else {
+      ctx.error(
+        `Cannot connect to "${name}" over the bus: no agent of that name is present ` +
+          "(agents dial out to NATS themselves; hosts lists them)",
+      );
+    }
+  }
+  await connected(ctx, fresh);
 }
 
 function showHosts(ctx: ConsoleContext, target: TargetExpr | undefined): void {

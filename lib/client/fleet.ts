@@ -137,6 +137,8 @@ export async function boundedAll<T, R>(
 
 /** Many host links, addressed by name; see the module doc. */
 export class Fleet implements FleetInterface {
+  /** Direct connections, one per server. */
+  readonly transport = "direct" as const;
   #links = new Map<string, HostLink>();
   #timings: Partial<LinkTimings>;
   /** How many hosts are contacted at once. */

@@ -14,7 +14,7 @@ import { EXIT_CODES, UsageError } from "../../usage.ts";
 import { loadServerIdentity } from "../../server/tls_cert.ts";
 import { Fleet } from "../fleet.ts";
 import { addHosts, collectHosts, HostCredentials } from "../setup.ts";
-import type { HostLink } from "../host_link.ts";
+import type { Fleet as AnyFleet, FleetMember } from "../fleet_api.ts";
 import { isLoopbackHost } from "../../protocol/transport.ts";
 import { DEFAULT_MONITOR, FleetMonitor } from "./monitor.ts";
 import {
@@ -138,7 +138,7 @@ export interface ConsoleWeb {
   /** A fresh one-time start address (the previous one stops working). */
   renew(): string;
   /** The console's fleet changed a link's state: pass it to the page's notices. */
-  linkChanged(link: HostLink): void;
+  linkChanged(link: FleetMember): void;
   /** Stop serving (pages disconnected, their commands cancelled). */
   close(): Promise<void>;
 }
@@ -149,7 +149,7 @@ export interface ConsoleWeb {
  * with its HTTPS options. Throws `UsageError` for a bad or busy address.
  */
 export async function startConsoleWeb(
-  fleet: Fleet,
+  fleet: AnyFleet,
   opts: {
     listen?: string;
     readOnly: boolean;
