@@ -6,7 +6,12 @@
  * is the figure). The floor: one plain NATS request gathering N replies from
  * N bare NATS connections (NATS itself, no rmon code).
  *
- *   deno run -A bench/nats_fanout.ts [--sizes 100,1000] [--reps 5] [--procs 4]
+ * Each row also gives the client's CPU time per reply (its own process's
+ * user + system time over the run, divided by N) and the load average when
+ * the row was measured: other work on the machine moves the wall times, the
+ * floor moves with them.
+ *
+ *   deno run -A bench/nats_fanout.ts [--sizes 100,1000] [--reps 5] [--procs 4] [--skip-direct]
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -21,6 +26,7 @@ const { values } = parseArgs({
     sizes: { type: "string", default: "100,1000" },
     reps: { type: "string", default: "5" },
     procs: { type: "string", default: "4" },
+    "skip-direct": { type: "boolean", default: false },
   },
 });
 const sizes = values.sizes.split(",").map(Number);
@@ -33,6 +39,7 @@ const decoder = new TextDecoder();
 interface Probe {
   connectMs: number;
   runsMs: number[];
+  cpuMs: number[];
   rssBytes: number;
 }
 
@@ -110,6 +117,15 @@ async function probe(args: string[]): Promise<Probe> {
 }
 
 const rows: string[] = [];
+
+/** The direct figure: N warm links over `procs` rmon-server processes. */
+async function probeDirect(n: number): Promise<Probe> {
+  const servers = await Promise.all(
+    Array.from({ length: procs }, () => startRmonServer({ args: ["--max-connections", "4096"] })),
+  );
+  const ports = servers.map((s) => s.endpoint.port).join(",");
+  return await probe(["direct", ports, String(n), String(reps)]).finally(() => stopAll(servers));
+}
 const mib = (b: number) => (b / 1048576).toFixed(0);
 for (const n of sizes) {
   const nats = await startNats();
@@ -127,25 +143,22 @@ for (const n of sizes) {
         JSON.stringify(floor.runsMs.map(Math.round))
       } ms (direct next)`,
     );
-    const servers = await Promise.all(
-      Array.from({ length: procs }, () => startRmonServer({ args: ["--max-connections", "4096"] })),
-    );
-    const ports = servers.map((s) => s.endpoint.port).join(",");
-    const direct = await probe(["direct", ports, String(n), String(reps)]).finally(() =>
-      stopAll(servers)
-    );
+    const load = (Deno.loadavg()[0] ?? NaN).toFixed(1);
+    const direct = values["skip-direct"] ? null : await probeDirect(n);
     const f = median(floor.runsMs);
     const b = median(viaBus.runsMs);
-    const d = median(direct.runsMs);
+    const d = direct ? median(direct.runsMs) : NaN;
+    const perReply = (p: Probe) => (median(p.cpuMs) / n * 1000).toFixed(1);
     rows.push(
-      `N=${n}: ram to all, median of ${reps}: bus ${b.toFixed(1)} ms (${(b / f).toFixed(1)}× the ` +
-        `bare-NATS floor ${f.toFixed(1)} ms), direct ${d.toFixed(1)} ms (bus/direct ${
-          (b / d).toFixed(2)
-        }); ` +
-        `connect: bus (NATS + presence) ${viaBus.connectMs.toFixed(0)} ms, direct ${
-          direct.connectMs.toFixed(0)
-        } ms; client RSS: bus ${mib(viaBus.rssBytes)} MiB, direct ${mib(direct.rssBytes)} MiB, ` +
-        `bare NATS ${mib(floor.rssBytes)} MiB`,
+      `N=${n} (load ${load}): ram to all, median of ${reps}: bus ${b.toFixed(1)} ms ` +
+        `(${(b / f).toFixed(1)}× the bare-NATS floor ${f.toFixed(1)} ms)` +
+        (direct ? `, direct ${d.toFixed(1)} ms (bus/direct ${(b / d).toFixed(2)})` : "") +
+        `; client CPU per reply: bus ${perReply(viaBus)} µs, bare ${perReply(floor)} µs` +
+        (direct ? `, direct ${perReply(direct)} µs` : "") +
+        `; connect: bus (NATS + presence) ${viaBus.connectMs.toFixed(0)} ms` +
+        (direct ? `, direct ${direct.connectMs.toFixed(0)} ms` : "") +
+        `; client peak RSS: bus ${mib(viaBus.rssBytes)} MiB, bare NATS ${mib(floor.rssBytes)} MiB` +
+        (direct ? `, direct ${mib(direct.rssBytes)} MiB` : ""),
     );
     console.log(rows.at(-1));
   } finally {
