@@ -11,7 +11,11 @@
  * the row was measured: other work on the machine moves the wall times, the
  * floor moves with them.
  *
+ * Client probes run with the shipped client's V8 flags (deno.json
+ * `binaries.client.v8Flags`); `--plain-v8` runs them with V8's defaults.
+ *
  *   deno run -A bench/nats_fanout.ts [--sizes 100,1000] [--reps 5] [--procs 4] [--skip-direct]
+ *     [--plain-v8]
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -19,6 +23,7 @@
 import { parseArgs } from "node:util";
 import { startRmonServer, stopAll } from "./procs.ts";
 import { median } from "./stats.ts";
+import { binarySpec } from "../tools/entry_flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -27,6 +32,7 @@ const { values } = parseArgs({
     reps: { type: "string", default: "5" },
     procs: { type: "string", default: "4" },
     "skip-direct": { type: "boolean", default: false },
+    "plain-v8": { type: "boolean", default: false },
   },
 });
 const sizes = values.sizes.split(",").map(Number);
@@ -109,12 +115,17 @@ async function startHosts(mode: "bus" | "bare", url: string, n: number) {
 
 async function probe(args: string[]): Promise<Probe> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${here}nats_probe.ts`, ...args],
+    args: ["run", "-A", ...clientV8, `${here}nats_probe.ts`, ...args],
     stderr: "inherit",
   }).output();
   if (!out.success) throw new Error(`Probe ${args.join(" ")} failed`);
   return JSON.parse(decoder.decode(out.stdout));
 }
+
+/** The client's V8 flags, as the shipped binary has them (or none with --plain-v8). */
+const v8Flags = values["plain-v8"] ? [] : binarySpec("client").v8Flags ?? [];
+const clientV8 = v8Flags.length === 0 ? [] : [`--v8-flags=${v8Flags.join(",")}`];
+console.log(`client V8 flags: ${v8Flags.join(" ") || "(V8 defaults)"}`);
 
 const rows: string[] = [];
 

@@ -110,6 +110,17 @@ Deno.test("BusKey.openReply() accepts only the agent's MAC for this request", ()
   moved.host = "web2";
   assert.equal(key.openReply(nonce, reply, encoder.encode(JSON.stringify(moved))), null);
   assert.equal(key.openReply(nonce, reply, encoder.encode("[]")), null);
+  // The MAC text must be exactly right: every character, no more, no fewer.
+  const mac = (JSON.parse(new TextDecoder().decode(good)) as { mac: string }).mac;
+  const withMac = (text: string) => encoder.encode(JSON.stringify({ ...m, mac: text }));
+  assert.ok(key.openReply(nonce, reply, withMac(mac)));
+  const flip = (i: number) => mac.slice(0, i) + (mac[i] === "A" ? "B" : "A") + mac.slice(i + 1);
+  for (let i = 0; i < mac.length; i++) {
+    assert.equal(key.openReply(nonce, reply, withMac(flip(i))), null, `character ${i}`);
+  }
+  for (const bad of [mac.slice(0, -1), mac + "A", mac + "=", "", mac.toUpperCase()]) {
+    assert.equal(key.openReply(nonce, reply, withMac(bad)), null, bad);
+  }
 });
 
 Deno.test("a request MAC never passes as a reply MAC", () => {

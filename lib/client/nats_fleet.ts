@@ -128,8 +128,8 @@ interface Pending {
   /** Output characters taken, and how many of them were acknowledged to the agent. */
   received: number;
   acked: number;
-  stdout: string[];
-  stderr: string[];
+  /** Output kept so far; made at the first chunk (most calls stream none: ten thousand `ram`s). */
+  out: { stdout: string[]; stderr: string[] } | null;
   started: number;
 }
 
@@ -544,8 +544,7 @@ export class NatsFleet implements Fleet {
           seq: 0,
           received: 0,
           acked: 0,
-          stdout: [],
-          stderr: [],
+          out: null,
           started: now,
         });
       }
@@ -578,7 +577,7 @@ export class NatsFleet implements Fleet {
       if (m.kind === "out") {
         const o = body as { stream?: unknown; data?: unknown } | null;
         if ((o?.stream === "stdout" || o?.stream === "stderr") && typeof o.data === "string") {
-          if (collect) p[o.stream].push(o.data);
+          if (collect) (p.out ??= { stdout: [], stderr: [] })[o.stream].push(o.data);
           if (!opts.stopWaiting?.aborted) opts.onOutput?.(m.host, o.stream, o.data);
           // Taken: let the agent send more once half its window is used (flow control).
           p.received += o.data.length;
@@ -722,7 +721,7 @@ function parseJson(data: Uint8Array): unknown {
 const decoder = new TextDecoder();
 
 function outputOf(p: Pending, keep: boolean): { stdout?: string; stderr?: string } {
-  return keep ? { stdout: p.stdout.join(""), stderr: p.stderr.join("") } : {};
+  return keep ? { stdout: p.out?.stdout.join("") ?? "", stderr: p.out?.stderr.join("") ?? "" } : {};
 }
 
 /** A host's end message as the same `HostResult` a direct connection gives. */

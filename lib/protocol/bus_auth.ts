@@ -127,6 +127,25 @@ function macText(mac: Uint8Array): string {
   return out;
 }
 
+/**
+ * Whether `text` is `mac` in unpadded base64url, in time that depends only on
+ * the lengths (each character is compared, differences are accumulated).
+ */
+function macMatches(mac: Uint8Array, text: string): boolean {
+  let diff = text.length ^ Math.ceil(mac.length * 4 / 3);
+  let c = 0;
+  const at = (k: number) => (k < text.length ? text.charCodeAt(k) : 0);
+  for (let i = 0; i < mac.length; i += 3) {
+    const rest = mac.length - i;
+    const n = (mac[i]! << 16) | (rest > 1 ? mac[i + 1]! << 8 : 0) | (rest > 2 ? mac[i + 2]! : 0);
+    diff |= B64URL.charCodeAt(n >> 18) ^ at(c++);
+    diff |= B64URL.charCodeAt((n >> 12) & 63) ^ at(c++);
+    if (rest > 1) diff |= B64URL.charCodeAt((n >> 6) & 63) ^ at(c++);
+    if (rest > 2) diff |= B64URL.charCodeAt(n & 63) ^ at(c++);
+  }
+  return diff === 0;
+}
+
 /** A fresh request nonce. */
 export function busNonce(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(18)));
@@ -149,9 +168,13 @@ export class BusKey {
    * (measured here), and a fan-out checks one MAC per answer.
    */
   #mac(fields: readonly (string | number)[]): string {
+    return macText(this.#macBytes(fields));
+  }
+
+  #macBytes(fields: readonly (string | number)[]): Uint8Array {
     let at = putField(0, LABEL);
     for (const f of fields) at = putField(at, typeof f === "string" ? f : String(f));
-    return macText(this.#hmac.mac(scratch.subarray(0, at)));
+    return this.#hmac.mac(scratch.subarray(0, at));
   }
 
   /** The MAC of `req` published on `subject`. */
@@ -195,8 +218,10 @@ export class BusKey {
       (kind !== "out" && kind !== "end") ||
       typeof body !== "string" || typeof mac !== "string"
     ) return null;
-    const reply_ = { host, seq: seq as number, kind, body } as const;
-    return equalMac(this.replyMac(nonce, reply, reply_), mac) ? { ...reply_, mac } : null;
+    // The checked object itself, not a copy: one fewer allocation per answer of a fan-out.
+    // Compared as text made on the fly: no string is built per answer just to be compared.
+    const expected = this.#macBytes(["reply", nonce, reply, host, seq as number, kind, body]);
+    return macMatches(expected, mac) ? m as unknown as BusReply : null;
   }
 }
 
