@@ -550,18 +550,19 @@ Deno.test({
       `authorization {
   users = [
     { nkey: ${ops.nkey}, permissions: {
-        publish: ["${p}.host.>", "${p}.group.>", "${p}.all", "${p}.ctl.>"]
-        subscribe: ["${p}.reply.>"] } }
+        publish: ["${p}.host.>", "${p}.group.>", "${p}.all", "${p}.ctl.>", "${p}.call.>"]
+        subscribe: ["${p}.reply.>", "${p}.presence.*"] } }
     { nkey: ${web1.nkey}, permissions: {
-        publish: ["${p}.reply.>"]
-        subscribe: ["${p}.host.web1", "${p}.ctl.web1", "${p}.group.web", "${p}.all"] } }
+        publish: ["${p}.reply.>", "${p}.presence.web1"]
+        subscribe: ["${p}.host.web1", "${p}.ctl.web1", "${p}.group.web", "${p}.all",
+                    "${p}.call.*"] } }
   ]
 }
 `,
     );
     await using nats = await startNats({ args: ["-c", conf] });
     await using agent = await startAgent(nats.url, "web1", {
-      args: ["--groups", "web", "--nats-creds", web1.file],
+      args: ["--groups", "web", "--nats-creds", web1.file, "--nats-heartbeat", "1"],
     });
     // The operator's requests go through, and the agent's answers come back.
     const file = `${dir}/ran`;
@@ -574,6 +575,21 @@ Deno.test({
     ]);
     assert.equal(ok.code, EXIT_CODES.ok, ok.stderr);
     assert.deepEqual(statuses(ok.stdout), { web1: "ok" });
+    // The console hears the agent's heartbeats (it stays up over several), and Ctrl-C's cancel
+    // on the call's subject reaches it: every subject the two need is allowed.
+    const console = await spawnClient(["--nats", nats.url, "--nats-creds", ops.file, "--yes"], {
+      env: { RMON_TOKEN: TEST_TOKEN },
+      stdin: "sh: echo go; sleep 30\n",
+    });
+    await using _console = console;
+    assert.ok(await eventually(() => /web1 \| go/.test(console.stdout()), 10_000));
+    await delay(3_000); // three heartbeats
+    console.kill("SIGINT");
+    const out = await console.done;
+    assert.match(out.stdout, /1 host: 0 ok, 1 cancelled/);
+    assert.doesNotMatch(out.stderr, /lost/);
+    assert.ok(await eventually(() => /web1 bus exec: Command cancelled/.test(agent.stderr())));
+    assert.doesNotMatch(nats.log(), /Permissions Violation/);
     // An agent's credentials cannot publish a request, not even one with the right token.
     const nc = await connect({
       servers: nats.url,
