@@ -50,7 +50,7 @@ interface Probe {
 }
 
 /** Start nats-server on a free loopback port; resolves with its URL and a stop function. */
-async function startNats(): Promise<{ url: string; stop(): Promise<void> }> {
+async function startNats(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const child = new Deno.Command("nats-server", {
     args: ["-a", "127.0.0.1", "-p", "-1"],
     stdout: "null",
@@ -70,6 +70,7 @@ async function startNats(): Promise<{ url: string; stop(): Promise<void> }> {
   })();
   return {
     url: `nats://127.0.0.1:${port}`,
+    pid: child.pid,
     async stop() {
       child.kill("SIGTERM");
       await child.status;
@@ -106,6 +107,7 @@ async function startHosts(mode: "bus" | "bare", url: string, n: number) {
     })();
   }));
   return {
+    pids: children.map(({ child }) => child.pid),
     async stop() {
       for (const { child } of children) child.kill("SIGTERM");
       await Promise.all(children.map(({ child }) => child.status));
@@ -129,6 +131,29 @@ console.log(`client V8 flags: ${v8Flags.join(" ") || "(V8 defaults)"}`);
 
 const rows: string[] = [];
 
+/** A process's CPU time so far (user + system), ms, from /proc (0 where there is none). */
+function cpuOf(pid: number): number {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return 0;
+    throw err;
+  }
+}
+
+/** The CPU the agent hosts and nats-server spent while `work` ran, ms. */
+async function sideCpu(
+  hosts: number[],
+  nats: number,
+  work: () => Promise<void>,
+): Promise<{ agentsMs: number; natsMs: number }> {
+  const sum = () => hosts.reduce((t, pid) => t + cpuOf(pid), 0);
+  const [a, b] = [sum(), cpuOf(nats)];
+  await work();
+  return { agentsMs: sum() - a, natsMs: cpuOf(nats) - b };
+}
+
 /** The direct figure: N warm links over `procs` rmon-server processes. */
 async function probeDirect(n: number): Promise<Probe> {
   const servers = await Promise.all(
@@ -140,13 +165,19 @@ async function probeDirect(n: number): Promise<Probe> {
 const mib = (b: number) => (b / 1048576).toFixed(0);
 for (const n of sizes) {
   const nats = await startNats();
-  let hosts: { stop(): Promise<void> } | null = null;
+  let hosts: { pids: number[]; stop(): Promise<void> } | null = null;
   try {
     hosts = await startHosts("bare", nats.url, n);
-    const floor = await probe(["bare", nats.url, String(n), String(reps)]);
+    let floor!: Probe;
+    const floorSide = await sideCpu(hosts.pids, nats.pid, async () => {
+      floor = await probe(["bare", nats.url, String(n), String(reps)]);
+    });
     await hosts.stop();
     hosts = await startHosts("bus", nats.url, n);
-    const viaBus = await probe(["bus", nats.url, String(n), String(reps)]);
+    let viaBus!: Probe;
+    const busSide = await sideCpu(hosts.pids, nats.pid, async () => {
+      viaBus = await probe(["bus", nats.url, String(n), String(reps)]);
+    });
     await hosts.stop();
     hosts = null;
     console.log(
@@ -160,12 +191,19 @@ for (const n of sizes) {
     const b = median(viaBus.runsMs);
     const d = direct ? median(direct.runsMs) : NaN;
     const perReply = (p: Probe) => (median(p.cpuMs) / n * 1000).toFixed(1);
+    const side = (ms: number) => (ms / (reps * n) * 1000).toFixed(1);
     rows.push(
       `N=${n} (load ${load}): ram to all, median of ${reps}: bus ${b.toFixed(1)} ms ` +
         `(${(b / f).toFixed(1)}× the bare-NATS floor ${f.toFixed(1)} ms)` +
         (direct ? `, direct ${d.toFixed(1)} ms (bus/direct ${(b / d).toFixed(2)})` : "") +
         `; client CPU per reply: bus ${perReply(viaBus)} µs, bare ${perReply(floor)} µs` +
         (direct ? `, direct ${perReply(direct)} µs` : "") +
+        // The whole probe (its connect and presence too) over its reps × N answers.
+        `; agent hosts / nats-server CPU per answer over the probe: bus ${
+          side(busSide.agentsMs)
+        } / ${side(busSide.natsMs)} µs, bare ${side(floorSide.agentsMs)} / ${
+          side(floorSide.natsMs)
+        } µs` +
         `; connect: bus (NATS + presence) ${viaBus.connectMs.toFixed(0)} ms` +
         (direct ? `, direct ${direct.connectMs.toFixed(0)} ms` : "") +
         `; client peak RSS: bus ${mib(viaBus.rssBytes)} MiB, bare NATS ${mib(floor.rssBytes)} MiB` +

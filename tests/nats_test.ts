@@ -35,6 +35,7 @@ import {
   startAgent,
   startNats,
   startServer,
+  startWeb,
   TEST_TOKEN,
 } from "./helpers.ts";
 
@@ -668,6 +669,24 @@ Deno.test({
       assert.match(rest!, /Removed db1 from the fleet/);
       assert.match(rest!, /Selected: all connected: \S+ \(2\)\n$/);
       assert.ok(isAlive(db1.pid), "disconnect and forget leave the agent alone");
+    });
+
+    await t.step("rmon web over the bus: every agent's row, with numbers", async () => {
+      await using web = await startWeb([], ["--nats", b.url, "--refresh", "0.5"]);
+      const res = await fetch(web.url, { redirect: "manual" });
+      await res.body?.cancel();
+      const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0]!;
+      let rows: { host: string; state: string; cpu: number | null }[] = [];
+      const ready = () =>
+        rows.length === 3 && rows.every((x) => x.state === "up" && typeof x.cpu === "number");
+      for (let i = 0; i < 80 && !ready(); i++) {
+        if (i > 0) await delay(250);
+        const r = await fetch(`${web.origin}/api/rows`, { headers: { cookie } });
+        rows = (await r.json()).rows;
+      }
+      assert.ok(ready(), JSON.stringify(rows));
+      assert.deepEqual(rows.map((x) => x.host).sort(), ["db1", "web1", "web2"]);
+      assert.match(web.client.stdout(), /rmon web: 3 hosts at /);
     });
 
     const home = await Deno.makeTempDir({ prefix: "rmon-test-pty-" });
