@@ -764,6 +764,19 @@ Deno.test({
       await pty.waitFor(/late1 lost: the agent stopped/, from, 5_000);
     });
 
+    await t.step(
+      "the console's NATS node stops: it says so, moves to the other, goes on",
+      async () => {
+        const from = pty.mark();
+        await b.kill();
+        await pty.waitFor(/Lost the connection to NATS \(\S+\); reconnecting/, from);
+        await pty.waitFor(/Reconnected to NATS \(\S+\)/, from, 20_000);
+        const after = pty.mark();
+        await pty.type("@web1 name\r");
+        await pty.waitFor(/1 host: 1 ok/, after);
+      },
+    );
+
     await t.step("exit leaves with 0", async () => {
       await pty.type("exit\r");
       assert.equal(await pty.exitCode(), 0);

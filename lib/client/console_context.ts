@@ -95,6 +95,7 @@ export class ConsoleContext {
       ? null
       : new DirectFleet({ connectTimeoutMs: opts.connectTimeoutMs }, opts.fanout);
     this.fleet = bus ?? this.direct!;
+    if (bus) bus.onBusNotice = (text) => this.notice(text);
     this.fleet.onChange = (link) => {
       this.web?.linkChanged(link);
       const text = this.notices.changed(link.status());

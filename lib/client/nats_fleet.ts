@@ -206,6 +206,8 @@ export class NatsFleet implements Fleet {
   forgedReplies = 0;
   /** Called whenever a host's state changes. */
   onChange: (member: FleetMember) => void = () => {};
+  /** Live only: one line when the client's own NATS connection is lost, and when it is back. */
+  onBusNotice: (text: string) => void = () => {};
 
   /** A fleet, not yet connected. */
   constructor(opts: NatsFleetOptions) {
@@ -337,6 +339,7 @@ export class NatsFleet implements Fleet {
           callback: (err, msg) => err ? undefined : this.#onAnnouncement(msg),
         });
         this.#lapseTimer = setInterval(() => this.#checkLapses(), LAPSE_CHECK_MS);
+        this.#watchBus(this.#nc);
       }
     }
     if (signal?.aborted) return;
@@ -357,6 +360,22 @@ export class NatsFleet implements Fleet {
       // Said even when unchanged: whoever listens now learns each host's state (the console
       // connects after the first query, and must know who was up to say "back" later).
       this.onChange(m);
+    }
+  }
+
+  /**
+   * Say when our own NATS connection drops and comes back (the NATS client
+   * reconnects by itself, to any server of the cluster it has learnt of);
+   * meanwhile hosts go lost as their heartbeats stop arriving, and come back
+   * with them.
+   */
+  async #watchBus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect") {
+        this.onBusNotice(`Lost the connection to NATS (${s.server}); reconnecting`);
+      } else if (s.type === "reconnect") {
+        this.onBusNotice(`Reconnected to NATS (${s.server})`);
+      }
     }
   }
 
