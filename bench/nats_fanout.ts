@@ -12,7 +12,8 @@
  * floor moves with them.
  *
  * Client probes run with the shipped client's V8 flags (deno.json
- * `binaries.client.v8Flags`); `--plain-v8` runs them with V8's defaults.
+ * `binaries.client.v8Flags`); `--plain-v8` runs them with V8's defaults,
+ * `--client-v8 FLAG,FLAG` with those instead.
  *
  *   deno run -A bench/nats_fanout.ts [--sizes 100,1000] [--reps 5] [--procs 4] [--skip-direct]
  *     [--plain-v8]
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     procs: { type: "string", default: "4" },
     "skip-direct": { type: "boolean", default: false },
     "plain-v8": { type: "boolean", default: false },
+    "client-v8": { type: "string" },
   },
 });
 const sizes = values.sizes.split(",").map(Number);
@@ -125,7 +127,9 @@ async function probe(args: string[]): Promise<Probe> {
 }
 
 /** The client's V8 flags, as the shipped binary has them (or none with --plain-v8). */
-const v8Flags = values["plain-v8"] ? [] : binarySpec("client").v8Flags ?? [];
+const v8Flags = values["plain-v8"]
+  ? []
+  : values["client-v8"]?.split(",") ?? binarySpec("client").v8Flags ?? [];
 const clientV8 = v8Flags.length === 0 ? [] : [`--v8-flags=${v8Flags.join(",")}`];
 console.log(`client V8 flags: ${v8Flags.join(" ") || "(V8 defaults)"}`);
 
