@@ -758,6 +758,21 @@ Deno.test({
       await pty.waitFor(/Skipped web2: disconnected/, after);
     });
 
+    await t.step("a read-only agent refuses kill and reset over the bus", async () => {
+      const ro = await startAgent(a.url, "ro1", { args: ["--read-only", ...beat] });
+      late.push(ro);
+      for (const cmd of ["kill", "reset"]) {
+        const r = await bus(b.url, ["-y", "--", "@ro1", cmd]);
+        assert.equal(r.code, EXIT_CODES.error, r.stderr);
+        const [rec] = ndjson(r.stdout);
+        assert.equal(rec!.status, "error");
+        assert.match(String(rec!.error), /read-only/);
+      }
+      await delay(300);
+      assert.ok(isAlive(ro.pid));
+      assert.doesNotMatch(ro.stderr(), /stopping|reconnecting to NATS/);
+    });
+
     await t.step("an agent stopped by a signal is lost at once, saying so", async () => {
       const from = pty.mark();
       late[0]!.kill("SIGTERM");
