@@ -146,8 +146,8 @@ Options:
   --fleet NAME         the fleet's subject prefix rmon.v1.NAME (default "default")
   --nats-heartbeat S   announce this agent on the bus every S (default ${
   DEFAULT_HEARTBEAT_MS / 1000
-});
-                       consoles count it lost after ${HEARTBEAT_MISSES} missed
+} s);
+                       consoles count it lost after ${HEARTBEAT_MISSES} missed beats
   --gen-token FILE     write a fresh 256-bit token to FILE (0600, never
                        overwriting) and exit: one token for a whole fleet
   --quiet              log warnings only
