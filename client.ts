@@ -12,7 +12,6 @@ import { RMON_VERSION } from "./lib/protocol/constants.ts";
 import { CLIENT_USAGE, parseClientArgs } from "./lib/client/options.ts";
 import { listHosts, runOneShot } from "./lib/client/oneshot.ts";
 import { runConsole } from "./lib/client/console.ts";
-import { busSettings } from "./lib/client/bus_setup.ts";
 import { runKeygen } from "./lib/client/keygen.ts";
 import { runToken } from "./lib/client/token_new.ts";
 import { RunStop } from "./lib/client/oneshot_stop.ts";
@@ -102,12 +101,6 @@ async function main(args: string[]): Promise<number> {
       return EXIT_CODES.ok;
     }
     if (opts.command === null) {
-      // The console drives live host links, which the bus does not offer yet.
-      if (await busSettings(opts)) {
-        throw new UsageError(
-          "The console does not work over NATS yet: run one command with -- COMMAND",
-        );
-      }
       return await runConsole(opts);
     }
     // A signal or a closed stdout cancels the command on every host; a second

@@ -166,6 +166,8 @@ async function main(args: string[]): Promise<number> {
       maxPenaltyMs: opts.maxPenaltyMs,
     },
   });
+  // rmon kill over the bus stops the whole server, as it does over a direct connection.
+  bus?.agent.killed.then(() => server.shutdown("kill"));
   let addr;
   try {
     addr = await server.start();
@@ -279,7 +281,8 @@ async function serveBusOnly(bus: BusAgent, log: Logger): Promise<number> {
     }] as const
   );
   for (const [s, fn] of listeners) Deno.addSignalListener(s, fn);
-  await stop;
+  // A signal, or rmon kill over the bus (the agent has stopped itself then).
+  await Promise.race([stop, bus.agent.killed]);
   await bus.agent.stop();
   for (const [s, fn] of listeners) Deno.removeSignalListener(s, fn);
   return EXIT_CODES.ok;

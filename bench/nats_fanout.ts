@@ -6,7 +6,17 @@
  * is the figure). The floor: one plain NATS request gathering N replies from
  * N bare NATS connections (NATS itself, no rmon code).
  *
- *   deno run -A bench/nats_fanout.ts [--sizes 100,1000] [--reps 5] [--procs 4]
+ * Each row also gives the client's CPU time per reply (its own process's
+ * user + system time over the run, divided by N) and the load average when
+ * the row was measured: other work on the machine moves the wall times, the
+ * floor moves with them.
+ *
+ * Client probes run with the shipped client's V8 flags (deno.json
+ * `binaries.client.v8Flags`); `--plain-v8` runs them with V8's defaults,
+ * `--client-v8 FLAG,FLAG` with those instead.
+ *
+ *   deno run -A bench/nats_fanout.ts [--sizes 100,1000] [--reps 5] [--procs 4] [--skip-direct]
+ *     [--plain-v8]
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -14,6 +24,7 @@
 import { parseArgs } from "node:util";
 import { startRmonServer, stopAll } from "./procs.ts";
 import { median } from "./stats.ts";
+import { binarySpec } from "../tools/entry_flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -21,6 +32,9 @@ const { values } = parseArgs({
     sizes: { type: "string", default: "100,1000" },
     reps: { type: "string", default: "5" },
     procs: { type: "string", default: "4" },
+    "skip-direct": { type: "boolean", default: false },
+    "plain-v8": { type: "boolean", default: false },
+    "client-v8": { type: "string" },
   },
 });
 const sizes = values.sizes.split(",").map(Number);
@@ -33,11 +47,12 @@ const decoder = new TextDecoder();
 interface Probe {
   connectMs: number;
   runsMs: number[];
+  cpuMs: number[];
   rssBytes: number;
 }
 
 /** Start nats-server on a free loopback port; resolves with its URL and a stop function. */
-async function startNats(): Promise<{ url: string; stop(): Promise<void> }> {
+async function startNats(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const child = new Deno.Command("nats-server", {
     args: ["-a", "127.0.0.1", "-p", "-1"],
     stdout: "null",
@@ -57,6 +72,7 @@ async function startNats(): Promise<{ url: string; stop(): Promise<void> }> {
   })();
   return {
     url: `nats://127.0.0.1:${port}`,
+    pid: child.pid,
     async stop() {
       child.kill("SIGTERM");
       await child.status;
@@ -93,6 +109,7 @@ async function startHosts(mode: "bus" | "bare", url: string, n: number) {
     })();
   }));
   return {
+    pids: children.map(({ child }) => child.pid),
     async stop() {
       for (const { child } of children) child.kill("SIGTERM");
       await Promise.all(children.map(({ child }) => child.status));
@@ -102,24 +119,69 @@ async function startHosts(mode: "bus" | "bare", url: string, n: number) {
 
 async function probe(args: string[]): Promise<Probe> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${here}nats_probe.ts`, ...args],
+    args: ["run", "-A", ...clientV8, `${here}nats_probe.ts`, ...args],
     stderr: "inherit",
   }).output();
   if (!out.success) throw new Error(`Probe ${args.join(" ")} failed`);
   return JSON.parse(decoder.decode(out.stdout));
 }
 
+/** The client's V8 flags, as the shipped binary has them (or none with --plain-v8). */
+const v8Flags = values["plain-v8"]
+  ? []
+  : values["client-v8"]?.split(",") ?? binarySpec("client").v8Flags ?? [];
+const clientV8 = v8Flags.length === 0 ? [] : [`--v8-flags=${v8Flags.join(",")}`];
+console.log(`client V8 flags: ${v8Flags.join(" ") || "(V8 defaults)"}`);
+
 const rows: string[] = [];
+
+/** A process's CPU time so far (user + system), ms, from /proc (0 where there is none). */
+function cpuOf(pid: number): number {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return 0;
+    throw err;
+  }
+}
+
+/** The CPU the agent hosts and nats-server spent while `work` ran, ms. */
+async function sideCpu(
+  hosts: number[],
+  nats: number,
+  work: () => Promise<void>,
+): Promise<{ agentsMs: number; natsMs: number }> {
+  const sum = () => hosts.reduce((t, pid) => t + cpuOf(pid), 0);
+  const [a, b] = [sum(), cpuOf(nats)];
+  await work();
+  return { agentsMs: sum() - a, natsMs: cpuOf(nats) - b };
+}
+
+/** The direct figure: N warm links over `procs` rmon-server processes. */
+async function probeDirect(n: number): Promise<Probe> {
+  const servers = await Promise.all(
+    Array.from({ length: procs }, () => startRmonServer({ args: ["--max-connections", "4096"] })),
+  );
+  const ports = servers.map((s) => s.endpoint.port).join(",");
+  return await probe(["direct", ports, String(n), String(reps)]).finally(() => stopAll(servers));
+}
 const mib = (b: number) => (b / 1048576).toFixed(0);
 for (const n of sizes) {
   const nats = await startNats();
-  let hosts: { stop(): Promise<void> } | null = null;
+  let hosts: { pids: number[]; stop(): Promise<void> } | null = null;
   try {
     hosts = await startHosts("bare", nats.url, n);
-    const floor = await probe(["bare", nats.url, String(n), String(reps)]);
+    let floor!: Probe;
+    const floorSide = await sideCpu(hosts.pids, nats.pid, async () => {
+      floor = await probe(["bare", nats.url, String(n), String(reps)]);
+    });
     await hosts.stop();
     hosts = await startHosts("bus", nats.url, n);
-    const viaBus = await probe(["bus", nats.url, String(n), String(reps)]);
+    let viaBus!: Probe;
+    const busSide = await sideCpu(hosts.pids, nats.pid, async () => {
+      viaBus = await probe(["bus", nats.url, String(n), String(reps)]);
+    });
     await hosts.stop();
     hosts = null;
     console.log(
@@ -127,25 +189,29 @@ for (const n of sizes) {
         JSON.stringify(floor.runsMs.map(Math.round))
       } ms (direct next)`,
     );
-    const servers = await Promise.all(
-      Array.from({ length: procs }, () => startRmonServer({ args: ["--max-connections", "4096"] })),
-    );
-    const ports = servers.map((s) => s.endpoint.port).join(",");
-    const direct = await probe(["direct", ports, String(n), String(reps)]).finally(() =>
-      stopAll(servers)
-    );
+    const load = (Deno.loadavg()[0] ?? NaN).toFixed(1);
+    const direct = values["skip-direct"] ? null : await probeDirect(n);
     const f = median(floor.runsMs);
     const b = median(viaBus.runsMs);
-    const d = median(direct.runsMs);
+    const d = direct ? median(direct.runsMs) : NaN;
+    const perReply = (p: Probe) => (median(p.cpuMs) / n * 1000).toFixed(1);
+    const side = (ms: number) => (ms / (reps * n) * 1000).toFixed(1);
     rows.push(
-      `N=${n}: ram to all, median of ${reps}: bus ${b.toFixed(1)} ms (${(b / f).toFixed(1)}× the ` +
-        `bare-NATS floor ${f.toFixed(1)} ms), direct ${d.toFixed(1)} ms (bus/direct ${
-          (b / d).toFixed(2)
-        }); ` +
-        `connect: bus (NATS + presence) ${viaBus.connectMs.toFixed(0)} ms, direct ${
-          direct.connectMs.toFixed(0)
-        } ms; client RSS: bus ${mib(viaBus.rssBytes)} MiB, direct ${mib(direct.rssBytes)} MiB, ` +
-        `bare NATS ${mib(floor.rssBytes)} MiB`,
+      `N=${n} (load ${load}): ram to all, median of ${reps}: bus ${b.toFixed(1)} ms ` +
+        `(${(b / f).toFixed(1)}× the bare-NATS floor ${f.toFixed(1)} ms)` +
+        (direct ? `, direct ${d.toFixed(1)} ms (bus/direct ${(b / d).toFixed(2)})` : "") +
+        `; client CPU per reply: bus ${perReply(viaBus)} µs, bare ${perReply(floor)} µs` +
+        (direct ? `, direct ${perReply(direct)} µs` : "") +
+        // The whole probe (its connect and presence too) over its reps × N answers.
+        `; agent hosts / nats-server CPU per answer over the probe: bus ${
+          side(busSide.agentsMs)
+        } / ${side(busSide.natsMs)} µs, bare ${side(floorSide.agentsMs)} / ${
+          side(floorSide.natsMs)
+        } µs` +
+        `; connect: bus (NATS + presence) ${viaBus.connectMs.toFixed(0)} ms` +
+        (direct ? `, direct ${direct.connectMs.toFixed(0)} ms` : "") +
+        `; client peak RSS: bus ${mib(viaBus.rssBytes)} MiB, bare NATS ${mib(floor.rssBytes)} MiB` +
+        (direct ? `, direct ${mib(direct.rssBytes)} MiB` : ""),
     );
     console.log(rows.at(-1));
   } finally {

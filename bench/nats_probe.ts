@@ -4,7 +4,9 @@
  * (presence query, then `ram` to every agent, REPS times); `direct`: the
  * real direct `Fleet` with COUNT links spread over the given rmon-server
  * ports; `bare`: one plain NATS request gathering COUNT replies (the floor).
- * Prints one JSON line: `{connectMs, runsMs: [...], rssBytes}`.
+ * Prints one JSON line: `{connectMs, runsMs: [...], cpuMs: [...], rssBytes}`:
+ * wall time and this process's CPU time (user + system) of each run, and its
+ * peak resident memory.
  *
  *   deno run -A bench/nats_probe.ts bus URL COUNT REPS
  *   deno run -A bench/nats_probe.ts direct PORT,PORT… COUNT REPS
@@ -13,6 +15,7 @@
  */
 // deno-lint-ignore-file no-console
 
+import process from "node:process";
 import { connect, createInbox } from "@nats-io/transport-node";
 import { NatsFleet } from "../lib/client/nats_fleet.ts";
 import { buildFleet, connectAll, keyFor, linkNames } from "./links.ts";
@@ -35,7 +38,14 @@ function checkAll(results: { status: string; host: string; error?: string }[], n
 }
 
 const runsMs: number[] = [];
+const cpuMs: number[] = [];
 let connectMs = 0;
+
+/** This process's CPU time so far, ms. */
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 if (mode === "bus") {
   const names = Array.from({ length: count }, (_, i) => `a${i}`);
   const fleet = new NatsFleet({
@@ -50,8 +60,10 @@ if (mode === "bus") {
   connectMs = now() - t0;
   for (let i = 0; i < reps; i++) {
     const t = now();
+    const c = cpuNow();
     const results = await fleet.run(names, RAM, { waitMs: 30_000 });
     runsMs.push(now() - t);
+    cpuMs.push(cpuNow() - c);
     checkAll(results, count);
   }
   await fleet.close();
@@ -66,8 +78,10 @@ if (mode === "bus") {
   fleet.fanout = count;
   for (let i = 0; i < reps; i++) {
     const t = now();
+    const c = cpuNow();
     const results = await fleet.run(linkNames(count), RAM);
     runsMs.push(now() - t);
+    cpuMs.push(cpuNow() - c);
     checkAll(results, count);
   }
   await fleet.close();
@@ -85,11 +99,23 @@ if (mode === "bus") {
     });
     await nc.flush();
     const t = now();
+    const c = cpuNow();
     nc.publish("bench.bare", new Uint8Array(0), { reply: inbox });
     await all;
     runsMs.push(now() - t);
+    cpuMs.push(cpuNow() - c);
     sub.unsubscribe();
   }
   await nc.close();
 }
-console.log(JSON.stringify({ connectMs, runsMs, rssBytes: Deno.memoryUsage().rss }));
+/** The most resident memory this process ever had (Linux VmHWM), else its RSS now. */
+function peakRss(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+    if (m) return Number(m[1]) * 1024;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err; // not Linux: RSS now will do
+  }
+  return Deno.memoryUsage().rss;
+}
+console.log(JSON.stringify({ connectMs, runsMs, cpuMs, rssBytes: peakRss() }));

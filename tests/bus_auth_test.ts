@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { BusKey, busNonce, parseRequest, RequestGuard } from "../lib/protocol/bus_auth.ts";
+import { toBase64Url } from "../lib/protocol/auth.ts";
 import { FleetSubjects, subjectToken } from "../lib/protocol/nats_subjects.ts";
 
 const key = new BusKey("test-token-0123456789abcdef");
@@ -37,6 +38,9 @@ Deno.test("FleetSubjects names the versioned subjects of one fleet", () => {
   assert.equal(subjects.group("db"), "rmon.v1.prod.group.db");
   assert.equal(subjects.all, "rmon.v1.prod.all");
   assert.equal(subjects.ctl("web1"), "rmon.v1.prod.ctl.web1");
+  assert.equal(subjects.call("n0nce-_x"), "rmon.v1.prod.call.n0nce-_x");
+  assert.equal(subjects.presence("web1.example"), "rmon.v1.prod.presence.web1%2Eexample");
+  assert.equal(subjects.presenceAll, "rmon.v1.prod.presence.*");
   assert.ok(subjects.isReply(subjects.reply("abc")));
   assert.ok(!subjects.isReply("rmon.v1.prod.host.web1"));
   assert.ok(!subjects.isReply("rmon.v1.other.reply.abc"));
@@ -106,6 +110,17 @@ Deno.test("BusKey.openReply() accepts only the agent's MAC for this request", ()
   moved.host = "web2";
   assert.equal(key.openReply(nonce, reply, encoder.encode(JSON.stringify(moved))), null);
   assert.equal(key.openReply(nonce, reply, encoder.encode("[]")), null);
+  // The MAC text must be exactly right: every character, no more, no fewer.
+  const mac = (JSON.parse(new TextDecoder().decode(good)) as { mac: string }).mac;
+  const withMac = (text: string) => encoder.encode(JSON.stringify({ ...m, mac: text }));
+  assert.ok(key.openReply(nonce, reply, withMac(mac)));
+  const flip = (i: number) => mac.slice(0, i) + (mac[i] === "A" ? "B" : "A") + mac.slice(i + 1);
+  for (let i = 0; i < mac.length; i++) {
+    assert.equal(key.openReply(nonce, reply, withMac(flip(i))), null, `character ${i}`);
+  }
+  for (const bad of [mac.slice(0, -1), mac + "A", mac + "=", "", mac.toUpperCase()]) {
+    assert.equal(key.openReply(nonce, reply, withMac(bad)), null, bad);
+  }
 });
 
 Deno.test("a request MAC never passes as a reply MAC", () => {
@@ -137,5 +152,58 @@ Deno.test("BusKey MACs match the known answers in docs/protocol.md §12", () => 
   assert.equal(
     k.replyMac(req.nonce, req.reply, { host: "web1", seq: 0, kind: "end", body: '{"result":{}}' }),
     "SjA1NpNkxmdRpLOrqSO_nKsJ2emMhd-p5HSL8LBpxhQ",
+  );
+});
+
+Deno.test("BusKey MACs equal HMAC-SHA256 over TextEncoder's bytes, for any text", async () => {
+  // The MAC input is written by hand (no TextEncoder per field): it must be the same bytes.
+  const token = "test-token-0123456789abcdef";
+  const key = new BusKey(token);
+  const webKey = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(token),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const reference = async (fields: string[]) => {
+    const parts = fields.map((f) => new TextEncoder().encode(f));
+    const input = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
+    const view = new DataView(input.buffer);
+    let at = 0;
+    for (const p of parts) {
+      view.setUint32(at, p.length);
+      input.set(p, at + 4);
+      at += 4 + p.length;
+    }
+    return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", webKey, input)));
+  };
+  const units = ["a", "é", "€", "\u{1F600}", "\ud800", "\udc00", "\u0000", "ß", "\u07ff", "x"];
+  for (let round = 0; round < 200; round++) {
+    const text = (n: number) =>
+      Array.from({ length: n }, () => units[Math.floor(Math.random() * units.length)]).join("");
+    const m = { host: text(round % 7), seq: round, kind: "out" as const, body: text(round * 3) };
+    const nonce = text(5);
+    const reply = `rmon.v1.x.reply.${round}`;
+    assert.equal(
+      key.replyMac(nonce, reply, m),
+      await reference([
+        "rmon-bus-v1",
+        "reply",
+        nonce,
+        reply,
+        m.host,
+        String(m.seq),
+        m.kind,
+        m.body,
+      ]),
+      JSON.stringify(m),
+    );
+  }
+  // A field far bigger than the reused buffer's start.
+  const body = "€".repeat(10_000);
+  assert.equal(
+    key.replyMac("n", "r", { host: "h", seq: 0, kind: "end", body }),
+    await reference(["rmon-bus-v1", "reply", "n", "r", "h", "0", "end", body]),
   );
 });

@@ -66,6 +66,17 @@ Deno.test("compileArgs(), runArgs() and cacheArgs() share one definition", () =>
   );
 });
 
+Deno.test("v8Flags reach run and compile lines as one --v8-flags, never cache", () => {
+  const spec = { ...SPEC, v8Flags: ["--optimize-for-size", "--max-semi-space-size=2"] };
+  const flag = "--v8-flags=--optimize-for-size,--max-semi-space-size=2";
+  assert.deepEqual(runArgs(spec, "/r").slice(0, 3), ["run", "--no-config", flag]);
+  assert.ok(compileArgs(spec, { output: "x" }, "/r").includes(flag));
+  assert.ok(!cacheArgs(spec, "/r").some((w) => w.startsWith("--v8-flags")));
+  assert.deepEqual(checkSpec("demo", spec).v8Flags, spec.v8Flags);
+  assert.deepEqual(checkSpec("demo", SPEC).v8Flags, [], "optional");
+  assert.throws(() => checkSpec("demo", { ...SPEC, v8Flags: ["--a,--b"] }), /\.v8Flags/);
+});
+
 Deno.test("checkSpec() refuses a definition the tools could not compose", async (t) => {
   const cases: [string, unknown, string][] = [
     ["missing", undefined, "missing"],

@@ -11,6 +11,7 @@ import type { Socket } from "node:net";
 import "npm:reflect-metadata@0.2.2"; // @peculiar/x509 needs it loaded first
 import * as x509 from "npm:@peculiar/x509@2.2.0";
 import { deadline, delay } from "../lib/async.ts";
+import { stripAnsi } from "../lib/client/views/color.ts";
 import { binarySpec, cacheArgs, type Entry, runArgs } from "../tools/entry_flags.ts";
 import { childEnv, denoDir, signalChild, spawnLocalServer } from "../tools/local_server.ts";
 import { newNonce, TokenKey } from "../lib/protocol/auth.ts";
@@ -1325,4 +1326,98 @@ export async function makeCaSignedServer(dnsNames: readonly string[] = []): Prom
     certPem: cert.toString("pem"),
     keyPem: x509.PemConverter.encode(pkcs8, "PRIVATE KEY"),
   };
+}
+
+/**
+ * The console in a pseudo-terminal made by util-linux `script`: keys are
+ * written to its stdin, the screen is read (escapes stripped) from its stdout.
+ */
+export class PtyConsole implements AsyncDisposable {
+  #child: Deno.ChildProcess;
+  #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #text = "";
+  #reading: Promise<void>;
+  readonly home: string;
+
+  /** Run `rmon ARGS` in a pseudo-terminal with `home` as HOME; `env` adds to its environment. */
+  constructor(args: string[], home: string, env: Record<string, string> = {}) {
+    this.home = home;
+    const command = [Deno.execPath(), ...runArgs("client"), ...args].map(shQuote).join(" ");
+    this.#child = new Deno.Command("script", {
+      // A fixed size: a pseudo-terminal made from a pipe starts at 0 columns.
+      args: ["-qfec", `stty cols 200 rows 50; exec ${command}`, "/dev/null"],
+      env: childEnv({
+        HOME: home,
+        XDG_STATE_HOME: `${home}/state`,
+        NO_COLOR: "1",
+        TERM: "xterm",
+        RMON_TOKEN: TEST_TOKEN,
+        ...env,
+      }),
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    this.#stdin = this.#child.stdin.getWriter();
+    const decoder = new TextDecoder();
+    const stdout = this.#child.stdout;
+    this.#reading = (async () => {
+      for await (const chunk of stdout) {
+        this.#text += decoder.decode(chunk, { stream: true });
+      }
+    })();
+  }
+
+  /** Everything shown so far, without escapes or carriage returns. */
+  get screen(): string {
+    return stripAnsi(this.#text).replaceAll("\r", "");
+  }
+
+  /** A position in the screen text; wait for what comes after it. */
+  mark(): number {
+    return this.screen.length;
+  }
+
+  /** Type `keys` (`\r` is Enter, `\x03` Ctrl-C). */
+  async type(keys: string): Promise<void> {
+    await this.#stdin.write(new TextEncoder().encode(keys));
+  }
+
+  /** Wait until `pattern` shows up after `from`; throws with the screen if it does not. */
+  async waitFor(pattern: string | RegExp, from = 0, timeoutMs = 15_000): Promise<void> {
+    const seen = () => {
+      const text = this.screen.slice(from);
+      return typeof pattern === "string" ? text.includes(pattern) : pattern.test(text);
+    };
+    if (!await eventually(seen, timeoutMs)) {
+      throw new Error(`Timed out waiting for ${pattern} in:\n${this.screen.slice(from)}`);
+    }
+  }
+
+  /** Wait for the console to end; its exit code (script -e passes it on). */
+  async exitCode(timeoutMs = 10_000): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      this.#child.status,
+      new Promise<null>((r) => timer = setTimeout(() => r(null), timeoutMs)),
+    ]);
+    clearTimeout(timer);
+    if (status === null) throw new Error(`Console did not exit:\n${this.screen}`);
+    return status.code;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // already exited
+    }
+    await this.#stdin.close().catch((err) => {
+      // The pseudo-terminal is gone once script exits; its stdin pipe may be closed.
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+    });
+    await this.#child.status;
+    await this.#reading;
+  }
 }

@@ -22,12 +22,26 @@ Deno.test("parseServerArgs() reads bus mode and listens only when asked", async 
     assert.equal(parseServerArgs(["--nats", "nats://a:1", "--host", "127.0.0.1"]).listen, true);
     assert.equal(parseServerArgs([]).listen, true);
   });
+  await t.step("--nats-heartbeat: seconds or with a unit, default 5 s", () => {
+    assert.equal(parseServerArgs(["--nats", "nats://a:1"]).natsHeartbeatMs, 5000);
+    assert.equal(
+      parseServerArgs(["--nats", "nats://a:1", "--nats-heartbeat", "2"]).natsHeartbeatMs,
+      2000,
+    );
+    assert.equal(
+      parseServerArgs(["--nats", "nats://a:1", "--nats-heartbeat", "500ms"]).natsHeartbeatMs,
+      500,
+    );
+  });
   const bad: [string[], RegExp][] = [
     [["--nats", ""], /--nats: no URL/],
     [["--nats", "http://a:1"], /not a nats:\/\/HOST:PORT/],
     [["--nats", "nats://u:secret@a:1"], /holds credentials: use --nats-creds/],
     [["--name", "web1"], /--name needs --nats/],
     [["--nats-creds", "f"], /--nats-creds needs --nats/],
+    [["--nats-heartbeat", "5"], /--nats-heartbeat needs --nats/],
+    [["--nats", "nats://a:1", "--nats-heartbeat", "0"], /Invalid --nats-heartbeat/],
+    [["--nats", "nats://a:1", "--nats-heartbeat", "soon"], /Invalid --nats-heartbeat/],
     [["--nats", "nats://a:1", "--nats-creds", "f", "--nats-token-file", "g"], /conflict/],
     [["--nats", "nats://a:1", "--name", "a b"], /Invalid --name/],
     [["--nats", "nats://a:1", "--groups", "ok,b*d"], /Invalid --groups: "b\*d"/],
@@ -42,15 +56,19 @@ Deno.test("parseServerArgs() reads bus mode and listens only when asked", async 
   }
 });
 
-Deno.test("parseClientArgs() reads bus mode for one-shot runs", async (t) => {
+Deno.test("parseClientArgs() reads bus mode for one-shot runs and the console", async (t) => {
   await t.step("--nats, --fleet, names", () => {
     const o = parseClientArgs(["--nats", "nats://a:4222", "--fleet", "prod", "web1", "--", "ram"]);
     assert.deepEqual(o.nats, ["nats://a:4222"]);
     assert.equal(o.fleet, "prod");
     assert.deepEqual(o.addresses, ["web1"]);
   });
+  await t.step("--nats without a command: the console", () => {
+    const o = parseClientArgs(["--nats", "nats://a:4222", "web1"]);
+    assert.equal(o.command, null);
+    assert.deepEqual(o.addresses, ["web1"]);
+  });
   const bad: [string[], RegExp][] = [
-    [["--nats", "nats://a:1"], /one-shot mode/],
     [["--fleet", "x", "--", "ram"], /--fleet needs --nats/],
     [["--nats", "a:1", "--", "ram"], /not a nats:\/\/HOST:PORT/],
     [

@@ -29,11 +29,13 @@ import {
   isAlive,
   makeCaSignedServer,
   ndjson,
+  PtyConsole,
   runClient,
   spawnClient,
   startAgent,
   startNats,
   startServer,
+  startWeb,
   TEST_TOKEN,
 } from "./helpers.ts";
 
@@ -227,10 +229,19 @@ Deno.test({
         await delay(1_000);
         assert.ok(chars <= FLOW_WINDOW_CHARS + 64 * 1024, `${chars} characters sent`);
         const req = parseRequest(body)!;
-        const cancel = signedRequest(subjects.ctl("web2"), "cancel", { call: req.nonce });
-        nc.publish(subjects.ctl("web2"), cancel.body);
+        const cancelled = () =>
+          (web2.stderr().match(/web2 bus exec: Command cancelled/g) ?? []).length;
+        const before = cancelled();
+        // A cancel on the host's ctl subject is not one: cancels go on the call's own subject.
+        const misplaced = signedRequest(subjects.ctl("web2"), "cancel", { call: req.nonce });
+        nc.publish(subjects.ctl("web2"), misplaced.body);
         await nc.flush();
-        assert.ok(await eventually(() => /web2 bus exec: Command cancelled/.test(web2.stderr())));
+        await delay(300);
+        assert.equal(cancelled(), before);
+        const cancel = signedRequest(subjects.call(req.nonce), "cancel", { call: req.nonce });
+        nc.publish(subjects.call(req.nonce), cancel.body);
+        await nc.flush();
+        assert.ok(await eventually(() => cancelled() === before + 1));
         sub.unsubscribe();
       },
     );
@@ -280,9 +291,15 @@ Deno.test({
         });
         assert.equal(r.code, EXIT_CODES.unreachable, r.stderr);
         assert.deepEqual(statuses(r.stdout), { web1: "ok", gone1: "unreachable" });
-        const console = await runClient(["-i", inventory], { env: { RMON_TOKEN: TEST_TOKEN } });
-        assert.equal(console.code, EXIT_CODES.usage);
-        assert.match(console.stderr, /The console does not work over NATS yet/);
+        // The console over the same inventory: the absent host is named once, as for direct links.
+        const console = await runClient(["-i", inventory], {
+          env: { RMON_TOKEN: TEST_TOKEN },
+          stdin: "uptime\n",
+        });
+        assert.equal(console.code, EXIT_CODES.ok, console.stderr);
+        assert.match(console.stderr, /Cannot connect to gone1: not present on the bus/);
+        assert.match(console.stdout, /Connected to 1 of 2 hosts/);
+        assert.match(console.stdout, /^web1 /m);
         await Deno.remove(dir, { recursive: true });
       },
     );
@@ -549,18 +566,19 @@ Deno.test({
       `authorization {
   users = [
     { nkey: ${ops.nkey}, permissions: {
-        publish: ["${p}.host.>", "${p}.group.>", "${p}.all", "${p}.ctl.>"]
-        subscribe: ["${p}.reply.>"] } }
+        publish: ["${p}.host.>", "${p}.group.>", "${p}.all", "${p}.ctl.>", "${p}.call.>"]
+        subscribe: ["${p}.reply.>", "${p}.presence.*"] } }
     { nkey: ${web1.nkey}, permissions: {
-        publish: ["${p}.reply.>"]
-        subscribe: ["${p}.host.web1", "${p}.ctl.web1", "${p}.group.web", "${p}.all"] } }
+        publish: ["${p}.reply.>", "${p}.presence.web1"]
+        subscribe: ["${p}.host.web1", "${p}.ctl.web1", "${p}.group.web", "${p}.all",
+                    "${p}.call.*"] } }
   ]
 }
 `,
     );
     await using nats = await startNats({ args: ["-c", conf] });
     await using agent = await startAgent(nats.url, "web1", {
-      args: ["--groups", "web", "--nats-creds", web1.file],
+      args: ["--groups", "web", "--nats-creds", web1.file, "--nats-heartbeat", "1"],
     });
     // The operator's requests go through, and the agent's answers come back.
     const file = `${dir}/ran`;
@@ -573,6 +591,21 @@ Deno.test({
     ]);
     assert.equal(ok.code, EXIT_CODES.ok, ok.stderr);
     assert.deepEqual(statuses(ok.stdout), { web1: "ok" });
+    // The console hears the agent's heartbeats (it stays up over several), and Ctrl-C's cancel
+    // on the call's subject reaches it: every subject the two need is allowed.
+    const console = await spawnClient(["--nats", nats.url, "--nats-creds", ops.file, "--yes"], {
+      env: { RMON_TOKEN: TEST_TOKEN },
+      stdin: "sh: echo go; sleep 30\n",
+    });
+    await using _console = console;
+    assert.ok(await eventually(() => /web1 \| go/.test(console.stdout()), 10_000));
+    await delay(3_000); // three heartbeats
+    console.kill("SIGINT");
+    const out = await console.done;
+    assert.match(out.stdout, /1 host: 0 ok, 1 cancelled/);
+    assert.doesNotMatch(out.stderr, /lost/);
+    assert.ok(await eventually(() => /web1 bus exec: Command cancelled/.test(agent.stderr())));
+    assert.doesNotMatch(nats.log(), /Permissions Violation/);
     // An agent's credentials cannot publish a request, not even one with the right token.
     const nc = await connect({
       servers: nats.url,
@@ -589,5 +622,200 @@ Deno.test({
     assert.equal(await Deno.readTextFile(file), "ran\n");
     await agent[Symbol.asyncDispose]();
     await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "bus mode: the console over the bus, with presence, lifecycle and cancel",
+  ignore,
+  async fn(t) {
+    await using a = await startNats({ cluster: true });
+    await using b = await startNats({ routes: [a.routeUrl!] });
+    assert.ok(await eventually(() => /Route connection created/.test(a.log() + b.log()), 10_000));
+    // Heartbeats every second: a silent agent is lost after about four.
+    const beat = ["--nats-heartbeat", "1"];
+    const agents: AgentProcess[] = await Promise.all([
+      startAgent(a.url, "web1", { args: ["--groups", "web", ...beat] }),
+      startAgent(a.url, "web2", { args: ["--groups", "web", ...beat] }),
+      startAgent(a.url, "db1", { args: ["--groups", "db", ...beat] }),
+    ]);
+    const [web1, web2, db1] = agents as [AgentProcess, AgentProcess, AgentProcess];
+    const late: AgentProcess[] = [];
+    await using _agents = {
+      async [Symbol.asyncDispose]() {
+        await Promise.all([...agents, ...late].map((x) => x[Symbol.asyncDispose]()));
+      },
+    };
+
+    await t.step("piped: the same commands, targets and confirmations as direct", async () => {
+      const r = await runClient(["--nats", b.url], {
+        env: { RMON_TOKEN: TEST_TOKEN },
+        stdin: [
+          "hosts",
+          "@group:web sh: echo hi", // two hosts, nobody to confirm: refused, as direct
+          "@web1 sh: echo one",
+          "@db1 disconnect",
+          "uptime",
+          "connect db1",
+          "connect 10.0.0.1:7000",
+          "forget db1",
+          "@web1 pull /etc/hostname /tmp",
+          "hosts",
+          "",
+        ].join("\n"),
+      });
+      assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+      assert.match(r.stdout, /Connected to 3 of 3 hosts/);
+      const [first, rest] = r.stdout.split(/Selected: all connected: \S+ \(3\)/);
+      assert.ok(rest !== undefined, r.stdout);
+      assert.match(first!, /db1 +nats:\S+ +up .* db\n/);
+      assert.match(first!, /web1 +nats:\S+ +up .* web\n/);
+      assert.match(
+        r.stderr,
+        /line 2: Cannot run "sh: echo hi" on 2 hosts without confirmation: stdin is not a terminal/,
+      );
+      assert.match(rest!, /web1 \| one\n/);
+      // Disconnected on the console's side only: uptime goes to the two others.
+      assert.match(rest!, /2 hosts: 2 ok/);
+      assert.match(rest!, /Connected to db1 \(nats:\S+\): rmon-server /);
+      assert.match(
+        r.stderr,
+        /line 7: Cannot connect to "10\.0\.0\.1:7000" over the bus: no agent of that name is present/,
+      );
+      assert.match(rest!, /Removed db1 from the fleet/);
+      assert.match(
+        r.stderr,
+        /line 9: Cannot pull over the bus \(--nats\): it needs direct connections/,
+      );
+      assert.match(rest!, /Selected: all connected: \S+ \(2\)\n$/);
+      assert.ok(isAlive(db1.pid), "disconnect and forget leave the agent alone");
+    });
+
+    await t.step("rmon web over the bus: every agent's row, with numbers", async () => {
+      await using web = await startWeb([], ["--nats", b.url, "--refresh", "0.5"]);
+      const res = await fetch(web.url, { redirect: "manual" });
+      await res.body?.cancel();
+      const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0]!;
+      let rows: { host: string; state: string; cpu: number | null }[] = [];
+      const ready = () =>
+        rows.length === 3 && rows.every((x) => x.state === "up" && typeof x.cpu === "number");
+      for (let i = 0; i < 80 && !ready(); i++) {
+        if (i > 0) await delay(250);
+        const r = await fetch(`${web.origin}/api/rows`, { headers: { cookie } });
+        rows = (await r.json()).rows;
+      }
+      assert.ok(ready(), JSON.stringify(rows));
+      assert.deepEqual(rows.map((x) => x.host).sort(), ["db1", "web1", "web2"]);
+      assert.match(web.client.stdout(), /rmon web: 3 hosts at /);
+    });
+
+    const home = await Deno.makeTempDir({ prefix: "rmon-test-pty-" });
+    const pty = new PtyConsole(["--nats", b.url, "--yes"], home);
+    await using _pty = pty;
+
+    await t.step("in a terminal: the prompt counts the hosts present", async () => {
+      await pty.waitFor("rmon [3/3]> ");
+    });
+
+    await t.step("an agent that stops beating is lost, and back when it beats again", async () => {
+      const from = pty.mark();
+      db1.kill("SIGSTOP");
+      await pty.waitFor(/db1 lost: no heartbeat for \d+ s/, from, 15_000);
+      const lost = pty.mark();
+      await pty.type("@db1 uptime\r");
+      await pty.waitFor(/1 host: 0 ok, 1 unreachable/, lost);
+      db1.kill("SIGCONT");
+      await pty.waitFor(/db1 is back after \d/, lost, 15_000);
+    });
+
+    await t.step("an agent that joins the bus joins the console", async () => {
+      const from = pty.mark();
+      late.push(await startAgent(a.url, "late1", { args: beat }));
+      await pty.waitFor(/Connected to late1 \(nats:\S+\)/, from, 10_000);
+      await pty.waitFor("rmon [4/4]> ", from);
+    });
+
+    await t.step(
+      "Ctrl-C cancels on the call's subject; the agents kill their children",
+      async () => {
+        const from = pty.mark();
+        await pty.type("@group:web sh: echo started; sleep 30\r");
+        await pty.waitFor(
+          /web1 \| started[\s\S]*web2 \| started|web2 \| started[\s\S]*web1 \| started/,
+          from,
+        );
+        const sleeping = () =>
+          [web1, web2].flatMap((x) => descendants(x.pid)).filter((pid) => isAlive(pid));
+        assert.ok(sleeping().length >= 2);
+        await pty.type("\x03");
+        await pty.waitFor(/2 hosts: 0 ok, 2 cancelled/, from);
+        assert.ok(await eventually(() => sleeping().length === 0), "children killed");
+        assert.match(web1.stderr(), /web1 bus exec: Command cancelled/);
+      },
+    );
+
+    await t.step("reset: the agent reconnects to the bus, and is back", async () => {
+      const from = pty.mark();
+      await pty.type("@web1 reset\r");
+      await pty.waitFor(/web1 lost: the agent is reconnecting to NATS \(rmon reset\)/, from);
+      await pty.waitFor(/web1 is back after/, from);
+      const after = pty.mark();
+      await pty.type("@web1 name\r");
+      await pty.waitFor(/1 host: 1 ok/, after);
+      assert.ok(isAlive(web1.pid));
+    });
+
+    await t.step("kill stops the agent; the host is closed, as a killed direct link", async () => {
+      const from = pty.mark();
+      await pty.type("@web2 kill\r");
+      await pty.waitFor(/1 host: 1 ok/, from);
+      assert.equal((await web2.status).code, 0, web2.stderr());
+      assert.match(web2.stderr(), /stopping: asked by rmon kill over the bus/);
+      await pty.type("hosts web2\r");
+      await pty.waitFor(/closed \(stopped by rmon kill\)/, from);
+      const after = pty.mark();
+      await pty.type("@web2 uptime\r");
+      await pty.waitFor(/Skipped web2: disconnected/, after);
+    });
+
+    await t.step("a read-only agent refuses kill and reset over the bus", async () => {
+      const ro = await startAgent(a.url, "ro1", { args: ["--read-only", ...beat] });
+      late.push(ro);
+      for (const cmd of ["kill", "reset"]) {
+        const r = await bus(b.url, ["-y", "--", "@ro1", cmd]);
+        assert.equal(r.code, EXIT_CODES.error, r.stderr);
+        const [rec] = ndjson(r.stdout);
+        assert.equal(rec!.status, "error");
+        assert.match(String(rec!.error), /read-only/);
+      }
+      await delay(300);
+      assert.ok(isAlive(ro.pid));
+      assert.doesNotMatch(ro.stderr(), /stopping|reconnecting to NATS/);
+    });
+
+    await t.step("an agent stopped by a signal is lost at once, saying so", async () => {
+      const from = pty.mark();
+      late[0]!.kill("SIGTERM");
+      await pty.waitFor(/late1 lost: the agent stopped/, from, 5_000);
+    });
+
+    await t.step(
+      "the console's NATS node stops: it says so, moves to the other, goes on",
+      async () => {
+        const from = pty.mark();
+        await b.kill();
+        await pty.waitFor(/Lost the connection to NATS \(\S+\); reconnecting/, from);
+        await pty.waitFor(/Reconnected to NATS \(\S+\)/, from, 20_000);
+        const after = pty.mark();
+        await pty.type("@web1 name\r");
+        await pty.waitFor(/1 host: 1 ok/, after);
+      },
+    );
+
+    await t.step("exit leaves with 0", async () => {
+      await pty.type("exit\r");
+      assert.equal(await pty.exitCode(), 0);
+    });
+    await Deno.remove(home, { recursive: true });
   },
 });

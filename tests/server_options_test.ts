@@ -43,6 +43,7 @@ Deno.test("parseServerArgs() gives secure defaults", () => {
     genToken: undefined,
     nats: [],
     natsCreds: undefined,
+    natsHeartbeatMs: 5000,
     natsTokenFile: undefined,
     natsCa: undefined,
     name: undefined,

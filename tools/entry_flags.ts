@@ -36,6 +36,17 @@ export interface BinarySpec {
   permissions: string[];
   /** Modules `deno compile` must take in that no static import reaches. */
   include: string[];
+  /**
+   * V8 flags the program runs with (`--optimize-for-size`): run and compile
+   * only, as one `--v8-flags=…` (`deno cache` does not take it). Optional.
+   */
+  v8Flags?: string[];
+}
+
+/** The `--v8-flags=…` option of `spec`, as a list of zero or one word. */
+function v8Option(spec: BinarySpec): string[] {
+  const flags = spec.v8Flags ?? [];
+  return flags.length === 0 ? [] : [`--v8-flags=${flags.join(",")}`];
 }
 
 /** The repository root (where deno.json is), as an absolute path. */
@@ -72,6 +83,7 @@ export function checkSpec(entry: string, raw: unknown): BinarySpec {
     options: list("options", /^--[a-z][a-z-]*(=.*)?$/),
     permissions: list("permissions", /^(-A|--(allow|deny)-[a-z-]+(=.*)?)$/),
     include: list("include", /^[^-]/),
+    v8Flags: o.v8Flags === undefined ? [] : list("v8Flags", /^--[a-z][a-z0-9-]*(=[^,]*)?$/),
   };
 }
 
@@ -91,7 +103,13 @@ function fromRoot(path: string, root: string): string {
  */
 export function runArgs(entry: Entry | BinarySpec, root = ROOT): string[] {
   const spec = typeof entry === "string" ? binarySpec(entry) : entry;
-  return ["run", ...spec.options, ...spec.permissions, fromRoot(spec.entry, root)];
+  return [
+    "run",
+    ...spec.options,
+    ...v8Option(spec),
+    ...spec.permissions,
+    fromRoot(spec.entry, root),
+  ];
 }
 
 /**
@@ -113,6 +131,7 @@ export function compileArgs(
   return [
     "compile",
     ...spec.options,
+    ...v8Option(spec),
     ...spec.permissions,
     ...spec.include.flatMap((path) => ["--include", fromRoot(path, root)]),
     "--output",

@@ -54,6 +54,7 @@ export async function busSettings(opts: ClientOptions): Promise<NatsSettings | n
 export async function openBusFleet(
   opts: ClientOptions,
   bus: NatsSettings,
+  how: { live?: boolean } = {},
 ): Promise<NatsFleet> {
   let fleet: NatsFleet;
   try {
@@ -82,6 +83,7 @@ export async function openBusFleet(
       caFile: bus.caFile === undefined ? undefined : expandHome(bus.caFile),
       connectTimeoutMs: opts.connectTimeoutMs,
       expected,
+      live: how.live ?? false,
     });
   } catch (err) {
     throw new UsageError(describeError(err), EXIT_CODES.usage, { cause: err });

@@ -40,6 +40,7 @@ import { CommandSyntaxError, parseLine } from "../grammar/parse_line.ts";
 import type { ClientOptions } from "./options.ts";
 import { addHosts, collectHosts } from "./setup.ts";
 import { checkLinkBudget } from "./fd_limit.ts";
+import { busSettings, openBusFleet } from "./bus_setup.ts";
 import { appendHistory, HISTORY_SIZE, historyPath, loadHistory, worthKeeping } from "./history.ts";
 import { completeLine } from "./console_complete.ts";
 import { runLocal, runRemote } from "./console_commands.ts";
@@ -51,7 +52,9 @@ export type { ConsoleEnv };
 
 /** The interactive console; see the module doc. */
 export class Console {
-  #ctx: ConsoleContext;
+  #opts: ClientOptions;
+  #env: ConsoleEnv;
+  #ctx!: ConsoleContext;
   #historyFile: string | null = null;
   #lastLine: string | undefined;
   /** Set when SIGINT arrives at an idle console without a terminal. */
@@ -59,26 +62,44 @@ export class Console {
 
   /** Create a console for `opts`; nothing happens before {@linkcode Console.run}. */
   constructor(opts: ClientOptions, env: ConsoleEnv) {
-    // Reconnect stays on (the default timings): a lost host comes back by itself.
-    this.#ctx = new ConsoleContext(opts, env);
+    this.#opts = opts;
+    this.#env = env;
   }
 
-  /** Connect to the hosts of the command line, then read and run lines until exit; returns 0. */
-  async run(): Promise<number> {
-    const ctx = this.#ctx;
+  /**
+   * The console's context and the hosts to connect at start: over the bus
+   * (`--nats`, inventory `[nats]`), the expected hosts or those present;
+   * else the command line's and inventory's servers, added to a direct fleet.
+   */
+  async #open(): Promise<string[]> {
+    const settings = await busSettings(this.#opts);
+    if (settings !== null) {
+      // NATS down or refusing us is one line and exit 3, before any prompt.
+      const bus = await openBusFleet(this.#opts, settings, { live: true });
+      this.#ctx = new ConsoleContext(this.#opts, this.#env, bus);
+      return bus.links.map((m) => m.name);
+    }
+    // Reconnect stays on (the default timings): a lost host comes back by itself.
+    const ctx = this.#ctx = new ConsoleContext(this.#opts, this.#env);
     const book = await collectHosts(ctx.opts);
     ctx.typed = book.typed;
-    const specs = book.hosts;
     // The console holds one connection per host: more than the open-files limit allows is
     // said now, not reported as hosts unreachable with "Too many open files" (fd_limit.ts).
     try {
-      checkLinkBudget(specs.length);
+      checkLinkBudget(book.hosts.length);
     } catch (err) {
       if (!(err instanceof RangeError)) throw err;
       throw new UsageError(err.message, EXIT_CODES.usage, { cause: err });
     }
     // Tokens are checked before anything is shown: a missing token is a usage error.
-    await addHosts(ctx.fleet, specs, ctx.credentials);
+    await addHosts(ctx.direct!, book.hosts, ctx.credentials);
+    return book.hosts.map((s) => s.name);
+  }
+
+  /** Connect to the hosts of the command line, then read and run lines until exit; returns 0. */
+  async run(): Promise<number> {
+    const names = await this.#open();
+    const ctx = this.#ctx;
     const history = await this.#loadHistory();
     ctx.reader = new LineReader({
       terminal: ctx.env.terminal,
@@ -93,10 +114,12 @@ export class Console {
     // A terminal in raw mode sends Ctrl-C as a key; SIGINT still comes from pipes and `kill`.
     Deno.addSignalListener("SIGINT", onSignal);
     try {
-      if (specs.length === 0) {
-        ctx.notice("No hosts yet: add some with connect ADDR (help connect)");
+      if (names.length > 0) {
+        await ctx.connect(names, false);
+      } else if (ctx.bus) {
+        ctx.notice("No hosts yet: no agent is present on the bus (they show up as they announce)");
       } else {
-        await ctx.connect(specs.map((s) => s.name), false);
+        ctx.notice("No hosts yet: add some with connect ADDR (help connect)");
       }
       if (ctx.env.terminal) {
         ctx.out(`rmon ${RMON_VERSION}: type help for the commands, exit or Ctrl-D to leave`);

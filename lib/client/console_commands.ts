@@ -156,6 +156,12 @@ async function transfer(
   command: LocalCommandOf<"push" | "pull">,
   target: TargetExpr | undefined,
 ): Promise<void> {
+  const direct = ctx.direct;
+  if (direct === null) {
+    // Chunk streams need a connection's ordered frames, which the bus does not carry (yet).
+    ctx.error(`Cannot ${command.kind} over the bus (--nats): it needs direct connections`);
+    return;
+  }
   const shown = transferViewCommand(command);
   const ready = await prepareRemote(ctx, target, shown, "No hosts selected");
   if (ready === null) return;
@@ -171,8 +177,8 @@ async function transfer(
       onResult: (r: HostResult) => view.result(r),
     };
     const results = command.kind === "push"
-      ? await pushFiles(ctx.fleet, names, command, files, opts)
-      : await pullFiles(ctx.fleet, names, command.remote, command.localDir, opts);
+      ? await pushFiles(direct, names, command, files, opts)
+      : await pullFiles(direct, names, command.remote, command.localDir, opts);
     view.finish(results);
   } finally {
     ctx.running = null;
@@ -180,12 +186,14 @@ async function transfer(
 }
 
 async function connect(ctx: ConsoleContext, command: LocalCommandOf<"connect">): Promise<void> {
+  const direct = ctx.direct;
+  if (direct === null) return await busConnect(ctx, command);
   const fresh = new Set<string>();
   for (const address of command.addresses) {
     const spec = ctx.typed(address);
     // One entry per server: by name (an inventory host, an address typed before), else by
     // address and port (`localhost:7101` is `127.0.0.1:7101`); see server_key.ts.
-    const known = ctx.fleet.get(spec.name) ?? ctx.fleet.findServer(spec);
+    const known = direct.get(spec.name) ?? direct.findServer(spec);
     if (known && known.name !== spec.name) {
       ctx.out(`${spec.name} is already in the fleet as ${known.name}`);
     } else if (known?.state === "up") {
@@ -193,9 +201,14 @@ async function connect(ctx: ConsoleContext, command: LocalCommandOf<"connect">):
     }
     if (known?.state === "up") continue;
     // A known host (reconnected) keeps its own token and groups; a new one uses the defaults.
-    if (!known) await addHosts(ctx.fleet, [spec], ctx.credentials);
+    if (!known) await addHosts(direct, [spec], ctx.credentials);
     fresh.add(known?.name ?? spec.name);
   }
+  await connected(ctx, fresh);
+}
+
+/** Connect the hosts `fresh` and add those that came up to a selection fixed by `use`. */
+async function connected(ctx: ConsoleContext, fresh: ReadonlySet<string>): Promise<void> {
   if (fresh.size === 0) return;
   await ctx.connect([...fresh], true);
   const up = [...fresh].filter((n) => ctx.fleet.get(n)?.state === "up");
@@ -203,6 +216,31 @@ async function connect(ctx: ConsoleContext, command: LocalCommandOf<"connect">):
   if (up.length > 0 && !ctx.selection.followsConnected) {
     ctx.selection.add(namesTarget(up), ctx.hosts(), ctx.connected());
   }
+}
+
+/**
+ * `connect` over the bus: there are no addresses to dial (agents dial out to
+ * NATS themselves), so it takes names: a host disconnected or forgotten here,
+ * or an agent present on the bus, is taken (back) into the fleet. Anything
+ * else is one line saying so.
+ */
+async function busConnect(ctx: ConsoleContext, command: LocalCommandOf<"connect">): Promise<void> {
+  const bus = ctx.bus!;
+  const fresh = new Set<string>();
+  for (const name of command.addresses) {
+    const known = bus.get(name);
+    if (known?.state === "up") {
+      ctx.out(`Already connected to ${name}`);
+    } else if (known || bus.adopt(name)) {
+      fresh.add(name);
+    } else {
+      ctx.error(
+        `Cannot connect to "${name}" over the bus: no agent of that name is present ` +
+          "(agents dial out to NATS themselves; hosts lists them)",
+      );
+    }
+  }
+  await connected(ctx, fresh);
 }
 
 function showHosts(ctx: ConsoleContext, target: TargetExpr | undefined): void {

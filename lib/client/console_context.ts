@@ -10,7 +10,9 @@
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import type { RemoteCommand, TargetExpr } from "../grammar/command.ts";
 import { compactHosts } from "./hostlist.ts";
-import { Fleet, type HostResult, type RunOptions } from "./fleet.ts";
+import { Fleet as DirectFleet, type HostResult, type RunOptions } from "./fleet.ts";
+import type { Fleet } from "./fleet_api.ts";
+import type { NatsFleet } from "./nats_fleet.ts";
 import type { HostSpec } from "./inventory.ts";
 import type { ClientOptions } from "./options.ts";
 import { addressSpec, HostCredentials } from "./setup.ts";
@@ -50,7 +52,12 @@ export function hostCount(n: number): string {
 export class ConsoleContext {
   readonly opts: ClientOptions;
   readonly env: ConsoleEnv;
+  /** The hosts, however they are reached. */
   readonly fleet: Fleet;
+  /** The same fleet when it is direct connections (`connect ADDR` adds to it), else null. */
+  readonly direct: DirectFleet | null;
+  /** The same fleet when it is the NATS bus, else null. */
+  readonly bus: NatsFleet | null;
   readonly selection: Selection = new Selection();
   readonly credentials: HostCredentials;
   readonly notices: LinkNotices;
@@ -73,13 +80,22 @@ export class ConsoleContext {
   /** Notices held back while `watch` owns the screen. */
   #deferred: string[] | null = null;
 
-  /** A context for `opts` and `env`, with a fleet that reconnects lost hosts by itself. */
-  constructor(opts: ClientOptions, env: ConsoleEnv) {
+  /**
+   * A context for `opts` and `env`: with `bus`, the console works through
+   * that (live) bus fleet; else through direct connections that reconnect lost
+   * hosts by themselves.
+   */
+  constructor(opts: ClientOptions, env: ConsoleEnv, bus: NatsFleet | null = null) {
     this.opts = opts;
     this.env = env;
     this.credentials = new HostCredentials(opts);
     this.notices = new LinkNotices(env.color);
-    this.fleet = new Fleet({ connectTimeoutMs: opts.connectTimeoutMs }, opts.fanout);
+    this.bus = bus;
+    this.direct = bus
+      ? null
+      : new DirectFleet({ connectTimeoutMs: opts.connectTimeoutMs }, opts.fanout);
+    this.fleet = bus ?? this.direct!;
+    if (bus) bus.onBusNotice = (text) => this.notice(text);
     this.fleet.onChange = (link) => {
       this.web?.linkChanged(link);
       const text = this.notices.changed(link.status());

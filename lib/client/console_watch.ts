@@ -8,7 +8,8 @@
  */
 
 import { deadline } from "../async.ts";
-import type { Fleet, HostResult } from "./fleet.ts";
+import type { HostResult } from "./fleet.ts";
+import type { Fleet } from "./fleet_api.ts";
 import { clearBelow, cursorUp, hideCursor, showCursor } from "./views/color.ts";
 import { visibleWidth } from "./views/table.ts";
 import { renderWatch, watchColumns, type WatchRow } from "./views/watch.ts";

@@ -174,6 +174,8 @@ export async function boundedAll<T, R>(
 
 /** Many host links, addressed by name; see the module doc. */
 export class Fleet implements FleetInterface {
+  /** Direct connections, one per server. */
+  readonly transport = "direct" as const;
   #links = new Map<string, HostLink>();
   #timings: Partial<LinkTimings>;
   /** One heartbeat timer for every link (none when heartbeats are off). */

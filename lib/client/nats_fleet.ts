@@ -6,7 +6,15 @@
  * answers on a private reply subject: output chunks in order, then each
  * host's end. A host that is not present is `unreachable`, one that does not
  * answer within the wait is `timeout`, as over direct connections; a reply
- * whose MAC is wrong is dropped, never shown. Client layer.
+ * whose MAC is wrong is dropped, never shown.
+ *
+ * Live (the console), it also follows the agents' heartbeats on their
+ * presence subjects: a host whose announcements stop, or that says it is
+ * leaving, is `lost`; one that announces itself again is `up`. The console's
+ * `disconnect` closes a host on this side only (the agent stays on the bus),
+ * `kill` and `reset` go to the agent (it stops, or reconnects to NATS).
+ * Cancel is one message on the call's own subject for all its hosts. Client
+ * layer.
  * @module
  */
 
@@ -22,22 +30,28 @@ import { ERROR_CODES } from "../protocol/constants.ts";
 import { natsReason } from "../protocol/nats_reason.ts";
 import { natsCredsKind } from "../protocol/nats_url.ts";
 import type { Json, JsonObject, RpcErrorObject } from "../protocol/messages.ts";
-import { BusKey, busNonce } from "../protocol/bus_auth.ts";
+import { BusKey, busNonce, CLOCK_WINDOW_MS } from "../protocol/bus_auth.ts";
 import {
   ACK_METHOD,
+  ANNOUNCE_NONCE,
+  type Announcement,
   CANCEL_METHOD,
+  DEFAULT_HEARTBEAT_MS,
   FleetSubjects,
   FLOW_WINDOW_CHARS,
+  HEARTBEAT_MISSES,
   type Presence,
   PRESENCE_METHOD,
 } from "../protocol/nats_subjects.ts";
+import { isLoopbackHost } from "../protocol/transport.ts";
 import type { RemoteCommand } from "../grammar/command.ts";
 import { toRequest } from "../grammar/params.ts";
 import { REMOTE_SPECS } from "../grammar/remote_table.ts";
 import { CALL_END, MalformedResultError } from "../grammar/result_check.ts";
 import type { RemoteSpec } from "../grammar/spec.ts";
 import type { HostResult, HostStatus, RunOptions } from "./fleet.ts";
-import type { Fleet } from "./fleet_api.ts";
+import type { Fleet, FleetMember } from "./fleet_api.ts";
+import type { LinkSecurity, LinkState, LinkStatus } from "./host_link.ts";
 
 /** How the client signs in to NATS. */
 export type NatsClientAuth =
@@ -71,6 +85,12 @@ export interface NatsFleetOptions {
    * long (default 200 ms).
    */
   quietMs?: number;
+  /**
+   * Follow the agents' heartbeats (the console): hosts become lost and come
+   * back as they do; agents that appear later join the fleet (unless it has
+   * `expected` hosts). Default false (one-shot: the presence query only).
+   */
+  live?: boolean;
 }
 
 /** What a client cannot get past: NATS down, credentials refused. One line, no stack. */
@@ -82,8 +102,18 @@ export class BusUnavailableError extends Error {
   }
 }
 
-/** Lifecycle commands end or restart a server; the bus does not carry them (docs/scale.md). */
-const NOT_ON_BUS = new Set(["disconnect", "reset", "kill"]);
+/** How often a live fleet looks for hosts whose heartbeats stopped. */
+const LAPSE_CHECK_MS = 1_000;
+
+/** How often a cancel is said again while hosts have not answered it (see `run`). */
+const CANCEL_REPEAT_MS = 500;
+
+/** Why an agent left, from its last announcement. */
+const LEAVING_TEXT: Record<NonNullable<Announcement["leaving"]>, string> = {
+  stop: "the agent stopped",
+  kill: "the agent was stopped by rmon kill",
+  reset: "the agent is reconnecting to NATS (rmon reset)",
+};
 
 /** How long a host may take to answer when the caller sets no wait. */
 const DEFAULT_WAIT_MS = 30_000;
@@ -98,44 +128,197 @@ interface Pending {
   /** Output characters taken, and how many of them were acknowledged to the agent. */
   received: number;
   acked: number;
-  stdout: string[];
-  stderr: string[];
+  /** Output kept so far; made at the first chunk (most calls stream none: ten thousand `ram`s). */
+  out: { stdout: string[]; stderr: string[] } | null;
   started: number;
+}
+
+/** One host as a live bus fleet knows it; see {@linkcode FleetMember}. */
+class BusMember implements FleetMember {
+  readonly name: string;
+  groups: readonly string[];
+  state: LinkState = "connecting";
+  since = Date.now();
+  reason: string | null = null;
+  presence: Presence | null = null;
+  #security: LinkSecurity;
+
+  constructor(name: string, groups: readonly string[], security: LinkSecurity) {
+    this.name = name;
+    this.groups = groups;
+    this.#security = security;
+  }
+
+  /** Move to `state`; false when it was there already (nothing to announce). */
+  set(state: LinkState, reason: string | null = null): boolean {
+    if (state === this.state && reason === this.reason) return false;
+    if (state !== this.state) this.since = Date.now();
+    this.state = state;
+    this.reason = reason;
+    return true;
+  }
+
+  status(): LinkStatus {
+    const p = this.presence;
+    return {
+      name: this.name,
+      address: p ? `nats:${p.address}` : this.name,
+      state: this.state,
+      since: this.since,
+      rttMs: null,
+      serverVersion: p?.version ?? null,
+      os: null,
+      readOnly: p?.readOnly ?? false,
+      role: p ? (p.readOnly ? "read-only" : "admin") : null,
+      user: p ? "token" : null,
+      security: p ? this.#security : null,
+      fingerprint: null,
+      reason: this.reason,
+    };
+  }
+}
+
+/** A host heard from lately: what it said, when, and how often it will say it. */
+interface Heard {
+  presence: Presence;
+  at: number;
+  intervalMs: number;
+  /** The time its last announcement carried: an older one is a replay. */
+  ts: number;
 }
 
 /** A fleet reached through NATS; see the module doc. */
 export class NatsFleet implements Fleet {
+  /** Requests over NATS, to agents that dialled out. */
+  readonly transport = "bus" as const;
   #opts: NatsFleetOptions;
   #key: BusKey;
   #subjects: FleetSubjects;
   #nc: NatsConnection | null = null;
-  #present = new Map<string, Presence>();
+  #present = new Map<string, Heard>();
+  #members = new Map<string, BusMember>();
+  /** Hosts removed by `forget`: their announcements no longer add them. */
+  #forgotten = new Set<string>();
   #discovered = false;
+  #lapseTimer: ReturnType<typeof setInterval> | undefined;
+  #security: LinkSecurity;
   /** Replies dropped because their MAC was wrong (or they were not JSON). */
   forgedReplies = 0;
+  /** Called whenever a host's state changes. */
+  onChange: (member: FleetMember) => void = () => {};
+  /** Live only: one line when the client's own NATS connection is lost, and when it is back. */
+  onBusNotice: (text: string) => void = () => {};
 
   /** A fleet, not yet connected. */
   constructor(opts: NatsFleetOptions) {
     this.#opts = opts;
     this.#key = new BusKey(opts.token);
     this.#subjects = new FleetSubjects(opts.fleet);
+    this.#security = opts.caFile !== undefined || opts.servers.some((u) => u.startsWith("tls:"))
+      ? "tls"
+      : opts.servers.every((u) => isLoopbackHost(urlHost(u)))
+      ? "loopback"
+      : "plaintext";
+    for (const h of opts.expected ?? []) {
+      this.#members.set(h.name, new BusMember(h.name, [...h.groups], this.#security));
+    }
   }
 
-  /** The hosts that answered the presence query, by name. */
+  /** The hosts present on the bus (answered the query, or announced themselves lately), by name. */
   get present(): ReadonlyMap<string, Presence> {
-    return this.#present;
+    return new Map([...this.#present].map(([n, h]) => [n, h.presence]));
   }
 
   /** The hosts targets choose among: the expected ones, else those present. */
   hosts(): { name: string; groups: string[] }[] {
-    const expected = this.#opts.expected;
-    if (expected) return expected.map((h) => ({ name: h.name, groups: [...h.groups] }));
-    return [...this.#present.values()].map((p) => ({ name: p.name, groups: p.groups }));
+    return this.links.map((m) => ({ name: m.name, groups: [...m.groups] }));
+  }
+
+  /** Every host of the fleet: the expected ones, else those that announced themselves. */
+  get links(): BusMember[] {
+    return [...this.#members.values()];
+  }
+
+  /** The host named `name`, if any. */
+  get(name: string): BusMember | undefined {
+    return this.#members.get(name);
+  }
+
+  /** Forget a host: not shown, not targeted, its announcements ignored from now on. */
+  remove(name: string): Promise<void> {
+    this.#members.delete(name);
+    this.#forgotten.add(name);
+    return Promise.resolve();
+  }
+
+  /**
+   * A host heard from: it is present; a member comes up (unless closed on
+   * purpose); without expected hosts, a newcomer joins the fleet.
+   */
+  #heard(p: Presence, intervalMs: number, ts: number): void {
+    this.#present.set(p.name, { presence: p, at: Date.now(), intervalMs, ts });
+    let m = this.#members.get(p.name);
+    if (!m) {
+      if (this.#opts.expected || this.#forgotten.has(p.name)) return;
+      m = new BusMember(p.name, p.groups, this.#security);
+      this.#members.set(p.name, m);
+    }
+    m.presence = p;
+    if (!this.#opts.expected) m.groups = p.groups; // the agent says which groups it is in
+    if (m.state !== "closed" && m.set("up")) this.onChange(m);
+  }
+
+  /** A host gone from the bus (left, or its heartbeats stopped): lost, unless closed. */
+  #gone(name: string, why: string): void {
+    this.#present.delete(name);
+    const m = this.#members.get(name);
+    if (m && m.state !== "closed" && m.set("lost", why)) this.onChange(m);
+  }
+
+  /** An announcement on a presence subject: checked (MAC, subject, time) before it counts. */
+  #onAnnouncement(msg: Msg): void {
+    const m = this.#key.openReply(ANNOUNCE_NONCE, msg.subject, msg.data);
+    if (m === null || msg.subject !== this.#subjects.presence(m.host)) {
+      this.forgedReplies++;
+      return;
+    }
+    let a: Partial<Announcement> | null = null;
+    try {
+      a = JSON.parse(m.body);
+    } catch (_err) {
+      a = null; // authentic but not JSON: ignored
+    }
+    const p = parsePresence(JSON.stringify({ result: a?.presence }));
+    const ts = a?.ts;
+    if (p === null || p.name !== m.host || typeof ts !== "number") return;
+    // Out of the clock window, or older than what it said last: a replay, not news.
+    if (Math.abs(Date.now() - ts) > CLOCK_WINDOW_MS) return;
+    const last = this.#present.get(p.name);
+    if (last && ts < last.ts) return;
+    if (a?.leaving) {
+      this.#gone(p.name, LEAVING_TEXT[a.leaving] ?? "the agent left the bus");
+      return;
+    }
+    const interval = typeof a?.intervalMs === "number" && a.intervalMs > 0
+      ? a.intervalMs
+      : DEFAULT_HEARTBEAT_MS;
+    this.#heard(p, interval, ts);
+  }
+
+  /** Hosts whose heartbeats stopped: lost. */
+  #checkLapses(): void {
+    const now = Date.now();
+    for (const [name, h] of this.#present) {
+      const silent = now - h.at;
+      if (silent > h.intervalMs * HEARTBEAT_MISSES + LAPSE_CHECK_MS) {
+        this.#gone(name, `no heartbeat for ${Math.round(silent / 1000)} s`);
+      }
+    }
   }
 
   /** Where a host runs, as its presence said (for the `address` of records). */
   addressOf(name: string): string | undefined {
-    const p = this.#present.get(name);
+    const p = this.#present.get(name)?.presence;
     return p ? `nats:${p.address}` : undefined;
   }
 
@@ -144,14 +327,72 @@ export class NatsFleet implements Fleet {
    * NATS cannot be reached or refuses the credentials.
    */
   async connect(
-    _names?: readonly string[],
+    names?: readonly string[],
     onProgress?: (done: number, total: number) => void,
     signal?: AbortSignal,
   ): Promise<void> {
-    if (this.#nc === null) this.#nc = await this.#dial();
-    if (signal?.aborted || this.#discovered) return;
-    await this.#discover(onProgress, signal);
-    this.#discovered = true;
+    if (this.#nc === null) {
+      this.#nc = await this.#dial();
+      if (this.#opts.live) {
+        // Subscribed before the query, so no announcement falls between the two.
+        this.#nc.subscribe(this.#subjects.presenceAll, {
+          callback: (err, msg) => err ? undefined : this.#onAnnouncement(msg),
+        });
+        this.#lapseTimer = setInterval(() => this.#checkLapses(), LAPSE_CHECK_MS);
+        this.#watchBus(this.#nc);
+      }
+    }
+    if (signal?.aborted) return;
+    if (!this.#discovered) {
+      await this.#discover(onProgress, signal);
+      this.#discovered = true;
+    }
+    // The hosts asked for are up if present, lost if not (a closed one is opened again).
+    const chosen = names ?? [...this.#members.keys()];
+    for (const name of chosen) {
+      this.#forgotten.delete(name);
+      const m = this.#members.get(name);
+      if (!m) continue;
+      const here = this.#present.get(name);
+      if (here) m.presence = here.presence;
+      if (here) m.set("up");
+      else m.set("lost", "not present on the bus");
+      // Said even when unchanged: whoever listens now learns each host's state (the console
+      // connects after the first query, and must know who was up to say "back" later).
+      this.onChange(m);
+    }
+  }
+
+  /**
+   * Say when our own NATS connection drops and comes back (the NATS client
+   * reconnects by itself, to any server of the cluster it has learnt of);
+   * meanwhile hosts go lost as their heartbeats stop arriving, and come back
+   * with them.
+   */
+  async #watchBus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect") {
+        this.onBusNotice(`Lost the connection to NATS (${s.server}); reconnecting`);
+      } else if (s.type === "reconnect") {
+        this.onBusNotice(`Reconnected to NATS (${s.server})`);
+      }
+    }
+  }
+
+  /** Whether `name` is a host of this fleet, or could be one (present, or forgotten). */
+  knows(name: string): boolean {
+    return this.#members.has(name) || this.#present.has(name);
+  }
+
+  /** Take a forgotten or newly present host (by name) back into the fleet; false if unknown. */
+  adopt(name: string): boolean {
+    if (this.#members.has(name)) return true;
+    const here = this.#present.get(name);
+    if (!here) return false;
+    this.#forgotten.delete(name);
+    const m = new BusMember(name, here.presence.groups, this.#security);
+    this.#members.set(name, m);
+    return true;
   }
 
   async #dial(): Promise<NatsConnection> {
@@ -207,7 +448,7 @@ export class NatsFleet implements Fleet {
         if (m.kind !== "end") return;
         const p = parsePresence(m.body);
         if (p === null || p.name !== m.host) return;
-        this.#present.set(p.name, p);
+        this.#heard(p, p.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, 0);
         if (want) {
           if (want.has(p.name)) {
             seen++;
@@ -263,9 +504,14 @@ export class NatsFleet implements Fleet {
     const results = new Map<string, HostResult>();
     const settle = (r: HostResult) => {
       if (results.has(r.host)) return;
-      const present = this.#present.get(r.host);
+      const present = this.#present.get(r.host)?.presence;
       // The role a direct connection reports: the token is admin unless the agent is read-only.
       if (present && r.status !== "unreachable") r.role = present.readOnly ? "read-only" : "admin";
+      if (r.status === "ok" && cmd.kind === "kill") {
+        // Stopped on purpose, as a killed direct link is closed: not a host that was lost.
+        const m = this.#members.get(r.host);
+        if (m?.set("closed", "stopped by rmon kill")) this.onChange(m);
+      }
       results.set(r.host, r);
       pending.delete(r.host);
       opts.onResult?.(r);
@@ -285,10 +531,18 @@ export class NatsFleet implements Fleet {
     const sendTo: string[] = [];
     for (const name of names) {
       const base = { host: name, durationMs: 0 };
-      if (nc === null || nc.isClosed()) {
+      const member = this.#members.get(name);
+      if (cmd.kind === "disconnect" && member && member.state !== "closed") {
+        // The console's own: the host is left out from now on; the agent stays on the bus.
+        if (member.set("closed", "disconnected")) this.onChange(member);
+        settle({ ...base, status: "ok", data: { ok: true } });
+      } else if (member?.state === "closed") {
+        // Closed on purpose (disconnect, kill): not a host that cannot be reached.
+        settle({ ...base, status: "error", error: "disconnected" });
+      } else if (nc === null || nc.isClosed()) {
         settle({ ...base, status: "unreachable", error: "not connected to NATS" });
-      } else if (NOT_ON_BUS.has(cmd.kind)) {
-        settle({ ...base, status: "error", error: `"${cmd.kind}" is not available over the bus` });
+      } else if (cmd.kind === "disconnect") {
+        settle({ ...base, status: "ok", data: { ok: true } });
       } else if (signal?.aborted) {
         settle({ ...base, status: "cancelled", error: `${why} before the command was sent` });
       } else if (!this.#present.has(name)) {
@@ -309,8 +563,7 @@ export class NatsFleet implements Fleet {
           seq: 0,
           received: 0,
           acked: 0,
-          stdout: [],
-          stderr: [],
+          out: null,
           started: now,
         });
       }
@@ -343,7 +596,7 @@ export class NatsFleet implements Fleet {
       if (m.kind === "out") {
         const o = body as { stream?: unknown; data?: unknown } | null;
         if ((o?.stream === "stdout" || o?.stream === "stderr") && typeof o.data === "string") {
-          if (collect) p[o.stream].push(o.data);
+          if (collect) (p.out ??= { stdout: [], stderr: [] })[o.stream].push(o.data);
           if (!opts.stopWaiting?.aborted) opts.onOutput?.(m.host, o.stream, o.data);
           // Taken: let the agent send more once half its window is used (flow control).
           p.received += o.data.length;
@@ -377,17 +630,20 @@ export class NatsFleet implements Fleet {
       }
     }, waitMs);
     let grace: ReturnType<typeof setTimeout> | undefined;
-    const onCancel = () => {
-      // Each host kills the command and answers `cancelled`; hosts that say nothing are cancelled here.
-      for (const [host, p] of pending) {
-        this.#publish(
-          this.#subjects.ctl(host),
-          CANCEL_METHOD,
-          { call: p.nonce },
-          reply,
-          busNonce(),
-        );
+    let repeat: ReturnType<typeof setInterval> | undefined;
+    const sayCancel = () => {
+      // One message per request, on its call's own subject: every host it went to hears it.
+      const calls = new Set([...pending.values()].map((p) => p.nonce));
+      for (const call of calls) {
+        this.#publish(this.#subjects.call(call), CANCEL_METHOD, { call }, reply, busNonce());
       }
+    };
+    const onCancel = () => {
+      // Each host kills the command and answers `cancelled`; hosts that say nothing are cancelled
+      // here. Said again until then: an agent that has only just taken the request may not
+      // have its call's subscription through the cluster yet.
+      sayCancel();
+      repeat = setInterval(sayCancel, CANCEL_REPEAT_MS);
       grace = setTimeout(() => {
         for (const [host, p] of pending) {
           settle({
@@ -435,6 +691,7 @@ export class NatsFleet implements Fleet {
     } finally {
       clearTimeout(timer);
       clearTimeout(grace);
+      clearInterval(repeat);
       signal?.removeEventListener("abort", onCancel);
       opts.stopWaiting?.removeEventListener("abort", onStop);
       sub.unsubscribe();
@@ -450,9 +707,11 @@ export class NatsFleet implements Fleet {
   #route(hosts: readonly string[]): Map<string, string[]> {
     const chosen = new Set(hosts);
     if (chosen.size === this.#present.size) return new Map([[this.#subjects.all, [...hosts]]]);
-    const groups = new Set(hosts.flatMap((h) => this.#present.get(h)?.groups ?? []));
+    const groups = new Set(hosts.flatMap((h) => this.#present.get(h)?.presence.groups ?? []));
     for (const g of groups) {
-      const members = [...this.#present.values()].filter((p) => p.groups.includes(g));
+      const members = [...this.#present.values()].map((h) => h.presence).filter((p) =>
+        p.groups.includes(g)
+      );
       if (members.length === chosen.size && members.every((p) => chosen.has(p.name))) {
         return new Map([[this.#subjects.group(g), [...hosts]]]);
       }
@@ -462,6 +721,7 @@ export class NatsFleet implements Fleet {
 
   /** Close the NATS connection. */
   async close(): Promise<void> {
+    clearInterval(this.#lapseTimer);
     const nc = this.#nc;
     this.#nc = null;
     if (nc && !nc.isClosed()) await nc.close();
@@ -480,7 +740,7 @@ function parseJson(data: Uint8Array): unknown {
 const decoder = new TextDecoder();
 
 function outputOf(p: Pending, keep: boolean): { stdout?: string; stderr?: string } {
-  return keep ? { stdout: p.stdout.join(""), stderr: p.stderr.join("") } : {};
+  return keep ? { stdout: p.out?.stdout.join("") ?? "", stderr: p.out?.stderr.join("") ?? "" } : {};
 }
 
 /** A host's end message as the same `HostResult` a direct connection gives. */
@@ -559,6 +819,7 @@ function parsePresence(text: string): Presence | null {
     return null; // not JSON: not a presence
   }
   const p = (b as { result?: unknown } | null)?.result as Partial<Presence> | undefined;
+  const beat = p?.heartbeatMs;
   if (
     !p || typeof p.name !== "string" || !Array.isArray(p.groups) ||
     !p.groups.every((g) => typeof g === "string") || typeof p.version !== "string" ||
@@ -570,7 +831,17 @@ function parsePresence(text: string): Presence | null {
     version: p.version,
     address: p.address,
     readOnly: p.readOnly === true,
+    ...(typeof beat === "number" && beat > 0 ? { heartbeatMs: beat } : {}),
   };
+}
+
+/** The host part of a NATS URL (for telling loopback from the network). */
+function urlHost(url: string): string {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, "");
+  } catch (_err) {
+    return ""; // checked when the options were read; unknown counts as not loopback
+  }
 }
 
 /** Why a run was cancelled, as its results say it. */

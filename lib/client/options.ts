@@ -374,11 +374,6 @@ export function parseClientArgs(argv: string[]): ClientOptions {
   if (v["nats-creds"] !== undefined && v["nats-token-file"] !== undefined) {
     throw new UsageError("Invalid arguments: --nats-creds and --nats-token-file conflict");
   }
-  if (nats.length > 0 && command === null) {
-    throw new UsageError(
-      "Invalid arguments: --nats works in one-shot mode (-- COMMAND) only, for now",
-    );
-  }
   return {
     addresses,
     hostFiles,

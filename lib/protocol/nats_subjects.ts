@@ -1,8 +1,9 @@
 /**
  * The NATS subjects of rmon's message-bus mode, versioned under one prefix
  * per fleet: `rmon.v1.<fleet>.host.<name>`, `….group.<g>`, `….all` (requests),
- * `….ctl.<name>` (cancel of a running call), `….reply.<id>` (answers to one
- * requester). Names become single subject tokens: characters outside
+ * `….ctl.<name>` (flow-control acks to one host), `….call.<nonce>` (cancel of
+ * one call, on every host it went to), `….presence.<name>` (an agent's
+ * heartbeats), `….reply.<id>` (answers to one requester). Names become single subject tokens: characters outside
  * `[A-Za-z0-9_-]` are written `%XX` (UTF-8), so `web1.example.com` cannot split
  * into several tokens or match a wildcard. Protocol layer; pure.
  * @module
@@ -58,9 +59,27 @@ export class FleetSubjects {
     return `${this.prefix}.all`;
   }
 
-  /** Control messages (cancel) for calls running on one host. */
+  /** Control messages (flow-control acks) for calls running on one host. */
   ctl(name: string): string {
     return `${this.prefix}.ctl.${subjectToken(name)}`;
+  }
+
+  /**
+   * The cancel subject of one call (its request's nonce): one message reaches
+   * every host the request went to, however many that is.
+   */
+  call(nonce: string): string {
+    return `${this.prefix}.call.${subjectToken(nonce)}`;
+  }
+
+  /** Where the agent called `name` announces itself (heartbeats, and its leaving). */
+  presence(name: string): string {
+    return `${this.prefix}.presence.${subjectToken(name)}`;
+  }
+
+  /** Every agent's announcements (a subscription's wildcard). */
+  get presenceAll(): string {
+    return `${this.prefix}.presence.*`;
   }
 
   /** A requester's private reply subject; `id` is a random token. */
@@ -78,7 +97,7 @@ export class FleetSubjects {
 /** The method a requester asks every agent on `….all` to announce itself with. */
 export const PRESENCE_METHOD = "presence";
 
-/** The method on `….ctl.<name>` that cancels a running call (params `{call: <nonce>}`). */
+/** The method on `….call.<nonce>` that cancels that call (params `{call: <nonce>}`). */
 export const CANCEL_METHOD = "cancel";
 
 /**
@@ -105,4 +124,34 @@ export interface Presence {
   address: string;
   /** Whether it refuses exec (`--read-only`). */
   readOnly: boolean;
+  /** Its heartbeat interval, ms (absent: {@linkcode DEFAULT_HEARTBEAT_MS}). */
+  heartbeatMs?: number;
+}
+
+/**
+ * How often an agent announces itself on `….presence.<name>` by default. The
+ * client takes a host for gone after {@linkcode HEARTBEAT_MISSES} announcements
+ * missed (each announcement says its own interval).
+ */
+export const DEFAULT_HEARTBEAT_MS = 5_000;
+
+/** Announcements a host may miss before the client counts it lost. */
+export const HEARTBEAT_MISSES = 3;
+
+/**
+ * The MAC "nonce" of announcements: they answer no request, so the subject
+ * they are published on and the time they carry are what bind them (see
+ * docs/protocol.md §12).
+ */
+export const ANNOUNCE_NONCE = "announce";
+
+/** An agent's announcement: who it is, when it said so, and when it will say it again. */
+export interface Announcement {
+  presence: Presence;
+  /** When it was sent (ms since the epoch): outside the clock window it is refused. */
+  ts: number;
+  /** The agent's heartbeat interval, ms. */
+  intervalMs: number;
+  /** Set on the last announcement of an agent that is stopping or leaving the bus. */
+  leaving?: "stop" | "kill" | "reset";
 }

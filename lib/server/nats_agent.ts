@@ -5,8 +5,12 @@
  * checks every request end to end (bus_auth.ts: MAC, clock window, nonce
  * never seen), runs it with the same handlers as a direct connection
  * (handlers.ts), and answers with MACed messages on the requester's reply
- * subject: output chunks in order, then the end. Many agents can share one
- * process (the benchmarks run thousands). Server layer.
+ * subject: output chunks in order, then the end. It announces itself on its
+ * presence subject at start, every heartbeat interval, after a reconnect and
+ * when it leaves; a streamed call (exec, ping) listens on its own call
+ * subject for a cancel. Over the bus, `kill` stops the agent and `reset`
+ * reconnects it to NATS (`disconnect` is the console's own business). Many
+ * agents can share one process (the benchmarks run thousands). Server layer.
  *
  * Imported by full `npm:` specifier: the compiled server is built with
  * `--no-config`, so no import map is there to resolve a bare name.
@@ -33,7 +37,10 @@ import {
 } from "../protocol/bus_auth.ts";
 import {
   ACK_METHOD,
+  ANNOUNCE_NONCE,
+  type Announcement,
   CANCEL_METHOD,
+  DEFAULT_HEARTBEAT_MS,
   FleetSubjects,
   FLOW_WINDOW_CHARS,
   type Presence,
@@ -83,10 +90,18 @@ export interface NatsAgentOptions {
   /** First reconnect delay, doubled per failure up to `backoffMaxMs` (default 250 / 10000). */
   backoffMinMs?: number;
   backoffMaxMs?: number;
+  /** How often it announces itself (default {@linkcode DEFAULT_HEARTBEAT_MS}). */
+  heartbeatMs?: number;
 }
 
-/** The methods that end or restart a server: not offered over the bus (see docs/scale.md). */
-const LIFECYCLE = new Set(["disconnect", "reset", "kill"]);
+/**
+ * `disconnect` ends a direct connection; over the bus there is none to end
+ * (the console leaves the host out on its side), so an agent refuses it.
+ */
+const CONSOLE_ONLY = new Set(["disconnect"]);
+
+/** Streamed calls: long enough to be worth a cancel subscription of their own. */
+const STREAMED = new Set(["exec", "ping"]);
 
 /** One agent identity on the bus; see the module doc. */
 export class NatsAgent {
@@ -96,9 +111,14 @@ export class NatsAgent {
   #guard: RequestGuard;
   #nc: NatsConnection | null = null;
   #calls = new Map<string, RunningCall>();
-  #running = new Set<Promise<void>>();
+  #running = new Set<Promise<unknown>>();
   #failures = 0;
   #stopping = new AbortController();
+  #heartbeat: ReturnType<typeof setTimeout> | undefined;
+  #announced = 0;
+  #killed = () => {};
+  /** Resolves when a `kill` over the bus asked this agent to stop (its answer is out). */
+  readonly killed: Promise<void> = new Promise((resolve) => this.#killed = resolve);
 
   /** An agent, not yet connected. */
   constructor(opts: NatsAgentOptions) {
@@ -151,7 +171,44 @@ export class NatsAgent {
     for (const g of this.#opts.groups) on(this.#subjects.group(g));
     on(this.#subjects.ctl(this.name));
     await nc.flush(); // subscriptions are in place on the server before we say we are up
+    this.#announce();
     return true;
+  }
+
+  /** This agent as it announces itself. */
+  #presence(): Presence {
+    return {
+      name: this.name,
+      groups: [...this.#opts.groups],
+      version: RMON_VERSION,
+      address: this.#opts.address ?? Deno.hostname(),
+      readOnly: this.#opts.readOnly,
+      heartbeatMs: this.#opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    };
+  }
+
+  /**
+   * Announce this agent on its presence subject, and again after one interval
+   * (with jitter, so a fleet started at once does not beat in step); with
+   * `leaving`, the last announcement: no more follow.
+   */
+  #announce(leaving?: Announcement["leaving"]): void {
+    clearTimeout(this.#heartbeat);
+    const intervalMs = this.#opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    const a: Announcement = {
+      presence: this.#presence(),
+      ts: Date.now(),
+      intervalMs,
+      ...(leaving ? { leaving } : {}),
+    };
+    const subject = this.#subjects.presence(this.name);
+    const m = { host: this.name, seq: this.#announced++, kind: "end" as const };
+    this.publish(
+      subject,
+      this.key.signReply(ANNOUNCE_NONCE, subject, { ...m, body: JSON.stringify(a) }),
+    );
+    if (leaving || this.#stopping.signal.aborted) return;
+    this.#heartbeat = setTimeout(() => this.#announce(), intervalMs * (0.9 + Math.random() * 0.1));
   }
 
   /** The next reconnect delay: doubling from the minimum to the maximum, with jitter. */
@@ -190,6 +247,7 @@ export class NatsAgent {
         case "reconnect":
           this.#failures = 0;
           log.info(`${this.name}: reconnected to NATS server ${s.server}`);
+          this.#announce(); // back at once, not at the next beat
           break;
         case "error":
           log.warnLimited("nats", `${this.name}: NATS: ${natsReason(s.error)}; retrying`);
@@ -224,17 +282,27 @@ export class NatsAgent {
       );
       return;
     }
-    if (msg.subject === this.#subjects.ctl(this.name)) {
-      this.#control(req);
+    if (msg.subject === this.#subjects.ctl(this.name) || msg.subject.startsWith(this.#callHead)) {
+      this.#control(req, msg.subject);
       return;
     }
     const work = this.#call(req);
     this.#running.add(work);
-    work.finally(() => this.#running.delete(work));
+    // A kill or reset acts once its call is over (and out of #running, which they wait for).
+    work.finally(() => this.#running.delete(work)).then((action) => this.#lifecycle(action));
   }
 
-  /** A control message: cancel a running call, or let its output flow on. */
-  #control(req: SignedRequest): void {
+  /** The head of every call subject (`….call.`). */
+  get #callHead(): string {
+    return `${this.#subjects.prefix}.call.`;
+  }
+
+  /**
+   * A control message: a cancel on a call's own subject, or an ack (let the
+   * output flow on) on this agent's ctl subject. Each only on its own subject:
+   * a MAC covers the subject, so neither can be moved to the other.
+   */
+  #control(req: SignedRequest, subject: string): void {
     let params: { call?: unknown; bytes?: unknown } | null;
     try {
       params = JSON.parse(req.params);
@@ -243,22 +311,19 @@ export class NatsAgent {
     }
     const call = typeof params?.call === "string" ? this.#calls.get(params.call) : undefined;
     if (!call) return;
-    if (req.method === CANCEL_METHOD) call.ac.abort();
-    if (req.method === ACK_METHOD && typeof params?.bytes === "number") call.ack(params.bytes);
+    const onCall = subject === this.#subjects.call(params!.call as string);
+    if (req.method === CANCEL_METHOD && onCall) call.ac.abort();
+    if (req.method === ACK_METHOD && !onCall && typeof params?.bytes === "number") {
+      call.ack(params.bytes);
+    }
   }
 
-  async #call(req: SignedRequest): Promise<void> {
+  /** Run one request; the lifecycle action it asked for, if any, to take after its answer. */
+  async #call(req: SignedRequest): Promise<"reset" | "kill" | null> {
     const answer = new Answer(this, req);
     if (req.method === PRESENCE_METHOD) {
-      const presence: Presence = {
-        name: this.name,
-        groups: [...this.#opts.groups],
-        version: RMON_VERSION,
-        address: this.#opts.address ?? Deno.hostname(),
-        readOnly: this.#opts.readOnly,
-      };
-      answer.end({ result: presence as unknown as Json });
-      return;
+      answer.end({ result: this.#presence() as unknown as Json });
+      return null;
     }
     if (this.#calls.size >= LIMITS.callsPerConnection) {
       answer.end({
@@ -267,14 +332,28 @@ export class NatsAgent {
           message: `Too many calls in flight (limit ${LIMITS.callsPerConnection})`,
         },
       });
-      return;
+      return null;
     }
     const call = new RunningCall();
     const ac = call.ac;
     this.#calls.set(req.nonce, call);
     const started = performance.now();
+    const after: ("disconnect" | "reset" | "kill")[] = [];
+    // A streamed call hears its cancel on its own subject (one message for all its hosts).
+    const cancels = STREAMED.has(req.method)
+      ? this.#nc?.subscribe(this.#subjects.call(req.nonce), {
+        callback: (err, msg) => err ? undefined : this.#onRequest(msg),
+      })
+      : undefined;
     try {
-      if (!isCommandMethod(req.method) || LIFECYCLE.has(req.method)) {
+      if (CONSOLE_ONLY.has(req.method)) {
+        throw new RemoteError({
+          code: ERROR_CODES.methodNotFound,
+          message:
+            `"${req.method}" is the console's own over the bus: the agent has no connection to end`,
+        });
+      }
+      if (!isCommandMethod(req.method)) {
         throw new RemoteError({
           code: ERROR_CODES.methodNotFound,
           message: `Method not found over the bus: "${req.method.slice(0, 64)}"`,
@@ -304,7 +383,7 @@ export class NatsAgent {
         maxUploadBytes: 0,
         stream: NO_STREAM,
         execEnv: this.#opts.execEnv,
-        after: () => {},
+        after: (action) => after.push(action),
       };
       answer.end({ result: await dispatch(cmd.kind, cmd, ctx) as Json });
       this.#opts.log.info(
@@ -318,7 +397,38 @@ export class NatsAgent {
       this.#opts.log.info(`${this.name} bus ${req.method}: ${error.message}`);
     } finally {
       this.#calls.delete(req.nonce);
+      cancels?.unsubscribe();
     }
+    return after.includes("kill") ? "kill" : after.includes("reset") ? "reset" : null;
+  }
+
+  /** After a call's answer, as a direct server does: the requester learns it was done first. */
+  async #lifecycle(action: "reset" | "kill" | null): Promise<void> {
+    if (action === "kill") {
+      this.#opts.log.warn(`${this.name}: stopping: asked by rmon kill over the bus`);
+      await this.stop("kill");
+      this.#killed();
+    } else if (action === "reset" && !this.#stopping.signal.aborted) {
+      this.#opts.log.warn(`${this.name}: reconnecting to NATS: asked by rmon reset over the bus`);
+      await this.#reset();
+    }
+  }
+
+  /**
+   * `reset` over the bus: cancel every call, leave NATS and dial it again, as
+   * a reset direct server drops its connections. The agent's name, groups and
+   * subscriptions are the same afterwards.
+   */
+  async #reset(): Promise<void> {
+    this.#announce("reset");
+    for (const call of this.#calls.values()) call.ac.abort();
+    await Promise.allSettled([...this.#running]);
+    const nc = this.#nc;
+    this.#nc = null;
+    if (nc && !nc.isClosed()) {
+      await nc.drain().catch((err) => this.#opts.log.warn(`${this.name}: ${describeError(err)}`));
+    }
+    if (!this.#stopping.signal.aborted) await this.start();
   }
 
   /** Publish a signed reply message (nothing when not connected: the client times out). */
@@ -332,9 +442,15 @@ export class NatsAgent {
     return this.#opts.key;
   }
 
-  /** Stop: cancel running calls (their children are killed), flush the answers, close. */
-  async stop(): Promise<void> {
+  /**
+   * Stop: cancel running calls (their children are killed), flush the answers,
+   * say it is leaving (`why`: a signal or `stop()`, or rmon kill), close.
+   */
+  async stop(why: "stop" | "kill" = "stop"): Promise<void> {
+    if (this.#stopping.signal.aborted) return;
+    this.#announce(why);
     this.#stopping.abort();
+    clearTimeout(this.#heartbeat);
     for (const call of this.#calls.values()) call.ac.abort();
     await Promise.allSettled([...this.#running]);
     const nc = this.#nc;

@@ -74,6 +74,7 @@ export async function startBusAgent(
     readOnly: opts.readOnly,
     maxOutputBytes: opts.maxOutputBytes,
     execEnv: opts.execEnv,
+    heartbeatMs: opts.natsHeartbeatMs,
   });
   return { agent, name, fleet, connected: agent.start() };
 }

@@ -7,6 +7,7 @@
 import { parseByteSize } from "../byte_size.ts";
 import { describeError } from "../protocol/errors.ts";
 import { natsUrlProblem } from "../protocol/nats_url.ts";
+import { DEFAULT_HEARTBEAT_MS, HEARTBEAT_MISSES } from "../protocol/nats_subjects.ts";
 import { UsageError } from "../usage.ts";
 import {
   DEFAULT_HOST,
@@ -77,6 +78,8 @@ export interface ServerOptions {
   groups: string[];
   /** `--fleet NAME`: the fleet's subject prefix (default `default`). */
   fleet?: string;
+  /** `--nats-heartbeat`: how often the agent announces itself on the bus, ms. */
+  natsHeartbeatMs: number;
   /** Whether to listen for direct connections: always, unless `--nats` without `--port`/`--host`. */
   listen: boolean;
   help: boolean;
@@ -145,6 +148,10 @@ Options:
   --name NAME          this agent's name on the bus (default: the host name)
   --groups G1,G2       the groups this agent answers for on the bus
   --fleet NAME         the fleet's subject prefix rmon.v1.NAME (default "default")
+  --nats-heartbeat S   announce this agent on the bus every S (default ${
+  DEFAULT_HEARTBEAT_MS / 1000
+} s);
+                       consoles count it lost after ${HEARTBEAT_MISSES} missed beats
   --gen-token FILE     write a fresh 256-bit token to FILE (0600, never
                        overwriting) and exit: one token for a whole fleet
   --quiet              log warnings only
@@ -279,6 +286,7 @@ const OPTIONS: ReadonlyMap<string, "string" | "strings" | "boolean"> = new Map([
   ["name", "string"],
   ["groups", "string"],
   ["fleet", "string"],
+  ["nats-heartbeat", "string"],
   ["quiet", "boolean"],
   ["verbose", "boolean"],
   ["help", "boolean"],
@@ -405,7 +413,15 @@ export function parseServerArgs(args: string[]): ServerOptions {
     const problem = natsUrlProblem(url);
     if (problem !== null) throw new UsageError(`Invalid --nats: ${problem}`);
   }
-  const busOnly = ["nats-creds", "nats-token-file", "nats-ca", "name", "groups", "fleet"];
+  const busOnly = [
+    "nats-creds",
+    "nats-token-file",
+    "nats-ca",
+    "name",
+    "groups",
+    "fleet",
+    "nats-heartbeat",
+  ];
   const stray = busOnly.find((o) => given.has(o));
   if (nats.length === 0 && stray !== undefined) {
     throw new UsageError(`Invalid arguments: --${stray} needs --nats`);
@@ -466,6 +482,7 @@ export function parseServerArgs(args: string[]): ServerOptions {
     name: str("name"),
     groups,
     fleet: str("fleet"),
+    natsHeartbeatMs: durationOption("nats-heartbeat", str("nats-heartbeat"), DEFAULT_HEARTBEAT_MS),
     listen: nats.length === 0 || v.port !== undefined || v.host !== undefined,
     help: v.help ?? false,
     version: v.version ?? false,

@@ -8,8 +8,9 @@
  */
 
 import { deadline } from "../../async.ts";
-import type { Fleet, HostResult } from "../fleet.ts";
-import type { HostLink } from "../host_link.ts";
+import type { HostResult } from "../fleet.ts";
+import type { Fleet } from "../fleet_api.ts";
+import type { FleetMember } from "../fleet_api.ts";
 import type { CpuInfo, DiskInfo, FullInfo, RamInfo } from "../../protocol/messages.ts";
 import { formatDuration } from "../views/format.ts";
 import { rootDisk } from "../views/metrics.ts";
@@ -123,7 +124,7 @@ export class FleetMonitor {
   }
 
   /** A link changed state: note it, and tell listeners when a host was lost or came back. */
-  linkChanged(link: HostLink): void {
+  linkChanged(link: FleetMember): void {
     const status = link.status();
     const name = link.name;
     if (status.state === "connecting") return;
@@ -186,7 +187,7 @@ export class FleetMonitor {
     return this.#latest.get(host)?.info ?? null;
   }
 
-  #row(link: HostLink): HostRow {
+  #row(link: FleetMember): HostRow {
     const s = link.status();
     const latest = this.#latest.get(link.name);
     const up = s.state === "up";

@@ -12,7 +12,8 @@
 import { isRemote, type RemoteCommand, type TargetExpr } from "../../grammar/command.ts";
 import { formatHelp } from "../../grammar/help.ts";
 import { CommandSyntaxError, parseLine, parseTarget } from "../../grammar/parse_line.ts";
-import type { Fleet, HostResult } from "../fleet.ts";
+import type { HostResult } from "../fleet.ts";
+import type { Fleet } from "../fleet_api.ts";
 import { compactHosts } from "../hostlist.ts";
 import { needsConfirmation } from "../confirm.ts";
 import { resolveTargets } from "../targets.ts";

@@ -14,7 +14,8 @@ import { EXIT_CODES, UsageError } from "../../usage.ts";
 import { loadServerIdentity } from "../../server/tls_cert.ts";
 import { Fleet } from "../fleet.ts";
 import { addHosts, collectHosts, HostCredentials } from "../setup.ts";
-import type { HostLink } from "../host_link.ts";
+import { busSettings, openBusFleet } from "../bus_setup.ts";
+import type { Fleet as AnyFleet, FleetMember } from "../fleet_api.ts";
 import { isLoopbackHost } from "../../protocol/transport.ts";
 import { DEFAULT_MONITOR, FleetMonitor } from "./monitor.ts";
 import {
@@ -64,9 +65,21 @@ export async function serveWeb(
   stop: Promise<unknown>,
 ): Promise<number> {
   const c = opts.client;
-  const book = await collectHosts(c);
-  const fleet = new Fleet({ connectTimeoutMs: c.connectTimeoutMs }, c.fanout);
-  await addHosts(fleet, book.hosts, new HostCredentials(c));
+  // Over the bus (--nats, inventory [nats]) the hosts are the expected or present agents.
+  const bus = await busSettings(c);
+  let fleet: AnyFleet;
+  let count: number;
+  if (bus !== null) {
+    const natsFleet = await openBusFleet(c, bus, { live: true });
+    fleet = natsFleet;
+    count = natsFleet.links.length;
+  } else {
+    const book = await collectHosts(c);
+    const direct = new Fleet({ connectTimeoutMs: c.connectTimeoutMs }, c.fanout);
+    await addHosts(direct, book.hosts, new HostCredentials(c));
+    fleet = direct;
+    count = book.hosts.length;
+  }
   const monitor = new FleetMonitor(
     fleet,
     { intervalMs: opts.intervalMs, historyMs: opts.historyMs },
@@ -95,7 +108,7 @@ export async function serveWeb(
     );
   }
   try {
-    const hosts = book.hosts.length === 1 ? "1 host" : `${book.hosts.length} hosts`;
+    const hosts = count === 1 ? "1 host" : `${count} hosts`;
     const ro = opts.readOnly ? " (read-only)" : "";
     io.out(`rmon web: ${hosts}${ro} at ${server.url}\n`);
     if (tls) io.out(`rmon web: certificate fingerprint ${formatFingerprint(tls.fingerprint)}\n`);
@@ -138,7 +151,7 @@ export interface ConsoleWeb {
   /** A fresh one-time start address (the previous one stops working). */
   renew(): string;
   /** The console's fleet changed a link's state: pass it to the page's notices. */
-  linkChanged(link: HostLink): void;
+  linkChanged(link: FleetMember): void;
   /** Stop serving (pages disconnected, their commands cancelled). */
   close(): Promise<void>;
 }
@@ -149,7 +162,7 @@ export interface ConsoleWeb {
  * with its HTTPS options. Throws `UsageError` for a bad or busy address.
  */
 export async function startConsoleWeb(
-  fleet: Fleet,
+  fleet: AnyFleet,
   opts: {
     listen?: string;
     readOnly: boolean;

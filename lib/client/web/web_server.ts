@@ -10,7 +10,7 @@
 
 import { describeError } from "../../protocol/errors.ts";
 import type { Endpoint } from "../../protocol/transport.ts";
-import type { Fleet } from "../fleet.ts";
+import type { Fleet } from "../fleet_api.ts";
 import { ASSETS } from "./assets.ts";
 import type { MonitorView } from "./monitor.ts";
 import { resolveTargets } from "../targets.ts";
