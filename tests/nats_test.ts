@@ -473,6 +473,18 @@ Deno.test({
         await eventually(() => /lost NATS server/.test(agent.stderr()), 10_000),
         agent.stderr(),
       );
+      // NATS down: each named host still gets its record, as a dead direct host does.
+      const down = await bus(solo.url, [
+        "--wait",
+        "2",
+        "phoenix",
+        "other",
+        "--",
+        "@phoenix uptime",
+      ]);
+      assert.equal(down.code, EXIT_CODES.unreachable, down.stderr);
+      assert.deepEqual(statuses(down.stdout), { phoenix: "unreachable" });
+      assert.equal(down.stderr.trim().split("\n").length, 1, down.stderr);
       await using again = await startNats({ port });
       assert.ok(
         await eventually(() => /reconnected to NATS server/.test(agent.stderr()), 20_000),

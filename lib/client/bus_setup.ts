@@ -57,10 +57,10 @@ export async function openBusFleet(
   how: { live?: boolean } = {},
 ): Promise<NatsFleet> {
   let fleet: NatsFleet;
+  let expected: { name: string; groups: string[] }[] | null = null;
   try {
     const source = fallbackTokenSource(opts);
     const token = checkToken(resolveToken({ kind: "default" }, source), describeSource(opts));
-    let expected = null;
     if (opts.inventory !== undefined) {
       expected = (await loadInventoryFile(opts.inventory)).hosts.map((h) => ({
         name: h.name,
@@ -92,12 +92,31 @@ export async function openBusFleet(
     await fleet.connect();
   } catch (err) {
     await fleet.close();
-    if (err instanceof BusUnavailableError) {
-      throw new UsageError(err.message, EXIT_CODES.unreachable, { cause: err });
-    }
+    if (err instanceof BusUnavailableError) throw new BusDownError(err.message, expected, err);
     throw err;
   }
   return fleet;
+}
+
+/**
+ * NATS could not be reached or refused the client: one line and exit 3, and
+ * the hosts the run expected (the inventory's, the named ones; null when any
+ * present agent would have done), so `--json` can still give each its record.
+ */
+export class BusDownError extends UsageError {
+  /** The hosts that were expected to answer, with their groups. */
+  readonly expected: readonly { name: string; groups: readonly string[] }[] | null;
+
+  /** `message` says why; `cause` is the bus client's error. */
+  constructor(
+    message: string,
+    expected: readonly { name: string; groups: readonly string[] }[] | null,
+    cause: unknown,
+  ) {
+    super(message, EXIT_CODES.unreachable, { cause });
+    this.name = "BusDownError";
+    this.expected = expected;
+  }
 }
 
 /** The names a target picks among the bus fleet's hosts (all without one). */

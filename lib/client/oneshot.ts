@@ -17,6 +17,7 @@ import type { ClientOptions } from "./options.ts";
 import { addHosts, collectHosts, HostCredentials } from "./setup.ts";
 import type { HostSpec } from "./inventory.ts";
 import { resolveTargets } from "./targets.ts";
+import { jsonRecord } from "./views/fanout.ts";
 import { exitCodeFor, maxExitCode } from "./views/summary.ts";
 import { clearLine } from "./views/color.ts";
 import { OneShotOutput, type OutputIo } from "./oneshot_output.ts";
@@ -26,7 +27,7 @@ import { OutputFiles } from "./output_files.ts";
 import { confirmRun } from "./confirm.ts";
 import { diffExitCode, diffRecords, renderCommandDiff } from "./console_diff.ts";
 import type { Fleet as FleetInterface } from "./fleet_api.ts";
-import { busSettings, busTargets, openBusFleet } from "./bus_setup.ts";
+import { BusDownError, busSettings, busTargets, openBusFleet } from "./bus_setup.ts";
 import { listPushFiles, type PushCommand, pushFiles } from "./transfer_push.ts";
 import { type PullCommand, pullFiles } from "./transfer_pull.ts";
 import { transferViewCommand } from "./views/transfer.ts";
@@ -175,7 +176,27 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
       `Invalid arguments: ${what} needs direct connections; the bus (--nats) does not carry it yet`,
     );
   }
-  const bus = settings ? await openBusFleet(opts, settings) : null;
+  let bus: Awaited<ReturnType<typeof openBusFleet>> | null = null;
+  try {
+    bus = settings ? await openBusFleet(opts, settings) : null;
+  } catch (err) {
+    // NATS down: with --json each expected host still gets its record, as over direct links.
+    if (!(err instanceof BusDownError) || !opts.json || err.expected === null) throw err;
+    io.stderr(`rmon: ${err.message}\n`);
+    let names = err.expected.map((h) => h.name);
+    if (target) {
+      try {
+        names = resolveTargets(target, err.expected);
+      } catch (bad) {
+        throw new UsageError(describeError(bad), EXIT_CODES.usage, { cause: bad });
+      }
+    }
+    for (const host of names) {
+      const r: HostResult = { host, status: "unreachable", error: err.message, durationMs: 0 };
+      io.stdout(JSON.stringify(jsonRecord(r, undefined, cmd.kind)) + "\n");
+    }
+    return EXIT_CODES.unreachable;
+  }
   let fleet: FleetInterface;
   /** The direct fleet (null on the bus): transfers and stdin streams need its links. */
   let direct: Fleet | null = null;
