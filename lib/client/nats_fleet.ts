@@ -30,7 +30,14 @@ import { ERROR_CODES } from "../protocol/constants.ts";
 import { natsReason } from "../protocol/nats_reason.ts";
 import { natsCredsKind } from "../protocol/nats_url.ts";
 import type { Json, JsonObject, RpcErrorObject } from "../protocol/messages.ts";
-import { BusKey, busNonce, CLOCK_WINDOW_MS } from "../protocol/bus_auth.ts";
+import {
+  BusKey,
+  busNonce,
+  type BusRequest,
+  CLOCK_WINDOW_MS,
+  keySignRequest,
+} from "../protocol/bus_auth.ts";
+import type { Identity } from "./identity.ts";
 import {
   ACK_METHOD,
   ANNOUNCE_NONCE,
@@ -65,6 +72,12 @@ export interface NatsFleetOptions {
   fleet: string;
   /** The rmon fleet token (its MAC key). */
   token: string;
+  /**
+   * The operator's key: each command's request also carries its public key
+   * and its signature, which agents with authorized keys check and audit by
+   * name. The presence query, cancel and ack messages are MACed only.
+   */
+  identity?: Identity | null;
   natsAuth?: NatsClientAuth;
   /** CA of the NATS servers' certificates. */
   caFile?: string;
@@ -467,7 +480,7 @@ export class NatsFleet implements Fleet {
     const onAbort = () => done();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      this.#publish(this.#subjects.all, PRESENCE_METHOD, {}, reply, nonce);
+      await this.#publish(this.#subjects.all, PRESENCE_METHOD, {}, reply, nonce);
       await finished;
     } finally {
       clearTimeout(cap);
@@ -477,21 +490,34 @@ export class NatsFleet implements Fleet {
     }
   }
 
+  /**
+   * Publish a request MACed with the token; a call (`keyed`) is also signed
+   * with the operator's key when there is one (resolves once it is out).
+   */
   #publish(
     subject: string,
     method: string,
     params: JsonObject,
     reply: string,
     nonce: string,
-  ): void {
-    const body = this.#key.signRequest(subject, {
+    keyed = false,
+  ): Promise<void> {
+    const req: BusRequest = {
       method,
       params: JSON.stringify(params),
       reply,
       ts: Date.now(),
       nonce,
+    };
+    const identity = keyed ? this.#opts.identity : null;
+    if (!identity) {
+      this.#nc?.publish(subject, this.#key.signRequest(subject, req));
+      return Promise.resolve();
+    }
+    req.key = identity.publicKey;
+    return keySignRequest(identity.privateKey, subject, req).then((sig) => {
+      this.#nc?.publish(subject, this.#key.signRequest(subject, req, sig));
     });
-    this.#nc!.publish(subject, body);
   }
 
   /** Run one command on the named hosts through the bus; see the module doc. */
@@ -681,9 +707,11 @@ export class NatsFleet implements Fleet {
           });
         }
       }
-      for (const [subject, hosts] of signal?.aborted ? [] : targets) {
-        this.#publish(subject, method, params, reply, pending.get(hosts[0]!)!.nonce);
-      }
+      await Promise.all(
+        [...(signal?.aborted ? [] : targets)].map(([subject, hosts]) =>
+          this.#publish(subject, method, params, reply, pending.get(hosts[0]!)!.nonce, true)
+        ),
+      );
       sent = true;
       if (opts.stopWaiting?.aborted) onStop();
       if (pending.size === 0) allDone();
