@@ -41,7 +41,7 @@ const subjects = new FleetSubjects();
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-Deno.test("bus keys: the canonical input is the MAC's, with the key appended", async () => {
+Deno.test("bus keys: the canonical input is the MAC's, with the key appended", () => {
   const req = {
     method: "ram",
     params: "{}",
@@ -194,9 +194,9 @@ Deno.test({
         alice,
       );
       assert.equal(run.code, 0, run.stdout + run.stderr);
-      assert.deepEqual(records.map((r) => [r.host, r.status, r.stdout]).sort(), [
-        ["locked", "ok", "S3CR3T-OUTPUT\n"],
-        ["open", "ok", "S3CR3T-OUTPUT\n"],
+      assert.deepEqual(records.map((r) => [r.host, r.status, r.stdout, r.role]).sort(), [
+        ["locked", "ok", "S3CR3T-OUTPUT\n", "admin"],
+        ["open", "ok", "S3CR3T-OUTPUT\n", "admin"],
       ]);
       for (const file of [auditOpen, auditKeys]) {
         const lines = await auditLines(file);
@@ -229,7 +229,10 @@ Deno.test({
       "a read-only key reads, and every action is forbidden naming its role",
       async () => {
         const { records: ram } = await bus(b.url, ["--", "ram"], bob);
-        assert.deepEqual(ram.map((r) => r.status), ["ok", "ok"]);
+        assert.deepEqual(ram.map((r) => [r.status, r.role]), [["ok", "read-only"], [
+          "ok",
+          "read-only",
+        ]]);
         for (const command of ["sh: id", "reset", "kill"]) {
           const { run, records } = await bus(b.url, ["--", command], bob);
           assert.equal(records.length, 2, run.stdout + run.stderr);

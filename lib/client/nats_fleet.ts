@@ -531,8 +531,11 @@ export class NatsFleet implements Fleet {
     const settle = (r: HostResult) => {
       if (results.has(r.host)) return;
       const present = this.#present.get(r.host)?.presence;
-      // The role a direct connection reports: the token is admin unless the agent is read-only.
-      if (present && r.status !== "unreachable") r.role = present.readOnly ? "read-only" : "admin";
+      // The role the agent says the call ran under (the operator key's), else as a direct
+      // connection reports the token's: admin unless the agent is read-only.
+      if (present && r.status !== "unreachable" && r.role === undefined) {
+        r.role = present.readOnly ? "read-only" : "admin";
+      }
       if (r.status === "ok" && cmd.kind === "kill") {
         // Stopped on purpose, as a killed direct link is closed: not a host that was lost.
         const m = this.#members.get(r.host);
@@ -639,9 +642,16 @@ export class NatsFleet implements Fleet {
         }
         return;
       }
-      settle(
-        classify(m.host, body, p, { spec, streaming, collect, signal, elapsedMs: elapsed(p) }),
-      );
+      const r = classify(m.host, body, p, {
+        spec,
+        streaming,
+        collect,
+        signal,
+        elapsedMs: elapsed(p),
+      });
+      const role = (body as { role?: unknown } | null)?.role;
+      if (role === "admin" || role === "read-only") r.role = role;
+      settle(r);
     };
     const sub = nc!.subscribe(reply, { callback: (err, msg) => err ? undefined : onMessage(msg) });
     const timer = setTimeout(() => {

@@ -476,9 +476,9 @@ export class NatsAgent {
         after: (action) => after.push(action),
       };
       const result = await dispatch(cmd.kind, cmd, ctx) as Json;
-      answer.end({ result });
+      answer.end({ result, role: this.#roleOf(caller) });
       this.#opts.log.info(
-        `${this.name} bus ${req.method} by ${caller.user}: ok (${
+        `${this.name} bus ${req.method}${this.#by(caller)}: ok (${
           (performance.now() - started).toFixed(1)
         } ms)`,
       );
@@ -487,14 +487,24 @@ export class NatsAgent {
       const error = err instanceof SyntaxError
         ? { code: ERROR_CODES.invalidParams, message: `Invalid params: ${err.message}` }
         : toErrorObject(err);
-      answer.end({ error });
-      this.#opts.log.info(`${this.name} bus ${req.method} by ${caller.user}: ${error.message}`);
+      answer.end({ error, role: this.#roleOf(caller) });
+      this.#opts.log.info(`${this.name} bus ${req.method}${this.#by(caller)}: ${error.message}`);
       if (audited) this.#auditCall(audited, caller, { error }, outputBytes, started);
     } finally {
       this.#calls.delete(req.nonce);
       cancels?.unsubscribe();
     }
     return after.includes("kill") ? "kill" : after.includes("reset") ? "reset" : null;
+  }
+
+  /** Who ran a call, for the log: nothing for the token (as before keys), else ` by NAME`. */
+  #by(caller: Caller): string {
+    return caller.keyId === null ? "" : ` by ${caller.user}`;
+  }
+
+  /** The role a call ran under, as a direct server reports it: read-only agents make every caller so. */
+  #roleOf(caller: Caller): Role {
+    return this.#opts.readOnly ? "read-only" : caller.role;
   }
 
   /** The audit line of a finished call, with the same fields as a direct session's. */
@@ -651,7 +661,8 @@ class Answer {
     this.#send("out", { stream, data });
   }
 
-  end(body: { result: Json } | { error: RpcErrorObject }): void {
+  /** The last message: the result or error, and the role the call ran under (calls only). */
+  end(body: ({ result: Json } | { error: RpcErrorObject }) & { role?: Role }): void {
     this.#send("end", body as unknown as Json);
   }
 }
