@@ -377,3 +377,31 @@ Deno.test("bus keys: the identity's public key is the authorized line's body", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("bus keys: known answer (docs/protocol.md §12.5, checked with Python's cryptography)", async () => {
+  // The Ed25519 key whose seed is the bytes 0, 1, …, 31 (PKCS#8: a fixed 16-byte prefix, then the seed).
+  const seed = Uint8Array.from({ length: 32 }, (_, i) => i);
+  const prefix = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
+  const pkcs8 = new Uint8Array([...prefix, 0x04, 0x22, 0x04, 0x20, ...seed]);
+  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, "Ed25519", false, ["sign"]);
+  const subject = "rmon.v1.default.host.web1";
+  const req = {
+    method: "ram",
+    params: "{}",
+    reply: "rmon.v1.default.reply.r1",
+    ts: 1767225600000,
+    nonce: "AAECAwQFBgcICQoLDA0ODxAR",
+    key: "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=",
+  };
+  assert.equal(
+    new BusKey("test-token-0123456789abcdef").requestMac(subject, req),
+    "ohHD2n_2KJS1G5rVkhvV1bBiByRXUlB8JVZob3MbxKU",
+  );
+  const sig = await keySignRequest(privateKey, subject, req);
+  assert.equal(
+    sig,
+    "5CSVhenN2t5xiSpEYPRSTCOQxScWh92k3xaykc2YYhxxfovg0zYx11eY5Q65gXOFxmsqgXqoo9XlaQ8NhM4rAg",
+  );
+  const pub = await importPublicKey(parsePublicKey(`rmon-ed25519 ${req.key}`).raw);
+  assert.ok(await verifyRequestSignature(pub, subject, { ...req, mac: "", sig }));
+});
