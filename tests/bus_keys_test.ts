@@ -330,6 +330,18 @@ Deno.test({
       answers.stop();
     });
 
+    await t.step(
+      "an agent without authorized keys runs a signed request as the token",
+      async () => {
+        await using plain = await startAgent(a.url, "plain");
+        const { run, records } = await bus(b.url, ["plain", "--", "sh: echo plain"], alice);
+        assert.deepEqual(records.map((r) => [r.host, r.status, r.stdout, r.role]), [
+          ["plain", "ok", "plain\n", "admin"],
+        ], run.stdout + run.stderr);
+        assert.doesNotMatch(plain.stderr(), /refused/);
+      },
+    );
+
     await t.step("removing a key from the file refuses it from the next request on", async () => {
       await Deno.writeTextFile(keysFile, `role=read-only ${bobLine}\n`);
       assert.ok(

@@ -331,10 +331,11 @@ export class NatsAgent {
   }
 
   /**
-   * Who `req` (MAC already right) runs as, or null when it is refused: a
-   * request naming a key must carry that authorized key's good signature
-   * (else it is dropped unanswered, as a bad MAC is: one rate-limited log
-   * line); a request naming none runs as the token, unless `--no-token`
+   * Who `req` (MAC already right) runs as, or null when it is refused: on an
+   * agent with authorized keys, a request naming a key must carry that
+   * authorized key's good signature (else it is dropped unanswered, as a bad
+   * MAC is: one rate-limited log line); a request naming none, or any request
+   * to an agent without keys, runs as the token, unless `--no-token`
    * (answered `unauthorized`: only a token holder gets this far).
    */
   async #caller(req: SignedRequest, subject: string): Promise<Caller | null> {
@@ -351,12 +352,15 @@ export class NatsAgent {
       }
       return null;
     };
-    if (req.key === undefined) {
+    const keys = this.#opts.keys?.() ?? null;
+    // An agent that knows no keys (no --authorized-keys) takes a signed request on its MAC alone,
+    // as a direct server without keys takes the token a key-holding client also offers.
+    if (req.key === undefined || keys === null) {
       return this.#opts.keyRequired
         ? refuse("an operator key is required (the agent refuses the token alone)", true)
         : TOKEN_CALLER;
     }
-    const entry: AuthorizedKey | undefined = this.#opts.keys?.()?.get(req.key);
+    const entry: AuthorizedKey | undefined = keys.get(req.key);
     if (entry === undefined) return refuse("unknown key", false);
     let good: boolean;
     try {
