@@ -331,6 +331,22 @@ Deno.test({
     });
 
     await t.step(
+      "the console's hosts table names the key and, after a call, its role",
+      async () => {
+        const r = await runClient(["--nats", b.url, "--identity", bob], {
+          env: { RMON_TOKEN: TEST_TOKEN },
+          stdin: "hosts\nram\nhosts\n",
+        });
+        assert.equal(r.code, 0, r.stderr);
+        // Before any call, the token's role (nothing says otherwise yet); after one, the key's.
+        const [before, after] = r.stdout.split(/HOST +USE%/);
+        assert.ok(after !== undefined, r.stdout);
+        assert.match(before!, /ROLE bob \(admin\)/);
+        assert.match(after!, /ROLE bob \(read-only\)/);
+      },
+    );
+
+    await t.step(
       "an agent without authorized keys runs a signed request as the token",
       async () => {
         await using plain = await startAgent(a.url, "plain");

@@ -154,12 +154,17 @@ class BusMember implements FleetMember {
   since = Date.now();
   reason: string | null = null;
   presence: Presence | null = null;
+  /** The role the agent last said a call ran under (the key's), once a call has ended. */
+  role: "admin" | "read-only" | null = null;
   #security: LinkSecurity;
+  /** Who the requests are from: the operator key's name, or `token`. */
+  #user: string;
 
-  constructor(name: string, groups: readonly string[], security: LinkSecurity) {
+  constructor(name: string, groups: readonly string[], security: LinkSecurity, user: string) {
     this.name = name;
     this.groups = groups;
     this.#security = security;
+    this.#user = user;
   }
 
   /** Move to `state`; false when it was there already (nothing to announce). */
@@ -182,8 +187,9 @@ class BusMember implements FleetMember {
       serverVersion: p?.version ?? null,
       os: null,
       readOnly: p?.readOnly ?? false,
-      role: p ? (p.readOnly ? "read-only" : "admin") : null,
-      user: p ? "token" : null,
+      // Until a call says otherwise, the token's role: admin unless the agent is read-only.
+      role: p ? (this.role ?? (p.readOnly ? "read-only" : "admin")) : null,
+      user: p ? this.#user : null,
       security: p ? this.#security : null,
       fingerprint: null,
       reason: this.reason,
@@ -215,6 +221,8 @@ export class NatsFleet implements Fleet {
   #discovered = false;
   #lapseTimer: ReturnType<typeof setInterval> | undefined;
   #security: LinkSecurity;
+  /** Who the requests are from, as `hosts` shows it: the operator key's name, or `token`. */
+  #signer: string;
   /** Replies dropped because their MAC was wrong (or they were not JSON). */
   forgedReplies = 0;
   /** Called whenever a host's state changes. */
@@ -225,6 +233,7 @@ export class NatsFleet implements Fleet {
   /** A fleet, not yet connected. */
   constructor(opts: NatsFleetOptions) {
     this.#opts = opts;
+    this.#signer = opts.identity?.comment || (opts.identity ? "key" : "token");
     this.#key = new BusKey(opts.token);
     this.#subjects = new FleetSubjects(opts.fleet);
     this.#security = opts.caFile !== undefined || opts.servers.some((u) => u.startsWith("tls:"))
@@ -233,7 +242,7 @@ export class NatsFleet implements Fleet {
       ? "loopback"
       : "plaintext";
     for (const h of opts.expected ?? []) {
-      this.#members.set(h.name, new BusMember(h.name, [...h.groups], this.#security));
+      this.#members.set(h.name, new BusMember(h.name, [...h.groups], this.#security, this.#signer));
     }
   }
 
@@ -273,7 +282,7 @@ export class NatsFleet implements Fleet {
     let m = this.#members.get(p.name);
     if (!m) {
       if (this.#opts.expected || this.#forgotten.has(p.name)) return;
-      m = new BusMember(p.name, p.groups, this.#security);
+      m = new BusMember(p.name, p.groups, this.#security, this.#signer);
       this.#members.set(p.name, m);
     }
     m.presence = p;
@@ -403,7 +412,7 @@ export class NatsFleet implements Fleet {
     const here = this.#present.get(name);
     if (!here) return false;
     this.#forgotten.delete(name);
-    const m = new BusMember(name, here.presence.groups, this.#security);
+    const m = new BusMember(name, here.presence.groups, this.#security, this.#signer);
     this.#members.set(name, m);
     return true;
   }
@@ -650,7 +659,12 @@ export class NatsFleet implements Fleet {
         elapsedMs: elapsed(p),
       });
       const role = (body as { role?: unknown } | null)?.role;
-      if (role === "admin" || role === "read-only") r.role = role;
+      if (role === "admin" || role === "read-only") {
+        r.role = role;
+        // Shown by `hosts` from now on (read when asked: not a change of state to announce).
+        const member = this.#members.get(m.host);
+        if (member) member.role = role;
+      }
       settle(r);
     };
     const sub = nc!.subscribe(reply, { callback: (err, msg) => err ? undefined : onMessage(msg) });
