@@ -24,7 +24,7 @@ import { type LoadedToken, loadServerToken, TOKEN_ENV } from "./lib/server/token
 import type { AuditLog } from "./lib/server/audit.ts";
 import type { AuthorizedKeys } from "./lib/server/authorized_keys.ts";
 import type { ServerCredentials } from "./lib/server/session.ts";
-import { createTokenFile } from "./lib/token_file.ts";
+import { createTokenFile, readTokenFile } from "./lib/token_file.ts";
 import { type BusAgent, startBusAgent } from "./lib/server/nats_start.ts";
 
 /** `service ...` and `fingerprint`, loaded only when asked for (see service_cli.ts). */
@@ -80,11 +80,18 @@ async function main(args: string[]): Promise<number> {
   }
   const log = new Logger(opts.logLevel);
   let loaded: LoadedToken | null = null;
+  /** The bus's MAC key: the token, also under --no-token (then it runs nothing on its own). */
+  let busToken: string | null = null;
   let keys: AuthorizedKeys | null = null;
   let audit: AuditLog | null = null;
   try {
-    if (opts.noToken) Deno.env.delete(TOKEN_ENV); // refused, and never passed on
-    else loaded = await loadServerToken(opts.tokenFile);
+    if (opts.noToken) {
+      Deno.env.delete(TOKEN_ENV); // refused, and never passed on
+      if (opts.nats.length > 0) busToken = readTokenFile(opts.tokenFile!);
+    } else {
+      loaded = await loadServerToken(opts.tokenFile);
+      busToken = loaded.token;
+    }
     // Features a server may not use are loaded only when asked for: every module loaded
     // costs start time and resident memory on every machine of the fleet.
     if (opts.authorizedKeys !== undefined) {
@@ -114,15 +121,17 @@ async function main(args: string[]): Promise<number> {
       return EXIT_CODES.usage;
     }
   }
+  /** The keys in force: replaced when the file changes, read by the bus per request. */
+  const keyState = { keys };
   let bus: BusAgent | null = null;
   if (opts.nats.length > 0) {
-    // The bus carries requests MACed with the fleet token: there is nothing else to check them by.
-    if (loaded === null) {
-      console.error("rmon-server: --nats needs the shared token (not --no-token)");
+    // The bus carries messages MACed with the fleet token (options.ts insists on it).
+    if (busToken === null) {
+      console.error("rmon-server: --nats needs the shared token (--token-file)");
       return EXIT_CODES.usage;
     }
     try {
-      bus = await startBusAgent(opts, loaded.token, log);
+      bus = await startBusAgent(opts, busToken, log, { keys: () => keyState.keys, audit });
     } catch (err) {
       console.error(`rmon-server: ${describeError(err)}`);
       return EXIT_CODES.usage;
@@ -135,7 +144,21 @@ async function main(args: string[]): Promise<number> {
       },
       (err) => log.warn(`NATS: ${describeError(err)}`),
     );
-    if (!opts.listen) return await serveBusOnly(bus, log);
+    if (!opts.listen) {
+      if (keys) {
+        const how = opts.noToken ? " (every bus call must be signed by one)" : "";
+        console.log(`Operator keys: ${keys.size} in ${keys.path}${how}`);
+      }
+      if (audit) console.log(`Audit log: ${audit.path}`);
+      const watcher = await watchKeysFile(keys, (fresh) => {
+        keyState.keys = fresh;
+        log.warn(`authorized keys re-read: ${fresh.size} keys`);
+      }, log);
+      const code = await serveBusOnly(bus, log);
+      watcher?.close();
+      audit?.close();
+      return code;
+    }
   }
   const listen: ListenFn = tls
     ? (await import("./lib/protocol/tls_transport.ts")).tlsListen(tls.identity)
@@ -247,24 +270,33 @@ async function main(args: string[]): Promise<number> {
     : ["SIGINT", "SIGTERM", "SIGHUP"];
   const listeners = signals.map((s) => [s, stop(s)] as const);
   for (const [s, fn] of listeners) Deno.addSignalListener(s, fn);
-  const watchKeys = keys === null
-    ? null
-    : (await import("./lib/server/authorized_keys.ts")).watchAuthorizedKeys;
-  const watcher = keys === null || watchKeys === null ? null : watchKeys(
-    keys,
-    (fresh) => {
-      credentials.keys = fresh;
-      const revoked = server.revoke((publicKey) => fresh.get(publicKey) !== undefined);
-      log.warn(`authorized keys re-read: ${fresh.size} keys; ${revoked} connections revoked`);
-    },
-    (err) => log.warn(`authorized keys not re-read, the old ones stay in force: ${err.message}`),
-  );
+  const watcher = await watchKeysFile(keys, (fresh) => {
+    credentials.keys = fresh;
+    keyState.keys = fresh;
+    const revoked = server.revoke((publicKey) => fresh.get(publicKey) !== undefined);
+    log.warn(`authorized keys re-read: ${fresh.size} keys; ${revoked} connections revoked`);
+  }, log);
   await server.done;
   await bus?.agent.stop();
   watcher?.close();
   audit?.close();
   for (const [s, fn] of listeners) Deno.removeSignalListener(s, fn);
   return EXIT_CODES.ok;
+}
+
+/** Follow the authorized keys file (none without `--authorized-keys`); `onChange` gets the new keys. */
+async function watchKeysFile(
+  keys: AuthorizedKeys | null,
+  onChange: (fresh: AuthorizedKeys) => void,
+  log: Logger,
+): Promise<{ close(): void } | null> {
+  if (keys === null) return null;
+  const { watchAuthorizedKeys } = await import("./lib/server/authorized_keys.ts");
+  return watchAuthorizedKeys(
+    keys,
+    onChange,
+    (err) => log.warn(`authorized keys not re-read, the old ones stay in force: ${err.message}`),
+  );
 }
 
 /** Bus mode without a listener: answer from the bus until a signal stops the agent. */

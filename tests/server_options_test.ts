@@ -67,6 +67,16 @@ Deno.test("parseServerArgs() reads every option in both value forms", async (t) 
       noToken: true,
     }],
     [["--audit-log=/var/log/rmon.jsonl"], { auditLog: "/var/log/rmon.jsonl" }],
+    // On the bus the token still MACs the messages, so --no-token takes a token file there.
+    [[
+      "--nats",
+      "nats://127.0.0.1:4222",
+      "--authorized-keys",
+      "k",
+      "--no-token",
+      "--token-file",
+      "t",
+    ], { noToken: true, tokenFile: "t" }],
     [["--tls-cert", "c.pem", "--tls-key", "k.pem"], {
       tls: true,
       tlsCert: "c.pem",
@@ -151,6 +161,10 @@ Deno.test("parseServerArgs() rejects bad arguments with one clear line", async (
     [
       ["--no-token", "--authorized-keys", "k", "--token-file", "t"],
       /--no-token and --token-file conflict/,
+    ],
+    [
+      ["--no-token", "--authorized-keys", "k", "--nats", "nats://127.0.0.1:4222"],
+      /--nats with --no-token needs --token-file: bus messages are still MACed/,
     ],
     [["--tls-key", "k.pem"], /--tls-cert and --tls-key go together/],
     [["--host", "0.0.0.0", "--tls", "--insecure-plaintext"], /conflicts with --tls/],

@@ -2,8 +2,10 @@
  * Turns `rmon`'s options into a bus fleet (`--nats`, or an inventory's
  * `[nats]` table): the NATS servers and
  * how to sign in to them, the fleet name, the rmon token that MACs every
- * request (from the same sources as for direct connections), and the hosts
- * that should answer when an inventory names them. Client layer.
+ * request (from the same sources as for direct connections), the operator
+ * key that also signs each request (`--identity`, else the default key when
+ * it exists, as for direct connections), and the hosts that should answer
+ * when an inventory names them. Client layer.
  * @module
  */
 
@@ -15,7 +17,9 @@ import { natsCredsKind } from "../protocol/nats_url.ts";
 import type { TargetExpr } from "../grammar/command.ts";
 import { expandHome, loadInventoryFile, resolveToken } from "./inventory.ts";
 import type { ClientOptions } from "./options.ts";
-import { fallbackTokenSource } from "./setup.ts";
+import { existsQuietly, fallbackTokenSource } from "./setup.ts";
+import { defaultIdentityPath, type Identity, loadIdentity } from "./identity.ts";
+import { askPassphrase } from "./passphrase.ts";
 import { resolveTargets } from "./targets.ts";
 import type { NatsSettings } from "./inventory_nats.ts";
 import { BusUnavailableError, type NatsClientAuth, NatsFleet } from "./nats_fleet.ts";
@@ -79,6 +83,7 @@ export async function openBusFleet(
       servers: bus.servers,
       fleet: bus.fleet ?? DEFAULT_FLEET,
       token,
+      identity: await busIdentity(opts),
       natsAuth: natsAuth(bus),
       caFile: bus.caFile === undefined ? undefined : expandHome(bus.caFile),
       connectTimeoutMs: opts.connectTimeoutMs,
@@ -96,6 +101,26 @@ export async function openBusFleet(
     throw err;
   }
   return fleet;
+}
+
+/**
+ * The operator key that signs bus requests: `--identity`, else the default
+ * key when it exists (as direct connections find it), else null (MAC only).
+ * A sealed key asks its passphrase once.
+ */
+export async function busIdentity(opts: ClientOptions): Promise<Identity | null> {
+  let path = opts.identity;
+  if (path === undefined) {
+    const env = (n: string) => Deno.env.get(n);
+    // No home to look in (a bare service environment) just means no default key.
+    if (!env("HOME") && !env("APPDATA") && !env("XDG_CONFIG_HOME")) return null;
+    path = defaultIdentityPath(env);
+    if (!existsQuietly(path)) return null;
+  }
+  return await loadIdentity(
+    expandHome(path),
+    (p) => askPassphrase(`Passphrase for ${p}: `),
+  );
 }
 
 /**

@@ -30,7 +30,14 @@ import { ERROR_CODES } from "../protocol/constants.ts";
 import { natsReason } from "../protocol/nats_reason.ts";
 import { natsCredsKind } from "../protocol/nats_url.ts";
 import type { Json, JsonObject, RpcErrorObject } from "../protocol/messages.ts";
-import { BusKey, busNonce, CLOCK_WINDOW_MS } from "../protocol/bus_auth.ts";
+import {
+  BusKey,
+  busNonce,
+  type BusRequest,
+  CLOCK_WINDOW_MS,
+  keySignRequest,
+} from "../protocol/bus_auth.ts";
+import type { Identity } from "./identity.ts";
 import {
   ACK_METHOD,
   ANNOUNCE_NONCE,
@@ -65,6 +72,12 @@ export interface NatsFleetOptions {
   fleet: string;
   /** The rmon fleet token (its MAC key). */
   token: string;
+  /**
+   * The operator's key: each command's request also carries its public key
+   * and its signature, which agents with authorized keys check and audit by
+   * name. The presence query, cancel and ack messages are MACed only.
+   */
+  identity?: Identity | null;
   natsAuth?: NatsClientAuth;
   /** CA of the NATS servers' certificates. */
   caFile?: string;
@@ -141,12 +154,17 @@ class BusMember implements FleetMember {
   since = Date.now();
   reason: string | null = null;
   presence: Presence | null = null;
+  /** The role the agent last said a call ran under (the key's), once a call has ended. */
+  role: "admin" | "read-only" | null = null;
   #security: LinkSecurity;
+  /** Who the requests are from: the operator key's name, or `token`. */
+  #user: string;
 
-  constructor(name: string, groups: readonly string[], security: LinkSecurity) {
+  constructor(name: string, groups: readonly string[], security: LinkSecurity, user: string) {
     this.name = name;
     this.groups = groups;
     this.#security = security;
+    this.#user = user;
   }
 
   /** Move to `state`; false when it was there already (nothing to announce). */
@@ -169,8 +187,9 @@ class BusMember implements FleetMember {
       serverVersion: p?.version ?? null,
       os: null,
       readOnly: p?.readOnly ?? false,
-      role: p ? (p.readOnly ? "read-only" : "admin") : null,
-      user: p ? "token" : null,
+      // Until a call says otherwise, the token's role: admin unless the agent is read-only.
+      role: p ? (this.role ?? (p.readOnly ? "read-only" : "admin")) : null,
+      user: p ? this.#user : null,
       security: p ? this.#security : null,
       fingerprint: null,
       reason: this.reason,
@@ -202,6 +221,8 @@ export class NatsFleet implements Fleet {
   #discovered = false;
   #lapseTimer: ReturnType<typeof setInterval> | undefined;
   #security: LinkSecurity;
+  /** Who the requests are from, as `hosts` shows it: the operator key's name, or `token`. */
+  #signer: string;
   /** Replies dropped because their MAC was wrong (or they were not JSON). */
   forgedReplies = 0;
   /** Called whenever a host's state changes. */
@@ -212,6 +233,7 @@ export class NatsFleet implements Fleet {
   /** A fleet, not yet connected. */
   constructor(opts: NatsFleetOptions) {
     this.#opts = opts;
+    this.#signer = opts.identity?.comment || (opts.identity ? "key" : "token");
     this.#key = new BusKey(opts.token);
     this.#subjects = new FleetSubjects(opts.fleet);
     this.#security = opts.caFile !== undefined || opts.servers.some((u) => u.startsWith("tls:"))
@@ -220,7 +242,7 @@ export class NatsFleet implements Fleet {
       ? "loopback"
       : "plaintext";
     for (const h of opts.expected ?? []) {
-      this.#members.set(h.name, new BusMember(h.name, [...h.groups], this.#security));
+      this.#members.set(h.name, new BusMember(h.name, [...h.groups], this.#security, this.#signer));
     }
   }
 
@@ -260,7 +282,7 @@ export class NatsFleet implements Fleet {
     let m = this.#members.get(p.name);
     if (!m) {
       if (this.#opts.expected || this.#forgotten.has(p.name)) return;
-      m = new BusMember(p.name, p.groups, this.#security);
+      m = new BusMember(p.name, p.groups, this.#security, this.#signer);
       this.#members.set(p.name, m);
     }
     m.presence = p;
@@ -390,7 +412,7 @@ export class NatsFleet implements Fleet {
     const here = this.#present.get(name);
     if (!here) return false;
     this.#forgotten.delete(name);
-    const m = new BusMember(name, here.presence.groups, this.#security);
+    const m = new BusMember(name, here.presence.groups, this.#security, this.#signer);
     this.#members.set(name, m);
     return true;
   }
@@ -467,7 +489,7 @@ export class NatsFleet implements Fleet {
     const onAbort = () => done();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      this.#publish(this.#subjects.all, PRESENCE_METHOD, {}, reply, nonce);
+      await this.#publish(this.#subjects.all, PRESENCE_METHOD, {}, reply, nonce);
       await finished;
     } finally {
       clearTimeout(cap);
@@ -477,21 +499,34 @@ export class NatsFleet implements Fleet {
     }
   }
 
+  /**
+   * Publish a request MACed with the token; a call (`keyed`) is also signed
+   * with the operator's key when there is one (resolves once it is out).
+   */
   #publish(
     subject: string,
     method: string,
     params: JsonObject,
     reply: string,
     nonce: string,
-  ): void {
-    const body = this.#key.signRequest(subject, {
+    keyed = false,
+  ): Promise<void> {
+    const req: BusRequest = {
       method,
       params: JSON.stringify(params),
       reply,
       ts: Date.now(),
       nonce,
+    };
+    const identity = keyed ? this.#opts.identity : null;
+    if (!identity) {
+      this.#nc?.publish(subject, this.#key.signRequest(subject, req));
+      return Promise.resolve();
+    }
+    req.key = identity.publicKey;
+    return keySignRequest(identity.privateKey, subject, req).then((sig) => {
+      this.#nc?.publish(subject, this.#key.signRequest(subject, req, sig));
     });
-    this.#nc!.publish(subject, body);
   }
 
   /** Run one command on the named hosts through the bus; see the module doc. */
@@ -505,8 +540,11 @@ export class NatsFleet implements Fleet {
     const settle = (r: HostResult) => {
       if (results.has(r.host)) return;
       const present = this.#present.get(r.host)?.presence;
-      // The role a direct connection reports: the token is admin unless the agent is read-only.
-      if (present && r.status !== "unreachable") r.role = present.readOnly ? "read-only" : "admin";
+      // The role the agent says the call ran under (the operator key's), else as a direct
+      // connection reports the token's: admin unless the agent is read-only.
+      if (present && r.status !== "unreachable" && r.role === undefined) {
+        r.role = present.readOnly ? "read-only" : "admin";
+      }
       if (r.status === "ok" && cmd.kind === "kill") {
         // Stopped on purpose, as a killed direct link is closed: not a host that was lost.
         const m = this.#members.get(r.host);
@@ -613,9 +651,21 @@ export class NatsFleet implements Fleet {
         }
         return;
       }
-      settle(
-        classify(m.host, body, p, { spec, streaming, collect, signal, elapsedMs: elapsed(p) }),
-      );
+      const r = classify(m.host, body, p, {
+        spec,
+        streaming,
+        collect,
+        signal,
+        elapsedMs: elapsed(p),
+      });
+      const role = (body as { role?: unknown } | null)?.role;
+      if (role === "admin" || role === "read-only") {
+        r.role = role;
+        // Shown by `hosts` from now on (read when asked: not a change of state to announce).
+        const member = this.#members.get(m.host);
+        if (member) member.role = role;
+      }
+      settle(r);
     };
     const sub = nc!.subscribe(reply, { callback: (err, msg) => err ? undefined : onMessage(msg) });
     const timer = setTimeout(() => {
@@ -681,9 +731,11 @@ export class NatsFleet implements Fleet {
           });
         }
       }
-      for (const [subject, hosts] of signal?.aborted ? [] : targets) {
-        this.#publish(subject, method, params, reply, pending.get(hosts[0]!)!.nonce);
-      }
+      await Promise.all(
+        [...(signal?.aborted ? [] : targets)].map(([subject, hosts]) =>
+          this.#publish(subject, method, params, reply, pending.get(hosts[0]!)!.nonce, true)
+        ),
+      );
       sent = true;
       if (opts.stopWaiting?.aborted) onStop();
       if (pending.size === 0) allDone();

@@ -347,7 +347,7 @@ export async function addHosts(
 }
 
 /** Whether a file exists (a default path that is simply absent is no error). */
-function existsQuietly(path: string): boolean {
+export function existsQuietly(path: string): boolean {
   try {
     Deno.statSync(path);
     return true;

@@ -2,8 +2,10 @@
  * End-to-end authenticity over the message bus, trusting nothing the bus
  * says: every request carries a timestamp, a random nonce and an HMAC-SHA256
  * under the fleet token over (subject, method, params, reply subject, time,
- * nonce); agents refuse requests outside the clock window or whose nonce they
- * have seen (a bounded cache), and MAC every reply message over the request's
+ * nonce, and the operator's key when the request is also signed with it: the
+ * key's Ed25519 signature covers the same bytes); agents refuse requests
+ * outside the clock window or whose nonce they have seen (a bounded cache),
+ * and MAC every reply message over the request's
  * nonce, the reply subject, the host, the sequence number, the kind and the
  * body, which the client checks. The MAC inputs are length-prefixed fields
  * after a label and a direction, so a request MAC never verifies as a reply.
@@ -13,7 +15,7 @@
  */
 
 import { HmacSha256 } from "./hmac_sha256.ts";
-import { constantTimeEqual, toBase64Url } from "./auth.ts";
+import { constantTimeEqual, fromBase64Url, toBase64Url } from "./auth.ts";
 
 /** Label at the start of every MAC input, versioning the construction. */
 const LABEL = "rmon-bus-v1";
@@ -41,11 +43,19 @@ export interface BusRequest {
   ts: number;
   /** 18 random bytes, base64url. */
   nonce: string;
+  /**
+   * The operator's public key (standard base64 of its 32 raw bytes, as in an
+   * authorized keys line) when the request is also signed with it; covered by
+   * the MAC and the signature, so it cannot be stripped or swapped.
+   */
+  key?: string;
 }
 
-/** A request as it travels: the fields and their MAC. */
+/** A request as it travels: the fields, their MAC and, with `key`, the key's signature. */
 export interface SignedRequest extends BusRequest {
   mac: string;
+  /** Ed25519 signature by `key` over {@linkcode requestSigningInput}, base64url. */
+  sig?: string;
 }
 
 /** One message of an answer: output chunks (`out`) in order, then the `end`. */
@@ -177,9 +187,9 @@ export class BusKey {
     return this.#hmac.mac(scratch.subarray(0, at));
   }
 
-  /** The MAC of `req` published on `subject`. */
+  /** The MAC of `req` published on `subject` (over {@linkcode requestFields}). */
   requestMac(subject: string, req: BusRequest): string {
-    return this.#mac(["request", subject, req.method, req.params, req.reply, req.ts, req.nonce]);
+    return this.#mac(requestFields(subject, req));
   }
 
   /** The MAC of one reply message to the request with `nonce`, sent to `reply`. */
@@ -187,9 +197,13 @@ export class BusKey {
     return this.#mac(["reply", nonce, reply, m.host, m.seq, m.kind, m.body]);
   }
 
-  /** A signed request body for `subject`. */
-  signRequest(subject: string, req: BusRequest): Uint8Array {
-    const signed: SignedRequest = { ...req, mac: this.requestMac(subject, req) };
+  /** A signed request body for `subject`; `sig` is the operator key's signature, if any. */
+  signRequest(subject: string, req: BusRequest, sig?: string): Uint8Array {
+    const signed: SignedRequest = {
+      ...req,
+      mac: this.requestMac(subject, req),
+      ...(sig !== undefined ? { sig } : {}),
+    };
     return encoder.encode(JSON.stringify(signed));
   }
 
@@ -223,6 +237,76 @@ export class BusKey {
     const expected = this.#macBytes(["reply", nonce, reply, host, seq as number, kind, body]);
     return macMatches(expected, mac) ? m as unknown as BusReply : null;
   }
+}
+
+/**
+ * The fields of a request's canonical input, after the label: the direction
+ * `request`, the subject, method, params, reply, time and nonce, and the
+ * operator's key when there is one (a key-less request's input is what it
+ * was before keys existed).
+ */
+function requestFields(subject: string, req: BusRequest): (string | number)[] {
+  const fields: (string | number)[] = [
+    "request",
+    subject,
+    req.method,
+    req.params,
+    req.reply,
+    req.ts,
+    req.nonce,
+  ];
+  if (req.key !== undefined) fields.push(req.key);
+  return fields;
+}
+
+/**
+ * The canonical input of `req` on `subject` as bytes of its own (a copy:
+ * signing is asynchronous and the scratch buffer is shared): the label and
+ * {@linkcode requestFields}, each as its UTF-8 length (4 bytes, big-endian)
+ * and bytes. The fleet token's HMAC and the operator key's signature cover
+ * exactly these bytes.
+ */
+export function requestSigningInput(subject: string, req: BusRequest): Uint8Array {
+  let at = putField(0, LABEL);
+  for (const f of requestFields(subject, req)) {
+    at = putField(at, typeof f === "string" ? f : String(f));
+  }
+  return scratch.slice(0, at);
+}
+
+/** The operator key's signature of `req` (which names the key in `key`) on `subject`, base64url. */
+export async function keySignRequest(
+  privateKey: CryptoKey,
+  subject: string,
+  req: BusRequest,
+): Promise<string> {
+  const data = requestSigningInput(subject, req) as Uint8Array<ArrayBuffer>;
+  return toBase64Url(new Uint8Array(await crypto.subtle.sign("Ed25519", privateKey, data)));
+}
+
+/** Raw Ed25519 signatures are this long. */
+const SIGNATURE_BYTES = 64;
+
+/** Whether `req.sig` is `publicKey`'s signature of `req` on `subject`. */
+export async function verifyRequestSignature(
+  publicKey: CryptoKey,
+  subject: string,
+  req: SignedRequest,
+): Promise<boolean> {
+  if (req.sig === undefined) return false;
+  let sig: Uint8Array;
+  try {
+    sig = fromBase64Url(req.sig);
+  } catch (_err) {
+    return false; // not base64url: not a signature
+  }
+  if (sig.length !== SIGNATURE_BYTES) return false;
+  return await crypto.subtle.verify(
+    "Ed25519",
+    publicKey,
+    sig as Uint8Array<ArrayBuffer>,
+    requestSigningInput(subject, req) as Uint8Array<ArrayBuffer>,
+  );
 }
 
 /** Why an agent refused a request. */
@@ -308,13 +392,25 @@ export function parseRequest(data: Uint8Array): SignedRequest | null {
     return null; // not JSON: malformed
   }
   if (!isRecord(m)) return null;
-  const { method, params, reply, ts, nonce, mac } = m;
+  const { method, params, reply, ts, nonce, mac, key, sig } = m;
   if (
     typeof method !== "string" || typeof params !== "string" || typeof reply !== "string" ||
     !Number.isSafeInteger(ts) || typeof nonce !== "string" || nonce.length < 16 ||
     nonce.length > 64 || typeof mac !== "string"
   ) return null;
-  return { method, params, reply, ts: ts as number, nonce, mac };
+  // A key and its signature come together, or not at all; both are short.
+  if ((key === undefined) !== (sig === undefined)) return null;
+  if (key !== undefined && (typeof key !== "string" || key.length > 64)) return null;
+  if (sig !== undefined && (typeof sig !== "string" || sig.length > 100)) return null;
+  return {
+    method,
+    params,
+    reply,
+    ts: ts as number,
+    nonce,
+    mac,
+    ...(key !== undefined ? { key: key as string, sig: sig as string } : {}),
+  };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

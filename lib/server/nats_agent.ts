@@ -34,7 +34,11 @@ import {
   type GuardOptions,
   RequestGuard,
   type SignedRequest,
+  verifyRequestSignature,
 } from "../protocol/bus_auth.ts";
+import type { AuthorizedKey, AuthorizedKeys } from "./authorized_keys.ts";
+import type { AuditLog, AuditRecord } from "./audit.ts";
+import type { Role } from "../protocol/handshake.ts";
 import {
   ACK_METHOD,
   ANNOUNCE_NONCE,
@@ -47,6 +51,7 @@ import {
   PRESENCE_METHOD,
 } from "../protocol/nats_subjects.ts";
 import { isCommandMethod, parseParams } from "../grammar/params.ts";
+import type { RemoteCommand } from "../grammar/command.ts";
 import { type CallContext, dispatch } from "./handlers.ts";
 import { CallStream } from "./call_stream.ts";
 import type { Logger } from "./log.ts";
@@ -92,7 +97,33 @@ export interface NatsAgentOptions {
   backoffMaxMs?: number;
   /** How often it announces itself (default {@linkcode DEFAULT_HEARTBEAT_MS}). */
   heartbeatMs?: number;
+  /**
+   * The operator keys in force now (`--authorized-keys`; asked per request,
+   * so a key removed from the file is refused from the next request on), or
+   * null without the option.
+   */
+  keys?: () => AuthorizedKeys | null;
+  /**
+   * `--no-token`: the fleet token alone authorizes nothing; every call must be
+   * signed by an authorized key too (the token still MACs the messages).
+   */
+  keyRequired?: boolean;
+  /** The audit trail (`--audit-log`), or null. */
+  audit?: AuditLog | null;
 }
+
+/** Who a bus call runs as: an operator key's name and role, or the fleet token. */
+interface Caller {
+  user: string;
+  role: Role;
+  keyId: string | null;
+}
+
+/** A token-only caller: admin, as over a direct connection. */
+const TOKEN_CALLER: Caller = { user: "token", role: "admin", keyId: null };
+
+/** The commands the audit trail records (as a direct session's, minus file transfers). */
+const AUDITED = new Set(["exec", "ping", "reset", "kill"]);
 
 /**
  * `disconnect` ends a direct connection; over the bus there is none to end
@@ -283,13 +314,72 @@ export class NatsAgent {
       return;
     }
     if (msg.subject === this.#subjects.ctl(this.name) || msg.subject.startsWith(this.#callHead)) {
+      // Cancel and ack act only on a call in flight, named by its nonce: MACed, never key-signed.
       this.#control(req, msg.subject);
       return;
     }
-    const work = this.#call(req);
+    // Who is there is for any token holder (as a presence announcement is): no key needed.
+    const work =
+      (req.method === PRESENCE_METHOD
+        ? Promise.resolve(TOKEN_CALLER)
+        : this.#caller(req, msg.subject)).then((caller) =>
+          caller === null ? null : this.#call(req, caller)
+        );
     this.#running.add(work);
     // A kill or reset acts once its call is over (and out of #running, which they wait for).
     work.finally(() => this.#running.delete(work)).then((action) => this.#lifecycle(action));
+  }
+
+  /**
+   * Who `req` (MAC already right) runs as, or null when it is refused: on an
+   * agent with authorized keys, a request naming a key must carry that
+   * authorized key's good signature (else it is dropped unanswered, as a bad
+   * MAC is: one rate-limited log line); a request naming none, or any request
+   * to an agent without keys, runs as the token, unless `--no-token`
+   * (answered `unauthorized`: only a token holder gets this far).
+   */
+  async #caller(req: SignedRequest, subject: string): Promise<Caller | null> {
+    const refuse = (why: string, answer: boolean): null => {
+      this.#opts.log.warnLimited(
+        "bus-refused",
+        `${this.name}: refused a request on ${subject}: ${why}`,
+      );
+      this.#audit({ event: "auth", ok: false, user: null, error: why });
+      if (answer) {
+        new Answer(this, req).end({
+          error: { code: ERROR_CODES.unauthorized, message: `Request refused: ${why}` },
+        });
+      }
+      return null;
+    };
+    const keys = this.#opts.keys?.() ?? null;
+    // An agent that knows no keys (no --authorized-keys) takes a signed request on its MAC alone,
+    // as a direct server without keys takes the token a key-holding client also offers.
+    if (req.key === undefined || keys === null) {
+      return this.#opts.keyRequired
+        ? refuse("an operator key is required (the agent refuses the token alone)", true)
+        : TOKEN_CALLER;
+    }
+    const entry: AuthorizedKey | undefined = keys.get(req.key);
+    if (entry === undefined) return refuse("unknown key", false);
+    let good: boolean;
+    try {
+      good = await verifyRequestSignature(entry.publicKey, subject, req);
+    } catch (err) {
+      this.#opts.log.warnLimited("bus-refused", `${this.name}: ${describeError(err)}`);
+      good = false;
+    }
+    if (!good) return refuse(`bad signature for key ${entry.id} (${entry.name})`, false);
+    return { user: entry.name, role: entry.role, keyId: entry.id };
+  }
+
+  /** Write one audit line (a full disk is a warning, never the agent's end). */
+  #audit(record: Omit<AuditRecord, "source">): void {
+    try {
+      this.#opts.audit?.write({ source: `nats:${this.name}`, ...record });
+    } catch (err) {
+      this.#opts.log.warnLimited("audit", `audit log not written: ${describeError(err)}`);
+    }
   }
 
   /** The head of every call subject (`….call.`). */
@@ -319,7 +409,7 @@ export class NatsAgent {
   }
 
   /** Run one request; the lifecycle action it asked for, if any, to take after its answer. */
-  async #call(req: SignedRequest): Promise<"reset" | "kill" | null> {
+  async #call(req: SignedRequest, caller: Caller): Promise<"reset" | "kill" | null> {
     const answer = new Answer(this, req);
     if (req.method === PRESENCE_METHOD) {
       answer.end({ result: this.#presence() as unknown as Json });
@@ -339,6 +429,8 @@ export class NatsAgent {
     this.#calls.set(req.nonce, call);
     const started = performance.now();
     const after: ("disconnect" | "reset" | "kill")[] = [];
+    let audited: RemoteCommand | null = null;
+    let outputBytes = 0;
     // A streamed call hears its cancel on its own subject (one message for all its hosts).
     const cancels = STREAMED.has(req.method)
       ? this.#nc?.subscribe(this.#subjects.call(req.nonce), {
@@ -369,37 +461,84 @@ export class NatsAgent {
           }"`,
         });
       }
+      if (this.#opts.audit && AUDITED.has(cmd.kind)) audited = cmd;
       const ctx: CallContext = {
         id: req.nonce,
         signal: ac.signal,
         output: (stream, data) => {
+          if (audited) outputBytes += encoder.encode(data).length; // bytes, as a session counts
           answer.out(stream, data);
           return call.sent(data.length);
         },
         readOnly: this.#opts.readOnly,
-        role: "admin",
-        user: "token",
+        role: caller.role,
+        user: caller.user,
         maxOutputBytes: this.#opts.maxOutputBytes,
         maxUploadBytes: 0,
         stream: NO_STREAM,
         execEnv: this.#opts.execEnv,
         after: (action) => after.push(action),
       };
-      answer.end({ result: await dispatch(cmd.kind, cmd, ctx) as Json });
+      const result = await dispatch(cmd.kind, cmd, ctx) as Json;
+      answer.end({ result, role: this.#roleOf(caller) });
       this.#opts.log.info(
-        `${this.name} bus ${req.method}: ok (${(performance.now() - started).toFixed(1)} ms)`,
+        `${this.name} bus ${req.method}${this.#by(caller)}: ok (${
+          (performance.now() - started).toFixed(1)
+        } ms)`,
       );
+      if (audited) this.#auditCall(audited, caller, { result }, outputBytes, started);
     } catch (err) {
       const error = err instanceof SyntaxError
         ? { code: ERROR_CODES.invalidParams, message: `Invalid params: ${err.message}` }
         : toErrorObject(err);
-      answer.end({ error });
-      this.#opts.log.info(`${this.name} bus ${req.method}: ${error.message}`);
+      answer.end({ error, role: this.#roleOf(caller) });
+      this.#opts.log.info(`${this.name} bus ${req.method}${this.#by(caller)}: ${error.message}`);
+      if (audited) this.#auditCall(audited, caller, { error }, outputBytes, started);
     } finally {
       this.#calls.delete(req.nonce);
       cancels?.unsubscribe();
     }
     return after.includes("kill") ? "kill" : after.includes("reset") ? "reset" : null;
+  }
+
+  /** Who ran a call, for the log: nothing for the token (as before keys), else ` by NAME`. */
+  #by(caller: Caller): string {
+    return caller.keyId === null ? "" : ` by ${caller.user}`;
+  }
+
+  /** The role a call ran under, as a direct server reports it: read-only agents make every caller so. */
+  #roleOf(caller: Caller): Role {
+    return this.#opts.readOnly ? "read-only" : caller.role;
+  }
+
+  /** The audit line of a finished call, with the same fields as a direct session's. */
+  #auditCall(
+    cmd: RemoteCommand,
+    caller: Caller,
+    answer: { result: Json } | { error: RpcErrorObject },
+    outputBytes: number,
+    started: number,
+  ): void {
+    const end = ("result" in answer ? answer.result : answer.error.data) as
+      | { exitCode?: number | null; signal?: string | null }
+      | undefined;
+    this.#audit({
+      event: cmd.kind,
+      ok: "result" in answer,
+      user: caller.user,
+      key_id: caller.keyId,
+      ...(cmd.kind === "exec" ? { shell: cmd.shell, command: cmd.command } : {}),
+      ...(cmd.kind === "ping" ? { host: cmd.host } : {}),
+      ...(cmd.kind === "exec" || cmd.kind === "ping"
+        ? {
+          exit_code: end?.exitCode ?? null,
+          signal: end?.signal ?? null,
+          output_bytes: outputBytes,
+        }
+        : {}),
+      error: "error" in answer ? answer.error.message : null,
+      duration_ms: Math.round(performance.now() - started),
+    });
   }
 
   /** After a call's answer, as a direct server does: the requester learns it was done first. */
@@ -460,6 +599,8 @@ export class NatsAgent {
     }
   }
 }
+
+const encoder = new TextEncoder();
 
 /** How long an agent waits for a requester to take output before it gives the call up. */
 const ACK_TIMEOUT_MS = 30_000;
@@ -524,7 +665,8 @@ class Answer {
     this.#send("out", { stream, data });
   }
 
-  end(body: { result: Json } | { error: RpcErrorObject }): void {
+  /** The last message: the result or error, and the role the call ran under (calls only). */
+  end(body: ({ result: Json } | { error: RpcErrorObject }) & { role?: Role }): void {
     this.#send("end", body as unknown as Json);
   }
 }

@@ -15,6 +15,8 @@ import type { Logger } from "./log.ts";
 import { guardStraySocketErrors } from "../protocol/nats_reason.ts";
 import type { ServerOptions } from "./options.ts";
 import type { NatsAgent, NatsAuth } from "./nats_agent.ts";
+import type { AuthorizedKeys } from "./authorized_keys.ts";
+import type { AuditLog } from "./audit.ts";
 
 /**
  * The agent module, by a computed specifier so that no module graph of the
@@ -51,11 +53,22 @@ export function natsAuthFrom(opts: Pick<ServerOptions, "natsCreds" | "natsTokenF
   return { kind: "none" };
 }
 
-/** Create the agent of `opts` with the fleet `token` and start dialing out. */
+/** What the bus checks callers by, beyond the fleet token (none by default). */
+export interface BusCallers {
+  /** The authorized keys in force now (re-read when the file changes). */
+  keys: () => AuthorizedKeys | null;
+  audit: AuditLog | null;
+}
+
+/**
+ * Create the agent of `opts` with the fleet `token` and start dialing out;
+ * with `--no-token`, each call must be signed by one of `callers.keys`.
+ */
 export async function startBusAgent(
   opts: ServerOptions,
   token: string,
   log: Logger,
+  callers: BusCallers = { keys: () => null, audit: null },
 ): Promise<BusAgent> {
   const natsAuth = natsAuthFrom(opts);
   guardStraySocketErrors((m) => log.warnLimited("nats", m));
@@ -75,6 +88,9 @@ export async function startBusAgent(
     maxOutputBytes: opts.maxOutputBytes,
     execEnv: opts.execEnv,
     heartbeatMs: opts.natsHeartbeatMs,
+    keys: callers.keys,
+    keyRequired: opts.noToken,
+    audit: callers.audit,
   });
   return { agent, name, fleet, connected: agent.start() };
 }

@@ -105,7 +105,9 @@ Options:
   --authorized-keys FILE  operator public keys, one a line with role=admin or
                        role=read-only (and from=CIDR,...) before it; re-read
                        when the file changes (a removed key is cut off)
-  --no-token           accept operator keys only, never the shared token
+  --no-token           accept operator keys only, never the shared token (with
+                       --nats, --token-file is still needed: bus messages are
+                       MACed with it, but every call must be key-signed too)
   --audit-log FILE     JSON lines: every login and every exec, ping, reset and
                        kill, with who did it (0600; rotated at 10 MB, 5 kept)
   --tls                serve TLS on loopback too (other addresses always get TLS)
@@ -392,8 +394,17 @@ export function parseServerArgs(args: string[]): ServerOptions {
   if (v["no-token"] && v["authorized-keys"] === undefined) {
     throw new UsageError("Invalid arguments: --no-token needs --authorized-keys");
   }
-  if (v["no-token"] && v["token-file"] !== undefined) {
-    throw new UsageError("Invalid arguments: --no-token and --token-file conflict");
+  // On the bus the token still MACs every message (docs/security.md), so there it is allowed.
+  if (v["no-token"] && v["token-file"] !== undefined && str("nats") === undefined) {
+    throw new UsageError(
+      "Invalid arguments: --no-token and --token-file conflict (except with --nats)",
+    );
+  }
+  if (v["no-token"] && str("nats") !== undefined && v["token-file"] === undefined) {
+    throw new UsageError(
+      "Invalid arguments: --nats with --no-token needs --token-file: bus messages are still " +
+        "MACed with the fleet token, though it runs nothing without an operator key",
+    );
   }
   if ((v["tls-cert"] === undefined) !== (v["tls-key"] === undefined)) {
     throw new UsageError("Invalid arguments: --tls-cert and --tls-key go together");
