@@ -122,6 +122,17 @@ interface Caller {
 /** A token-only caller: admin, as over a direct connection. */
 const TOKEN_CALLER: Caller = { user: "token", role: "admin", keyId: null };
 
+/**
+ * What a refused caller is told: why when it is the agent's rule (a key is
+ * required), one answer for every key problem (unknown or bad signature), so
+ * the answer is no oracle for which keys an agent holds.
+ */
+function said(why: string): string {
+  return why.startsWith("an operator key is required")
+    ? `Request refused: ${why}`
+    : "Request refused: the operator key is not accepted here";
+}
+
 /** The commands the audit trail records (as a direct session's, minus file transfers). */
 const AUDITED = new Set(["exec", "ping", "reset", "kill"]);
 
@@ -333,10 +344,12 @@ export class NatsAgent {
   /**
    * Who `req` (MAC already right) runs as, or null when it is refused: on an
    * agent with authorized keys, a request naming a key must carry that
-   * authorized key's good signature (else it is dropped unanswered, as a bad
-   * MAC is: one rate-limited log line); a request naming none, or any request
-   * to an agent without keys, runs as the token, unless `--no-token`
-   * (answered `unauthorized`: only a token holder gets this far).
+   * authorized key's good signature (else it is answered `unauthorized`, the
+   * same answer whether the key is unknown or its signature bad, and logged
+   * once, rate-limited); a request naming none, or any request to an agent
+   * without keys, runs as the token, unless `--no-token` (answered
+   * `unauthorized` too). Only a token holder gets this far: a bad MAC is
+   * dropped before.
    */
   async #caller(req: SignedRequest, subject: string): Promise<Caller | null> {
     const refuse = (why: string, answer: boolean): null => {
@@ -347,7 +360,7 @@ export class NatsAgent {
       this.#audit({ event: "auth", ok: false, user: null, error: why });
       if (answer) {
         new Answer(this, req).end({
-          error: { code: ERROR_CODES.unauthorized, message: `Request refused: ${why}` },
+          error: { code: ERROR_CODES.unauthorized, message: said(why) },
         });
       }
       return null;
@@ -361,7 +374,9 @@ export class NatsAgent {
         : TOKEN_CALLER;
     }
     const entry: AuthorizedKey | undefined = keys.get(req.key);
-    if (entry === undefined) return refuse("unknown key", false);
+    // Refused keys are answered (the MAC proved a token holder asks, and the reply goes to its
+    // own inbox), with one answer for every reason, as direct mode does; the log says which.
+    if (entry === undefined) return refuse("unknown key", true);
     let good: boolean;
     try {
       good = await verifyRequestSignature(entry.publicKey, subject, req);
@@ -369,7 +384,7 @@ export class NatsAgent {
       this.#opts.log.warnLimited("bus-refused", `${this.name}: ${describeError(err)}`);
       good = false;
     }
-    if (!good) return refuse(`bad signature for key ${entry.id} (${entry.name})`, false);
+    if (!good) return refuse(`bad signature for key ${entry.id} (${entry.name})`, true);
     return { user: entry.name, role: entry.role, keyId: entry.id };
   }
 
