@@ -148,6 +148,8 @@ export class HostLink {
   #since = Date.now();
   #rttMs: number | null = null;
   #serverVersion: string | null = null;
+  /** The optional abilities the server's hello listed (protocol.md §3.1). */
+  #features: readonly string[] = [];
   #os: string | null = null;
   #readOnly = false;
   #reason: string | null = null;
@@ -201,6 +203,11 @@ export class HostLink {
   /** The link's current state. */
   get state(): LinkState {
     return this.#state;
+  }
+
+  /** The optional abilities the server of the last connection listed in its hello. */
+  get features(): readonly string[] {
+    return this.#features;
   }
 
   /**
@@ -316,6 +323,11 @@ export class HostLink {
       peer = session.peer;
       this.#rttMs = session.handshakeMs;
       this.#serverVersion = session.auth.server;
+      // Anything but a list of strings is ignored: a feature never used is never wrong.
+      const features = session.hello.features;
+      this.#features = Array.isArray(features)
+        ? features.filter((f): f is string => typeof f === "string")
+        : [];
       this.#readOnly = session.auth.readOnly;
       this.#role = session.auth.role;
       this.#user = session.auth.user;

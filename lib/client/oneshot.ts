@@ -63,6 +63,9 @@ export interface OneShotIo {
   /** Writes to stdout; never throws (a closed stdout is reported to `stop` instead). */
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Writes output passed through as bytes (`--no-prefix`); without it, bytes are decoded for `stdout`. */
+  stdoutBytes?(bytes: Uint8Array): void;
+  stderrBytes?(bytes: Uint8Array): void;
   /** Whether stderr is a terminal (progress line) and colours are allowed on stdout. */
   progress: boolean;
   color: boolean;
@@ -272,6 +275,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
         collectOutput: true,
         capture: output.capture,
         onOutput: output.onOutput,
+        onOutputBytes: output.onOutputBytes,
         onResult,
         ...(input ? { stream: (host: string) => input.get(host) } : {}),
       });

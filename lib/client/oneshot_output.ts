@@ -30,6 +30,9 @@ export const DEFAULT_MAX_RECORD_OUTPUT = 1024 * 1024;
 export interface OutputIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Raw bytes to stdout / stderr, for output passed through as is; absent: decoded to text. */
+  stdoutBytes?(bytes: Uint8Array): void;
+  stderrBytes?(bytes: Uint8Array): void;
   progress: boolean;
   color: boolean;
   terminal: boolean;
@@ -46,6 +49,8 @@ export class OneShotOutput {
   #record: ((r: HostResult) => void) | null = null;
   /** `diff`: nothing shown per host, only a count of the answers on the progress line. */
   #answered: ((r: HostResult) => void) | null = null;
+  /** Streaming decoders of raw output shown as text, by stream and host. */
+  #decoders = new Map<string, TextDecoder>();
 
   /**
    * Route the output of `cmd` on `names`.
@@ -87,6 +92,8 @@ export class OneShotOutput {
       this.#view = new PlainStreamView({
         out: io.stdout,
         err: io.stderr,
+        ...(io.stdoutBytes ? { outBytes: io.stdoutBytes } : {}),
+        ...(io.stderrBytes ? { errBytes: io.stderrBytes } : {}),
         color: io.color,
         escape: io.terminal && !opts.raw,
         escapeErr: io.progress && !opts.raw,
@@ -115,8 +122,43 @@ export class OneShotOutput {
     this.#view?.output(host, stream, data);
   };
 
+  /**
+   * A chunk of one host's output as raw bytes (servers that send them, protocol.md
+   * §5). Files and `--no-prefix` take the bytes as they are; only text shown per
+   * line is decoded, with one streaming decoder per host and stream so a
+   * character cut between chunks stays whole. `bytes` is valid only during the call.
+   */
+  onOutputBytes = (host: string, stream: "stdout" | "stderr", bytes: Uint8Array): void => {
+    this.#files.writeBytes(host, stream, bytes);
+    const view = this.#view;
+    if (view === null || (view instanceof PlainStreamView && view.outputBytes(stream, bytes))) {
+      return;
+    }
+    const key = `${stream}\0${host}`;
+    let decoder = this.#decoders.get(key);
+    if (decoder === undefined) {
+      decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+      this.#decoders.set(key, decoder);
+    }
+    const text = decoder.decode(bytes, { stream: true });
+    if (text !== "") view.output(host, stream, text);
+  };
+
+  /** Show what a host's decoders still hold (a character cut at the very end: U+FFFD). */
+  #flushDecoders(host: string): void {
+    for (const stream of ["stdout", "stderr"] as const) {
+      const key = `${stream}\0${host}`;
+      const decoder = this.#decoders.get(key);
+      if (decoder === undefined) continue;
+      this.#decoders.delete(key);
+      const text = decoder.decode();
+      if (text !== "") this.#view?.output(host, stream, text);
+    }
+  }
+
   /** One host's result, as soon as it is known. */
   onResult = (r: HostResult): void => {
+    this.#flushDecoders(r.host);
     this.#files.save(r);
     this.#answered?.(r);
     if (this.#record === null) {

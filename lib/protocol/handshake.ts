@@ -40,6 +40,7 @@ import {
 } from "./codec.ts";
 import {
   ERROR_CODES,
+  FEATURES,
   FRAME_LIMITS,
   METHODS,
   NOTIFICATIONS,
@@ -111,6 +112,8 @@ export interface ServerHandshakeOptions {
   deadlineMs: number;
   /** Frame limit once authenticated. */
   maxFrameBytes: number;
+  /** Optional abilities listed in `hello` (protocol.md §3.1); default all of `FEATURES`. */
+  features?: readonly string[];
 }
 
 /**
@@ -172,6 +175,7 @@ export async function serverHandshake(
     protocol: PROTOCOL_VERSION,
     server: RMON_VERSION,
     nonce: serverNonce,
+    features: [...(opts.features ?? Object.values(FEATURES))],
   };
   const work = (async () => {
     await writer.write(encodeNotification(NOTIFICATIONS.hello, { ...hello }));
