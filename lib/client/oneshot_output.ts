@@ -107,6 +107,7 @@ export class OneShotOutput {
         progress: io.progress,
         escape: io.terminal && !opts.raw,
         width: io.columns,
+        ...(io.stdoutBytes ? { outBytes: io.stdoutBytes } : {}),
       };
       this.#view = new FanoutView(sink, cmd, names, opts.outputMode);
       // Streamed alone, nothing is shown again at the end: nothing to keep.
@@ -131,9 +132,7 @@ export class OneShotOutput {
   onOutputBytes = (host: string, stream: "stdout" | "stderr", bytes: Uint8Array): void => {
     this.#files.writeBytes(host, stream, bytes);
     const view = this.#view;
-    if (view === null || (view instanceof PlainStreamView && view.outputBytes(stream, bytes))) {
-      return;
-    }
+    if (view === null || view.outputBytes(host, stream, bytes)) return;
     const key = `${stream}\0${host}`;
     let decoder = this.#decoders.get(key);
     if (decoder === undefined) {

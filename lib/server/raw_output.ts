@@ -18,21 +18,21 @@ const RAW_METHODS: ReadonlySet<string> = new Set([METHODS.exec, METHODS.ping]);
  * Take the call-level `rawOutput` field out of a request's params, leaving the
  * command's own fields for the command parser (which refuses unknown ones).
  * @param offered Whether this server offered the feature in its hello.
- * @throws {ParamsTypeError} `rawOutput` is not a boolean, or the method has no output.
+ * @throws {ParamsTypeError} `rawOutput` is not a boolean.
  */
 export function takeRawOutput(
   method: string,
   params: JsonObject,
   offered = true,
 ): { params: JsonObject; rawOutput: boolean } {
-  // Not offered: left in place, so the command parser refuses it as an older server does.
-  if (!offered || !("rawOutput" in params)) return { params, rawOutput: false };
+  // Not offered, or a call without output: left in place, so the command parser refuses it
+  // as an unexpected field, exactly as a server before the feature does.
+  if (!offered || !RAW_METHODS.has(method) || !("rawOutput" in params)) {
+    return { params, rawOutput: false };
+  }
   const { rawOutput, ...rest } = params;
   if (typeof rawOutput !== "boolean") {
-    throw new ParamsTypeError(`Invalid params for "${method}": "rawOutput" must be a boolean`);
-  }
-  if (!RAW_METHODS.has(method)) {
-    throw new ParamsTypeError(`Invalid params for "${method}": unknown field "rawOutput"`);
+    throw new ParamsTypeError(`Cannot run "${method}": "rawOutput" must be true or false`);
   }
   return { params: rest, rawOutput };
 }

@@ -48,7 +48,7 @@ export class PlainStreamView {
    * A chunk of raw output written at once, as is, when nothing needs escaping;
    * false when the view needs it as text instead (escaping, or no byte sink).
    */
-  outputBytes(stream: "stdout" | "stderr", bytes: Uint8Array): boolean {
+  outputBytes(_host: string, stream: "stdout" | "stderr", bytes: Uint8Array): boolean {
     const sink = this.#sink;
     if (stream === "stdout") {
       if (sink.escape || sink.outBytes === undefined) return false;
