@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { ERROR_CODES } from "../lib/protocol/constants.ts";
+import { ERROR_CODES, TIMEOUTS } from "../lib/protocol/constants.ts";
 import { ConnectionClosedError, RemoteError } from "../lib/protocol/errors.ts";
 import { FrameReader } from "../lib/protocol/framing.ts";
 import type { OutputParams } from "../lib/protocol/messages.ts";
@@ -59,11 +59,14 @@ async function execOn(
 
 Deno.test("rawOutput on the wire", async (t) => {
   await using server = await startInProcessServer();
-  await using older = await startInProcessServer({ features: [] });
+  await using older = await startInProcessServer({ features: [], idleTimeoutMs: 5_000 });
 
-  await t.step("the server lists the feature in its hello", async () => {
+  await t.step("the server lists the feature and its idle timeout in its hello", async () => {
     await using s = await connect(server);
     assert.deepEqual(s.hello.features, ["rawOutput"]);
+    assert.equal(s.hello.idleMs, TIMEOUTS.idleMs);
+    await using o = await connect(older);
+    assert.equal(o.hello.idleMs, 5_000, "the server's own setting (--idle-timeout)");
   });
 
   await t.step("asked for: the command's bytes exactly, invalid UTF-8 included", async () => {

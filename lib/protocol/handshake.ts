@@ -114,6 +114,8 @@ export interface ServerHandshakeOptions {
   maxFrameBytes: number;
   /** Optional abilities listed in `hello` (protocol.md §3.1); default all of `FEATURES`. */
   features?: readonly string[];
+  /** The idle timeout stated in `hello` (ms, 0: never); left out when not given. */
+  idleMs?: number;
 }
 
 /**
@@ -176,6 +178,7 @@ export async function serverHandshake(
     server: RMON_VERSION,
     nonce: serverNonce,
     features: [...(opts.features ?? Object.values(FEATURES))],
+    ...(opts.idleMs === undefined ? {} : { idleMs: opts.idleMs }),
   };
   const work = (async () => {
     await writer.write(encodeNotification(NOTIFICATIONS.hello, { ...hello }));

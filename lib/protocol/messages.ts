@@ -68,6 +68,11 @@ export interface HelloParams {
   nonce: string;
   /** Optional abilities (`FEATURES`); servers before it leave it out. */
   features?: string[];
+  /**
+   * The server's idle timeout in ms (0: never), so a client paces its
+   * heartbeats under it; servers before it leave it out.
+   */
+  idleMs?: number;
 }
 
 /** `output`: a chunk of a running call's output. */

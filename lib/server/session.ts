@@ -153,6 +153,7 @@ export class Session implements Sweepable {
         deadlineMs: this.#host.authTimeoutMs,
         maxFrameBytes: this.#host.maxFrameBytes,
         features: this.#features(),
+        idleMs: this.#host.idleTimeoutMs,
       });
     } catch (err) {
       if (this.#closing) return; // closed by the server (reset, shutdown), not the peer's fault
