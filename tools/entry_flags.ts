@@ -69,7 +69,7 @@ export function checkSpec(entry: string, raw: unknown): BinarySpec {
     name: str("name"),
     entry: str("entry"),
     // Each option is one word (`--lock=x`, never `--lock x`): a flag list is then just a list.
-    options: list("options", /^--[a-z][a-z-]*(=.*)?$/),
+    options: list("options", /^--[a-z][a-z0-9-]*(=.*)?$/),
     permissions: list("permissions", /^(-A|--(allow|deny)-[a-z-]+(=.*)?)$/),
     include: list("include", /^[^-]/),
   };
