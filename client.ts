@@ -52,6 +52,21 @@ function writerTo(file: typeof Deno.stdout, onClosed: () => void): (text: string
   };
 }
 
+/**
+ * A writer of raw bytes to `file` (output passed through as the server sent it),
+ * with the same handling of short writes and a closed reader as {@linkcode writerTo}.
+ */
+function bytesTo(file: typeof Deno.stdout, onClosed: () => void): (bytes: Uint8Array) => void {
+  return (bytes) => {
+    try {
+      for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+      onClosed();
+    }
+  };
+}
+
 async function main(args: string[]): Promise<number> {
   try {
     if (args[0] === "keygen") {
@@ -108,11 +123,14 @@ async function main(args: string[]): Promise<number> {
     const stop = new RunStop();
     stop.listen();
     const stdout = writerTo(Deno.stdout, () => stop.stdoutClosed());
+    const stdoutBytes = bytesTo(Deno.stdout, () => stop.stdoutClosed());
     try {
       return await runOneShot(opts, {
         stdout: (t) => stop.outputClosed ? undefined : stdout(t),
+        stdoutBytes: (b) => stop.outputClosed ? undefined : stdoutBytes(b),
         // A closed stderr only loses progress and messages: nothing to stop for.
         stderr: writerTo(Deno.stderr, () => {}),
+        stderrBytes: bytesTo(Deno.stderr, () => {}),
         progress: Deno.stderr.isTerminal() && !opts.json,
         color: !opts.json && useColor(Deno.stdout),
         terminal: Deno.stdout.isTerminal(),

@@ -88,8 +88,11 @@ export const FULL: BenchConfig = {
     hold: [1000, 10_000],
     warmReps: 5,
     watchRounds: 3,
-    idleSeconds: 15,
-    idleWait: 20,
+    // The heartbeat interval grows with the fleet (36 s at 10,000 links, heartbeats.ts): the
+    // wait lets every link's first heartbeat after the fan-out's traffic come (interval plus a
+    // quarter), and the sample spans a whole interval of the steady state.
+    idleSeconds: 40,
+    idleWait: 50,
     tlsSize: 1000,
     checks: [{ n: 10_000, fanout: 1024, runs: 3 }],
   },

@@ -382,7 +382,8 @@ async function measure(
             floorResolution: 0.01,
             target: n === 10_000 ? { of: "value", op: "<=", bound: 2 } : undefined,
             note:
-              `${cfg.idleSeconds} s sampled after ${cfg.idleWait} s settling; heartbeat every 15 s`,
+              `${cfg.idleSeconds} s sampled after ${cfg.idleWait} s settling; heartbeat interval ` +
+              `scaled with the fleet (heartbeats.ts)`,
           },
           summarize([fp.idleCpuPercent ?? NaN]),
           summarize([empty.idleCpuPercent ?? NaN]),

@@ -64,6 +64,13 @@ Deno.test("compileArgs(), runArgs() and cacheArgs() share one definition", () =>
     ["/r/src/late.ts"],
     "folders of files are not modules",
   );
+  // V8 flags reach the running program (run, compile) but not `deno cache`, which refuses them.
+  const tuned = { ...SPEC, options: ["--no-config", "--v8-flags=--max-semi-space-size=4"] };
+  assert.ok(runArgs(tuned, "/r").includes("--v8-flags=--max-semi-space-size=4"));
+  assert.ok(
+    compileArgs(tuned, { output: "x" }, "/r").includes("--v8-flags=--max-semi-space-size=4"),
+  );
+  assert.deepEqual(cacheArgs(tuned, "/r").slice(0, 3), ["cache", "--no-config", "/r/src/main.ts"]);
 });
 
 Deno.test("v8Flags reach run and compile lines as one --v8-flags, never cache", () => {

@@ -173,7 +173,12 @@ Deno.test("serverHandshake() and clientHandshake() authenticate each other", asy
     assert.deepEqual(hello, {
       jsonrpc: "2.0",
       method: "hello",
-      params: { protocol: PROTOCOL_VERSION, server: RMON_VERSION, nonce: serverNonce },
+      params: {
+        protocol: PROTOCOL_VERSION,
+        server: RMON_VERSION,
+        nonce: serverNonce,
+        features: ["rawOutput"],
+      },
     });
     assert.ok(isValidNonce(serverNonce));
     const clientNonce = newNonce();

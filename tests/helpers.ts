@@ -507,6 +507,8 @@ export interface ClientRun {
   code: number;
   stdout: string;
   stderr: string;
+  /** stdout as the bytes written (set by `runClient`/`spawnClient`), for output that is not text. */
+  stdoutBytes?: Uint8Array;
 }
 
 /**
@@ -581,11 +583,13 @@ export async function spawnClient(
   const kill = (signal: Deno.Signal = "SIGTERM") => signalChild(child, signal);
   const timer = setTimeout(() => kill("SIGKILL"), opts.timeoutMs ?? 60_000);
   let out = "";
+  const outBytes: Uint8Array[] = [];
   const reader = child.stdout.getReader();
   const reading = (async () => {
     try {
       for (let r = await reader.read(); !r.done; r = await reader.read()) {
         out += decoder.decode(r.value, { stream: true });
+        outBytes.push(r.value);
       }
     } catch (err) {
       if (!(err instanceof TypeError)) throw err; // the reader was cancelled
@@ -598,7 +602,9 @@ export async function spawnClient(
     await reading;
     const stderr = await errText;
     await Deno.remove(home, { recursive: true });
-    return { code: status.code, stdout: out, stderr };
+    const stdoutBytes = new Uint8Array(outBytes.reduce((n, b) => n + b.length, 0));
+    outBytes.reduce((at, b) => (stdoutBytes.set(b, at), at + b.length), 0);
+    return { code: status.code, stdout: out, stderr, stdoutBytes };
   })();
   return {
     pid: child.pid,

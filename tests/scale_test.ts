@@ -22,7 +22,14 @@ import {
   type StallClock,
 } from "../lib/client/loop_lag.ts";
 import { TimeoutError } from "../lib/protocol/errors.ts";
-import { type Beating, Heartbeats, SLOTS } from "../lib/client/heartbeats.ts";
+import {
+  type Beating,
+  BEATS_PER_SECOND,
+  Heartbeats,
+  IDLE_SHARE,
+  SLOTS,
+  VISITS,
+} from "../lib/client/heartbeats.ts";
 import { Fleet } from "../lib/client/fleet.ts";
 import { dialTcp } from "../lib/protocol/tcp_transport.ts";
 import { exitCodeFor, failureText } from "../lib/client/views/summary.ts";
@@ -247,25 +254,66 @@ Deno.test("the overloaded status reads as the client's fault and exits 3", () =>
   assert.equal(exitCodeFor(["ok", "overloaded"]), EXIT_CODES.unreachable);
 });
 
-Deno.test("Heartbeats visits every link once per interval with one timer", async () => {
+Deno.test("Heartbeats visits every link VISITS times per interval with one timer", async () => {
   const visits = new Map<string, number>();
   const link = (name: string): Beating => ({
     beat: () => visits.set(name, (visits.get(name) ?? 0) + 1),
   });
   const a = link("a");
   const b = link("b");
-  const beats = new Heartbeats(SLOTS * 10); // a tick every 10 ms
+  const beats = new Heartbeats(SLOTS * VISITS * 10); // a tick every 10 ms
   beats.add(a);
   beats.add(b);
   beats.add(a); // idempotent
   assert.equal(beats.size, 2);
-  await delay(SLOTS * 10 * 3 + 5);
+  await delay(SLOTS * VISITS * 10 * 3 + 5);
   beats.delete(a);
   beats.delete(b); // the last one stops the timer (the test's sanitizer checks)
   for (const name of ["a", "b"]) {
     const n = visits.get(name) ?? 0;
-    assert.ok(n >= 2 && n <= 4, `${name} visited ${n} times in 3 intervals`);
+    assert.ok(
+      n >= 3 * VISITS - 3 && n <= 3 * VISITS + 1,
+      `${name} visited ${n} times in 3 intervals`,
+    );
   }
+});
+
+Deno.test("Heartbeats: the interval keeps the beat rate as the fleet grows, under every idle timeout", () => {
+  const links = (n: number): Beating[] => Array.from({ length: n }, () => ({ beat() {} }));
+  const beats = new Heartbeats(15_000);
+  const many = links(10_000);
+  try {
+    // A few links: the base interval.
+    for (const l of many.slice(0, 100)) beats.add(l, 60_000);
+    assert.equal(beats.targetMs, 15_000);
+    // 5,000 links: 20 s keeps BEATS_PER_SECOND.
+    for (const l of many.slice(100, 5_000)) beats.add(l, 60_000);
+    assert.equal(beats.targetMs, (5_000 / BEATS_PER_SECOND) * 1000);
+    assert.equal(5_000 / (beats.targetMs / 1000), BEATS_PER_SECOND);
+    // 10,000 links would want 40 s: capped at IDLE_SHARE of the servers' 60 s.
+    for (const l of many.slice(5_000)) beats.add(l, 60_000);
+    assert.equal(beats.targetMs, 60_000 * IDLE_SHARE);
+    // The timer runs no slower than the cap allows.
+    assert.ok(beats.intervalMs <= 60_000 * IDLE_SHARE, `${beats.intervalMs}`);
+    // One server with a 20 s idle timeout caps the whole fleet under it.
+    const short = links(1)[0]!;
+    beats.add(short, 20_000);
+    assert.equal(beats.targetMs, 20_000 * IDLE_SHARE);
+    assert.ok(beats.intervalMs <= 20_000 * IDLE_SHARE, `${beats.intervalMs}`);
+    beats.delete(short);
+    // A server that does not state its idle timeout keeps the base interval.
+    const older = links(1)[0]!;
+    beats.add(older, null);
+    assert.equal(beats.targetMs, 15_000);
+    beats.delete(older);
+    // Servers that never close idle connections: only the rate, up to the maximum.
+    for (const l of many) beats.delete(l);
+    for (const l of many) beats.add(l, 0);
+    assert.equal(beats.targetMs, 40_000);
+  } finally {
+    for (const l of many) beats.delete(l); // the last one stops the timer
+  }
+  assert.equal(beats.size, 0);
 });
 
 Deno.test("a link's heartbeat keeps a live server and drops a silent one", async () => {

@@ -8,7 +8,7 @@
 
 import { abortable } from "../async.ts";
 import { ConnectionClosedError, RemoteError, TimeoutError } from "../protocol/errors.ts";
-import { ERROR_CODES } from "../protocol/constants.ts";
+import { ERROR_CODES, FEATURES } from "../protocol/constants.ts";
 import type { TokenKey } from "../protocol/auth.ts";
 import type { SigningIdentity } from "../protocol/handshake.ts";
 import type { CallEnd, Json, JsonObject, RequestId } from "../protocol/messages.ts";
@@ -93,6 +93,13 @@ export interface RunOptions {
   waitMs?: number;
   /** Streamed output as it arrives. */
   onOutput?: (host: string, stream: "stdout" | "stderr", data: string) => void;
+  /**
+   * Streamed output as raw bytes: when given, exec and ping ask each server that
+   * offers it (`rawOutput`, protocol.md §5) for bytes instead of text, and its
+   * output comes here rather than to `onOutput`. The bytes are a view valid only
+   * during the call: write them out or copy them at once.
+   */
+  onOutputBytes?: (host: string, stream: "stdout" | "stderr", bytes: Uint8Array) => void;
   /** Each host's result as soon as it is known. */
   onResult?: (result: HostResult) => void;
   /** Whether to keep stdout/stderr in the results (for gathering and --json); default true. */
@@ -292,6 +299,10 @@ export class Fleet implements FleetInterface {
       ((host: string, stream: "stdout" | "stderr", data: string) => {
         if (!stopped()) opts.onOutput!(host, stream, data);
       });
+    const onOutputBytes = opts.onOutputBytes &&
+      ((host: string, stream: "stdout" | "stderr", bytes: Uint8Array) => {
+        if (!stopped()) opts.onOutputBytes!(host, stream, bytes);
+      });
     try {
       const bound = opts.stream ? Math.max(1, names.length) : this.fanout;
       return await boundedAll(names, bound, async (name) => {
@@ -300,8 +311,8 @@ export class Fleet implements FleetInterface {
         const answer = stopped()
           ? null
           : opts.connectEach
-          ? this.#connectRunClose(name, request, cmd, { ...opts, onOutput })
-          : this.#runOne(name, request, cmd, { ...opts, onOutput });
+          ? this.#connectRunClose(name, request, cmd, { ...opts, onOutput, onOutputBytes })
+          : this.#runOne(name, request, cmd, { ...opts, onOutput, onOutputBytes });
         const gaveUp = stop?.aborted.then((): typeof STOPPED => STOPPED);
         const outcome = answer === null
           ? STOPPED
@@ -404,8 +415,12 @@ export class Fleet implements FleetInterface {
     const collect = opts.collectOutput ?? true;
     const out = new OutputCapture(opts.capture);
     const stream = opts.stream?.(name);
+    // Bytes only from a server that offers them, and only for a caller that takes them.
+    const onBytes = streaming && link.features.includes(FEATURES.rawOutput)
+      ? opts.onOutputBytes
+      : undefined;
     try {
-      const data = await link.call(method, params, {
+      const data = await link.call(method, onBytes ? { ...params, rawOutput: true } : params, {
         signal: opts.signal,
         timeoutMs: opts.waitMs,
         ...(stream
@@ -419,6 +434,14 @@ export class Fleet implements FleetInterface {
           if (collect) out.add(o.stream, o.data);
           opts.onOutput?.(name, o.stream, o.data);
         },
+        ...(onBytes
+          ? {
+            onOutputBytes: (s: "stdout" | "stderr", bytes: Uint8Array) => {
+              if (collect) out.addBytes(s, bytes);
+              onBytes(name, s, bytes);
+            },
+          }
+          : {}),
       });
       if (!streaming) {
         // What a server sent is checked before any view sees it.

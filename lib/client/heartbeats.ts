@@ -1,14 +1,28 @@
 /**
- * One heartbeat timer for a whole fleet. Client layer.
+ * One heartbeat timer for a whole fleet, at a cost that does not grow with the
+ * fleet. Client layer.
  *
  * A timer per link costs a wake-up per link per interval: 10,000 idle links
  * kept 8 % of a core busy. Here the links sit in {@linkcode SLOTS} slots
- * filled round-robin; one timer ticks every `intervalMs / SLOTS` and visits
- * one slot, so every link is visited once per interval and the visits (and
- * the heartbeats they send) are spread evenly over it rather than sent in one
- * burst. A visit is `HostLink.beat()`: a link with traffic since its last visit
- * sends nothing. The timer runs only while a link is registered and never
- * keeps the process alive by itself.
+ * filled round-robin; one timer visits one slot per tick, so the visits (and
+ * the heartbeats they send) are spread evenly rather than sent in one burst.
+ *
+ * Each link is visited {@linkcode VISITS} times per interval, and sends a
+ * heartbeat only after that many visits in a row found its connection quiet
+ * (`HostLink.beat()`). So a link is never silent much longer than one
+ * interval (at most interval × (1 + 1/VISITS) plus a tick), where a single
+ * visit per interval that skips links with recent traffic allows nearly two.
+ *
+ * The interval grows with the fleet so the heartbeats sent per second stay
+ * at {@linkcode BEATS_PER_SECOND} (never below the base interval, 15 s by
+ * default): 10,000 idle links no longer cost ~670 round trips a second. It is
+ * always capped well under the servers' idle timeout, which each server
+ * states in its `hello` (`idleMs`, protocol.md §3.1): at most
+ * {@linkcode IDLE_SHARE} of the shortest one among the links, so a link's
+ * longest silence stays below ~80 % of it. A link to a server that does not
+ * state it keeps the base interval as its cap, as before this scaling. The
+ * timer runs only while a link is registered and never keeps the process
+ * alive by itself.
  * @module
  */
 
@@ -17,22 +31,43 @@ export interface Beating {
   beat(): void;
 }
 
-/** Slots per interval: a tick every interval/16 (~1 s at the default 15 s). */
+/** Slots a visit round is spread over: a tick every round/16. */
 export const SLOTS = 16;
+
+/** Visits of each link per interval; a heartbeat goes out after this many quiet ones. */
+export const VISITS = 4;
+
+/** Heartbeats a fleet sends per second at most, once the fleet is large enough to need scaling. */
+export const BEATS_PER_SECOND = 250;
+
+/**
+ * Largest interval as a share of a server's idle timeout. A quiet link's
+ * longest silence is interval × (1 + 1/VISITS) plus a tick, so 0.6 keeps it
+ * at ~77 % of the timeout, with seconds to spare for a busy event loop.
+ */
+export const IDLE_SHARE = 0.6;
+
+/** The interval never passes this, whatever the fleet (a dead server is still noticed). */
+export const MAX_INTERVAL_MS = 120_000;
 
 /** A fleet's shared heartbeat timer; see the module doc. */
 export class Heartbeats {
-  readonly intervalMs: number;
+  /** The configured (base) interval. */
+  readonly baseMs: number;
   #slots: Set<Beating>[] = Array.from({ length: SLOTS }, () => new Set());
-  #slotOf = new Map<Beating, number>();
+  #slotOf = new Map<Beating, { slot: number; idleMs: number | null }>();
+  /** How many registered links have each server idle timeout (null: not stated). */
+  #idle = new Map<number | null, number>();
   #next = 0;
   #tick = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** The interval the running timer was set for. */
+  #runningMs = 0;
 
-  /** A timer that visits each registered link every `intervalMs`. */
-  constructor(intervalMs: number) {
-    if (!(intervalMs > 0)) throw new RangeError(`Invalid heartbeat interval: ${intervalMs}`);
-    this.intervalMs = intervalMs;
+  /** A timer that visits each registered link {@linkcode VISITS} times per interval. */
+  constructor(baseMs: number) {
+    if (!(baseMs > 0)) throw new RangeError(`Invalid heartbeat interval: ${baseMs}`);
+    this.baseMs = baseMs;
   }
 
   /** Links registered. */
@@ -40,29 +75,77 @@ export class Heartbeats {
     return this.#slotOf.size;
   }
 
-  /** Register a link (an up connection); idempotent. */
-  add(link: Beating): void {
+  /** The interval in use: see {@linkcode targetMs}; the timer follows it within a tenth. */
+  get intervalMs(): number {
+    return this.#runningMs || this.targetMs;
+  }
+
+  /**
+   * The interval for the links registered now: the base interval, stretched
+   * to keep {@linkcode BEATS_PER_SECOND}, capped by the servers' idle timeouts.
+   */
+  get targetMs(): number {
+    const scaled = Math.max(this.baseMs, (this.size / BEATS_PER_SECOND) * 1000);
+    return Math.min(scaled, this.#capMs());
+  }
+
+  /**
+   * Register a link (an up connection) whose server closes connections idle
+   * for `serverIdleMs` (0: never; null: not stated); idempotent.
+   */
+  add(link: Beating, serverIdleMs: number | null = null): void {
     if (this.#slotOf.has(link)) return;
     const slot = this.#next++ % SLOTS;
     this.#slots[slot]!.add(link);
-    this.#slotOf.set(link, slot);
-    if (this.#timer === undefined) {
-      this.#timer = setInterval(() => this.#visit(), this.intervalMs / SLOTS);
-      // The console is kept alive by its input, a one-shot run by its calls: not by this.
-      Deno.unrefTimer(this.#timer);
-    }
+    this.#slotOf.set(link, { slot, idleMs: serverIdleMs });
+    this.#idle.set(serverIdleMs, (this.#idle.get(serverIdleMs) ?? 0) + 1);
+    this.#schedule();
   }
 
   /** Unregister a link (its connection closed); the timer stops with the last one. */
   delete(link: Beating): void {
-    const slot = this.#slotOf.get(link);
-    if (slot === undefined) return;
-    this.#slots[slot]!.delete(link);
+    const entry = this.#slotOf.get(link);
+    if (entry === undefined) return;
+    this.#slots[entry.slot]!.delete(link);
     this.#slotOf.delete(link);
-    if (this.#slotOf.size === 0) {
+    const left = (this.#idle.get(entry.idleMs) ?? 1) - 1;
+    if (left > 0) this.#idle.set(entry.idleMs, left);
+    else this.#idle.delete(entry.idleMs);
+    this.#schedule();
+  }
+
+  /** The longest interval every registered link's server allows. */
+  #capMs(): number {
+    let cap = MAX_INTERVAL_MS;
+    for (const idleMs of this.#idle.keys()) {
+      // Not stated: keep the base interval, which such servers have always had.
+      const allowed = idleMs === null ? this.baseMs : idleMs === 0 ? Infinity : idleMs * IDLE_SHARE;
+      cap = Math.min(cap, allowed);
+    }
+    return cap;
+  }
+
+  /**
+   * (Re)start the timer for the current interval. Only a change of more than
+   * a tenth restarts it, so a fleet connecting link by link restarts it a few
+   * times, not once per link; but never may it run slower than the cap allows.
+   */
+  #schedule(): void {
+    if (this.size === 0) {
       clearInterval(this.#timer);
       this.#timer = undefined;
+      this.#runningMs = 0;
+      return;
     }
+    const ms = this.targetMs;
+    const running = this.#runningMs;
+    const near = ms <= running * 1.1 && ms >= running * 0.9;
+    if (this.#timer !== undefined && near && running <= this.#capMs()) return;
+    clearInterval(this.#timer);
+    this.#runningMs = ms;
+    this.#timer = setInterval(() => this.#visit(), ms / VISITS / SLOTS);
+    // The console is kept alive by its input, a one-shot run by its calls: not by this.
+    Deno.unrefTimer(this.#timer);
   }
 
   #visit(): void {

@@ -39,7 +39,7 @@ import {
 } from "../protocol/transport.ts";
 import { formatFingerprint } from "../protocol/fingerprint.ts";
 import { ClientOverloadedError, MAX_STRETCH, serviceDeadline } from "./loop_lag.ts";
-import type { Heartbeats } from "./heartbeats.ts";
+import { type Heartbeats, VISITS } from "./heartbeats.ts";
 import { CONNECTS } from "./dial_gate.ts";
 
 /** Where a host stands. `lost` reconnects by itself; `auth_failed`, `closed` do not. */
@@ -148,6 +148,8 @@ export class HostLink {
   #since = Date.now();
   #rttMs: number | null = null;
   #serverVersion: string | null = null;
+  /** The optional abilities the server's hello listed (protocol.md §3.1). */
+  #features: readonly string[] = [];
   #os: string | null = null;
   #readOnly = false;
   #reason: string | null = null;
@@ -159,6 +161,10 @@ export class HostLink {
   #framesSeen = 0;
   /** A heartbeat is out and unanswered. */
   #beating = false;
+  /** Visits in a row that found the connection quiet, or (while beating) the answer missing. */
+  #quiet = 0;
+  /** The idle timeout the server stated in its hello (ms, 0: never), or null. */
+  #serverIdleMs: number | null = null;
   /** Whether the last connect attempt failed because the client itself was overloaded. */
   #overloaded = false;
   #connecting: Promise<void> | null = null;
@@ -201,6 +207,11 @@ export class HostLink {
   /** The link's current state. */
   get state(): LinkState {
     return this.#state;
+  }
+
+  /** The optional abilities the server of the last connection listed in its hello. */
+  get features(): readonly string[] {
+    return this.#features;
   }
 
   /**
@@ -316,6 +327,15 @@ export class HostLink {
       peer = session.peer;
       this.#rttMs = session.handshakeMs;
       this.#serverVersion = session.auth.server;
+      // Anything but a list of strings is ignored: a feature never used is never wrong.
+      const idle = session.hello.idleMs;
+      this.#serverIdleMs = typeof idle === "number" && Number.isFinite(idle) && idle >= 0
+        ? idle
+        : null;
+      const features = session.hello.features;
+      this.#features = Array.isArray(features)
+        ? features.filter((f): f is string => typeof f === "string")
+        : [];
       this.#readOnly = session.auth.readOnly;
       this.#role = session.auth.role;
       this.#user = session.auth.user;
@@ -345,8 +365,9 @@ export class HostLink {
     peer.run().then(() => this.#onPeerClosed(peer));
     this.#framesSeen = 0;
     this.#beating = false;
+    this.#quiet = 0;
     this.#setState("up");
-    this.#heartbeats?.add(this);
+    this.#heartbeats?.add(this, this.#serverIdleMs);
     // The OS name is part of the hosts table; fetch it once per connection.
     if (!this.#timings.describe) return;
     peer.call(OS.method, undefined, { timeoutMs: this.#timings.connectTimeoutMs }).then(
@@ -419,30 +440,36 @@ export class HostLink {
   }
 
   /**
-   * One visit of the fleet's heartbeat timer (every `heartbeatMs`): nothing if
-   * the connection carried traffic since the last visit; else a heartbeat. A
-   * heartbeat still unanswered a whole interval later means a silent server:
-   * the connection is dropped and the close handler reconnects. No timer per
-   * call: the next visit is the deadline.
+   * One visit of the fleet's heartbeat timer (`VISITS` per interval, see
+   * heartbeats.ts): a heartbeat once that many visits in a row found the
+   * connection quiet. A heartbeat still unanswered as many visits (a whole
+   * interval) later means a silent server: the connection is dropped and the
+   * close handler reconnects. No timer per call: the visits are the deadline.
    */
   beat(): void {
     const peer = this.#peer;
-    if (!peer || this.#state !== "up") return;
+    const beats = this.#heartbeats;
+    if (!peer || !beats || this.#state !== "up") return;
     if (this.#beating) {
+      if (++this.#quiet < VISITS) return;
       peer.close(
-        new TimeoutError(`No answer to "heartbeat" within ${this.#timings.heartbeatMs} ms`),
+        new TimeoutError(`No answer to "heartbeat" within ${Math.round(beats.intervalMs)} ms`),
       );
       return;
     }
     const seen = peer.framesRead;
     if (seen !== this.#framesSeen) {
       this.#framesSeen = seen;
+      this.#quiet = 0;
       return;
     }
+    if (++this.#quiet < VISITS) return;
+    this.#quiet = 0;
     this.#beating = true;
     const t0 = performance.now();
     peer.call(METHODS.heartbeat).then(() => {
       this.#beating = false;
+      this.#quiet = 0;
       this.#rttMs = performance.now() - t0;
       // The answer itself is no traffic of the user's.
       this.#framesSeen = peer.framesRead;

@@ -283,6 +283,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
         collectOutput: true,
         capture: output.capture,
         onOutput: output.onOutput,
+        onOutputBytes: output.onOutputBytes,
         onResult,
         ...(input ? { stream: (host: string) => input.get(host) } : {}),
       });

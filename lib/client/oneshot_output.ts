@@ -30,6 +30,9 @@ export const DEFAULT_MAX_RECORD_OUTPUT = 1024 * 1024;
 export interface OutputIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Raw bytes to stdout / stderr, for output passed through as is; absent: decoded to text. */
+  stdoutBytes?(bytes: Uint8Array): void;
+  stderrBytes?(bytes: Uint8Array): void;
   /** Whether stderr is a terminal (progress line) and colours are allowed on stdout. */
   progress: boolean;
   color: boolean;
@@ -48,6 +51,8 @@ export class OneShotOutput {
   #record: ((r: HostResult) => void) | null = null;
   /** `diff`: nothing shown per host, only a count of the answers on the progress line. */
   #answered: ((r: HostResult) => void) | null = null;
+  /** Streaming decoders of raw output shown as text, by stream and host. */
+  #decoders = new Map<string, TextDecoder>();
 
   /**
    * Route the output of `cmd` on `names`.
@@ -89,6 +94,8 @@ export class OneShotOutput {
       this.#view = new PlainStreamView({
         out: io.stdout,
         err: io.stderr,
+        ...(io.stdoutBytes ? { outBytes: io.stdoutBytes } : {}),
+        ...(io.stderrBytes ? { errBytes: io.stderrBytes } : {}),
         color: io.color,
         escape: io.terminal && !opts.raw,
         escapeErr: io.progress && !opts.raw,
@@ -102,6 +109,7 @@ export class OneShotOutput {
         progress: io.progress,
         escape: io.terminal && !opts.raw,
         width: io.columns,
+        ...(io.stdoutBytes ? { outBytes: io.stdoutBytes } : {}),
       };
       this.#view = new FanoutView(sink, cmd, names, opts.outputMode);
       // Streamed alone, nothing is shown again at the end: nothing to keep.
@@ -117,8 +125,41 @@ export class OneShotOutput {
     this.#view?.output(host, stream, data);
   };
 
+  /**
+   * A chunk of one host's output as raw bytes (servers that send them, protocol.md
+   * §5). Files and `--no-prefix` take the bytes as they are; only text shown per
+   * line is decoded, with one streaming decoder per host and stream so a
+   * character cut between chunks stays whole. `bytes` is valid only during the call.
+   */
+  onOutputBytes = (host: string, stream: "stdout" | "stderr", bytes: Uint8Array): void => {
+    this.#files.writeBytes(host, stream, bytes);
+    const view = this.#view;
+    if (view === null || view.outputBytes(host, stream, bytes)) return;
+    const key = `${stream}\0${host}`;
+    let decoder = this.#decoders.get(key);
+    if (decoder === undefined) {
+      decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+      this.#decoders.set(key, decoder);
+    }
+    const text = decoder.decode(bytes, { stream: true });
+    if (text !== "") view.output(host, stream, text);
+  };
+
+  /** Show what a host's decoders still hold (a character cut at the very end: U+FFFD). */
+  #flushDecoders(host: string): void {
+    for (const stream of ["stdout", "stderr"] as const) {
+      const key = `${stream}\0${host}`;
+      const decoder = this.#decoders.get(key);
+      if (decoder === undefined) continue;
+      this.#decoders.delete(key);
+      const text = decoder.decode();
+      if (text !== "") this.#view?.output(host, stream, text);
+    }
+  }
+
   /** One host's result, as soon as it is known. */
   onResult = (r: HostResult): void => {
+    this.#flushDecoders(r.host);
     this.#files.save(r);
     this.#answered?.(r);
     if (this.#record === null) {

@@ -44,7 +44,8 @@ export interface CapturedOutput {
 }
 
 interface StreamState {
-  parts: string[];
+  /** Kept text, or kept bytes (copies) where the output came raw; decoded by `result()`. */
+  parts: (string | Uint8Array)[];
   bytes: number;
   /** Running hash of the whole stream, started when the stream was first cut. */
   hash: Hash | null;
@@ -73,6 +74,35 @@ export function utf8Prefix(text: string, bytes: number): string {
   const { read } = encoder.encodeInto(text, new Uint8Array(bytes));
   // A copy, not a slice: a slice would keep all of `text` alive with the kept start.
   return read === text.length ? text : (text.slice(0, read) + " ").slice(0, -1);
+}
+
+/**
+ * The largest cut at or below `limit` that does not split a UTF-8 character
+ * (steps back over at most three continuation bytes), so a kept start decodes whole.
+ */
+function utf8Cut(bytes: Uint8Array, limit: number): number {
+  let cut = limit;
+  while (cut > 0 && limit - cut < 3 && ((bytes[cut] ?? 0) & 0xc0) === 0x80) cut--;
+  return cut;
+}
+
+/** Feed a kept part to `hash`: bytes as they are, text as its UTF-8. */
+function hashPart(hash: Hash, part: string | Uint8Array): void {
+  if (typeof part === "string") hashText(hash, part);
+  else hash.update(part);
+}
+
+/** The text of kept parts; bytes are decoded as one stream, so a character cut between chunks is whole. */
+function partsText(parts: readonly (string | Uint8Array)[]): string {
+  if (parts.every((p) => typeof p === "string")) return parts.join("");
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  let text = "";
+  for (const part of parts) {
+    text += typeof part === "string"
+      ? decoder.decode() + part
+      : decoder.decode(part, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 /** Collects one host's output within {@linkcode CaptureOptions}; see the module doc. */
@@ -108,7 +138,7 @@ export class OutputCapture {
     if (this.#hash && s.hash === null) {
       // The first cut of this stream: the hash starts from what was kept of it.
       s.hash = createHash("sha256");
-      for (const part of s.parts) hashText(s.hash, part);
+      for (const part of s.parts) hashPart(s.hash, part);
       hashText(s.hash, data);
     }
     this.#shortened = true;
@@ -118,21 +148,54 @@ export class OutputCapture {
     this.#kept = this.#keep;
   }
 
+  /**
+   * Take one chunk of `stream` as raw bytes, in arrival order. Nothing is
+   * decoded here: the bytes are counted, hashed, and copied only as far as
+   * they are kept. `bytes` may be reused by the caller once this returns.
+   */
+  addBytes(stream: "stdout" | "stderr", bytes: Uint8Array): void {
+    const s = this.#streams[stream];
+    const n = bytes.length;
+    s.bytes += n;
+    if (s.hash !== null) s.hash.update(bytes);
+    const room = this.#keep - this.#kept;
+    if (n <= room) {
+      s.parts.push(bytes.slice());
+      this.#kept += n;
+      return;
+    }
+    if (this.#hash && s.hash === null) {
+      s.hash = createHash("sha256");
+      for (const part of s.parts) hashPart(s.hash, part);
+      s.hash.update(bytes);
+    }
+    this.#shortened = true;
+    const cut = utf8Cut(bytes, room);
+    if (cut > 0) s.parts.push(bytes.slice(0, cut));
+    this.#kept = this.#keep;
+  }
+
   /** What was kept; call once, at the end of the output. */
   result(): CapturedOutput {
     const { stdout, stderr } = this.#streams;
     const out: CapturedOutput = {
-      stdout: stdout.parts.join(""),
-      stderr: stderr.parts.join(""),
+      stdout: partsText(stdout.parts),
+      stderr: partsText(stderr.parts),
       stdoutBytes: stdout.bytes,
       stderrBytes: stderr.bytes,
       shortened: this.#shortened,
     };
     if (this.#shortened && this.#hash) {
       // A stream never cut is whole in its parts; hash it now.
-      const digest = (s: StreamState, kept: string) =>
-        `${s.bytes}:${(s.hash ?? createHash("sha256").update(kept, "utf8")).digest("hex")}`;
-      out.digest = `${digest(stdout, out.stdout)}/${digest(stderr, out.stderr)}`;
+      const digest = (s: StreamState) => {
+        let hash = s.hash;
+        if (hash === null) {
+          hash = createHash("sha256");
+          for (const part of s.parts) hashPart(hash, part);
+        }
+        return `${s.bytes}:${hash.digest("hex")}`;
+      };
+      out.digest = `${digest(stdout)}/${digest(stderr)}`;
     }
     return out;
   }

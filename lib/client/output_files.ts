@@ -64,6 +64,12 @@ export class OutputFiles {
    * Written synchronously: the chunk is on disk before the next one is read.
    */
   write(host: string, stream: "stdout" | "stderr", data: string): void {
+    if (this.#path(stream, host) === undefined) return;
+    this.writeBytes(host, stream, encoder.encode(data));
+  }
+
+  /** Like {@linkcode write}, for output that came as raw bytes: they go to the file as they are. */
+  writeBytes(host: string, stream: "stdout" | "stderr", bytes: Uint8Array): void {
     const path = this.#path(stream, host);
     if (path === undefined) return;
     const key = `${stream}\0${host}`;
@@ -74,7 +80,6 @@ export class OutputFiles {
         file = Deno.openSync(path, { write: true, create: true, truncate: true, mode: 0o600 });
         this.#open.set(key, file);
       }
-      const bytes = encoder.encode(data);
       for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
     } catch (err) {
       this.#failures.push(`Cannot write ${stream} of ${host} to "${path}": ${describeError(err)}`);

@@ -54,6 +54,13 @@ export interface RunOptions {
    */
   onOutput: (stream: OutputStream, text: string) => void | Promise<void>;
   /**
+   * When given, output goes here instead, as the bytes read from the pipe: no
+   * decoding, no replacement of invalid UTF-8, at most `LIMITS.outputChunkBytes`
+   * per call. The bytes are a buffer reused for the next read: take them before
+   * the returned promise resolves. Calls never overlap, as for `onOutput`.
+   */
+  onOutputBytes?: (stream: OutputStream, bytes: Uint8Array) => void | Promise<void>;
+  /**
    * The child's stdin, when given (else stdin is closed): each chunk is written
    * to the pipe before the next is asked for, so a command that reads slowly
    * holds the input back; stdin is closed at the end. Input left when the child
@@ -144,7 +151,13 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
     killer.kill();
     for (const pump of pumps) pump.cancel();
   };
-  const sink = new OutputSink(opts.maxOutputBytes, opts.onOutput, () => killer.kill(), stopAtCap);
+  const sink = new OutputSink(
+    opts.maxOutputBytes,
+    opts.onOutputBytes ?? opts.onOutput,
+    () => killer.kill(),
+    stopAtCap,
+    opts.onOutputBytes !== undefined,
+  );
   const pumps: StreamPump[] = [
     new StreamPump(child.stdout, "stdout", sink),
     new StreamPump(child.stderr, "stderr", sink),
@@ -405,7 +418,9 @@ class OutputSink {
   failed = false;
   error: unknown;
   #room: number;
-  #onOutput: RunOptions["onOutput"];
+  #onOutput: RunOptions["onOutput"] | null;
+  /** Raw mode: bytes go out as read, nothing is decoded. */
+  #onBytes: NonNullable<RunOptions["onOutputBytes"]> | null;
   #onFailure: () => void;
   #onCap: () => void;
   #tail: Promise<void> = Promise.resolve();
@@ -413,12 +428,14 @@ class OutputSink {
   /** `onFailure` runs on the first failure, `onCap` once when output first passes the cap. */
   constructor(
     maxBytes: number,
-    onOutput: RunOptions["onOutput"],
+    onOutput: RunOptions["onOutput"] | NonNullable<RunOptions["onOutputBytes"]>,
     onFailure: () => void,
     onCap: () => void,
+    raw = false,
   ) {
     this.#room = maxBytes;
-    this.#onOutput = onOutput;
+    this.#onOutput = raw ? null : onOutput as RunOptions["onOutput"];
+    this.#onBytes = raw ? onOutput as NonNullable<RunOptions["onOutputBytes"]> : null;
     this.#onFailure = onFailure;
     this.#onCap = onCap;
   }
@@ -440,6 +457,10 @@ class OutputSink {
       this.#room -= bytes.length;
     }
     if (this.failed) return;
+    if (this.#onBytes !== null) {
+      if (bytes.length > 0) await this.#emitBytes(stream, bytes);
+      return;
+    }
     // The streaming decoder carries a character split across reads to the next one.
     const text = decoder.decode(bytes, { stream: true });
     // Text without U+FFFD re-encodes to the bytes it came from, plus at most 3
@@ -453,6 +474,7 @@ class OutputSink {
 
   /** Pass on what the decoder still holds at the end of `stream` (U+FFFD for a cut character). */
   async flush(stream: OutputStream, decoder: TextDecoder): Promise<void> {
+    if (this.#onBytes !== null) return;
     const text = decoder.decode();
     if (!this.failed) await this.#emitText(stream, text);
   }
@@ -474,9 +496,18 @@ class OutputSink {
     for (const piece of splitUtf8(text, LIMITS.outputChunkBytes)) await this.#emit(stream, piece);
   }
 
-  #emit(stream: OutputStream, text: string): Promise<void> {
+  #emitBytes(stream: OutputStream, bytes: Uint8Array): Promise<void> {
+    const onBytes = this.#onBytes!;
     this.#tail = this.#tail
-      .then(() => this.failed ? undefined : this.#onOutput(stream, text))
+      .then(() => this.failed ? undefined : onBytes(stream, bytes))
+      .then(undefined, (err) => this.fail(err));
+    return this.#tail;
+  }
+
+  #emit(stream: OutputStream, text: string): Promise<void> {
+    const onOutput = this.#onOutput!;
+    this.#tail = this.#tail
+      .then(() => this.failed ? undefined : onOutput(stream, text))
       .then(undefined, (err) => this.fail(err));
     return this.#tail;
   }

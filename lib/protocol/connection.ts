@@ -37,6 +37,12 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Receives the call's streamed output as it arrives. */
   onOutput?: (output: OutputParams) => void;
+  /**
+   * Receives the call's output sent as raw bytes (`chunk` frames with a
+   * `stream`, protocol.md §5, asked for with `rawOutput`). The bytes are a view
+   * valid only during the call: take them at once or copy them.
+   */
+  onOutputBytes?: (stream: "stdout" | "stderr", bytes: Uint8Array) => void;
   /** Told the call's request id as its request is queued: stream chunks are tagged with it. */
   onId?: (id: RequestId) => void;
   /** Receives the call's stream notifications (`ready`, `chunk`, `ack`; protocol.md §5.1). */
@@ -68,12 +74,15 @@ interface PendingCall {
   resolve: (v: Json) => void;
   reject: (e: Error) => void;
   onOutput?: (output: OutputParams) => void;
+  onOutputBytes?: (stream: "stdout" | "stderr", bytes: Uint8Array) => void;
   onStream?: (method: string, params: JsonObject, payload?: Uint8Array) => void;
 }
 
 /** A chunk frame's raw bytes still to be read, and where they go. */
 interface PayloadWait {
   size: number;
+  /** The consumer takes the bytes at once: they may be a view into the reader's buffer. */
+  passing?: boolean;
   deliver: (payload: Uint8Array) => void;
 }
 
@@ -174,7 +183,13 @@ export class RpcPeer {
         }
         if (!keepGoing) break;
         // A chunk's raw bytes follow its frame; they are read whoever the chunk is for.
-        if (payload) payload.deliver(await this.#reader.readBytes(payload.size));
+        if (payload) {
+          payload.deliver(
+            payload.passing
+              ? await this.#reader.readBytesView(payload.size)
+              : await this.#reader.readBytes(payload.size),
+          );
+        }
       }
     } catch (err) {
       reason = err instanceof Error ? err : new Error(String(err));
@@ -202,7 +217,10 @@ export class RpcPeer {
           const out = n.params as unknown as OutputParams;
           this.#pending.get(out.id)?.onOutput?.(out);
         } else if (n.method === NOTIFICATIONS.chunk) {
-          return { size: payloadSize(n), deliver: (payload) => this.#toStream(n, payload) };
+          const size = payloadSize(n);
+          const output = this.#outputChunk(n);
+          if (output) return { size, passing: true, deliver: output };
+          return { size, deliver: (payload) => this.#toStream(n, payload) };
         } else if (STREAM_NOTIFICATIONS.has(n.method)) {
           this.#toStream(n);
         } else {
@@ -239,6 +257,24 @@ export class RpcPeer {
         throw new Error(`Unhandled message ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /**
+   * Where a `chunk` of output (one with a `stream`, protocol.md §5) goes: the
+   * call's byte handler, or nowhere when its call is gone (the bytes are still
+   * read, to keep the stream in step). Only servers send these; a server that
+   * gets one ignores it like any notification for no call. Undefined for a
+   * `chunk` of a §5.1 stream (no `stream` field).
+   */
+  #outputChunk(n: Notification): ((payload: Uint8Array) => void) | undefined {
+    const stream = n.params?.stream;
+    if (stream !== "stdout" && stream !== "stderr") return undefined;
+    const id = n.params?.id;
+    const call = typeof id === "number" || typeof id === "string"
+      ? this.#pending.get(id)
+      : undefined;
+    const take = call?.onOutputBytes;
+    return (payload) => take?.(stream, payload);
   }
 
   /** A stream notification to its call (client), or to the notification handler (server). */
@@ -278,6 +314,7 @@ export class RpcPeer {
           reject(e);
         },
         onOutput: opts.onOutput,
+        onOutputBytes: opts.onOutputBytes,
         onStream: opts.onStream,
       });
       opts.onId?.(id);

@@ -18,6 +18,16 @@ export const PROTOCOL_VERSION = 2;
  */
 export const RMON_VERSION: string = denoConfig.version;
 
+/**
+ * Optional abilities a server lists in its `hello` (`features`, protocol.md
+ * §3.1). A client uses one only when listed, so old peers on either side keep
+ * working unchanged.
+ */
+export const FEATURES = {
+  /** exec/ping output as `chunk` frames of raw bytes, when a call asks (`rawOutput`, §5). */
+  rawOutput: "rawOutput",
+} as const;
+
 /** Default TCP port: unprivileged (the seed's port 50 needs root on Linux). */
 export const DEFAULT_PORT = 5050;
 

@@ -49,6 +49,8 @@ export class FrameReader {
   // from every frame, silently changing what the peer sent (found by the property test).
   #strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   #lenient = new TextDecoder("utf-8", { ignoreBOM: true });
+  /** Where {@linkcode readBytesView} puts a chunk it must read from the stream; grown on need. */
+  #scratch = new Uint8Array(0);
   /** Largest frame accepted, in bytes, excluding the newline. Callers may change it. */
   maxFrameBytes: number;
 
@@ -103,6 +105,37 @@ export class FrameReader {
     out.set(this.#buf.subarray(this.#start, this.#start + have));
     this.#start += have;
     this.#scanned = Math.max(this.#scanned, this.#start);
+    let off = have;
+    while (off < n) {
+      const got = await this.#stream.read(out.subarray(off));
+      if (got === null) {
+        throw new ConnectionClosedError("Cannot read chunk: connection closed mid-chunk");
+      }
+      off += got;
+    }
+    return out;
+  }
+
+  /**
+   * Like {@linkcode readBytes}, but the bytes are a view into a buffer of the
+   * reader's, valid only until the next read: for a consumer that takes them
+   * at once (output passed through to a file or stdout), so a long stream
+   * allocates nothing per chunk. Bytes already buffered are not even copied.
+   * @throws {ConnectionClosedError} The stream ends before `n` bytes.
+   */
+  async readBytesView(n: number): Promise<Uint8Array> {
+    const have = this.#end - this.#start;
+    if (have >= n) {
+      const view = this.#buf.subarray(this.#start, this.#start + n);
+      this.#start += n;
+      this.#scanned = Math.max(this.#scanned, this.#start);
+      return view;
+    }
+    if (this.#scratch.length < n) this.#scratch = new Uint8Array(n);
+    const out = this.#scratch.subarray(0, n);
+    out.set(this.#buf.subarray(this.#start, this.#end));
+    this.#start = this.#end;
+    this.#scanned = this.#start;
     let off = have;
     while (off < n) {
       const got = await this.#stream.read(out.subarray(off));

@@ -40,6 +40,7 @@ import {
 } from "./codec.ts";
 import {
   ERROR_CODES,
+  FEATURES,
   FRAME_LIMITS,
   METHODS,
   NOTIFICATIONS,
@@ -111,6 +112,10 @@ export interface ServerHandshakeOptions {
   deadlineMs: number;
   /** Frame limit once authenticated. */
   maxFrameBytes: number;
+  /** Optional abilities listed in `hello` (protocol.md §3.1); default all of `FEATURES`. */
+  features?: readonly string[];
+  /** The idle timeout stated in `hello` (ms, 0: never); left out when not given. */
+  idleMs?: number;
 }
 
 /**
@@ -172,6 +177,8 @@ export async function serverHandshake(
     protocol: PROTOCOL_VERSION,
     server: RMON_VERSION,
     nonce: serverNonce,
+    features: [...(opts.features ?? Object.values(FEATURES))],
+    ...(opts.idleMs === undefined ? {} : { idleMs: opts.idleMs }),
   };
   const work = (async () => {
     await writer.write(encodeNotification(NOTIFICATIONS.hello, { ...hello }));

@@ -66,6 +66,13 @@ export interface HelloParams {
   server: string;
   /** Base64url of NONCE_BYTES random bytes. */
   nonce: string;
+  /** Optional abilities (`FEATURES`); servers before it leave it out. */
+  features?: string[];
+  /**
+   * The server's idle timeout in ms (0: never), so a client paces its
+   * heartbeats under it; servers before it leave it out.
+   */
+  idleMs?: number;
 }
 
 /** `output`: a chunk of a running call's output. */
@@ -74,6 +81,16 @@ export interface OutputParams {
   id: RequestId;
   stream: "stdout" | "stderr";
   data: string;
+}
+
+/**
+ * `chunk` of output, for a call that asked for `rawOutput`: the `bytes` raw
+ * bytes after its frame are the data (protocol.md §5).
+ */
+export interface OutputChunkParams {
+  id: RequestId;
+  stream: "stdout" | "stderr";
+  bytes: number;
 }
 
 /** `bye`: the server is closing the connection, and why. */

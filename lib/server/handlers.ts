@@ -32,6 +32,11 @@ export interface CallContext {
   signal: AbortSignal;
   /** Send a chunk of output; resolves when written (backpressure). */
   output(stream: "stdout" | "stderr", data: string): Promise<void>;
+  /**
+   * Present when the call asked for raw output (protocol.md §5): send a chunk
+   * of output as bytes; resolves when written, after which they may change.
+   */
+  outputBytes?(stream: "stdout" | "stderr", bytes: Uint8Array): Promise<void>;
   /** The server runs `--read-only`: nobody may act. */
   readOnly: boolean;
   /** What the caller's identity may do. */
@@ -125,6 +130,7 @@ const exec: Handler<"exec"> = async (cmd, ctx) => {
     maxOutputBytes: Math.min(cmd.maxOutputBytes ?? ctx.maxOutputBytes, ctx.maxOutputBytes),
     env: callEnv(ctx),
     onOutput: ctx.output,
+    ...(ctx.outputBytes ? { onOutputBytes: ctx.outputBytes } : {}),
     ...(cmd.stdin ? { input: (ended: AbortSignal) => inputOf(ctx, ended) } : {}),
   });
   return endOfCall(result, "Command", timeoutMs);

@@ -13,7 +13,14 @@
  */
 
 import { describeError, TimeoutError, toErrorObject } from "../protocol/errors.ts";
-import { ERROR_CODES, LIMITS, METHODS, NOTIFICATIONS, TIMEOUTS } from "../protocol/constants.ts";
+import {
+  ERROR_CODES,
+  FEATURES,
+  LIMITS,
+  METHODS,
+  NOTIFICATIONS,
+  TIMEOUTS,
+} from "../protocol/constants.ts";
 import { DecodeError } from "../protocol/codec.ts";
 import { RpcPeer } from "../protocol/connection.ts";
 import { deadline } from "../async.ts";
@@ -42,6 +49,7 @@ import { type CallContext, dispatch } from "./handlers.ts";
 import type { Logger } from "./log.ts";
 import type { Sweepable } from "./sweeper.ts";
 import { CallStream, cancelled } from "./call_stream.ts";
+import { outputChunkParts, takeRawOutput } from "./raw_output.ts";
 
 /** What clients may authenticate with; `keys` is replaced when its file changes. */
 export interface ServerCredentials {
@@ -65,6 +73,12 @@ export interface SessionSettings {
   authTimeoutMs: number;
   /** Server variables passed to exec and ping children besides the minimal set (`--exec-env`); default none. */
   execEnv?: readonly string[];
+  /**
+   * The optional abilities offered in `hello` (protocol.md §3.1); default all of
+   * `FEATURES`. Tests leave some out to play an older server: one not offered
+   * is refused like an unknown field.
+   */
+  features?: readonly string[];
   /** A write the peer does not drain within this closes the session (default `TIMEOUTS.writeMs`). */
   writeTimeoutMs: number;
   /** No request and no call in flight for this long closes the session; 0 = never (default `TIMEOUTS.idleMs`). */
@@ -79,6 +93,9 @@ export interface SessionHost extends SessionSettings {
 
 type Answer = { result: Json } | { error: RpcErrorObject };
 type LifecycleAction = "disconnect" | "reset" | "kill";
+
+/** Every feature of this version, offered unless the settings say otherwise. */
+const ALL_FEATURES: readonly string[] = Object.values(FEATURES);
 
 /** Pause reading once this many answers wait to be written to a peer that does not read. */
 const MAX_UNWRITTEN = 256;
@@ -135,6 +152,8 @@ export class Session implements Sweepable {
         readOnly: this.#host.readOnly,
         deadlineMs: this.#host.authTimeoutMs,
         maxFrameBytes: this.#host.maxFrameBytes,
+        features: this.#features(),
+        idleMs: this.#host.idleTimeoutMs,
       });
     } catch (err) {
       if (this.#closing) return; // closed by the server (reset, shutdown), not the peer's fault
@@ -421,6 +440,11 @@ export class Session implements Sweepable {
     });
   }
 
+  /** The features this server offers. */
+  #features(): readonly string[] {
+    return this.#host.features ?? ALL_FEATURES;
+  }
+
   async #call(
     req: Request,
     signal: AbortSignal,
@@ -429,12 +453,24 @@ export class Session implements Sweepable {
     const after: LifecycleAction[] = [];
     let audit: CallAudit | null = null;
     try {
-      const cmd = parseParams(req.method, req.params ?? {});
+      const { params, rawOutput } = takeRawOutput(
+        req.method,
+        req.params ?? {},
+        this.#features().includes(FEATURES.rawOutput),
+      );
+      const cmd = parseParams(req.method, params);
       if (cmd.kind === "exec") {
         this.#host.log.debug(`${this.remote} #${req.id} exec ${cmd.shell}: ${cmd.command}`);
       }
-      let send = (stream: "stdout" | "stderr", data: string) =>
-        peer.notify(NOTIFICATIONS.output, { id: req.id, stream, data });
+      // Raw output: chunks of bytes after a header (protocol.md §5); text is sent as its UTF-8.
+      let sendBytes: ((stream: "stdout" | "stderr", bytes: Uint8Array) => Promise<void>) | null =
+        rawOutput
+          ? (stream, bytes) => peer.sendParts(outputChunkParts(req.id, stream, bytes))
+          : null;
+      let send = sendBytes
+        ? (stream: "stdout" | "stderr", data: string) => sendBytes!(stream, utf8.encode(data))
+        : (stream: "stdout" | "stderr", data: string) =>
+          peer.notify(NOTIFICATIONS.output, { id: req.id, stream, data });
       if (this.#host.audit && AUDITED.has(cmd.kind)) {
         let bytes = 0;
         audit = { cmd, outputBytes: () => bytes };
@@ -443,6 +479,13 @@ export class Session implements Sweepable {
           bytes += utf8Length(data);
           return plain(stream, data);
         };
+        const plainBytes = sendBytes;
+        if (plainBytes) {
+          sendBytes = (stream, data) => {
+            bytes += data.length;
+            return plainBytes(stream, data);
+          };
+        }
       }
       const identity = this.#identity!;
       const stream = new CallStream(
@@ -456,6 +499,7 @@ export class Session implements Sweepable {
         id: req.id,
         signal,
         output: send,
+        ...(sendBytes ? { outputBytes: sendBytes } : {}),
         readOnly: this.#host.readOnly,
         role: identity.role,
         user: identity.user,

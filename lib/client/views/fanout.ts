@@ -26,6 +26,8 @@ import { formatBytes } from "./format.ts";
 export interface ViewSink {
   /** Text for the answer itself (stdout). */
   out(text: string): void;
+  /** Bytes for stdout: host-prefixed lines of raw output, built without decoding; absent: text only. */
+  outBytes?(bytes: Uint8Array): void;
   /** Progress, which is redrawn in place; only used when `progress` is on. */
   status(text: string): void;
   /** Whether to use colours. */
@@ -61,6 +63,18 @@ const MAX_HOST_LINES = 20;
  * without newlines (`head -c 1G /dev/zero`) must not pile up in the client.
  */
 export const MAX_HELD_LINE = 64 * 1024;
+
+const NEWLINE = 0x0a;
+const NEWLINE_BYTES = Uint8Array.of(NEWLINE);
+const textEncoder = new TextEncoder();
+
+/** `a` then `b`, in a new array. */
+function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
 
 /**
  * The failed hosts' lines, hosts with the same status and reason folded into
@@ -136,6 +150,12 @@ export class FanoutView {
   #partial = new Map<string, string>();
   #progressShown = false;
   #mode: OutputMode;
+  /** Partial lines of raw output per host and stream (copies), held until their newline. */
+  #heldBytes = new Map<string, Uint8Array>();
+  /** Each host and stream's line prefix as bytes (`host |` and a space), encoded once. */
+  #prefixBytes = new Map<string, Uint8Array>();
+  /** Where prefixed lines of raw output are built: one buffer, reused for every chunk. */
+  #lineBuf = new Uint8Array(0);
 
   /** Start a view of `cmd` on `hosts`, showing exec and ping output per `mode` (default `both`). */
   constructor(
@@ -172,16 +192,88 @@ export class FanoutView {
     this.#lines(host, stream, this.#safe(text.slice(0, cut + 1)).slice(0, -1));
   }
 
+  /**
+   * Show raw output, prefixed per line, without making a string of it: the
+   * lines are copied into one reused buffer between their prefixes. Returns
+   * false when the view needs text instead (control characters are escaped on
+   * a terminal, or the sink takes no bytes); the caller then decodes.
+   */
+  outputBytes(host: string, stream: "stdout" | "stderr", bytes: Uint8Array): boolean {
+    if (this.#mode === "gather") return true;
+    if (this.#sink.escape || this.#sink.outBytes === undefined) return false;
+    const key = `${stream}\0${host}`;
+    const held = this.#heldBytes.get(key);
+    const cut = bytes.lastIndexOf(NEWLINE);
+    if (cut < 0) {
+      const joined = held === undefined ? bytes.slice() : joinBytes(held, bytes);
+      if (joined.length <= MAX_HELD_LINE) this.#heldBytes.set(key, joined);
+      else {
+        this.#heldBytes.delete(key);
+        this.#linesBytes(host, stream, joined, NEWLINE_BYTES);
+      }
+      return true;
+    }
+    // The kept rest is a copy: `bytes` is the caller's buffer, reused after this call.
+    if (cut === bytes.length - 1) this.#heldBytes.delete(key);
+    else this.#heldBytes.set(key, bytes.slice(cut + 1));
+    this.#linesBytes(host, stream, held, bytes.subarray(0, cut + 1));
+    return true;
+  }
+
+  /** Write `lines` (each ending in a newline), the first after `held`, each after the prefix. */
+  #linesBytes(
+    host: string,
+    stream: "stdout" | "stderr",
+    held: Uint8Array | undefined,
+    lines: Uint8Array,
+  ): void {
+    const key = `${stream}\0${host}`;
+    let prefix = this.#prefixBytes.get(key);
+    if (prefix === undefined) {
+      prefix = textEncoder.encode(`${this.#prefix(host, stream)} `);
+      this.#prefixBytes.set(key, prefix);
+    }
+    let out = this.#lineBuf;
+    let o = 0;
+    let start = 0;
+    let first = held;
+    while (start < lines.length) {
+      const end = lines.indexOf(NEWLINE, start) + 1;
+      const need = o + prefix.length + (first?.length ?? 0) + (end - start);
+      if (need > out.length) {
+        const bigger = new Uint8Array(Math.max(need, out.length * 2, 64 * 1024));
+        bigger.set(out.subarray(0, o));
+        out = this.#lineBuf = bigger;
+      }
+      out.set(prefix, o);
+      o += prefix.length;
+      if (first !== undefined) {
+        out.set(first, o);
+        o += first.length;
+        first = undefined;
+      }
+      out.set(lines.subarray(start, end), o);
+      o += end - start;
+      start = end;
+    }
+    this.#clearProgress();
+    this.#sink.outBytes!(out.subarray(0, o));
+  }
+
+  /** A host's line prefix, coloured as its stream. */
+  #prefix(host: string, stream: "stdout" | "stderr"): string {
+    return paint(
+      this.#sink.color,
+      stream === "stderr" ? "yellow" : "dim",
+      `${host.padEnd(this.#width)} |`,
+    );
+  }
+
   /** Remote text as it may be shown: control characters escaped on a terminal. */
   #safe = (text: string): string => this.#sink.escape ? escapeControls(text) : text;
 
   #lines(host: string, stream: "stdout" | "stderr", text: string): void {
-    const c = this.#sink.color;
-    const prefix = paint(
-      c,
-      stream === "stderr" ? "yellow" : "dim",
-      `${host.padEnd(this.#width)} |`,
-    );
+    const prefix = this.#prefix(host, stream);
     this.#clearProgress();
     // One native replace per chunk, not a split/map/join over its lines.
     this.#sink.out(`${prefix} ${text.replaceAll("\n", `\n${prefix} `)}\n`);
@@ -196,6 +288,9 @@ export class FanoutView {
       const rest = this.#partial.get(key);
       if (rest) this.#lines(r.host, stream, this.#safe(rest));
       this.#partial.delete(key);
+      const restBytes = this.#heldBytes.get(key);
+      if (restBytes) this.#linesBytes(r.host, stream, restBytes, NEWLINE_BYTES);
+      this.#heldBytes.delete(key);
     }
     if (this.#sink.progress && this.#total > 1) {
       this.#progressShown = true;

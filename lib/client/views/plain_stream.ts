@@ -18,6 +18,9 @@ export interface PlainSink {
   out(text: string): void;
   /** Local stderr: the remote stderr, then failures and notes. */
   err(text: string): void;
+  /** Local stdout and stderr for bytes passed through as is; absent: the view takes text only. */
+  outBytes?(bytes: Uint8Array): void;
+  errBytes?(bytes: Uint8Array): void;
   /** Colours on stderr's notes. */
   color: boolean;
   /** Escape control characters on stdout (it is a terminal and `--raw` was not given). */
@@ -39,6 +42,22 @@ export class PlainStreamView {
   output(_host: string, stream: "stdout" | "stderr", data: string): void {
     if (stream === "stdout") this.#sink.out(this.#sink.escape ? escapeControls(data) : data);
     else this.#sink.err(this.#sink.escapeErr ? escapeControls(data) : data);
+  }
+
+  /**
+   * A chunk of raw output written at once, as is, when nothing needs escaping;
+   * false when the view needs it as text instead (escaping, or no byte sink).
+   */
+  outputBytes(_host: string, stream: "stdout" | "stderr", bytes: Uint8Array): boolean {
+    const sink = this.#sink;
+    if (stream === "stdout") {
+      if (sink.escape || sink.outBytes === undefined) return false;
+      sink.outBytes(bytes);
+      return true;
+    }
+    if (sink.escapeErr || sink.errBytes === undefined) return false;
+    sink.errBytes(bytes);
+    return true;
   }
 
   /** Nothing to do per result: the output has been written as it came. */
