@@ -883,3 +883,26 @@ Deno.test("rmon console drops answers that come after a second Ctrl-C", async ()
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("rmon console keeps a sample of long outputs, gathered by their whole text", async () => {
+  const servers = await startServers(2);
+  try {
+    // 300 KB each: shown as it streams, then gathered once from a 64 KiB sample and a hash;
+    // `diff` then tells a last-line difference past that sample apart.
+    const long = "head -c 300000 /dev/zero | tr '\\0' a; echo";
+    const last = `${long}; echo $$`;
+    const run = await consoleRun(
+      servers,
+      [`sh: ${long}`, `diff sh: ${last}`, ""].join("\n"),
+      ["--yes"],
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const hosts = `127.0.0.1:[${servers.map((s) => s.port).sort((a, b) => a - b).join(",")}] (2)`;
+    const shortened = /\[shortened: the first 64\.0 KiB of 293 KiB shown\]/g;
+    assert.equal(run.stdout.match(shortened)?.length, 1, "one gathered block for both hosts");
+    assert.ok(run.stdout.includes(hosts), `both hosts under it:\n${run.stdout.slice(-300)}`);
+    assert.match(run.stdout, /^\+\+\+ /m, "the outputs differ only in their last line");
+  } finally {
+    await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+  }
+});

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { DEFAULT_MAX_RECORD_OUTPUT, GATHER_SAMPLE_BYTES } from "./oneshot_output.ts";
 import type { LocalCommand, RemoteCommand, TargetExpr } from "../grammar/command.ts";
 import { formatHelp } from "../grammar/help.ts";
 import { compactHosts } from "./hostlist.ts";
@@ -121,6 +122,9 @@ export async function runRemote(
   const view = new FanoutView(ctx.sink(), cmd, names);
   const results = await ctx.fanOut(names, cmd, {
     collectOutput: true,
+    // Output is shown as it streams; the gathered blocks need only a sample and a hash per
+    // host, so the console's memory follows the hosts, not the size of their output.
+    capture: { keepBytes: GATHER_SAMPLE_BYTES, hash: names.length > 1 },
     onOutput: (host, stream, data) => view.output(host, stream, data),
     onResult: (r) => view.result(r),
   });
@@ -142,6 +146,8 @@ async function diff(
   const progress = sink.progress && names.length > 1;
   const results = await ctx.fanOut(names, cmd, {
     collectOutput: true,
+    // Compared line by line up to the record limit; past it, by the hash of the whole output.
+    capture: { keepBytes: DEFAULT_MAX_RECORD_OUTPUT, hash: true },
     onResult: () => {
       if (progress) sink.status(`${++done}/${names.length} hosts answered`);
     },

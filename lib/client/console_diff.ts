@@ -46,7 +46,10 @@ export function comparedValue(cmd: RemoteCommand, r: HostResult): unknown {
   if (isMetric(cmd)) return stableProjection(cmd.kind, r.data);
   const end = r.signal ? { signal: r.signal } : { exitCode: r.exitCode ?? null };
   if (cmd.kind === "ping") return end;
-  return { ...end, stdout: (r.stdout ?? "").replace(/\r?\n$/, "") };
+  const stdout = (r.stdout ?? "").replace(/\r?\n$/, "");
+  // A shortened output is its start plus the hash of the whole: equal starts of different
+  // outputs stay apart.
+  return r.outputShortened ? { ...end, stdout, digest: r.outputDigest } : { ...end, stdout };
 }
 
 /** Exec's compared value, as {@linkcode comparedValue} builds it. */
