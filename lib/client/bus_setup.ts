@@ -22,7 +22,8 @@ import { defaultIdentityPath, type Identity, loadIdentity } from "./identity.ts"
 import { askPassphrase } from "./passphrase.ts";
 import { resolveTargets } from "./targets.ts";
 import type { NatsSettings } from "./inventory_nats.ts";
-import { BusUnavailableError, type NatsClientAuth, NatsFleet } from "./nats_fleet.ts";
+import { BusUnavailableError, NatsFleet } from "./nats_fleet.ts";
+import type { NatsAuth } from "../protocol/nats_auth.ts";
 
 /**
  * The bus settings the run uses: `--nats` and its options, else the
@@ -158,7 +159,7 @@ export function busTargets(fleet: NatsFleet, target: TargetExpr | undefined): st
   }
 }
 
-function natsAuth(bus: NatsSettings): NatsClientAuth {
+function natsAuth(bus: NatsSettings): NatsAuth {
   if (bus.creds !== undefined) {
     const text = readPrivateFile(expandHome(bus.creds), "NATS credentials file");
     try {

@@ -18,17 +18,10 @@
  * @module
  */
 
-import {
-  type Authenticator,
-  connect,
-  credsAuthenticator,
-  type Msg,
-  type NatsConnection,
-  nkeyAuthenticator,
-} from "@nats-io/transport-node";
+import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { ERROR_CODES } from "../protocol/constants.ts";
 import { natsReason } from "../protocol/nats_reason.ts";
-import { natsCredsKind } from "../protocol/nats_url.ts";
+import { type NatsAuth, natsAuthOptions } from "../protocol/nats_auth.ts";
 import type { Json, JsonObject, RpcErrorObject } from "../protocol/messages.ts";
 import {
   BusKey,
@@ -60,12 +53,6 @@ import type { HostResult, HostStatus, RunOptions } from "./fleet.ts";
 import type { Fleet, FleetMember } from "./fleet_api.ts";
 import type { LinkSecurity, LinkState, LinkStatus } from "./host_link.ts";
 
-/** How the client signs in to NATS. */
-export type NatsClientAuth =
-  | { kind: "none" }
-  | { kind: "creds"; creds: Uint8Array }
-  | { kind: "token"; token: string };
-
 /** Settings of a bus fleet. */
 export interface NatsFleetOptions {
   servers: string[];
@@ -78,7 +65,7 @@ export interface NatsFleetOptions {
    * name. The presence query, cancel and ack messages are MACed only.
    */
   identity?: Identity | null;
-  natsAuth?: NatsClientAuth;
+  natsAuth?: NatsAuth;
   /** CA of the NATS servers' certificates. */
   caFile?: string;
   /** Deadline of the NATS connection (default 5000 ms). */
@@ -426,11 +413,7 @@ export class NatsFleet implements Fleet {
         timeout: this.#opts.connectTimeoutMs ?? 5_000,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
-        ...(natsAuth?.kind === "creds"
-          ? { authenticator: credsAuthenticatorFor(natsAuth.creds) }
-          : natsAuth?.kind === "token"
-          ? { token: natsAuth.token }
-          : {}),
+        ...natsAuthOptions(natsAuth),
         ...(caFile !== undefined ? { tls: { caFile } } : {}),
       });
     } catch (err) {
@@ -900,12 +883,4 @@ function urlHost(url: string): string {
 function cancelText(signal: AbortSignal | undefined): string {
   const reason = signal?.reason;
   return typeof reason === "string" && reason !== "" ? reason : "cancelled";
-}
-
-/** The authenticator of a creds file: JWT and seed, or a bare nkey seed (see nats_url.ts). */
-function credsAuthenticatorFor(creds: Uint8Array): Authenticator {
-  const what = natsCredsKind(new TextDecoder().decode(creds));
-  return what.kind === "jwt"
-    ? credsAuthenticator(creds)
-    : nkeyAuthenticator(new TextEncoder().encode(what.seed));
 }

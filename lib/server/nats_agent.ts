@@ -18,13 +18,10 @@
  */
 
 import {
-  type Authenticator,
   connect,
   type ConnectionOptions,
-  credsAuthenticator,
   type Msg,
   type NatsConnection,
-  nkeyAuthenticator,
 } from "npm:@nats-io/transport-node@3.4.0";
 import { ERROR_CODES, LIMITS, RMON_VERSION } from "../protocol/constants.ts";
 import { describeError, RemoteError, toErrorObject } from "../protocol/errors.ts";
@@ -57,7 +54,7 @@ import { CallStream } from "./call_stream.ts";
 import type { Logger } from "./log.ts";
 import { delay } from "../async.ts";
 import { natsReason } from "../protocol/nats_reason.ts";
-import { natsCredsKind } from "../protocol/nats_url.ts";
+import { type NatsAuth, natsAuthOptions } from "../protocol/nats_auth.ts";
 
 /** Calls over the bus have no chunk stream (refused before dispatch); any use of one fails. */
 const NO_STREAM = new CallStream(
@@ -65,12 +62,6 @@ const NO_STREAM = new CallStream(
   () => Promise.reject(new Error("Cannot stream over the bus")),
   () => Promise.reject(new Error("Cannot stream over the bus")),
 );
-
-/** How the agent proves itself to NATS (not to rmon: that is the fleet token). */
-export type NatsAuth =
-  | { kind: "none" }
-  | { kind: "creds"; creds: Uint8Array }
-  | { kind: "token"; token: string };
 
 /** Everything one agent identity needs. */
 export interface NatsAgentOptions {
@@ -270,11 +261,7 @@ export class NatsAgent {
       // A refused credential may be fixed on the NATS side while we wait: keep trying.
       ignoreAuthErrorAbort: true,
       reconnectDelayHandler: () => this.#backoff(this.#failures++),
-      ...(natsAuth.kind === "creds"
-        ? { authenticator: credsAuthenticatorFor(natsAuth.creds) }
-        : natsAuth.kind === "token"
-        ? { token: natsAuth.token }
-        : {}),
+      ...natsAuthOptions(natsAuth),
       ...(caFile !== undefined ? { tls: { caFile } } : {}),
     };
   }
@@ -684,12 +671,4 @@ class Answer {
   end(body: ({ result: Json } | { error: RpcErrorObject }) & { role?: Role }): void {
     this.#send("end", body as unknown as Json);
   }
-}
-
-/** The authenticator of a creds file: JWT and seed, or a bare nkey seed (see nats_url.ts). */
-function credsAuthenticatorFor(creds: Uint8Array): Authenticator {
-  const what = natsCredsKind(new TextDecoder().decode(creds));
-  return what.kind === "jwt"
-    ? credsAuthenticator(creds)
-    : nkeyAuthenticator(new TextEncoder().encode(what.seed));
 }

@@ -14,7 +14,8 @@ import { DEFAULT_FLEET } from "../protocol/nats_subjects.ts";
 import type { Logger } from "./log.ts";
 import { guardStraySocketErrors } from "../protocol/nats_reason.ts";
 import type { ServerOptions } from "./options.ts";
-import type { NatsAgent, NatsAuth } from "./nats_agent.ts";
+import type { NatsAgent } from "./nats_agent.ts";
+import type { NatsAuth } from "../protocol/nats_auth.ts";
 import type { AuthorizedKeys } from "./authorized_keys.ts";
 import type { AuditLog } from "./audit.ts";
 
