@@ -20,8 +20,6 @@ import { runProcess, type RunResult, SpawnError } from "../exec/process.ts";
 import { shellArgv } from "../exec/shell.ts";
 import { pingArgv } from "../exec/ping.ts";
 import type { CallStream } from "./call_stream.ts";
-import { receiveUpload } from "./file_upload.ts";
-import { sendDownload } from "./file_download.ts";
 import { parsePingOutput } from "../exec/ping_output.ts";
 
 /** What a handler may use: its call's identity, cancellation, output and lifecycle hooks. */
@@ -152,15 +150,19 @@ async function* inputOf(ctx: CallContext, ended: AbortSignal): AsyncGenerator<Ui
   }
 }
 
-const upload: Handler<"upload"> = (cmd, ctx) => {
+// The file handlers are loaded at their first use: they hash with node:crypto, whose loading
+// costs the server ~8 MiB at start (Deno's Node crypto layer) that most servers never need.
+const upload: Handler<"upload"> = async (cmd, ctx) => {
   forbidIfReadOnly(ctx, "upload");
-  return receiveUpload(cmd, ctx);
+  const { receiveUpload } = await import("./file_upload.ts");
+  return await receiveUpload(cmd, ctx);
 };
 
-const download: Handler<"download"> = (cmd, ctx) => {
+const download: Handler<"download"> = async (cmd, ctx) => {
   // Reading files is as much the server user's power as writing them: read-only refuses both.
   forbidIfReadOnly(ctx, "download");
-  return sendDownload(cmd, ctx);
+  const { sendDownload } = await import("./file_download.ts");
+  return await sendDownload(cmd, ctx);
 };
 
 const ping: Handler<"ping"> = async (cmd, ctx) => {
