@@ -25,7 +25,7 @@ import type { AuditLog } from "./lib/server/audit.ts";
 import type { AuthorizedKeys } from "./lib/server/authorized_keys.ts";
 import type { ServerCredentials } from "./lib/server/session.ts";
 import { createTokenFile, readTokenFile } from "./lib/token_file.ts";
-import { type BusAgent, startBusAgent } from "./lib/server/nats_start.ts";
+import type { BusAgent } from "./lib/server/nats_start.ts";
 
 /** `service ...` and `fingerprint`, loaded only when asked for (see service_cli.ts). */
 async function subcommand(name: string, args: string[]): Promise<number> {
@@ -131,6 +131,8 @@ async function main(args: string[]): Promise<number> {
       return EXIT_CODES.usage;
     }
     try {
+      // Loaded only for bus mode: a server that listens only never pays for the bus code.
+      const { startBusAgent } = await import("./lib/server/nats_start.ts");
       bus = await startBusAgent(opts, busToken, log, { keys: () => keyState.keys, audit });
     } catch (err) {
       console.error(`rmon-server: ${describeError(err)}`);
