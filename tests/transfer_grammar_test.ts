@@ -16,6 +16,7 @@ import { UsageError } from "../lib/usage.ts";
 import { FrameReader } from "../lib/protocol/framing.ts";
 import { ConnectionClosedError } from "../lib/protocol/errors.ts";
 import { formatHelp } from "../lib/grammar/help.ts";
+import { localFileName, pullTarget } from "../lib/client/transfer_pull.ts";
 
 Deno.test("parseLine() reads push and pull", async (t) => {
   const cases: [string, unknown][] = [
@@ -191,4 +192,22 @@ Deno.test("help lists push and pull, and no wire-only method", () => {
   assert.match(help, /push/);
   assert.match(help, /pull/);
   assert.doesNotMatch(help, /upload|download/);
+});
+
+Deno.test("pullTarget() names each host's folder and file validly on every OS", () => {
+  assert.equal(pullTarget("logs", "web1", "/var/log/syslog", "linux"), "logs/web1/syslog");
+  assert.equal(
+    pullTarget("logs", "127.0.0.1:7101", "/var/log/a:b.log", "darwin"),
+    "logs/127.0.0.1:7101/a:b.log",
+    "colons are fine off Windows",
+  );
+  // Windows refuses : and friends in names: the parts become valid, the folder layout stays.
+  assert.equal(localFileName("127.0.0.1:7101", "windows"), "127.0.0.1_7101");
+  assert.equal(localFileName("::1", "windows"), "__1");
+  assert.equal(localFileName('a<b>c"d|e?f*g', "windows"), "a_b_c_d_e_f_g");
+  assert.equal(localFileName("trailing.", "windows"), "trailing_");
+  assert.match(
+    pullTarget("logs", "[::1]:7101", "C:\\logs\\app:1.log", "windows"),
+    /^logs.\[__1\]_7101.app_1\.log$/,
+  );
 });

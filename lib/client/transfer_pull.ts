@@ -19,10 +19,29 @@ import { ackFrame } from "./stream_out.ts";
 /** A parsed `pull` command. */
 export type PullCommand = Extract<LocalCommand, { kind: "pull" }>;
 
-/** Where one host's copy goes: `LOCALDIR/<host>/<name>`. */
-export function pullTarget(localDir: string, host: string, remote: string): string {
+/** Characters a Windows file name cannot hold (and control characters). */
+const NOT_ON_WINDOWS = /[<>:"/\\|?*\x00-\x1f]/g;
+
+/**
+ * `name` as a file name on `os`: on Windows the characters it refuses become
+ * `_` (a host named `127.0.0.1:7101`, an IPv6 address, a remote `a:b.log`),
+ * and a trailing dot or space, which Windows drops, is kept by a `_`.
+ */
+export function localFileName(name: string, os: typeof Deno.build.os = Deno.build.os): string {
+  if (os !== "windows") return name;
+  return name.replace(NOT_ON_WINDOWS, "_").replace(/[. ]$/, "_");
+}
+
+/** Where one host's copy goes: `LOCALDIR/<host>/<name>`, each a valid file name on `os`. */
+export function pullTarget(
+  localDir: string,
+  host: string,
+  remote: string,
+  os: typeof Deno.build.os = Deno.build.os,
+): string {
   // Host names are checked at load (no `/`, no `..`); the remote name is its last part only.
-  return join(localDir, host, basename(remote.replace(/\\/g, "/")));
+  const name = basename(remote.replace(/\\/g, "/"));
+  return join(localDir, localFileName(host, os), localFileName(name, os));
 }
 
 /** One host's incoming stream: writes chunks to a temporary file in order, hashing them. */
