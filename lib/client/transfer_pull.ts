@@ -20,6 +20,7 @@ import { ackFrame } from "./stream_out.ts";
 export type PullCommand = Extract<LocalCommand, { kind: "pull" }>;
 
 /** Characters a Windows file name cannot hold (and control characters). */
+// deno-lint-ignore no-control-regex -- control characters are exactly what Windows refuses too
 const NOT_ON_WINDOWS = /[<>:"/\\|?*\x00-\x1f]/g;
 
 /**
