@@ -64,13 +64,6 @@ Deno.test("compileArgs(), runArgs() and cacheArgs() share one definition", () =>
     ["/r/src/late.ts"],
     "folders of files are not modules",
   );
-  // V8 flags reach the running program (run, compile) but not `deno cache`, which refuses them.
-  const tuned = { ...SPEC, options: ["--no-config", "--v8-flags=--max-semi-space-size=4"] };
-  assert.ok(runArgs(tuned, "/r").includes("--v8-flags=--max-semi-space-size=4"));
-  assert.ok(
-    compileArgs(tuned, { output: "x" }, "/r").includes("--v8-flags=--max-semi-space-size=4"),
-  );
-  assert.deepEqual(cacheArgs(tuned, "/r").slice(0, 3), ["cache", "--no-config", "/r/src/main.ts"]);
 });
 
 Deno.test("v8Flags reach run and compile lines as one --v8-flags, never cache", () => {
@@ -78,10 +71,16 @@ Deno.test("v8Flags reach run and compile lines as one --v8-flags, never cache", 
   const flag = "--v8-flags=--optimize-for-size,--max-semi-space-size=2";
   assert.deepEqual(runArgs(spec, "/r").slice(0, 3), ["run", "--no-config", flag]);
   assert.ok(compileArgs(spec, { output: "x" }, "/r").includes(flag));
+  assert.deepEqual(runFlags(spec), ["--no-config", flag, ...SPEC.permissions], "run flags too");
   assert.ok(!cacheArgs(spec, "/r").some((w) => w.startsWith("--v8-flags")));
   assert.deepEqual(checkSpec("demo", spec).v8Flags, spec.v8Flags);
   assert.deepEqual(checkSpec("demo", SPEC).v8Flags, [], "optional");
   assert.throws(() => checkSpec("demo", { ...SPEC, v8Flags: ["--a,--b"] }), /\.v8Flags/);
+  assert.throws(
+    () => checkSpec("demo", { ...SPEC, options: ["--v8-flags=--max-semi-space-size=4"] }),
+    /\.options/,
+    "V8 flags belong in v8Flags",
+  );
 });
 
 Deno.test("checkSpec() refuses a definition the tools could not compose", async (t) => {

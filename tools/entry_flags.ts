@@ -80,7 +80,8 @@ export function checkSpec(entry: string, raw: unknown): BinarySpec {
     name: str("name"),
     entry: str("entry"),
     // Each option is one word (`--lock=x`, never `--lock x`): a flag list is then just a list.
-    options: list("options", /^--[a-z][a-z0-9-]*(=.*)?$/),
+    // V8 flags have their own key, so `deno cache` (which refuses them) can be given the rest.
+    options: list("options", /^--(?!v8-flags)[a-z][a-z0-9-]*(=.*)?$/),
     permissions: list("permissions", /^(-A|--(allow|deny)-[a-z-]+(=.*)?)$/),
     include: list("include", /^[^-]/),
     v8Flags: o.v8Flags === undefined ? [] : list("v8Flags", /^--[a-z][a-z0-9-]*(=[^,]*)?$/),
@@ -118,7 +119,7 @@ export function runArgs(entry: Entry | BinarySpec, root = ROOT): string[] {
  */
 export function runFlags(entry: Entry | BinarySpec): string[] {
   const spec = typeof entry === "string" ? binarySpec(entry) : entry;
-  return [...spec.options, ...spec.permissions];
+  return [...spec.options, ...v8Option(spec), ...spec.permissions];
 }
 
 /** Arguments that compile the entry to `output` (for `target`, default the host's). */
@@ -141,13 +142,10 @@ export function compileArgs(
   ];
 }
 
-/** Options for the running program only (V8's), which `deno cache` does not take. */
-const RUNTIME_ONLY = /^--v8-flags(=|$)/;
-
 /**
  * Arguments that fill Deno's cache with the entry's module graph as
- * {@linkcode runArgs} will load it: `["cache", ...options, entryPath, ...includedModules]`,
- * without runtime-only options.
+ * {@linkcode runArgs} will load it: `["cache", ...options, entryPath, ...includedModules]`
+ * (no V8 flags: they shape no module graph, and `deno cache` refuses them).
  * Included modules are loaded by computed specifiers that no static walk
  * reaches, so they are named here or their npm packages would download (with
  * a progress bar) at first use; included folders of plain files are skipped.
@@ -155,9 +153,7 @@ const RUNTIME_ONLY = /^--v8-flags(=|$)/;
 export function cacheArgs(entry: Entry | BinarySpec, root = ROOT): string[] {
   const spec = typeof entry === "string" ? binarySpec(entry) : entry;
   const modules = spec.include.filter((path) => /\.[jt]sx?$/.test(path));
-  // Runtime-only options (V8's) shape no module graph, and `deno cache` refuses them.
-  const graphOptions = spec.options.filter((option) => !RUNTIME_ONLY.test(option));
-  return ["cache", ...graphOptions, ...[spec.entry, ...modules].map((p) => fromRoot(p, root))];
+  return ["cache", ...spec.options, ...[spec.entry, ...modules].map((p) => fromRoot(p, root))];
 }
 
 /** Absolute path of the entry module, e.g. `/repo/server.ts`. */
