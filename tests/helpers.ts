@@ -719,6 +719,40 @@ export function mutedServer(token: string): { hostname: string; port: number } &
 }
 
 /**
+ * A server that signs in with `token`, states `idleMs` in its hello (or none:
+ * a server from before idle timeouts were stated), answers `heartbeat`
+ * requests unless `mute`, and records each frame it gets after sign-in as
+ * `request heartbeat` or `notification heartbeat`. Dispose to close it.
+ */
+export function beatRecordingServer(
+  token: string,
+  opts: { idleMs?: number; mute?: boolean } = {},
+): { hostname: string; port: number; frames: string[] } & AsyncDisposable {
+  const key = new TokenKey(token);
+  const frames: string[] = [];
+  const server = holdingServer((conn) => {
+    const transport = tcpTransport(conn as Deno.TcpConn, "server");
+    serverHandshake(transport, {
+      key,
+      readOnly: false,
+      deadlineMs: 5_000,
+      maxFrameBytes: 1 << 20,
+      ...(opts.idleMs === undefined ? {} : { idleMs: opts.idleMs }),
+    }).then((io) => {
+      const peer: RpcPeer = new RpcPeer(transport, io.reader, io.writer, {
+        onRequest: (req) => {
+          frames.push(`request ${req.method}`);
+          if (!opts.mute) peer.sendResult(req.id, { time: Date.now() });
+        },
+        onNotification: (note) => frames.push(`notification ${note.method}`),
+      });
+      peer.run();
+    }).catch(() => {/* a failed handshake just leaves the socket closed */});
+  });
+  return Object.assign(server, { frames });
+}
+
+/**
  * A server as one from before streams would answer (protocol 2 without
  * `upload`, `download` or exec input): it signs in with `token`, answers `os`
  * and `heartbeat`, refuses `exec` with a `stdin` field as an unknown field, and

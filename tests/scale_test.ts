@@ -27,9 +27,13 @@ import {
   BEATS_PER_SECOND,
   Heartbeats,
   IDLE_SHARE,
+  MAX_INTERVAL_MS,
+  MAX_PROBE_MS,
+  PROBES_PER_SECOND,
   SLOTS,
   VISITS,
 } from "../lib/client/heartbeats.ts";
+import { HostLink } from "../lib/client/host_link.ts";
 import { Fleet } from "../lib/client/fleet.ts";
 import { dialTcp } from "../lib/protocol/tcp_transport.ts";
 import { exitCodeFor, failureText } from "../lib/client/views/summary.ts";
@@ -39,7 +43,9 @@ import { collectAll } from "../lib/sysinfo/all.ts";
 import { Gate } from "../lib/client/dial_gate.ts";
 import {
   addr,
+  beatRecordingServer,
   countingRelays,
+  eventually,
   mutedServer,
   ndjson,
   runClient,
@@ -341,6 +347,112 @@ Deno.test("a link's heartbeat keeps a live server and drops a silent one", async
     assert.match(fleet.get("muted")!.status().reason ?? "", /heartbeat/);
   } finally {
     await fleet.close();
+  }
+});
+
+Deno.test("Heartbeats: most heartbeats of a large fleet are unanswered, within the probe limits", () => {
+  const links = (n: number): Beating[] => Array.from({ length: n }, () => ({ beat() {} }));
+  const beats = new Heartbeats(15_000);
+  const many = links(100_000);
+  try {
+    for (const l of many.slice(0, 100)) beats.add(l, 60_000);
+    assert.equal(beats.probeEvery, 1, "a small fleet: every heartbeat answered");
+    for (const l of many.slice(100, 10_000)) beats.add(l, 60_000);
+    // 10,000 links at 36 s: one answered in 5 keeps ~56 a second, under PROBES_PER_SECOND.
+    assert.equal(beats.probeEvery, 5);
+    const probesPerSecond = 10_000 / (beats.probeEvery * beats.intervalMs / 1000);
+    assert.ok(probesPerSecond <= PROBES_PER_SECOND, `${probesPerSecond}`);
+    // A huge fleet that never idles out: a link is still asked every MAX_PROBE_MS at most.
+    for (const l of many) beats.delete(l);
+    for (const l of many) beats.add(l, 0);
+    assert.equal(beats.targetMs, MAX_INTERVAL_MS);
+    assert.equal(beats.probeEvery, 2);
+    assert.ok(beats.probeEvery * beats.intervalMs <= MAX_PROBE_MS, `${beats.intervalMs}`);
+  } finally {
+    for (const l of many) beats.delete(l);
+  }
+  assert.throws(() => new Heartbeats(1_000, { probesPerSecond: 0 }), RangeError);
+});
+
+/** One link to `server` whose heartbeats (every 100 ms) ask for an answer every 5th time. */
+function beatingLink(port: number): HostLink {
+  const beats = new Heartbeats(100, { probesPerSecond: 2 }); // one link: 500 ms a probe
+  return new HostLink(
+    "beating",
+    { hostname: "127.0.0.1", port },
+    [],
+    { token: TEST_TOKEN, identity: null },
+    dialTcp,
+    { heartbeatMs: 100, reconnect: false },
+    () => {},
+    beats,
+  );
+}
+
+Deno.test("a link sends heartbeat notifications, asking for an answer only every probeEvery-th", async (t) => {
+  await t.step(
+    "to a server that states its idle timeout: 4 notifications, then a request",
+    async () => {
+      await using server = beatRecordingServer(TEST_TOKEN, { idleMs: 60_000 });
+      const link = beatingLink(server.port);
+      try {
+        await link.connect();
+        const beats = () => server.frames.filter((f) => f.endsWith(" heartbeat"));
+        assert.ok(await eventually(() => beats().length >= 6, 10_000), `${server.frames}`);
+        const n = "notification heartbeat";
+        const r = "request heartbeat";
+        assert.deepEqual(beats().slice(0, 6), [n, n, n, n, r, n]);
+      } finally {
+        await link.close();
+      }
+    },
+  );
+  await t.step("to a server that does not: every heartbeat is a request, as before", async () => {
+    await using server = beatRecordingServer(TEST_TOKEN);
+    const link = beatingLink(server.port);
+    try {
+      await link.connect();
+      const beats = () => server.frames.filter((f) => f.endsWith(" heartbeat"));
+      assert.ok(await eventually(() => beats().length >= 3, 10_000), `${server.frames}`);
+      assert.deepEqual(beats().slice(0, 3), Array(3).fill("request heartbeat"));
+    } finally {
+      await link.close();
+    }
+  });
+  await t.step("a server that stops answering is still found out by the probe", async () => {
+    await using server = beatRecordingServer(TEST_TOKEN, { idleMs: 60_000, mute: true });
+    const link = beatingLink(server.port);
+    try {
+      await link.connect();
+      assert.ok(await eventually(() => link.state === "lost", 10_000), link.state);
+      assert.match(link.status().reason ?? "", /heartbeat/);
+      assert.ok(server.frames.includes("notification heartbeat"), `${server.frames}`);
+    } finally {
+      await link.close();
+    }
+  });
+});
+
+Deno.test("a real server counts heartbeat notifications as traffic: no idle close", async () => {
+  await using server = await startInProcessServer({ idleTimeoutMs: 600 });
+  // Never asks for an answer in this test's time: only notifications keep the link open.
+  const link = new HostLink(
+    "kept",
+    { hostname: "127.0.0.1", port: server.port },
+    [],
+    { token: TEST_TOKEN, identity: null },
+    dialTcp,
+    { heartbeatMs: 150, reconnect: false },
+    () => {},
+    new Heartbeats(150, { probesPerSecond: 0.01 }),
+  );
+  try {
+    await link.connect();
+    await delay(2_500); // four idle timeouts
+    assert.equal(link.state, "up", link.status().reason ?? "");
+    assert.ok(!server.log.some((l) => /idle for/.test(l)), server.log.join("\n"));
+  } finally {
+    await link.close();
   }
 });
 

@@ -23,6 +23,18 @@
  * state it keeps the base interval as its cap, as before this scaling. The
  * timer runs only while a link is registered and never keeps the process
  * alive by itself.
+ *
+ * Most heartbeats are not answered. A server that states its idle timeout
+ * counts any frame as traffic (protocol.md §8), so a `heartbeat`
+ * notification keeps the link open for one write; an answered `heartbeat`
+ * request also costs the client a wake-up, a read and a promise, and
+ * measured ~4× as much (10,000 idle links: 4.0–4.6 % of a core with every
+ * heartbeat answered, 0.9–1.4 % with none). Only every
+ * {@linkcode Heartbeats.probeEvery}th heartbeat of a quiet link is a request,
+ * which finds a dead server and measures the round trip; the fleet sends at
+ * most {@linkcode PROBES_PER_SECOND} of those, so a large fleet notices a
+ * dead server within minutes (never later than {@linkcode MAX_PROBE_MS})
+ * and a small one as before, within about an interval.
  * @module
  */
 
@@ -50,10 +62,18 @@ export const IDLE_SHARE = 0.6;
 /** The interval never passes this, whatever the fleet (a dead server is still noticed). */
 export const MAX_INTERVAL_MS = 120_000;
 
+/** Answered heartbeats (requests) a fleet sends per second at most; the rest are notifications. */
+export const PROBES_PER_SECOND = 60;
+
+/** A quiet link's server is asked for an answer at least this often, whatever the fleet. */
+export const MAX_PROBE_MS = 300_000;
+
 /** A fleet's shared heartbeat timer; see the module doc. */
 export class Heartbeats {
   /** The configured (base) interval. */
   readonly baseMs: number;
+  /** Answered heartbeats per second the fleet may send ({@linkcode PROBES_PER_SECOND}). */
+  readonly probesPerSecond: number;
   #slots: Set<Beating>[] = Array.from({ length: SLOTS }, () => new Set());
   #slotOf = new Map<Beating, { slot: number; idleMs: number | null }>();
   /** How many registered links have each server idle timeout (null: not stated). */
@@ -64,10 +84,18 @@ export class Heartbeats {
   /** The interval the running timer was set for. */
   #runningMs = 0;
 
-  /** A timer that visits each registered link {@linkcode VISITS} times per interval. */
-  constructor(baseMs: number) {
+  /**
+   * A timer that visits each registered link {@linkcode VISITS} times per
+   * interval; `probesPerSecond` (default {@linkcode PROBES_PER_SECOND}) is for
+   * tests that need unanswered heartbeats from a fleet of one.
+   */
+  constructor(baseMs: number, opts: { probesPerSecond?: number } = {}) {
     if (!(baseMs > 0)) throw new RangeError(`Invalid heartbeat interval: ${baseMs}`);
     this.baseMs = baseMs;
+    this.probesPerSecond = opts.probesPerSecond ?? PROBES_PER_SECOND;
+    if (!(this.probesPerSecond > 0)) {
+      throw new RangeError(`Invalid heartbeat probe rate: ${this.probesPerSecond}`);
+    }
   }
 
   /** Links registered. */
@@ -87,6 +115,19 @@ export class Heartbeats {
   get targetMs(): number {
     const scaled = Math.max(this.baseMs, (this.size / BEATS_PER_SECOND) * 1000);
     return Math.min(scaled, this.#capMs());
+  }
+
+  /**
+   * A quiet link sends this many heartbeats per answered one (1: every one
+   * is answered): enough that the fleet's answered heartbeats stay within
+   * {@linkcode probesPerSecond}, but a link is asked at least every
+   * {@linkcode MAX_PROBE_MS}. Only links whose server takes notifications as
+   * traffic (it states its idle timeout) send unanswered ones.
+   */
+  get probeEvery(): number {
+    const interval = this.intervalMs;
+    const wanted = Math.ceil((this.size / this.probesPerSecond) * 1000 / interval);
+    return Math.max(1, Math.min(wanted, Math.floor(MAX_PROBE_MS / interval)));
   }
 
   /**

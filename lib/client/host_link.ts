@@ -163,6 +163,8 @@ export class HostLink {
   #beating = false;
   /** Visits in a row that found the connection quiet, or (while beating) the answer missing. */
   #quiet = 0;
+  /** Unanswered heartbeats sent since the server was last heard from. */
+  #unanswered = 0;
   /** The idle timeout the server stated in its hello (ms, 0: never), or null. */
   #serverIdleMs: number | null = null;
   /** Whether the last connect attempt failed because the client itself was overloaded. */
@@ -442,7 +444,9 @@ export class HostLink {
   /**
    * One visit of the fleet's heartbeat timer (`VISITS` per interval, see
    * heartbeats.ts): a heartbeat once that many visits in a row found the
-   * connection quiet. A heartbeat still unanswered as many visits (a whole
+   * connection quiet: a notification, or every `probeEvery`th time since the
+   * server was last heard (every time for a server that does not state its
+   * idle timeout) a request. A request still unanswered as many visits (a whole
    * interval) later means a silent server: the connection is dropped and the
    * close handler reconnects. No timer per call: the visits are the deadline.
    */
@@ -461,10 +465,18 @@ export class HostLink {
     if (seen !== this.#framesSeen) {
       this.#framesSeen = seen;
       this.#quiet = 0;
+      this.#unanswered = 0; // it was heard: no need to ask it yet
       return;
     }
     if (++this.#quiet < VISITS) return;
     this.#quiet = 0;
+    // A server that states its idle timeout takes any frame as traffic (protocol.md §8):
+    // most heartbeats are then a notification, one write; every probeEvery-th asks for an answer.
+    if (this.#serverIdleMs !== null && ++this.#unanswered < beats.probeEvery) {
+      peer.notify(METHODS.heartbeat, {});
+      return;
+    }
+    this.#unanswered = 0;
     this.#beating = true;
     const t0 = performance.now();
     peer.call(METHODS.heartbeat).then(() => {
