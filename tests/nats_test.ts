@@ -304,6 +304,39 @@ Deno.test({
       },
     );
 
+    await t.step(
+      "an agent that answers the presence query 300 ms after the rest is heard",
+      async () => {
+        const late = nc.subscribe(subjects.all, {
+          callback: (_err, msg) => {
+            const req = parseRequest(msg.data);
+            if (req?.method !== PRESENCE_METHOD) return;
+            const body = JSON.stringify({
+              result: {
+                name: "late1",
+                groups: [],
+                version: RMON_VERSION,
+                address: "x",
+                readOnly: false,
+              },
+            });
+            setTimeout(() =>
+              nc.publish(
+                req.reply,
+                key.signReply(req.nonce, req.reply, { host: "late1", seq: 0, kind: "end", body }),
+              ), 300);
+          },
+        });
+        await nc.flush();
+        const r = await runClient(["--nats", b.url, "--list-hosts"], {
+          env: { RMON_TOKEN: TEST_TOKEN },
+        });
+        late.unsubscribe();
+        assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+        assert.deepEqual(r.stdout.trim().split("\n").sort(), ["db1", "late1", "web1", "web2"]);
+      },
+    );
+
     await t.step("a present host that does not answer is timeout (exit 4)", async () => {
       // A hung agent: it answers the presence query (with the right key), then nothing.
       const hung = nc.subscribe(subjects.all, {

@@ -82,7 +82,10 @@ export interface NatsFleetOptions {
   discoverMs?: number;
   /**
    * Without `expected` hosts, the query ends once nobody new answered for this
-   * long (default 200 ms).
+   * long (default 200 ms) or for as long as the query had lasted at the last
+   * answer, whichever is longer, and not before twice this long: thousands of
+   * agents on busy machines answer in bursts with gaps, and a fixed 200 ms of
+   * silence ended the query with a few dozen of 10,000 (measured).
    */
   quietMs?: number;
   /**
@@ -465,12 +468,14 @@ export class NatsFleet implements Fleet {
         }
         // Nobody to expect: whoever has answered once the answers stop coming.
         clearTimeout(quiet);
-        quiet = setTimeout(done, quietMs);
+        const since = performance.now() - asked;
+        quiet = setTimeout(done, Math.max(quietMs, since, 2 * quietMs - since));
       },
     });
     const cap = setTimeout(done, this.#opts.discoverMs ?? 2_000);
     const onAbort = () => done();
     signal?.addEventListener("abort", onAbort, { once: true });
+    const asked = performance.now();
     try {
       await this.#publish(this.#subjects.all, PRESENCE_METHOD, {}, reply, nonce);
       await finished;
