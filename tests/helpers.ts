@@ -1187,19 +1187,42 @@ export function hasNatsServer(): boolean {
   }
 }
 
+/** A loopback port free now (for a listener whose port must be named before it starts). */
+function freeLoopbackPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
 /**
- * Start `nats-server` on loopback: a free client port (or `port`), with
- * `cluster` a route listener on a free port too, `routes` joining other
- * nodes, `args` for anything else (`--auth TOKEN`).
+ * Start `nats-server` on loopback as fleets run it, with JetStream on (its
+ * store in a temp dir, removed on dispose; rmon does not use it, but must work
+ * beside it): a free client port (or `port`), with `cluster` a route listener
+ * on a free port too (a JetStream cluster's first node names a route: its
+ * own), `routes` joining other nodes, `args` for anything else (`--auth TOKEN`).
  */
 export async function startNats(
   opts: { port?: number; cluster?: boolean; routes?: string[]; args?: string[] } = {},
 ): Promise<NatsProcess> {
-  const args = ["-a", "127.0.0.1", "-p", String(opts.port ?? -1), ...(opts.args ?? [])];
+  const store = await Deno.makeTempDir({ prefix: "rmon-nats-js-" });
+  const args = [
+    "-a",
+    "127.0.0.1",
+    "-p",
+    String(opts.port ?? -1),
+    "--jetstream",
+    "--store_dir",
+    store,
+    "--server_name",
+    `rmon-test-${store.slice(-8).replace(/[^A-Za-z0-9]/g, "")}`,
+    ...(opts.args ?? []),
+  ];
   if (opts.cluster || opts.routes) {
-    args.push("--cluster_name", "rmon-test", "--cluster", "nats://127.0.0.1:-1");
+    const own = opts.routes ? -1 : freeLoopbackPort();
+    args.push("--cluster_name", "rmon-test", "--cluster", `nats://127.0.0.1:${own}`);
+    args.push("--routes", (opts.routes ?? [`nats://127.0.0.1:${own}`]).join(","));
   }
-  if (opts.routes) args.push("--routes", opts.routes.join(","));
   const child = new Deno.Command("nats-server", {
     args,
     stdin: "null",
@@ -1227,6 +1250,11 @@ export async function startNats(
       if (!(err instanceof TypeError)) throw err; // already ended
     }
     await status;
+    try {
+      await Deno.remove(store, { recursive: true });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err; // killed twice: gone already
+    }
   };
   if (!up) {
     await kill();

@@ -103,6 +103,9 @@ Deno.test({
         /Route connection created|route.*registered/i.test(b.log()) ||
         /Route connection created/.test(a.log()), 10_000),
     );
+    // Both nodes run JetStream, as a fleet's cluster may: rmon must work beside it.
+    assert.match(a.log(), /Starting JetStream cluster/);
+    assert.match(b.log(), /Starting JetStream cluster/);
     const agents: AgentProcess[] = await Promise.all([
       startAgent(a.url, "web1", { args: ["--groups", "web", "--max-output", "65536"] }),
       startAgent(a.url, "web2", { args: ["--groups", "web,prod"] }),
