@@ -935,11 +935,7 @@ export function watchingRelay(
       }
     } finally {
       // Either side hanging up ends the relay: the test judges the client's outcome.
-      try {
-        to.close();
-      } catch (err) {
-        if (!(err instanceof Deno.errors.BadResource)) throw err;
-      }
+      closeQuietly(to);
     }
   };
   const accepting = (async () => {
