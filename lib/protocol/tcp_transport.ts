@@ -39,6 +39,44 @@ function looksLikeTls(bytes: Uint8Array, type: number): boolean {
   return bytes.length >= 2 && bytes[0] === type && bytes[1] === TLS_MAJOR_VERSION;
 }
 
+/**
+ * The plain client connections still waiting for their server's first bytes,
+ * and one timer for all of them (a timer per connection costs more than its
+ * whole probe check, thousands of times in a cold fan-out): each gets its
+ * probe once it has waited `PROBE_DELAY_MS` (up to half as long again).
+ */
+class SilentServers {
+  /** Since when each waits; insertion order is that order. */
+  #since = new Map<TcpTransport, number>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  watch(t: TcpTransport): void {
+    this.#since.set(t, performance.now());
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.#tick(), PROBE_DELAY_MS / 2);
+    // Waiting sockets keep the process alive; this timer must not.
+    Deno.unrefTimer(this.#timer);
+  }
+
+  forget(t: TcpTransport): void {
+    this.#since.delete(t);
+    if (this.#since.size > 0 || this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #tick(): void {
+    const due = performance.now() - PROBE_DELAY_MS;
+    for (const [t, since] of this.#since) {
+      if (since > due) break;
+      this.forget(t);
+      t.probe();
+    }
+  }
+}
+
+const SILENT = new SilentServers();
+
 /** A plain TCP connection as a `Transport`; checks the first bytes read for TLS. */
 class TcpTransport implements Transport {
   readonly remote: string;
@@ -81,16 +119,19 @@ class TcpTransport implements Transport {
 
   /** The client's first read: a server silent for `PROBE_DELAY_MS` gets the probe. */
   async #readOrProbe(p: Uint8Array): Promise<number | null> {
-    const timer = setTimeout(() => {
-      if (this.#wrote) return;
-      // A failed probe means a broken connection, which the pending read reports.
-      this.#probing = this.#conn.write(PLAIN_PROBE).catch(() => {});
-    }, PROBE_DELAY_MS);
+    SILENT.watch(this);
     try {
       return await this.#conn.read(p);
     } finally {
-      clearTimeout(timer);
+      SILENT.forget(this);
     }
+  }
+
+  /** Send the probe line, unless something was written already. */
+  probe(): void {
+    if (this.#wrote) return;
+    // A failed probe means a broken connection, which the pending read reports.
+    this.#probing = this.#conn.write(PLAIN_PROBE).catch(() => {});
   }
 
   async write(p: Uint8Array): Promise<number> {
