@@ -1,8 +1,9 @@
 /**
  * A cold one-shot host costs as few writes and round trips as it can: a
  * metric query goes out in the same write as the `auth` request (the server
- * runs it only once the auth succeeded), and a plain client sends its probe
- * line only to a server that has not greeted it. Real servers throughout,
+ * runs it only once the auth succeeded), marked `last` so that a server that
+ * offers `closeAfter` closes once it has answered, and a plain client sends
+ * its probe line only to a server that has not greeted it. Real servers throughout,
  * watched through a relay that can tell a pipelined request from one sent
  * after the auth answer.
  * @module
@@ -12,10 +13,12 @@ import assert from "node:assert/strict";
 import { Fleet } from "../lib/client/fleet.ts";
 import { dialTcp, PROBE_DELAY_MS } from "../lib/protocol/tcp_transport.ts";
 import { clientHandshake, TokenKey } from "../lib/protocol/handshake.ts";
-import { AuthError } from "../lib/protocol/errors.ts";
+import { AuthError, RemoteError } from "../lib/protocol/errors.ts";
+import { deadline } from "../lib/async.ts";
 import { EXIT_CODES } from "../lib/usage.ts";
 import { DEFAULT_ADMISSION } from "../lib/server/admission.ts";
 import {
+  connect,
   countingRelays,
   ndjson,
   runClient,
@@ -113,4 +116,56 @@ Deno.test("a plain server that greets late gets the probe line first, and the cl
   assert.equal(result?.status, "ok", JSON.stringify(result));
   const sent = relay.connections[0]?.fromClient ?? "";
   assert.ok(sent.startsWith("\n{"), JSON.stringify(sent.slice(0, 20)));
+});
+
+Deno.test("a call marked last (closeAfter) is answered, then the server closes the connection", async (t) => {
+  await using server = await startInProcessServer();
+  await using older = await startInProcessServer({ features: [] });
+  await t.step(
+    "the server closes once it has answered, without waiting for the client",
+    async () => {
+      await using s = await connect(server);
+      assert.ok(s.hello.features?.includes("closeAfter"));
+      const data = await s.peer.call("ram", { last: true }) as { totalBytes?: unknown };
+      assert.equal(typeof data.totalBytes, "number");
+      const closed = await deadline(s.peer.closed.then(() => true), 5_000, () => false);
+      assert.ok(closed, "the server closed the connection");
+      assert.match(String(s.peer.closeReason?.message), /Connection closed/);
+    },
+  );
+  await t.step("last: false changes nothing: the connection stays open", async () => {
+    await using s = await connect(server);
+    await s.peer.call("ram", { last: false });
+    assert.equal(await s.peer.call("heartbeat") !== null, true);
+    assert.equal(s.peer.isClosed, false);
+  });
+  await t.step(
+    "only metric queries may carry it: anything else refuses it as a field",
+    async () => {
+      await using s = await connect(server);
+      await assert.rejects(
+        s.peer.call("exec", { shell: "sh", command: "true", last: true }),
+        (err: unknown) => err instanceof RemoteError && /last/.test(err.message),
+      );
+      assert.equal(s.peer.isClosed, false);
+    },
+  );
+  await t.step("a server that does not offer it refuses it like an older one", async () => {
+    await using s = await connect(older);
+    assert.ok(!s.hello.features?.includes("closeAfter"));
+    await assert.rejects(
+      s.peer.call("ram", { last: true }),
+      (err: unknown) => err instanceof RemoteError && /last/.test(err.message),
+    );
+  });
+  await t.step("one-shot asks for it only where offered, and both servers answer ok", async () => {
+    await using a = watchingRelay(server.port, { marker: RAM });
+    await using b = watchingRelay(older.port, { marker: RAM });
+    const hosts = `127.0.0.1:${a.port},127.0.0.1:${b.port}`;
+    const run = await runClient(["--hosts", hosts, "--json", "--", "ram"], { env });
+    assert.equal(run.code, EXIT_CODES.ok, run.stderr);
+    assert.deepEqual(ndjson(run.stdout).map((r) => r.status), ["ok", "ok"]);
+    assert.match(a.connections[0]?.fromClient ?? "", /"params":\{"last":true\}/);
+    assert.doesNotMatch(b.connections[0]?.fromClient ?? "", /"last"/);
+  });
 });

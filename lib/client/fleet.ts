@@ -368,10 +368,11 @@ export class Fleet implements FleetInterface {
       opts.signal?.addEventListener("abort", cut, { once: true });
       try {
         if (request.spec.metric === true && !opts.stream) {
+          // `last`: the server may close once it has answered, as the link is for this call.
           sent = await link.connectWithCall(request.method, request.params, {
             signal: opts.signal,
             timeoutMs: opts.waitMs,
-          });
+          }, true);
         } else {
           await link.connect();
         }

@@ -203,8 +203,10 @@ export class RpcPeer {
       if (err instanceof ProtocolError) this.handlers.onBadFrame?.(err);
     }
     // Let the answer to a fatal frame reach the peer before the socket closes,
-    // but never wait long on a peer that does not read.
-    await deadline(this.#writer.idle(), FLUSH_ON_CLOSE_MS, () => {/* close unflushed */});
+    // but never wait long on a peer that does not read (no timer when nothing is queued).
+    if (this.#writer.writing) {
+      await deadline(this.#writer.idle(), FLUSH_ON_CLOSE_MS, () => {/* close unflushed */});
+    }
     this.close(reason);
   }
 
