@@ -926,6 +926,92 @@ export function byteRelay(targetPort: number): { port: number } & AsyncDisposabl
   };
 }
 
+/** What {@linkcode watchingRelay} saw of one connection. */
+export interface WatchedConnection {
+  /** Everything the client sent, as text. */
+  fromClient: string;
+  /**
+   * Whether the client had sent `marker` before the server's answer to `auth`
+   * (a frame with `"id":0`) reached it: the relay holds that answer back until
+   * the marker arrives, for at most `holdMs`.
+   */
+  sentBeforeAuthAnswer: boolean;
+}
+
+/**
+ * A plain TCP relay to one server that watches the client's side of each
+ * connection: it can hold the server's first bytes back (`helloDelayMs`: a
+ * slow greeting), and it holds the server's `auth` answer until the client
+ * has sent `marker` (at most `holdMs`), so a test can tell a request sent
+ * with the auth (pipelined) from one sent after its answer.
+ */
+export function watchingRelay(
+  targetPort: number,
+  opts: { marker: string; holdMs?: number; helloDelayMs?: number },
+): { port: number; connections: WatchedConnection[] } & AsyncDisposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const connections: WatchedConnection[] = [];
+  const relays: Promise<unknown>[] = [];
+  const holdMs = opts.holdMs ?? 2_000;
+  const pump = async (
+    from: Deno.Conn,
+    to: Deno.Conn,
+    seen: (bytes: Uint8Array) => Promise<void>,
+  ) => {
+    const buf = new Uint8Array(16 * 1024);
+    try {
+      while (true) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        const bytes = buf.slice(0, n);
+        await seen(bytes);
+        for (let off = 0; off < n;) off += await to.write(bytes.subarray(off));
+      }
+    } finally {
+      // Either side hanging up ends the relay: the test judges the client's outcome.
+      closeQuietly(to);
+    }
+  };
+  const accepting = (async () => {
+    for await (const client of listener) {
+      const upstream = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+      const watched: WatchedConnection = { fromClient: "", sentBeforeAuthAnswer: false };
+      connections.push(watched);
+      const decoder = new TextDecoder();
+      let markerSeen: () => void = () => {};
+      const marker = new Promise<void>((resolve) => markerSeen = resolve);
+      let first = true;
+      relays.push(Promise.allSettled([
+        pump(client, upstream, (bytes) => {
+          watched.fromClient += decoder.decode(bytes, { stream: true });
+          if (watched.fromClient.includes(opts.marker)) markerSeen();
+          return Promise.resolve();
+        }),
+        pump(upstream, client, async (bytes) => {
+          if (first && opts.helloDelayMs) await delay(opts.helloDelayMs);
+          first = false;
+          if (!new TextDecoder().decode(bytes).includes('"id":0')) return;
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const late = new Promise<boolean>((r) => timer = setTimeout(() => r(false), holdMs));
+          watched.sentBeforeAuthAnswer = await Promise.race([marker.then(() => true), late]);
+          clearTimeout(timer);
+        }),
+      ]));
+    }
+  })().catch((err) => {
+    if (!(err instanceof Deno.errors.BadResource)) throw err; // closed on dispose
+  });
+  return {
+    port: listener.addr.port,
+    connections,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await accepting;
+      await Promise.allSettled(relays);
+    },
+  };
+}
+
 /** Quote a word for `sh`. */
 export function shQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;

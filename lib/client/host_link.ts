@@ -17,7 +17,7 @@ import {
   TimeoutError,
   TrustError,
 } from "../protocol/errors.ts";
-import { METHODS, NOTIFICATIONS } from "../protocol/constants.ts";
+import { FEATURES, METHODS, NOTIFICATIONS } from "../protocol/constants.ts";
 import type { CallOptions, RpcPeer } from "../protocol/connection.ts";
 import {
   clientHandshake,
@@ -25,7 +25,7 @@ import {
   type SigningIdentity,
   TokenKey,
 } from "../protocol/handshake.ts";
-import type { ByeParams, Json, JsonObject } from "../protocol/messages.ts";
+import type { ByeParams, HelloParams, Json, JsonObject } from "../protocol/messages.ts";
 import { OS } from "../grammar/commands/metrics.ts";
 import { MalformedResultError } from "../grammar/result_check.ts";
 import {
@@ -281,7 +281,47 @@ export class HostLink {
     return this.#connecting;
   }
 
-  async #attempt(): Promise<void> {
+  /**
+   * Connect as {@linkcode connect} does, sending this call in the same write
+   * as the auth request (pipelined, protocol.md §3.5: one round trip and one
+   * write fewer; the server runs it only once the auth succeeded). Resolves
+   * with the call's answer (wrapped) when it went out that way; with null when it did
+   * not: the link was up or connecting already (then `call()` it), or the
+   * connect failed (the link's state says why; the call's own failure is
+   * dropped). Only for calls that reveal and change nothing (metric queries):
+   * they leave before the server has proved who it is. With `last`, a server
+   * that offers `closeAfter` is asked to close the connection once it has
+   * answered (the call is marked `last`, protocol.md §3.5): for a connection
+   * that exists for this one call.
+   */
+  async connectWithCall(
+    method: string,
+    params: JsonObject | undefined,
+    opts: CallOptions = {},
+    last = false,
+  ): Promise<{ answer: Promise<Json> } | null> {
+    if (this.#state === "up" || this.#connecting !== null) {
+      await this.connect();
+      return null;
+    }
+    this.#wanted = true;
+    clearTimeout(this.#retryTimer);
+    // Wrapped: an async function would otherwise wait for the answer it returns.
+    const sent: { answer: Promise<Json> }[] = [];
+    const attempt = this.#attempt((peer, hello) => {
+      const offered = Array.isArray(hello.features) &&
+        hello.features.includes(FEATURES.closeAfter);
+      const answer = peer.call(method, last && offered ? { ...params, last: true } : params, opts);
+      // A failed handshake fails the call as well; the link's state reports that failure.
+      answer.catch(() => {});
+      sent.push({ answer });
+    }).finally(() => this.#connecting = null);
+    this.#connecting = attempt;
+    await attempt;
+    return this.state === "up" ? sent[0] ?? null : null;
+  }
+
+  async #attempt(pipeline?: (peer: RpcPeer, hello: HelloParams) => void): Promise<void> {
     this.#setState("connecting", this.#reason);
     let peer: RpcPeer;
     // The deadline counts only time in which the client serviced this host (loop_lag.ts);
@@ -312,6 +352,7 @@ export class HostLink {
         key: this.#key,
         identity: this.#identity,
         timeoutMs: backstop,
+        ...(pipeline ? { pipeline } : {}),
       }).finally(() => this.#handshaking = null);
     })().finally(done);
     try {

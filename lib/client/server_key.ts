@@ -28,6 +28,8 @@ export interface ServerAddress {
  * without its trailing dot otherwise.
  */
 export function canonicalHost(hostname: string): string {
+  // A dotted quad is its own canonical form: no brackets, no case, no trailing dot.
+  if (isIPv4(hostname)) return hostname;
   const host = hostname.replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");
   if (host === "localhost" || host.endsWith(".localhost")) return "127.0.0.1";
   if (isIPv4(host)) return host;

@@ -196,8 +196,8 @@ export class HostCredentials {
   #tofu: Dialer | null = null;
   /** Token sources already resolved (by their JSON), with their key or their failure. */
   #tokens = new Map<string, { key: TokenKey } | { err: unknown }>();
-  /** Whether the default operator key file exists, once asked. */
-  #defaultExists: boolean | undefined;
+  /** The default operator key file, if it exists, once asked. */
+  #defaultKey: { path: string | undefined } | undefined;
 
   /** Credentials for hosts as `opts` describes them; `passphrase` unseals sealed keys. */
   constructor(
@@ -295,15 +295,10 @@ export class HostCredentials {
     const named = spec.identity ?? this.#opts.identity;
     let path = named;
     if (path === undefined) {
-      // No home to look in (a bare service environment) just means no default key.
-      const env = (n: string) => Deno.env.get(n);
-      const fallback = env("HOME") || env("APPDATA") || env("XDG_CONFIG_HOME")
-        ? defaultIdentityPath(env)
-        : undefined;
-      // Asked once, not once per host (a stat each for 10,000 hosts).
-      this.#defaultExists ??= fallback !== undefined && existsQuietly(fallback);
-      if (fallback === undefined || !this.#defaultExists) return null;
-      path = fallback;
+      // Found once, not once per host (environment reads and a stat each for 10,000 hosts).
+      this.#defaultKey ??= findDefaultKey();
+      if (this.#defaultKey.path === undefined) return null;
+      path = this.#defaultKey.path;
     }
     let loading = this.#identities.get(path);
     if (loading === undefined) {
@@ -335,6 +330,16 @@ export class HostCredentials {
       },
     };
   }
+}
+
+/** The default operator key file when it exists (`path` undefined when not, or when there is no home). */
+function findDefaultKey(): { path: string | undefined } {
+  // No home to look in (a bare service environment) just means no default key.
+  const env = (n: string) => Deno.env.get(n);
+  const fallback = env("HOME") || env("APPDATA") || env("XDG_CONFIG_HOME")
+    ? defaultIdentityPath(env)
+    : undefined;
+  return { path: fallback !== undefined && existsQuietly(fallback) ? fallback : undefined };
 }
 
 /** Add hosts to a fleet with their credentials and dialers; see {@linkcode HostCredentials}. */

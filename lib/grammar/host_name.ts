@@ -11,6 +11,9 @@ import { quote } from "./_quote.ts";
 /** Characters of host and group names: letters, digits, `_`, `.`, `:` and `-` (not first). */
 export const NAME_CHAR = /^[A-Za-z0-9_.:-]$/;
 
+/** A whole name of name characters not starting with `-`: the common case, checked at once. */
+const PLAIN_NAME = /^[A-Za-z0-9_.:][A-Za-z0-9_.:-]*$/;
+
 /** Where and why a text is not a name: `index` is the offending character's position. */
 export interface NameProblem {
   /** Code-point index of the offending character (0 for problems of the whole name). */
@@ -40,6 +43,8 @@ export function hostNameProblem(name: string): NameProblem | undefined {
  * targets: no leading `-`, only name characters except those in `extra`.
  */
 export function nameCharsProblem(text: string, extra = ""): NameProblem | undefined {
+  // `extra` only allows more characters, so a plain name has no problem whatever it holds.
+  if (PLAIN_NAME.test(text)) return undefined;
   if (text.startsWith("-")) return { index: 0, detail: 'a name cannot start with "-"' };
   for (const [index, ch] of [...text].entries()) {
     if (!NAME_CHAR.test(ch) && !extra.includes(ch)) {

@@ -20,6 +20,9 @@ export const MAX_HOSTS = 100_000;
 /** A numeric bracket (`[1-3]`, `[01-20]`, `[1,3,5-7]`): the only ones worth expanding. */
 const NUMERIC_BRACKET = /\[\d+(-\d+)?(,\d+(-\d+)?)*\]/;
 
+/** What makes a line more than one plain address: a list, a bracket, a glob character, a blank. */
+const SPECIAL = /[,[\]*?\s]/;
+
 /** Split `text` on commas outside brackets: `a[1,2],b` is `a[1,2]` and `b`. */
 function splitList(text: string): string[] {
   const items: string[] = [];
@@ -122,6 +125,14 @@ export function parseHostFile(text: string): string[] {
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.replace(/#.*/, "").trim();
     if (line === "") continue;
+    // One plain address a line (the usual file of thousands): nothing to split or expand.
+    if (!SPECIAL.test(line)) {
+      out.push(line);
+      if (out.length > MAX_HOSTS) {
+        throw new RangeError(`line ${i + 1}: more than ${MAX_HOSTS} hosts`);
+      }
+      continue;
+    }
     try {
       out.push(...expandHostList(line));
     } catch (err) {

@@ -8,7 +8,9 @@
 /** One host-name label: 1-63 letters, digits or hyphens, no hyphen at either end. */
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 /** One IPv4 octet in decimal, 0-255, without leading zeros (some resolvers read those as octal). */
-const OCTET = /^(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9][0-9]|[0-9])$/;
+const OCTET_TEXT = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9][0-9]|[0-9])";
+/** A dotted quad, tested at once: host files of thousands of addresses call this per line. */
+const IPV4 = new RegExp(`^${OCTET_TEXT}(?:\\.${OCTET_TEXT}){3}$`);
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
 /** An IPv6 zone (`%eth0`, `%12`): an interface name or index. */
 const ZONE = /^[A-Za-z0-9_.]{1,32}$/;
@@ -24,8 +26,7 @@ export function isValidPingHost(host: string): boolean {
 
 /** Whether `text` is a dotted-quad IPv4 address such as `192.0.2.1`. */
 export function isIPv4(text: string): boolean {
-  const parts = text.split(".");
-  return parts.length === 4 && parts.every((p) => OCTET.test(p));
+  return IPV4.test(text);
 }
 
 /** Whether `text` is an IPv6 address such as `::1` or `fe80::1%eth0` (no brackets). */

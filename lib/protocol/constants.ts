@@ -26,6 +26,12 @@ export const RMON_VERSION: string = denoConfig.version;
 export const FEATURES = {
   /** exec/ping output as `chunk` frames of raw bytes, when a call asks (`rawOutput`, §5). */
   rawOutput: "rawOutput",
+  /**
+   * The server closes the connection once it has answered a call marked
+   * `last` (§3.5): a one-shot client's connection ends without the server
+   * waiting for the client's close.
+   */
+  closeAfter: "closeAfter",
 } as const;
 
 /** Default TCP port: unprivileged (the seed's port 50 needs root on Linux). */

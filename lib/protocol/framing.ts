@@ -34,6 +34,11 @@ const MIN_READ = 8 * 1024;
  */
 const FIRST_READ = 1024;
 const REPLACEMENT_CHAR = "\uFFFD";
+// Shared by every reader: each decodes whole frames (never `stream: true`), so they hold no state.
+// ignoreBOM keeps a leading U+FEFF in the text: by default each decode() would drop it
+// from every frame, silently changing what the peer sent (found by the property test).
+const STRICT = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const LENIENT = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Reads `\n`-terminated UTF-8 frames with a size limit. */
 export class FrameReader {
@@ -45,10 +50,6 @@ export class FrameReader {
   #end = 0;
   /** Where the newline search resumes, so a long frame is never scanned twice. */
   #scanned = 0;
-  // ignoreBOM keeps a leading U+FEFF in the text: by default each decode() would drop it
-  // from every frame, silently changing what the peer sent (found by the property test).
-  #strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-  #lenient = new TextDecoder("utf-8", { ignoreBOM: true });
   /** Where {@linkcode readBytesView} puts a chunk it must read from the stream; grown on need. */
   #scratch = new Uint8Array(0);
   /** Largest frame accepted, in bytes, excluding the newline. Callers may change it. */
@@ -148,11 +149,11 @@ export class FrameReader {
   }
 
   #decode(frame: Uint8Array): string {
-    const text = this.#lenient.decode(frame);
+    const text = LENIENT.decode(frame);
     // Only text holding U+FFFD can come from invalid bytes; then the strict decoder decides.
     if (!text.includes(REPLACEMENT_CHAR)) return text;
     try {
-      return this.#strict.decode(frame);
+      return STRICT.decode(frame);
     } catch (err) {
       throw new ProtocolError("Cannot read frame: invalid UTF-8", ERROR_CODES.parseError, {
         cause: err,

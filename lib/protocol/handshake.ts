@@ -265,6 +265,16 @@ export interface ClientHandshakeOptions {
   timeoutMs: number;
   /** Frame limit for what the server sends. */
   maxFrameBytes?: number;
+  /**
+   * Calls to send in the same write as the `auth` request, before the
+   * server's answer (protocol.md §3.5): called once, after `hello` is checked,
+   * with the peer that carries them (its read loop not yet running). The
+   * server runs them only after the auth succeeded, in order; when the
+   * handshake fails they fail too, and its own error says why. Only for
+   * requests that reveal and change nothing (metric queries): they leave
+   * before the server has proved who it is.
+   */
+  pipeline?: (peer: RpcPeer, hello: HelloParams) => void;
 }
 
 /**
@@ -281,6 +291,8 @@ export async function clientHandshake(
   const reader = new FrameReader(transport, opts.maxFrameBytes ?? FRAME_LIMITS.postAuth);
   const writer = new FrameWriter(transport);
   const binding = channelBinding(transport.protection);
+  // Made before the auth request so pipelined calls can be queued behind it.
+  const peer = new RpcPeer(transport, reader, writer);
   const work = (async (): Promise<ClientSession> => {
     const first = await reader.read();
     // A silent hang-up (server full, resetting) is transient, unlike a refusal.
@@ -316,7 +328,10 @@ export async function clientHandshake(
       params.sig = await (await loadKeyAuth()).signHandshake(opts.identity.privateKey, facts);
     }
     if (opts.key) params.mac = await opts.key.prove("client", facts);
-    await writer.write(encodeRequest(0, METHODS.auth, params));
+    const authSent = writer.write(encodeRequest(0, METHODS.auth, params));
+    // Queued in the same tick, so the writer sends them in the auth request's write.
+    opts.pipeline?.(peer, hello);
+    await authSent;
     const answerText = await reader.read();
     if (answerText === null) {
       // A wrong token is always answered with "unauthorized" first; a bare close is not a verdict.
@@ -348,12 +363,13 @@ export async function clientHandshake(
     // Servers before roles sent only readOnly.
     auth.role ??= auth.readOnly ? "read-only" : "admin";
     auth.user ??= "token";
-    const peer = new RpcPeer(transport, reader, writer);
     return { peer, hello, auth, handshakeMs: performance.now() - started };
   })();
   try {
     return await withDeadline(transport, opts.timeoutMs, "Cannot authenticate", work);
   } catch (err) {
+    // Fails the pipelined calls (their answers, if any, are never read) and closes the socket.
+    peer.close(err instanceof Error ? err : undefined);
     closeQuietly(transport);
     throw err;
   }

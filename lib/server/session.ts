@@ -50,6 +50,7 @@ import type { Logger } from "./log.ts";
 import type { Sweepable } from "./sweeper.ts";
 import { CallStream, cancelled } from "./call_stream.ts";
 import { outputChunkParts, takeRawOutput } from "./raw_output.ts";
+import { takeLast } from "./close_after.ts";
 
 /** What clients may authenticate with; `keys` is replaced when its file changes. */
 export interface ServerCredentials {
@@ -114,6 +115,8 @@ export class Session implements Sweepable {
   #running = new Set<Promise<void>>();
   #unwritten = 0;
   #wake: (() => void) | null = null;
+  /** A call marked `last` came (close_after.ts): read nothing more, close once it is answered. */
+  #last = false;
   #closing = false;
   #identity: ClientIdentity | null = null;
   /** The writer's count when the write check last saw it move, and when (-1: not writing). */
@@ -285,6 +288,8 @@ export class Session implements Sweepable {
   }
 
   #gate(): Promise<void> | undefined {
+    // No read pending after the last call: the close then interrupts nothing (and costs no error).
+    if (this.#last) return this.#peer?.closed;
     if (this.#unwritten < MAX_UNWRITTEN) return undefined;
     return new Promise((resolve) => this.#wake = resolve);
   }
@@ -320,9 +325,9 @@ export class Session implements Sweepable {
     } else if (note.method === NOTIFICATIONS.ack) stream.receiveAck(params);
   }
 
-  #onRequest(req: Request): void {
+  #onRequest(request: Request): void {
     this.#received++;
-    const { id, method } = req;
+    const { id, method } = request;
     // Checked before anything else: whatever the method, answering an id that is
     // still in flight would give the client two answers with one id.
     if (this.#calls.has(id)) {
@@ -338,7 +343,7 @@ export class Session implements Sweepable {
     // limit below, so a saturated connection can still stop calls and stay alive.
     if (method === METHODS.cancel) {
       this.#answerNow(id, () => {
-        const ac = this.#calls.get(parseCancelParams(req.params).id);
+        const ac = this.#calls.get(parseCancelParams(request.params).id);
         ac?.abort();
         return { cancelled: ac !== undefined };
       });
@@ -346,7 +351,7 @@ export class Session implements Sweepable {
     }
     if (method === METHODS.heartbeat) {
       this.#answerNow(id, () => {
-        parseHeartbeatParams(req.params);
+        parseHeartbeatParams(request.params);
         return { time: Date.now() };
       });
       return;
@@ -375,6 +380,8 @@ export class Session implements Sweepable {
       });
       return;
     }
+    const { req, last } = takeLast(request, this.#features().includes(FEATURES.closeAfter));
+    this.#last ||= last;
     const ac = new AbortController();
     this.#calls.set(id, ac);
     const started = performance.now();
@@ -389,6 +396,8 @@ export class Session implements Sweepable {
       this.#calls.delete(id);
       this.#streams.delete(id);
       const written = this.#respond(id, answer);
+      // The client's last call is answered: the connection has done its work.
+      if (last) written.then(() => this.#peer?.close());
       if (after.length === 0) return await written;
       // Lifecycle actions start once their answer is queued, not written: the
       // answer still goes out first, but a peer that does not read cannot hold
