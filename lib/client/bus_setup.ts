@@ -22,7 +22,8 @@ import { defaultIdentityPath, type Identity, loadIdentity } from "./identity.ts"
 import { askPassphrase } from "./passphrase.ts";
 import { resolveTargets } from "./targets.ts";
 import type { NatsSettings } from "./inventory_nats.ts";
-import { BusUnavailableError, NatsFleet } from "./nats_fleet.ts";
+// Loaded only in bus mode: the NATS client (an npm package) costs every other start ~30 ms.
+import type { NatsFleet } from "./nats_fleet.ts";
 import type { NatsAuth } from "../protocol/nats_auth.ts";
 
 /**
@@ -61,6 +62,7 @@ export async function openBusFleet(
   bus: NatsSettings,
   how: { live?: boolean } = {},
 ): Promise<NatsFleet> {
+  const { BusUnavailableError, NatsFleet } = await import("./nats_fleet.ts");
   let fleet: NatsFleet;
   let expected: { name: string; groups: string[] }[] | null = null;
   try {
