@@ -26,6 +26,8 @@ export const RMON_VERSION: string = denoConfig.version;
 export const FEATURES = {
   /** exec/ping output as `chunk` frames of raw bytes, when a call asks (`rawOutput`, §5). */
   rawOutput: "rawOutput",
+  /** The `vitals` method: the few figures `watch` draws, instead of all of `info` (§4). */
+  vitals: "vitals",
 } as const;
 
 /** Default TCP port: unprivileged (the seed's port 50 needs root on Linux). */

@@ -357,7 +357,10 @@ export class Session implements Sweepable {
       });
       return;
     }
-    if (!isCommandMethod(method)) {
+    // A feature turned off is a method this server does not have, as for an older server.
+    if (
+      !isCommandMethod(method) || (method === FEATURES.vitals && !this.#offers(FEATURES.vitals))
+    ) {
       this.#respond(id, {
         error: {
           code: ERROR_CODES.methodNotFound,
@@ -443,6 +446,10 @@ export class Session implements Sweepable {
   /** The features this server offers. */
   #features(): readonly string[] {
     return this.#host.features ?? ALL_FEATURES;
+  }
+
+  #offers(feature: string): boolean {
+    return this.#features().includes(feature);
   }
 
   async #call(
