@@ -4,8 +4,9 @@
  * of `--links` HostLinks spread round-robin over `--servers` (or the
  * addresses of `--servers-file`, one `HOST:PORT` a line), connects them all,
  * runs one `ram` fan-out to all of them, then `--warm-reps` more (timed) and
- * `--watch-rounds` rounds of the console's `watch` (an `info` fan-out and the
- * table drawn, timed), lets
+ * `--watch-rounds` rounds of the console's `watch` (a `vitals` fan-out and the
+ * frame drawn for a terminal of `--watch-rows` lines, default 50; 0 draws every
+ * row, as a piped `watch` does; timed), lets
  * the process settle, and prints one JSON line
  * `{"links":N,"up":U,"rssBytes":B,"warmMs":[...],"idleCpuPercent":P}`. With
  * `--idle-seconds S` it then idles for `--idle-wait` seconds (heartbeats reach
@@ -25,8 +26,11 @@ import { parseArgs } from "node:util";
 import { parseAddress } from "../lib/grammar/address.ts";
 import { tlsDialer } from "../lib/protocol/tls_transport.ts";
 import { buildFleet, connectAll, keyFor, linkNames } from "./links.ts";
-import { watchRows } from "../lib/client/console_watch.ts";
-import { renderWatch, watchColumns } from "../lib/client/views/watch.ts";
+import { type RoundFrame, rowsThatFit, watchRound } from "../lib/client/console_watch.ts";
+import { watchColumns } from "../lib/client/views/watch.ts";
+
+/** The terminal a `watch` round draws for: 50 lines, as a console on a big screen. */
+const DEFAULT_WATCH_ROWS = 50;
 
 /** How long the process idles after connecting, before its RSS is read. */
 const SETTLE_MS = 1_000;
@@ -40,6 +44,7 @@ async function main(): Promise<void> {
       "servers-file": { type: "string" },
       "warm-reps": { type: "string" },
       "watch-rounds": { type: "string" },
+      "watch-rows": { type: "string" },
       "idle-seconds": { type: "string" },
       "idle-wait": { type: "string" },
       fingerprint: { type: "string" },
@@ -49,6 +54,7 @@ async function main(): Promise<void> {
   const links = Number(values.links ?? "0");
   const warmReps = Number(values["warm-reps"] ?? "0");
   const watchRounds = Number(values["watch-rounds"] ?? "0");
+  const watchRows = Number(values["watch-rows"] ?? String(DEFAULT_WATCH_ROWS));
   const idleSeconds = Number(values["idle-seconds"] ?? "0");
   const idleWait = Number(values["idle-wait"] ?? "0");
   const token = Deno.env.get("RMON_TOKEN");
@@ -80,19 +86,24 @@ async function main(): Promise<void> {
       const bad = results.filter((r) => r.status !== "ok").length;
       if (bad > 0) throw new Error(`Cannot fan out: ${bad} of ${links} hosts failed`);
     }
-    // A console `watch` round as console_watch.ts runs it: one `info` to all, then the table.
+    // A console `watch` round as console_watch.ts runs it: `vitals` to all, then the frame
+    // (on a terminal of --watch-rows lines only the rows that fit; 0: every row, as piped).
+    const round: RoundFrame = {
+      intervalSeconds: 2,
+      columns: watchColumns(undefined),
+      color: false,
+      hint: "",
+    };
+    if (watchRows > 0) round.maxRows = rowsThatFit(watchRows);
     for (let i = 0; i < watchRounds; i++) {
       const t0 = performance.now();
-      const results = await fleet.run(names, { kind: "info" }, { collectOutput: false });
-      const frame = renderWatch(watchRows(fleet, names, results), {
-        intervalSeconds: 2,
-        now: Date.now(),
-        columns: watchColumns(undefined),
-        color: false,
-        hint: "",
-      });
+      const frame = await watchRound(fleet, names, round);
       watchMs.push(performance.now() - t0);
-      if (frame.length === 0) throw new Error("Cannot render the watch table");
+      if (!frame) throw new Error("Cannot render the watch table");
+      const failed = frame.split("\n").filter((l) =>
+        /timeout|error|unreachable|without an answer/.test(l)
+      );
+      if (failed.length > 0) throw new Error(`Cannot watch every host: ${failed[0]}`);
     }
     up = fleet.links.filter((l) => l.state === "up").length;
   }

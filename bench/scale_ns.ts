@@ -355,7 +355,7 @@ async function measure(
         );
         figures[`scale.watch.n${n}`] = figure(
           {
-            label: `console watch round at ${n} hosts: info to all, table drawn`,
+            label: `console watch round at ${n} hosts: vitals to all, frame for 50 lines drawn`,
             unit: "ms",
             floorLabel: `a warm ram fan-out to the same ${n} links`,
             target: n === 10_000 ? { of: "value", op: "<=", bound: 2000 } : undefined,

@@ -10,7 +10,9 @@ import assert from "node:assert/strict";
 import { paint } from "../lib/client/views/color.ts";
 import { completeLine } from "../lib/client/console_complete.ts";
 import { comparedValue, renderCommandDiff, stableProjection } from "../lib/client/console_diff.ts";
-import { roundWaitMs, screenRows } from "../lib/client/console_watch.ts";
+import { roundWaitMs, rowsThatFit, screenRows } from "../lib/client/console_watch.ts";
+import { INFO } from "../lib/grammar/commands/metrics.ts";
+import { vitalsOf } from "../lib/grammar/commands/vitals.ts";
 import type { HostResult } from "../lib/client/fleet.ts";
 import {
   appendHistory,
@@ -213,11 +215,26 @@ function traffic(rx: number, tx: number) {
   return { sampleMs: 100, interfaces: [iface("lo", 1e9, 1e9), iface("eth0", rx, tx)] };
 }
 
+/** The `watch` figures of an `info` answer, as the fleet takes them from an older server. */
+function vitals(answer: unknown) {
+  return vitalsOf(INFO.result(answer, "info"));
+}
+
 Deno.test("renderWatch() draws one frame of the live table", async (t) => {
   const rows: WatchRow[] = [
-    { host: "web1", state: "up", reason: null, info: { ...info(), net: traffic(2048, 1024) } },
+    {
+      host: "web1",
+      state: "up",
+      reason: null,
+      vitals: vitals({ ...info(), net: traffic(2048, 1024) }),
+    },
     // web2 sends no `net` (not Linux, or an older server): its NET cell says so with "-".
-    { host: "web2", state: "up", reason: null, info: info({ cpu: 97, ram: 80, disk: 91 }) },
+    {
+      host: "web2",
+      state: "up",
+      reason: null,
+      vitals: vitals(info({ cpu: 97, ram: 80, disk: 91 })),
+    },
     { host: "db1", state: "lost", reason: "refused" },
     { host: "db2", state: "up", reason: null, error: "timeout: No answer in 2 s" },
   ];
@@ -240,6 +257,23 @@ Deno.test("renderWatch() draws one frame of the live table", async (t) => {
         "web1  40.0%  12.5%",
       ].join("\n"),
     );
+  });
+  await t.step("with maxRows: the first rows, and the others counted by state", () => {
+    const text = renderWatch(rows, { ...frame, columns: ["cpu"], maxRows: 2 });
+    assert.equal(
+      text,
+      [
+        "Every 2 s · 4 hosts, 3 up · 10:22:05 UTC",
+        "HOST   CPU%",
+        "web1  12.5%",
+        "web2  97.0%",
+        "… 2 more hosts: 1 lost, 1 without an answer",
+        "Press any key to stop",
+      ].join("\n"),
+    );
+    assert.equal(renderWatch(rows, { ...frame, maxRows: 4 }), renderWatch(rows, frame));
+    assert.equal(rowsThatFit(50), 45);
+    assert.equal(rowsThatFit(3), 1, "a tiny terminal still shows one host");
   });
   await t.step("colour marks busy hosts only when asked", () => {
     const colored = renderWatch(rows, { ...frame, color: true });

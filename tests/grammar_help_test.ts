@@ -14,9 +14,9 @@ Deno.test("HELP_ENTRIES covers every command once, plus the target topic", () =>
   const typed = COMMAND_SPECS.filter((s) => s.words.length > 0);
   assert.deepEqual(names, [...typed.map((s) => s.name), "target"]);
   assert.equal(new Set(names).size, names.length);
-  // Only the wire methods of push and pull have no word, and so no help entry.
+  // Only the wire methods of watch, push and pull have no word, and so no help entry.
   const wireOnly = COMMAND_SPECS.filter((s) => s.words.length === 0).map((s) => s.name);
-  assert.deepEqual(wireOnly, ["upload", "download"]);
+  assert.deepEqual(wireOnly, ["vitals", "upload", "download"]);
 });
 
 Deno.test("HELP_ENTRIES text is complete and tidy", async (t) => {

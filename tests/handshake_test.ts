@@ -177,7 +177,7 @@ Deno.test("serverHandshake() and clientHandshake() authenticate each other", asy
         protocol: PROTOCOL_VERSION,
         server: RMON_VERSION,
         nonce: serverNonce,
-        features: ["rawOutput", "closeAfter"],
+        features: ["rawOutput", "closeAfter", "vitals"],
       },
     });
     assert.ok(isValidNonce(serverNonce));

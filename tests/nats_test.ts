@@ -704,6 +704,7 @@ Deno.test({
           "@web1 sh: echo one",
           "@db1 disconnect",
           "uptime",
+          "watch 1 cpu,uptime", // piped: one table; the bus asks info and shows its vitals
           "connect db1",
           "connect 10.0.0.1:7000",
           "forget db1",
@@ -725,15 +726,18 @@ Deno.test({
       assert.match(rest!, /web1 \| one\n/);
       // Disconnected on the console's side only: uptime goes to the two others.
       assert.match(rest!, /2 hosts: 2 ok/);
+      assert.match(rest!, /Every 1 s · [23] hosts, 2 up/);
+      assert.match(rest!, /^web1 +\d+\.\d% +\d/m);
+      assert.match(rest!, /^web2 +\d+\.\d% +\d/m);
       assert.match(rest!, /Connected to db1 \(nats:\S+\): rmon-server /);
       assert.match(
         r.stderr,
-        /line 7: Cannot connect to "10\.0\.0\.1:7000" over the bus: no agent of that name is present/,
+        /line 8: Cannot connect to "10\.0\.0\.1:7000" over the bus: no agent of that name is present/,
       );
       assert.match(rest!, /Removed db1 from the fleet/);
       assert.match(
         r.stderr,
-        /line 9: Cannot pull over the bus \(--nats\): it needs direct connections/,
+        /line 10: Cannot pull over the bus \(--nats\): it needs direct connections/,
       );
       assert.match(rest!, /Selected: all connected: \S+ \(2\)\n$/);
       assert.ok(isAlive(db1.pid), "disconnect and forget leave the agent alone");

@@ -63,7 +63,7 @@ Deno.test("rawOutput on the wire", async (t) => {
 
   await t.step("the server lists the feature and its idle timeout in its hello", async () => {
     await using s = await connect(server);
-    assert.deepEqual(s.hello.features, ["rawOutput", "closeAfter"]);
+    assert.deepEqual(s.hello.features, ["rawOutput", "closeAfter", "vitals"]);
     assert.equal(s.hello.idleMs, TIMEOUTS.idleMs);
     await using o = await connect(older);
     assert.equal(o.hello.idleMs, 5_000, "the server's own setting (--idle-timeout)");

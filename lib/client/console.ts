@@ -256,6 +256,7 @@ export function runConsole(opts: ClientOptions): Promise<number> {
     color: useColor(Deno.stdout),
     escape: Deno.stdout.isTerminal() && !opts.raw,
     columns: () => (terminal ? Deno.consoleSize().columns : 80),
+    rows: () => (terminal ? Deno.consoleSize().rows : 24),
     env: (name) => Deno.env.get(name),
   };
   return new Console(opts, env).run();

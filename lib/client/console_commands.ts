@@ -296,6 +296,7 @@ async function watch(
         redraw: ctx.env.terminal,
         color: ctx.env.color,
         terminalColumns: () => ctx.env.columns(),
+        terminalRows: () => ctx.env.rows(),
         hint: ctx.env.terminal ? "Press any key to stop" : "",
       })
     );

@@ -39,6 +39,8 @@ export interface ConsoleEnv {
   escape: boolean;
   /** Terminal width in columns, for redrawing in place and fitting tables. */
   columns(): number;
+  /** Terminal height in lines, for a `watch` frame redrawn in place. */
+  rows(): number;
   /** Environment lookup (history location). */
   env(name: string): string | undefined;
 }

@@ -16,6 +16,8 @@ import type { RemoteCommand } from "../grammar/command.ts";
 import { toRequest } from "../grammar/params.ts";
 import { REMOTE_SPECS } from "../grammar/remote_table.ts";
 import { CALL_END, MalformedResultError } from "../grammar/result_check.ts";
+import { INFO } from "../grammar/commands/metrics.ts";
+import { vitalsOf } from "../grammar/commands/vitals.ts";
 import type { RemoteSpec } from "../grammar/spec.ts";
 import { byeText, DEFAULT_TIMINGS, HostLink, type LinkTimings } from "./host_link.ts";
 import { Heartbeats } from "./heartbeats.ts";
@@ -91,6 +93,8 @@ export interface RunOptions {
   stopWaiting?: AbortSignal;
   /** How long the client waits for each host's answer (client wait timeout). */
   waitMs?: number;
+  /** The most hosts asked at once in this run (direct links); default the fleet's `fanout`. */
+  fanout?: number;
   /** Streamed output as it arrives. */
   onOutput?: (host: string, stream: "stdout" | "stderr", data: string) => void;
   /**
@@ -304,7 +308,9 @@ export class Fleet implements FleetInterface {
         if (!stopped()) opts.onOutputBytes!(host, stream, bytes);
       });
     try {
-      const bound = opts.stream ? Math.max(1, names.length) : this.fanout;
+      const bound = opts.stream
+        ? Math.max(1, names.length)
+        : Math.max(1, opts.fanout ?? this.fanout);
       return await boundedAll(names, bound, async (name) => {
         const started = performance.now();
         const request = { method, params, spec };
@@ -367,7 +373,8 @@ export class Fleet implements FleetInterface {
       const cut = () => link.close();
       opts.signal?.addEventListener("abort", cut, { once: true });
       try {
-        if (request.spec.metric === true && !opts.stream) {
+        // Not `vitals`: whether the server has it is known only from its hello (it asks `info`).
+        if (request.spec.metric === true && !opts.stream && cmd.kind !== "vitals") {
           // `last`: the server may close once it has answered, as the link is for this call.
           sent = await link.connectWithCall(request.method, request.params, {
             signal: opts.signal,
@@ -433,9 +440,13 @@ export class Fleet implements FleetInterface {
     const onBytes = streaming && link.features.includes(FEATURES.rawOutput)
       ? opts.onOutputBytes
       : undefined;
+    // A server without `vitals` (older, or with the feature off) is asked the `info` every
+    // version answers, and the same figures are taken from it.
+    const viaInfo = cmd.kind === "vitals" && !link.features.includes(FEATURES.vitals);
     try {
+      const asked = viaInfo ? "info" : method;
       const data =
-        await (sent ?? link.call(method, onBytes ? { ...params, rawOutput: true } : params, {
+        await (sent ?? link.call(asked, onBytes ? { ...params, rawOutput: true } : params, {
           signal: opts.signal,
           timeoutMs: opts.waitMs,
           ...(stream
@@ -463,7 +474,7 @@ export class Fleet implements FleetInterface {
         return {
           host: name,
           status: "ok",
-          data: spec.result(data, "result"),
+          data: viaInfo ? vitalsOf(INFO.result(data, "result")) : spec.result(data, "result"),
           durationMs: elapsed(),
         };
       }

@@ -47,6 +47,8 @@ import { isLoopbackHost } from "../protocol/transport.ts";
 import type { RemoteCommand } from "../grammar/command.ts";
 import { toRequest } from "../grammar/params.ts";
 import { REMOTE_SPECS } from "../grammar/remote_table.ts";
+import { INFO } from "../grammar/commands/metrics.ts";
+import { vitalsOf } from "../grammar/commands/vitals.ts";
 import { CALL_END, MalformedResultError } from "../grammar/result_check.ts";
 import type { RemoteSpec } from "../grammar/spec.ts";
 import type { HostResult, HostStatus, RunOptions } from "./fleet.ts";
@@ -523,6 +525,18 @@ export class NatsFleet implements Fleet {
     cmd: RemoteCommand,
     opts: RunOptions = {},
   ): Promise<HostResult[]> {
+    if (cmd.kind === "vitals") {
+      // Agents announce no features, so the bus asks the `info` every agent answers and takes
+      // the same figures of it (direct links ask `vitals` of servers that offer it).
+      const asVitals = (r: HostResult): HostResult =>
+        r.status === "ok" ? { ...r, data: vitalsOf(INFO.result(r.data, "result")) } : r;
+      const onResult = opts.onResult;
+      const results = await this.run(names, { kind: "info" }, {
+        ...opts,
+        ...(onResult ? { onResult: (r: HostResult) => onResult(asVitals(r)) } : {}),
+      });
+      return results.map(asVitals);
+    }
     const nc = this.#nc;
     const results = new Map<string, HostResult>();
     const settle = (r: HostResult) => {

@@ -46,7 +46,7 @@ function entryOf(spec: CommandSpec): HelpEntry {
 
 /** Every help topic: remote commands, console commands, then syntax topics. */
 export const HELP_ENTRIES: readonly HelpEntry[] = [
-  // Wire-only methods (upload, download) have no word and no help of their own.
+  // Wire-only methods (vitals, upload, download) have no word and no help of their own.
   ...COMMAND_SPECS.filter((spec) => spec.words.length > 0).map(entryOf),
   TARGET_ENTRY,
 ];

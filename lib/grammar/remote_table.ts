@@ -16,6 +16,7 @@ import { PING } from "./commands/ping.ts";
 import { EXEC } from "./commands/exec.ts";
 import { DISCONNECT, KILL, RESET } from "./commands/lifecycle.ts";
 import { DOWNLOAD, UPLOAD } from "./commands/transfer_wire.ts";
+import { VITALS } from "./commands/vitals.ts";
 
 // In help order. Its type is what the command types are derived from, so it is
 // inferred, not annotated; `KeyIsKind` below checks each key is its spec's kind.
@@ -31,6 +32,7 @@ const SPECS = {
   net: NET,
   top: TOP,
   info: INFO,
+  vitals: VITALS,
   ping: PING,
   exec: EXEC,
   upload: UPLOAD,

@@ -32,6 +32,8 @@ export const FEATURES = {
    * waiting for the client's close.
    */
   closeAfter: "closeAfter",
+  /** The `vitals` method: the few figures `watch` draws, instead of all of `info` (§4). */
+  vitals: "vitals",
 } as const;
 
 /** Default TCP port: unprivileged (the seed's port 50 needs root on Linux). */

@@ -11,7 +11,7 @@ import type { RemoteCommandOf, RemoteKind, RemoteResultOf } from "../grammar/com
 import { clampPingCount } from "../grammar/params.ts";
 import { RemoteError } from "../protocol/errors.ts";
 import type { Role } from "../protocol/handshake.ts";
-import { collectAll, COLLECTORS } from "../sysinfo/all.ts";
+import { collectAll, COLLECTORS, collectVitals } from "../sysinfo/all.ts";
 import { netTrafficCollector } from "../sysinfo/net_traffic.ts";
 import { loadCollector } from "../sysinfo/load.ts";
 import { DEFAULT_TOP_COUNT } from "../grammar/commands/top.ts";
@@ -213,6 +213,7 @@ export const HANDLERS: { readonly [K in RemoteKind]: Handler<K> } = {
   top: async (cmd, ctx) =>
     (await import("../sysinfo/top.ts")).topProcesses(cmd.count ?? DEFAULT_TOP_COUNT, ctx.signal),
   info: (_cmd, ctx) => collectAll(ctx.signal),
+  vitals: (_cmd, ctx) => collectVitals(ctx.signal),
   ping,
   exec,
   upload,

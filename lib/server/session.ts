@@ -362,7 +362,10 @@ export class Session implements Sweepable {
       });
       return;
     }
-    if (!isCommandMethod(method)) {
+    // A feature turned off is a method this server does not have, as for an older server.
+    if (
+      !isCommandMethod(method) || (method === FEATURES.vitals && !this.#offers(FEATURES.vitals))
+    ) {
       this.#respond(id, {
         error: {
           code: ERROR_CODES.methodNotFound,
@@ -380,7 +383,7 @@ export class Session implements Sweepable {
       });
       return;
     }
-    const { req, last } = takeLast(request, this.#features().includes(FEATURES.closeAfter));
+    const { req, last } = takeLast(request, this.#offers(FEATURES.closeAfter));
     this.#last ||= last;
     const ac = new AbortController();
     this.#calls.set(id, ac);
@@ -452,6 +455,10 @@ export class Session implements Sweepable {
   /** The features this server offers. */
   #features(): readonly string[] {
     return this.#host.features ?? ALL_FEATURES;
+  }
+
+  #offers(feature: string): boolean {
+    return this.#features().includes(feature);
   }
 
   async #call(

@@ -16,6 +16,7 @@ import { osCollector } from "./os.ts";
 import { uptimeCollector } from "./uptime.ts";
 import { isUnavailable } from "./_proc.ts";
 import { abortable } from "../async.ts";
+import { type Vitals, vitalsOf } from "../grammar/commands/vitals.ts";
 
 /** A method that one collector answers: `ram`, `cpu`, `os`, `name`, `ip`, `disk`, `uptime`, `net`. */
 export type InfoMethod = keyof FullInfo;
@@ -64,6 +65,21 @@ export function collectAll(signal?: AbortSignal): Promise<FullInfo> {
     });
   }
   return signal ? abortable(shared.info, signal) : shared.info;
+}
+
+/** The vitals of the shared collection they were taken from (made once per collection). */
+let sharedVitals: { of: Promise<FullInfo>; vitals: Promise<Vitals> } | null = null;
+
+/**
+ * The figures `watch` draws (`vitals`), from the same shared collection as
+ * {@linkcode collectAll}, so a server asked by many sessions at once still
+ * collects once, and the answer is the one an older server's `info` gives
+ * the client through the same {@linkcode vitalsOf}.
+ */
+export function collectVitals(signal?: AbortSignal): Promise<Vitals> {
+  const info = collectAll();
+  if (sharedVitals?.of !== info) sharedVitals = { of: info, vitals: info.then(vitalsOf) };
+  return signal ? abortable(sharedVitals.vitals, signal) : sharedVitals.vitals;
 }
 
 /**

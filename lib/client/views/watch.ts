@@ -1,8 +1,9 @@
 /**
  * The console's `watch` screen: one live table of the selected hosts (state,
  * CPU, RAM, load, root disk, network traffic, uptime) under a one-line header, redrawn every
- * few seconds. Client view layer; pure — the console owns timing and cursor
- * movement.
+ * few seconds, from each host's `vitals` (lib/grammar/commands/vitals.ts). At
+ * thousands of hosts only the rows that fit the terminal are formatted. Client
+ * view layer; pure — the console owns timing and cursor movement.
  * @module
  */
 
@@ -10,18 +11,19 @@ import { WATCH_COLUMNS, type WatchColumn } from "../../grammar/commands/watch.ts
 import type { LinkState } from "../host_link.ts";
 import { paint } from "./color.ts";
 import { formatBytes, formatUptime, MISSING } from "./format.ts";
-import { rootDisk, usage } from "./metrics.ts";
+import { usage } from "./metrics.ts";
+import type { Vitals } from "../../grammar/commands/vitals.ts";
 import { stateText } from "./hosts.ts";
 import { type Column, renderTable } from "./table.ts";
 
-/** One host's line of a round: its link state and its `info` answer or error. */
+/** One host's line of a round: its link state and its `vitals` answer or error. */
 export interface WatchRow {
   host: string;
   state: LinkState;
   /** Why the link is not up, if it is not. */
   reason: string | null;
-  /** The `info` result (read defensively: it came from the wire). */
-  info?: unknown;
+  /** This round's figures (checked by the `vitals` validator, or taken from a checked `info`). */
+  vitals?: Vitals;
   /** Why this round has no answer from an up host (timeout, error). */
   error?: string;
 }
@@ -36,6 +38,12 @@ export interface WatchFrame {
   color: boolean;
   /** A last line such as `press any key to stop`; omitted when empty. */
   hint?: string;
+  /**
+   * The most host rows drawn (default all): a frame redrawn in place must fit
+   * the terminal. Only those rows are formatted; one line after them counts the
+   * rest by state.
+   */
+  maxRows?: number;
 }
 
 const HEADERS: Readonly<Record<WatchColumn, Column>> = {
@@ -69,37 +77,27 @@ export function watchColumns(names: readonly string[] | undefined): WatchColumn[
   });
 }
 
-/** A field of a wire object, or undefined when the value is not an object. */
-function field(value: unknown, key: string): unknown {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)[key]
-    : undefined;
-}
-
-function num(value: unknown): number {
-  return typeof value === "number" ? value : Number.NaN;
-}
-
 function cell(column: WatchColumn, row: WatchRow, color: boolean): string {
-  const info = row.info;
+  const v = row.vitals;
   switch (column) {
     case "state":
       return stateText(row, color);
     case "cpu":
-      return usage(num(field(field(info, "cpu"), "usagePercent")), color);
+      return usage(v?.cpuPercent ?? Number.NaN, color);
     case "ram":
-      return usage(num(field(field(info, "ram"), "usedPercent")), color);
-    case "load": {
-      const avg = field(field(info, "cpu"), "loadAvg");
-      const first = Array.isArray(avg) ? avg[0] : undefined;
-      return typeof first === "number" ? first.toFixed(2) : MISSING;
-    }
+      return usage(v?.ramPercent ?? Number.NaN, color);
+    case "load":
+      return v === undefined ? MISSING : v.load1.toFixed(2);
     case "disk":
-      return usage(rootDisk(field(info, "disk")), color);
-    case "net":
-      return netRates(field(info, "net"));
+      return usage(v?.diskPercent ?? Number.NaN, color);
+    case "net": {
+      // `-` where the server measures no traffic (not Linux).
+      const rx = v?.rxBytesPerSec ?? null;
+      const tx = v?.txBytesPerSec ?? null;
+      return rx === null || tx === null ? MISSING : `${formatBytes(rx)} / ${formatBytes(tx)}`;
+    }
     case "uptime":
-      return formatUptime(num(field(field(info, "uptime"), "uptimeSeconds")));
+      return formatUptime(v?.uptimeSeconds ?? Number.NaN);
     default: {
       const never: never = column;
       throw new TypeError(`Cannot render watch column "${String(never)}"`);
@@ -107,27 +105,23 @@ function cell(column: WatchColumn, row: WatchRow, color: boolean): string {
   }
 }
 
-/**
- * Bytes per second received and sent over all interfaces but loopback (which
- * carries rmon's own traffic on a test machine; counted only when alone), or
- * `-` where the server sent no `net` (not Linux, or an older server).
- */
-function netRates(net: unknown): string {
-  const all = field(net, "interfaces");
-  if (!Array.isArray(all)) return MISSING;
-  const external = all.filter((i) => field(i, "name") !== "lo");
-  const shown = external.length > 0 ? external : all;
-  const sum = (key: string) => shown.reduce((n, i) => n + num(field(i, key)), 0);
-  const rx = sum("rxBytesPerSec");
-  const tx = sum("txBytesPerSec");
-  if (!Number.isFinite(rx) || !Number.isFinite(tx)) return MISSING;
-  return `${formatBytes(rx)} / ${formatBytes(tx)}`;
+/** `… 9950 more hosts: 9948 up, 2 lost`: what the rows left out hold, by state. */
+function hiddenLine(hidden: readonly WatchRow[]): string {
+  const states = new Map<string, number>();
+  for (const row of hidden) {
+    const state = row.state === "up" && row.error !== undefined ? "without an answer" : row.state;
+    states.set(state, (states.get(state) ?? 0) + 1);
+  }
+  const parts = [...states].map(([state, n]) => `${n} ${state}`);
+  const more = hidden.length === 1 ? "1 more host" : `${hidden.length} more hosts`;
+  return `… ${more}: ${parts.join(", ")}`;
 }
 
 /**
  * One frame: `Every 2 s · 3 hosts, 2 up · 10:22:05 UTC`, the table (HOST then
- * the chosen columns) and the hint. A host that is not up, or whose answer
- * failed, shows its state and the reason in place of numbers. No trailing newline.
+ * the chosen columns), with `maxRows` a line counting the hosts left out, and
+ * the hint. A host that is not up, or whose answer failed, shows its state and
+ * the reason in place of numbers. No trailing newline.
  */
 export function renderWatch(rows: readonly WatchRow[], frame: WatchFrame): string {
   const shown = frame.columns ?? WATCH_COLUMNS;
@@ -135,7 +129,9 @@ export function renderWatch(rows: readonly WatchRow[], frame: WatchFrame): strin
   const clock = new Date(frame.now).toISOString().slice(11, 19);
   const hosts = rows.length === 1 ? "1 host" : `${rows.length} hosts`;
   const header = `Every ${frame.intervalSeconds} s · ${hosts}, ${up} up · ${clock} UTC`;
-  const body = rows.map((row) => {
+  const limit = Math.max(1, frame.maxRows ?? rows.length);
+  const drawn = rows.length > limit ? rows.slice(0, limit) : rows;
+  const body = drawn.map((row) => {
     // No numbers this round: say why in one cell spanning the metric columns.
     if (row.state !== "up") return [row.host, stateText(row, frame.color)];
     if (row.error !== undefined) return [row.host, paint(frame.color, "red", row.error)];
@@ -147,6 +143,9 @@ export function renderWatch(rows: readonly WatchRow[], frame: WatchFrame): strin
       color: frame.color,
     });
   const parts = [paint(frame.color, "bold", header), table];
+  if (drawn.length < rows.length) {
+    parts.push(paint(frame.color, "dim", hiddenLine(rows.slice(drawn.length))));
+  }
   if (frame.hint) parts.push(paint(frame.color, "dim", frame.hint));
   return parts.join("\n");
 }
