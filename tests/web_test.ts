@@ -423,7 +423,10 @@ Deno.test("rmon web --web-tls serves HTTPS with its own certificate", async () =
       XDG_STATE_HOME: `${home}/state`,
     });
     assert(web.url.startsWith("https://127.0.0.1:"), web.url);
-    assertMatch(web.client.stdout(), /fingerprint sha256:[0-9a-f]{64}/);
+    // The fingerprint line may follow the address line the start waited for.
+    const fingerprint = /fingerprint sha256:[0-9a-f]{64}/;
+    await eventually(() => fingerprint.test(web.client.stdout()), 5_000);
+    assertMatch(web.client.stdout(), fingerprint);
     const certPem = await Deno.readTextFile(`${home}/state/rmon/web_tls_cert.pem`);
     using client = Deno.createHttpClient({ caCerts: [certPem] });
     const res = await fetch(web.url, { client, redirect: "manual" });
