@@ -11,9 +11,6 @@ import { EXIT_CODES, UsageError } from "./lib/usage.ts";
 import { RMON_VERSION } from "./lib/protocol/constants.ts";
 import { CLIENT_USAGE, parseClientArgs } from "./lib/client/options.ts";
 import { listHosts, runOneShot } from "./lib/client/oneshot.ts";
-import { runConsole } from "./lib/client/console.ts";
-import { runKeygen } from "./lib/client/keygen.ts";
-import { runToken } from "./lib/client/token_new.ts";
 import { RunStop } from "./lib/client/oneshot_stop.ts";
 import { useColor } from "./lib/client/views/color.ts";
 
@@ -69,7 +66,10 @@ function bytesTo(file: typeof Deno.stdout, onClosed: () => void): (bytes: Uint8A
 
 async function main(args: string[]): Promise<number> {
   try {
+    // Each mode's modules are loaded when it is chosen: a one-shot run (what scripts and
+    // fan-outs start thousands of times) carries no console, key or page code.
     if (args[0] === "keygen") {
+      const { runKeygen } = await import("./lib/client/keygen.ts");
       console.log(await runKeygen(args.slice(1)));
       return EXIT_CODES.ok;
     }
@@ -91,6 +91,7 @@ async function main(args: string[]): Promise<number> {
       });
     }
     if (args[0] === "token") {
+      const { runToken } = await import("./lib/client/token_new.ts");
       console.log(await runToken(args.slice(1)));
       return EXIT_CODES.ok;
     }
@@ -116,6 +117,7 @@ async function main(args: string[]): Promise<number> {
       return EXIT_CODES.ok;
     }
     if (opts.command === null) {
+      const { runConsole } = await import("./lib/client/console.ts");
       return await runConsole(opts);
     }
     // A signal or a closed stdout cancels the command on every host; a second
