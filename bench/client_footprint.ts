@@ -110,6 +110,8 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const rssBytes = Deno.memoryUsage().rss;
   let idleCpuPercent: number | null = null;
+  /** RSS at the end of the idle period: what holding the links costs once V8 has tidied up. */
+  let rssIdleBytes: number | null = null;
   if (idleSeconds > 0) {
     await new Promise((r) => setTimeout(r, idleWait * 1000));
     const t0 = performance.now();
@@ -119,8 +121,11 @@ async function main(): Promise<void> {
     const wallUs = (performance.now() - t0) * 1000;
     idleCpuPercent = (used.user + used.system) / wallUs * 100;
     up = fleet.links.filter((l) => l.state === "up").length;
+    rssIdleBytes = Deno.memoryUsage().rss;
   }
-  console.log(JSON.stringify({ links, up, rssBytes, warmMs, watchMs, idleCpuPercent }));
+  console.log(
+    JSON.stringify({ links, up, rssBytes, rssIdleBytes, warmMs, watchMs, idleCpuPercent }),
+  );
   await fleet.close();
 }
 

@@ -129,6 +129,7 @@ function scaleKeys(s: ScaleConfig): string[] {
       `scale.warm.n${n}`,
       `scale.watch.n${n}`,
       `scale.rss.links.n${n}`,
+      `scale.rss.idle.links.n${n}`,
       `scale.cpu.idle.n${n}`,
     ]),
     ...(s.tlsSize > 0
