@@ -10,7 +10,13 @@
  */
 
 import assert from "node:assert/strict";
-import { connect, type NatsConnection, nkeyAuthenticator, nkeys } from "@nats-io/transport-node";
+import {
+  connect,
+  type NatsConnection,
+  nkeyAuthenticator,
+  nkeys,
+  type Subscription,
+} from "@nats-io/transport-node";
 import { BusKey, busNonce, parseRequest } from "../lib/protocol/bus_auth.ts";
 import {
   FleetSubjects,
@@ -310,26 +316,7 @@ Deno.test({
     await t.step(
       "an agent that answers the presence query 300 ms after the rest is heard",
       async () => {
-        const late = nc.subscribe(subjects.all, {
-          callback: (_err, msg) => {
-            const req = parseRequest(msg.data);
-            if (req?.method !== PRESENCE_METHOD) return;
-            const body = JSON.stringify({
-              result: {
-                name: "late1",
-                groups: [],
-                version: RMON_VERSION,
-                address: "x",
-                readOnly: false,
-              },
-            });
-            setTimeout(() =>
-              nc.publish(
-                req.reply,
-                key.signReply(req.nonce, req.reply, { host: "late1", seq: 0, kind: "end", body }),
-              ), 300);
-          },
-        });
+        const late = presenceOnly(nc, key, "late1", 300);
         await nc.flush();
         const r = await runClient(["--nats", b.url, "--list-hosts"], {
           env: { RMON_TOKEN: TEST_TOKEN },
@@ -342,25 +329,7 @@ Deno.test({
 
     await t.step("a present host that does not answer is timeout (exit 4)", async () => {
       // A hung agent: it answers the presence query (with the right key), then nothing.
-      const hung = nc.subscribe(subjects.all, {
-        callback: (_err, msg) => {
-          const req = parseRequest(msg.data);
-          if (req?.method !== PRESENCE_METHOD) return;
-          const body = JSON.stringify({
-            result: {
-              name: "hung1",
-              groups: [],
-              version: RMON_VERSION,
-              address: "x",
-              readOnly: false,
-            },
-          });
-          nc.publish(
-            req.reply,
-            key.signReply(req.nonce, req.reply, { host: "hung1", seq: 0, kind: "end", body }),
-          );
-        },
-      });
+      const hung = presenceOnly(nc, key, "hung1");
       const r = await runClient(["--nats", b.url, "--json", "--wait", "1", "--", "uptime"], {
         env: { RMON_TOKEN: TEST_TOKEN },
       });
@@ -871,3 +840,20 @@ Deno.test({
     await Deno.remove(home, { recursive: true });
   },
 });
+
+/**
+ * A fake agent on `nc`: it answers the presence query as `name` (MACed with
+ * `key`), after `delayMs`, and then nothing. Unsubscribe it when done.
+ */
+function presenceOnly(nc: NatsConnection, key: BusKey, name: string, delayMs = 0): Subscription {
+  return nc.subscribe(subjects.all, {
+    callback: (_err, msg) => {
+      const req = parseRequest(msg.data);
+      if (req?.method !== PRESENCE_METHOD) return;
+      const presence = { name, groups: [], version: RMON_VERSION, address: "x", readOnly: false };
+      const body = JSON.stringify({ result: presence });
+      const answer = key.signReply(req.nonce, req.reply, { host: name, seq: 0, kind: "end", body });
+      setTimeout(() => nc.publish(req.reply, answer), delayMs);
+    },
+  });
+}
