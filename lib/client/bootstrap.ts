@@ -132,8 +132,14 @@ async function run(
   }
   if (input !== undefined) {
     const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(input));
-    await writer.close();
+    try {
+      await writer.write(new TextEncoder().encode(input));
+      await writer.close();
+    } catch (err) {
+      // An ssh that cannot get in exits without reading its script: its exit code and
+      // stderr say why (unreachable), not the pipe it left unread.
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+    }
   }
   const out = await child.output();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
