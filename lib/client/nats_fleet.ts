@@ -18,10 +18,10 @@
  * @module
  */
 
-import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { connectNats, type NatsConn, type NatsMsg } from "../protocol/nats_conn.ts";
 import { ERROR_CODES } from "../protocol/constants.ts";
 import { natsReason } from "../protocol/nats_reason.ts";
-import { type NatsAuth, natsAuthOptions } from "../protocol/nats_auth.ts";
+import type { NatsAuth } from "../protocol/nats_auth.ts";
 import type { Json, JsonObject, RpcErrorObject } from "../protocol/messages.ts";
 import {
   BusKey,
@@ -205,7 +205,7 @@ export class NatsFleet implements Fleet {
   #opts: NatsFleetOptions;
   #key: BusKey;
   #subjects: FleetSubjects;
-  #nc: NatsConnection | null = null;
+  #nc: NatsConn | null = null;
   #present = new Map<string, Heard>();
   #members = new Map<string, BusMember>();
   /** Hosts removed by `forget`: their announcements no longer add them. */
@@ -290,7 +290,7 @@ export class NatsFleet implements Fleet {
   }
 
   /** An announcement on a presence subject: checked (MAC, subject, time) before it counts. */
-  #onAnnouncement(msg: Msg): void {
+  #onAnnouncement(msg: NatsMsg): void {
     const m = this.#key.openReply(ANNOUNCE_NONCE, msg.subject, msg.data);
     if (m === null || msg.subject !== this.#subjects.presence(m.host)) {
       this.forgedReplies++;
@@ -349,9 +349,7 @@ export class NatsFleet implements Fleet {
       this.#nc = await this.#dial();
       if (this.#opts.live) {
         // Subscribed before the query, so no announcement falls between the two.
-        this.#nc.subscribe(this.#subjects.presenceAll, {
-          callback: (err, msg) => err ? undefined : this.#onAnnouncement(msg),
-        });
+        this.#nc.subscribe(this.#subjects.presenceAll, (msg) => this.#onAnnouncement(msg));
         this.#lapseTimer = setInterval(() => this.#checkLapses(), LAPSE_CHECK_MS);
         this.#watchBus(this.#nc);
       }
@@ -383,14 +381,14 @@ export class NatsFleet implements Fleet {
    * meanwhile hosts go lost as their heartbeats stop arriving, and come back
    * with them.
    */
-  async #watchBus(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
-      if (s.type === "disconnect") {
-        this.onBusNotice(`Lost the connection to NATS (${s.server}); reconnecting`);
-      } else if (s.type === "reconnect") {
-        this.onBusNotice(`Reconnected to NATS (${s.server})`);
-      }
-    }
+  #watchBus(nc: NatsConn): void {
+    nc.onStatus = (s) => {
+      this.onBusNotice(
+        s.type === "disconnect"
+          ? `Lost the connection to NATS (${s.server}); reconnecting`
+          : `Reconnected to NATS (${s.server})`,
+      );
+    };
   }
 
   /** Whether `name` is a host of this fleet, or could be one (present, or forgotten). */
@@ -409,17 +407,16 @@ export class NatsFleet implements Fleet {
     return true;
   }
 
-  async #dial(): Promise<NatsConnection> {
+  async #dial(): Promise<NatsConn> {
     const { servers, natsAuth, caFile } = this.#opts;
     try {
-      return await connect({
+      return await connectNats({
         servers,
         name: "rmon",
-        timeout: this.#opts.connectTimeoutMs ?? 5_000,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 500,
-        ...natsAuthOptions(natsAuth),
-        ...(caFile !== undefined ? { tls: { caFile } } : {}),
+        timeoutMs: this.#opts.connectTimeoutMs ?? 5_000,
+        reconnectWaitMs: 500,
+        ...(natsAuth ? { auth: natsAuth } : {}),
+        ...(caFile !== undefined ? { caFile } : {}),
       });
     } catch (err) {
       throw new BusUnavailableError(
@@ -447,32 +444,29 @@ export class NatsFleet implements Fleet {
     const finished = new Promise<void>((resolve) => done = resolve);
     let quiet: ReturnType<typeof setTimeout> | undefined;
     const quietMs = this.#opts.quietMs ?? 200;
-    const sub = nc.subscribe(reply, {
-      callback: (err, msg) => {
-        if (err) return;
-        const m = this.#key.openReply(nonce, reply, msg.data);
-        if (m === null) {
-          this.forgedReplies++;
-          return;
+    const sub = nc.subscribe(reply, (msg) => {
+      const m = this.#key.openReply(nonce, reply, msg.data);
+      if (m === null) {
+        this.forgedReplies++;
+        return;
+      }
+      if (m.kind !== "end") return;
+      const p = parsePresence(m.body);
+      if (p === null || p.name !== m.host) return;
+      this.#heard(p, p.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, 0);
+      if (want) {
+        if (want.has(p.name)) {
+          seen++;
+          onProgress?.(seen, total);
         }
-        if (m.kind !== "end") return;
-        const p = parsePresence(m.body);
-        if (p === null || p.name !== m.host) return;
-        this.#heard(p, p.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, 0);
-        if (want) {
-          if (want.has(p.name)) {
-            seen++;
-            onProgress?.(seen, total);
-          }
-          // Every expected host is here: no need to wait for the slowest stranger.
-          if (seen === total) done();
-          return;
-        }
-        // Nobody to expect: whoever has answered once the answers stop coming.
-        clearTimeout(quiet);
-        const since = performance.now() - asked;
-        quiet = setTimeout(done, Math.max(quietMs, since, 2 * quietMs - since));
-      },
+        // Every expected host is here: no need to wait for the slowest stranger.
+        if (seen === total) done();
+        return;
+      }
+      // Nobody to expect: whoever has answered once the answers stop coming.
+      clearTimeout(quiet);
+      const since = performance.now() - asked;
+      quiet = setTimeout(done, Math.max(quietMs, since, 2 * quietMs - since));
     });
     const cap = setTimeout(done, this.#opts.discoverMs ?? 2_000);
     const onAbort = () => done();
@@ -609,7 +603,7 @@ export class NatsFleet implements Fleet {
       }
     }
     const elapsed = (p: Pending) => Math.round(performance.now() - p.started);
-    const onMessage = (msg: Msg) => {
+    const onMessage = (msg: NatsMsg) => {
       const parsed = parseJson(msg.data);
       const host = (parsed as { host?: unknown } | null)?.host;
       const p = typeof host === "string" ? pending.get(host) : undefined;
@@ -669,7 +663,7 @@ export class NatsFleet implements Fleet {
       }
       settle(r);
     };
-    const sub = nc!.subscribe(reply, { callback: (err, msg) => err ? undefined : onMessage(msg) });
+    const sub = nc!.subscribe(reply, onMessage);
     const timer = setTimeout(() => {
       for (const [host, p] of pending) {
         settle({
