@@ -13,67 +13,13 @@ import { runArgs } from "../tools/entry_flags.ts";
 import { formatEndpoint } from "../lib/protocol/transport.ts";
 import type { Endpoint } from "../lib/protocol/transport.ts";
 import { base64OutputBytes, streamCommand } from "./exec_stream.ts";
-import { baseEnv, BENCH_TOKEN } from "./procs.ts";
+import { baseEnv, BENCH_TOKEN, type Run, timed } from "./procs.ts";
 import { type BenchConfig, type Figure, figure } from "./report.ts";
-import { now, summarize } from "./stats.ts";
+import { summarize } from "./stats.ts";
 
 const MB = 1024 * 1024;
-const TIME = "/usr/bin/time";
 /** A line of 74 characters: the many-host output is lines, as real output is. */
 const LINE = "0123456789".repeat(7) + "0123";
-
-/** Wall time and peak RSS of one process. */
-interface Run {
-  ms: number;
-  peakBytes: number;
-}
-
-/** Bytes of a run's stdout kept to explain a failure, when stdout is read at all. */
-const TAIL_BYTES = 2048;
-
-/**
- * Run `argv` under GNU time; its wall time and peak RSS. Stdout goes to
- * /dev/null, or with `tail` is read and dropped but for its end (for the
- * error message of a failed run).
- */
-async function timed(argv: string[], env: Record<string, string>, tail = false): Promise<Run> {
-  const t0 = now();
-  let child;
-  try {
-    child = new Deno.Command(TIME, {
-      args: ["-f", "rmon-bench-peak-kb %M", ...argv],
-      env,
-      clearEnv: true,
-      stdin: "null",
-      stdout: tail ? "piped" : "null",
-      stderr: "piped",
-    }).spawn();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new Error(`Cannot measure peak RSS: ${TIME} is missing (apt-get install time)`);
-    }
-    throw err;
-  }
-  let last = new Uint8Array(0);
-  if (tail) {
-    for await (const chunk of child.stdout) {
-      last = chunk.length >= TAIL_BYTES ? chunk.slice(-TAIL_BYTES) : chunk.slice();
-    }
-  }
-  const out = await child.output();
-  const ms = now() - t0;
-  const decoder = new TextDecoder();
-  const stderr = decoder.decode(out.stderr);
-  const kb = /rmon-bench-peak-kb (\d+)/.exec(stderr)?.[1];
-  if (!out.success || kb === undefined) {
-    throw new Error(
-      `Cannot run ${argv.slice(0, 3).join(" ")}…: exit ${out.code}\n${stderr}${
-        decoder.decode(last)
-      }`,
-    );
-  }
-  return { ms, peakBytes: Number(kb) * 1024 };
-}
 
 /** Run the client one-shot against `hosts` with `flags` and the command `cmd`. */
 async function client(

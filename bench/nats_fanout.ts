@@ -11,6 +11,10 @@
  * the row was measured: other work on the machine moves the wall times, the
  * floor moves with them.
  *
+ * Then what users run: the client CLI itself, one-shot `ram` to the N agents
+ * by name, to a pipe (wall time from spawn to exit, and peak RSS: the figure
+ * the issue's 100 MB target is about). It always runs with deno.json's flags.
+ *
  * Client probes run with the shipped client's V8 flags (deno.json
  * `binaries.client.v8Flags`); `--plain-v8` runs them with V8's defaults,
  * `--client-v8 FLAG,FLAG` with those instead.
@@ -22,9 +26,9 @@
 // deno-lint-ignore-file no-console
 
 import { parseArgs } from "node:util";
-import { startRmonServer, stopAll } from "./procs.ts";
+import { baseEnv, BENCH_TOKEN, type Run, startRmonServer, stopAll, timed } from "./procs.ts";
 import { median } from "./stats.ts";
-import { binarySpec } from "../tools/entry_flags.ts";
+import { binarySpec, runArgs } from "../tools/entry_flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -120,6 +124,7 @@ async function startHosts(mode: "bus" | "bare", url: string, n: number) {
 async function probe(args: string[]): Promise<Probe> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", ...clientV8, `${here}nats_probe.ts`, ...args],
+    env: { RMON_TOKEN: BENCH_TOKEN },
     stderr: "inherit",
   }).output();
   if (!out.success) throw new Error(`Probe ${args.join(" ")} failed`);
@@ -167,6 +172,33 @@ async function probeDirect(n: number): Promise<Probe> {
   return await probe(["direct", ports, String(n), String(reps)]).finally(() => stopAll(servers));
 }
 const mib = (b: number) => (b / 1048576).toFixed(0);
+
+/**
+ * What users run: the client CLI, as the build runs it (deno.json's flags),
+ * one-shot `ram` to the N agents by name, its NDJSON to a pipe; wall time
+ * from spawn to exit (start-up, NATS connect, presence, fan-out) and peak
+ * RSS (GNU time), `reps` times.
+ */
+async function cliRuns(url: string, n: number): Promise<Run[]> {
+  const env = { ...await baseEnv(), RMON_TOKEN: BENCH_TOKEN, HOME: "/nonexistent" };
+  const argv = [
+    Deno.execPath(),
+    ...runArgs("client"),
+    "--nats",
+    url,
+    "--fleet",
+    "bench",
+    "--json",
+    "--wait",
+    "30",
+    `a[0-${n - 1}]`,
+    "--",
+    "ram",
+  ];
+  const runs: Run[] = [];
+  for (let i = 0; i < reps; i++) runs.push(await timed(argv, env));
+  return runs;
+}
 for (const n of sizes) {
   const nats = await startNats();
   let hosts: { pids: number[]; stop(): Promise<void> } | null = null;
@@ -182,6 +214,7 @@ for (const n of sizes) {
     const busSide = await sideCpu(hosts.pids, nats.pid, async () => {
       viaBus = await probe(["bus", nats.url, String(n), String(reps)]);
     });
+    const cli = await cliRuns(nats.url, n);
     await hosts.stop();
     hosts = null;
     console.log(
@@ -211,7 +244,15 @@ for (const n of sizes) {
         `; connect: bus (NATS + presence) ${viaBus.connectMs.toFixed(0)} ms` +
         (direct ? `, direct ${direct.connectMs.toFixed(0)} ms` : "") +
         `; client peak RSS: bus ${mib(viaBus.rssBytes)} MiB, bare NATS ${mib(floor.rssBytes)} MiB` +
-        (direct ? `, direct ${mib(direct.rssBytes)} MiB` : ""),
+        (direct ? `, direct ${mib(direct.rssBytes)} MiB` : "") +
+        `; the CLI one-shot (rmon --nats URL a[0-${
+          n - 1
+        }] --json -- ram, to a pipe), median of ${reps}: ` +
+        `${median(cli.map((r) => r.ms)).toFixed(0)} ms from spawn to exit, peak RSS ${
+          mib(median(cli.map((r) => r.peakBytes)))
+        } MiB (${(median(cli.map((r) => r.peakBytes)) / 1e6).toFixed(0)} MB; max ${
+          mib(Math.max(...cli.map((r) => r.peakBytes)))
+        } MiB)`,
     );
     console.log(rows.at(-1));
   } finally {

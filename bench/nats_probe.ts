@@ -6,7 +6,10 @@
  * ports; `bare`: one plain NATS request gathering COUNT replies (the floor).
  * Prints one JSON line: `{connectMs, runsMs: [...], cpuMs: [...], rssBytes}`:
  * wall time and this process's CPU time (user + system) of each run, and its
- * peak resident memory.
+ * peak resident memory. Each mode loads only its own modules (the token comes
+ * in `RMON_TOKEN`, not from the bench's modules), so the figure is that
+ * client's alone: the bus probe does not carry the NATS project's client, nor
+ * the direct one rmon's NATS code.
  *
  *   deno run -A bench/nats_probe.ts bus URL COUNT REPS
  *   deno run -A bench/nats_probe.ts direct PORT,PORT… COUNT REPS
@@ -15,14 +18,11 @@
  */
 // deno-lint-ignore-file no-console
 
-import process from "node:process";
-import { connect, createInbox } from "@nats-io/transport-node";
-import { NatsFleet } from "../lib/client/nats_fleet.ts";
-import { buildFleet, connectAll, keyFor, linkNames } from "./links.ts";
-import { BENCH_TOKEN } from "./procs.ts";
+import process from "node:process"; // the CLI loads Node's compat layer too
 import { now } from "./stats.ts";
 
 const [mode, where, countText, repsText] = Deno.args;
+const token = Deno.env.get("RMON_TOKEN") ?? "";
 const count = Number(countText);
 const reps = Number(repsText);
 const RAM = { kind: "ram" } as const;
@@ -47,11 +47,12 @@ function cpuNow(): number {
   return (u.user + u.system) / 1000;
 }
 if (mode === "bus") {
+  const { NatsFleet } = await import("../lib/client/nats_fleet.ts");
   const names = Array.from({ length: count }, (_, i) => `a${i}`);
   const fleet = new NatsFleet({
     servers: [where!],
     fleet: "bench",
-    token: BENCH_TOKEN,
+    token,
     expected: names.map((name) => ({ name, groups: [] })),
     discoverMs: 30_000,
   });
@@ -68,8 +69,9 @@ if (mode === "bus") {
   }
   await fleet.close();
 } else if (mode === "direct") {
+  const { buildFleet, connectAll, keyFor, linkNames } = await import("./links.ts");
   const endpoints = where!.split(",").map((p) => ({ hostname: "127.0.0.1", port: Number(p) }));
-  const fleet = buildFleet(endpoints, count, keyFor(BENCH_TOKEN));
+  const fleet = buildFleet(endpoints, count, keyFor(token));
   // Connect as the real client does (64 at a time: the servers' startup limits expect no
   // more), then send to every host at once, as the bus does.
   const t0 = now();
@@ -86,6 +88,7 @@ if (mode === "bus") {
   }
   await fleet.close();
 } else {
+  const { connect, createInbox } = await import("@nats-io/transport-node");
   const nc = await connect({ servers: where! });
   for (let i = 0; i < reps; i++) {
     const inbox = createInbox();

@@ -328,3 +328,63 @@ export async function timeToAccept(
   conn.close();
   return { proc, listeningMs: proc.startMs, acceptMs };
 }
+
+/** GNU time: reports a process's peak RSS (`-f %M`); `.ci/run` installs it. */
+const GNU_TIME = "/usr/bin/time";
+
+/** Wall time and peak RSS of one process. */
+export interface Run {
+  ms: number;
+  peakBytes: number;
+}
+
+/** Bytes of a run's stdout kept to explain a failure, when stdout is read at all. */
+const TAIL_BYTES = 2048;
+
+/**
+ * Run `argv` under GNU time; its wall time and peak RSS. Stdout goes to
+ * /dev/null, or with `tail` is read and dropped but for its end (for the
+ * error message of a failed run).
+ */
+export async function timed(
+  argv: string[],
+  env: Record<string, string>,
+  tail = false,
+): Promise<Run> {
+  const t0 = performance.now();
+  let child;
+  try {
+    child = new Deno.Command(GNU_TIME, {
+      args: ["-f", "rmon-bench-peak-kb %M", ...argv],
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: tail ? "piped" : "null",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot measure peak RSS: ${GNU_TIME} is missing (apt-get install time)`);
+    }
+    throw err;
+  }
+  let last = new Uint8Array(0);
+  if (tail) {
+    for await (const chunk of child.stdout) {
+      last = chunk.length >= TAIL_BYTES ? chunk.slice(-TAIL_BYTES) : chunk.slice();
+    }
+  }
+  const out = await child.output();
+  const ms = performance.now() - t0;
+  const decoder = new TextDecoder();
+  const stderr = decoder.decode(out.stderr);
+  const kb = /rmon-bench-peak-kb (\d+)/.exec(stderr)?.[1];
+  if (!out.success || kb === undefined) {
+    throw new Error(
+      `Cannot run ${argv.slice(0, 3).join(" ")}…: exit ${out.code}\n${stderr}${
+        decoder.decode(last)
+      }`,
+    );
+  }
+  return { ms, peakBytes: Number(kb) * 1024 };
+}

@@ -383,11 +383,12 @@ export class NatsFleet implements Fleet {
    */
   #watchBus(nc: NatsConn): void {
     nc.onStatus = (s) => {
-      this.onBusNotice(
-        s.type === "disconnect"
-          ? `Lost the connection to NATS (${s.server}); reconnecting`
-          : `Reconnected to NATS (${s.server})`,
-      );
+      // A failed round of reconnects is not news: the console said it is reconnecting.
+      if (s.type === "disconnect") {
+        this.onBusNotice(`Lost the connection to NATS (${s.server}); reconnecting`);
+      } else if (s.type === "reconnect") {
+        this.onBusNotice(`Reconnected to NATS (${s.server})`);
+      }
     };
   }
 

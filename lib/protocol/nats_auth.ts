@@ -1,17 +1,13 @@
 /**
  * How an rmon program signs in to NATS (not to rmon: that is the fleet token
  * or an operator key), for the agent and the client alike: nothing, a creds
- * file (JWT and seed, or a bare nkey seed), or a NATS token; and the connect
- * options that say so. Protocol layer. Imports the NATS client by its full
- * specifier, as the server (run with `--no-config`) must.
+ * file (JWT and seed, or a bare nkey seed), or a NATS token; and the fields
+ * of NATS's `CONNECT` that say so (a seed signs the server's nonce).
+ * Protocol layer; pure apart from WebCrypto.
  * @module
  */
 
-import {
-  type Authenticator,
-  credsAuthenticator,
-  nkeyAuthenticator,
-} from "npm:@nats-io/transport-node@3.4.0";
+import { type NkeySigner, nkeySigner } from "./nkeys.ts";
 import { natsCredsKind } from "./nats_url.ts";
 
 /** A NATS sign-in: none, a creds file's bytes, or a token. */
@@ -20,19 +16,22 @@ export type NatsAuth =
   | { kind: "creds"; creds: Uint8Array }
   | { kind: "token"; token: string };
 
-/** The part of NATS's connect options that carries `auth` (empty for none). */
-export function natsAuthOptions(
+/** The fields of `CONNECT` that sign in, for `auth` and the server's `nonce`. */
+export async function connectAuthFields(
   auth: NatsAuth | undefined,
-): { authenticator: Authenticator } | { token: string } | Record<never, never> {
-  if (auth?.kind === "creds") return { authenticator: credsAuthenticatorFor(auth.creds) };
-  if (auth?.kind === "token") return { token: auth.token };
-  return {};
-}
-
-/** The authenticator of a creds file: JWT and seed, or a bare nkey seed (see nats_url.ts). */
-function credsAuthenticatorFor(creds: Uint8Array): Authenticator {
-  const what = natsCredsKind(new TextDecoder().decode(creds));
-  return what.kind === "jwt"
-    ? credsAuthenticator(creds)
-    : nkeyAuthenticator(new TextEncoder().encode(what.seed));
+  nonce: string | undefined,
+  signerOf: (seed: string) => Promise<NkeySigner> = nkeySigner,
+): Promise<Record<string, string>> {
+  if (auth?.kind === "token") return { auth_token: auth.token };
+  if (auth?.kind !== "creds") return {};
+  const text = new TextDecoder().decode(auth.creds);
+  const what = natsCredsKind(text);
+  const seed = what.kind === "seed" ? what.seed : /\bSU[A-Z2-7]{56}\b/.exec(text)?.[0];
+  if (seed === undefined) throw new SyntaxError("the creds file holds no user nkey seed (SU…)");
+  const signer = await signerOf(seed);
+  const sig: Record<string, string> = nonce === undefined ? {} : { sig: await signer.sign(nonce) };
+  if (what.kind === "seed") return { nkey: signer.publicKey, ...sig };
+  const jwt = /-{3,}BEGIN NATS USER JWT-{3,}\s+(\S+)/.exec(text)?.[1];
+  if (jwt === undefined) throw new SyntaxError("the creds file holds no user JWT");
+  return { jwt, ...sig };
 }

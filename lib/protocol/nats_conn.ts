@@ -21,9 +21,7 @@
 
 import { AuthError, ConnectionClosedError, ProtocolError, TimeoutError } from "./errors.ts";
 import { type NatsOpHandler, NatsParser, type NatsServerInfo } from "./nats_parser.ts";
-import type { NatsAuth } from "./nats_auth.ts";
-import { type NkeySigner, nkeySigner } from "./nkeys.ts";
-import { natsCredsKind } from "./nats_url.ts";
+import { connectAuthFields, type NatsAuth } from "./nats_auth.ts";
 import { RMON_VERSION } from "./constants.ts";
 
 /** How to reach NATS. */
@@ -39,6 +37,17 @@ export interface NatsConnOptions {
   timeoutMs?: number;
   /** Wait between rounds of reconnect attempts over every known server (default 500 ms). */
   reconnectWaitMs?: number;
+  /**
+   * The wait after `failedRounds` rounds in a row that reached no server, in
+   * place of `reconnectWaitMs` (a fleet of agents backs off, with jitter).
+   */
+  reconnectDelayMs?: (failedRounds: number) => number;
+  /**
+   * Bytes read from the socket at a time (default 64 KiB, for a client
+   * gathering thousands of answers; a process holding thousands of agents'
+   * connections wants less each).
+   */
+  readBufferBytes?: number;
   /** Keep-alive ping period (default 2 min); two unanswered ones mean the link is dead. */
   pingIntervalMs?: number;
 }
@@ -51,11 +60,14 @@ export interface NatsMsg {
   readonly data: Uint8Array;
 }
 
-/** The link to NATS dropped (`disconnect`) or is back (`reconnect`), with the server's `host:port`. */
-export interface NatsStatus {
-  type: "disconnect" | "reconnect";
-  server: string;
-}
+/**
+ * The link to NATS dropped (`disconnect`), is back (`reconnect`), or a round
+ * of reconnect attempts over every known server failed (`error`: the last
+ * server tried and why); the server as `host:port`.
+ */
+export type NatsStatus =
+  | { type: "disconnect" | "reconnect"; server: string }
+  | { type: "error"; server: string; error: unknown };
 
 /** A subscription; `unsubscribe` ends it. */
 export interface NatsSubscription {
@@ -67,9 +79,6 @@ export const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
 /** Unanswered keep-alive pings after which the link counts as dead (as NATS's own clients). */
 const MAX_PINGS_OUT = 2;
-
-/** Bytes read from the socket at a time. */
-const READ_BYTES = 64 * 1024;
 
 const encoder = new TextEncoder();
 const PING = encoder.encode("PING\r\n");
@@ -99,26 +108,6 @@ export function parseNatsTarget(url: string): NatsTarget {
 /** `host:port` of a URL, as status lines show the server. */
 function hostPort(url: string): string {
   return url.replace(/^\w+:\/\//, "");
-}
-
-/** The fields of `CONNECT` that sign in, for `auth` and the server's `nonce`. */
-export async function connectAuthFields(
-  auth: NatsAuth | undefined,
-  nonce: string | undefined,
-  signerOf: (seed: string) => Promise<NkeySigner> = nkeySigner,
-): Promise<Record<string, string>> {
-  if (auth?.kind === "token") return { auth_token: auth.token };
-  if (auth?.kind !== "creds") return {};
-  const text = new TextDecoder().decode(auth.creds);
-  const what = natsCredsKind(text);
-  const seed = what.kind === "seed" ? what.seed : /\bSU[A-Z2-7]{56}\b/.exec(text)?.[0];
-  if (seed === undefined) throw new SyntaxError("the creds file holds no user nkey seed (SU…)");
-  const signer = await signerOf(seed);
-  const sig: Record<string, string> = nonce === undefined ? {} : { sig: await signer.sign(nonce) };
-  if (what.kind === "seed") return { nkey: signer.publicKey, ...sig };
-  const jwt = /-{3,}BEGIN NATS USER JWT-{3,}\s+(\S+)/.exec(text)?.[1];
-  if (jwt === undefined) throw new SyntaxError("the creds file holds no user JWT");
-  return { jwt, ...sig };
 }
 
 /** One socket to one server, from its `INFO` through the handshake to the end. */
@@ -487,7 +476,7 @@ export class NatsConn {
   }
 
   async #readLoop(wire: Wire): Promise<void> {
-    const buf = new Uint8Array(READ_BYTES);
+    const buf = new Uint8Array(this.#opts.readBufferBytes ?? 64 * 1024);
     let why: unknown = null;
     try {
       while (wire === this.#wire) {
@@ -524,9 +513,11 @@ export class NatsConn {
 
   /** Try every known server, the one just lost last, round after round until one takes us. */
   async #reconnect(lost: string): Promise<void> {
-    while (!this.#closed) {
+    for (let failedRounds = 0; !this.#closed; failedRounds++) {
       const order = [...this.#pool.filter((u) => u !== lost), lost];
+      let last = lost;
       for (const url of order) {
+        last = url;
         if (this.#closed) return;
         try {
           const wire = await this.#dial(url);
@@ -541,7 +532,10 @@ export class NatsConn {
           this.lastError = err; // said by the status line's caller if it wants; we go on trying
         }
       }
-      await this.#sleep(this.#opts.reconnectWaitMs ?? 500);
+      if (this.#closed) return;
+      this.onStatus({ type: "error", server: hostPort(last), error: this.lastError });
+      const delay = this.#opts.reconnectDelayMs;
+      await this.#sleep(delay ? delay(failedRounds) : this.#opts.reconnectWaitMs ?? 500);
     }
   }
 

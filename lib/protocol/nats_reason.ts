@@ -15,25 +15,3 @@ export function natsReason(err: unknown): string {
   if (/timeout/i.test(text)) return "timed out";
   return text;
 }
-
-/** Socket error codes the NATS client's transport can leave unhandled while it reconnects. */
-const STRAY_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNREFUSED", "ETIMEDOUT"]);
-
-/**
- * Keep a process alive through a socket error the NATS client's Node
- * transport lets escape (seen: `read ECONNRESET` after NATS refused the
- * credentials and closed): the client reconnects by itself, so such an error
- * is reported through `warn` and nothing else. Every other uncaught error
- * still ends the process as before. Returns a function that removes the guard.
- */
-export function guardStraySocketErrors(warn: (message: string) => void): () => void {
-  const onError = (e: ErrorEvent) => {
-    const code = (e.error as { code?: unknown } | null)?.code;
-    if (typeof code === "string" && STRAY_SOCKET_CODES.has(code)) {
-      e.preventDefault();
-      warn(`NATS connection: ${describeError(e.error)}; reconnecting`);
-    }
-  };
-  globalThis.addEventListener("error", onError);
-  return () => globalThis.removeEventListener("error", onError);
-}

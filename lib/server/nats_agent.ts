@@ -10,19 +10,13 @@
  * when it leaves; a streamed call (exec, ping) listens on its own call
  * subject for a cancel. Over the bus, `kill` stops the agent and `reset`
  * reconnects it to NATS (`disconnect` is the console's own business). Many
- * agents can share one process (the benchmarks run thousands). Server layer.
- *
- * Imported by full `npm:` specifier: the compiled server is built with
- * `--no-config`, so no import map is there to resolve a bare name.
+ * agents can share one process (the benchmarks run thousands). It talks to
+ * NATS through rmon's own NATS client (nats_conn.ts), as the operator's
+ * client does. Server layer.
  * @module
  */
 
-import {
-  connect,
-  type ConnectionOptions,
-  type Msg,
-  type NatsConnection,
-} from "npm:@nats-io/transport-node@3.4.0";
+import { connectNats, type NatsConn, type NatsMsg } from "../protocol/nats_conn.ts";
 import { ERROR_CODES, LIMITS, RMON_VERSION } from "../protocol/constants.ts";
 import { describeError, RemoteError, toErrorObject } from "../protocol/errors.ts";
 import type { Json, RpcErrorObject } from "../protocol/messages.ts";
@@ -54,7 +48,7 @@ import { CallStream } from "./call_stream.ts";
 import type { Logger } from "./log.ts";
 import { delay } from "../async.ts";
 import { natsReason } from "../protocol/nats_reason.ts";
-import { type NatsAuth, natsAuthOptions } from "../protocol/nats_auth.ts";
+import type { NatsAuth } from "../protocol/nats_auth.ts";
 
 /** Calls over the bus have no chunk stream (refused before dispatch); any use of one fails. */
 const NO_STREAM = new CallStream(
@@ -142,10 +136,9 @@ export class NatsAgent {
   #opts: NatsAgentOptions;
   #subjects: FleetSubjects;
   #guard: RequestGuard;
-  #nc: NatsConnection | null = null;
+  #nc: NatsConn | null = null;
   #calls = new Map<string, RunningCall>();
   #running = new Set<Promise<unknown>>();
-  #failures = 0;
   #stopping = new AbortController();
   #heartbeat: ReturnType<typeof setTimeout> | undefined;
   #announced = 0;
@@ -172,10 +165,10 @@ export class NatsAgent {
    */
   async start(): Promise<boolean> {
     const { servers, log } = this.#opts;
-    let nc: NatsConnection | null = null;
+    let nc: NatsConn | null = null;
     for (let failures = 0; nc === null; failures++) {
       try {
-        nc = await connect(this.#connectOptions());
+        nc = await this.#connect();
       } catch (err) {
         const wait = this.#backoff(failures);
         log.warnLimited(
@@ -195,10 +188,8 @@ export class NatsAgent {
       return false;
     }
     this.#nc = nc;
-    this.#failures = 0;
     this.#watch(nc, log);
-    const on = (subject: string) =>
-      nc.subscribe(subject, { callback: (err, msg) => err ? undefined : this.#onRequest(msg) });
+    const on = (subject: string) => nc.subscribe(subject, (msg) => this.#onRequest(msg));
     on(this.#subjects.host(this.name));
     on(this.#subjects.all);
     for (const g of this.#opts.groups) on(this.#subjects.group(g));
@@ -252,42 +243,39 @@ export class NatsAgent {
     return base / 2 + Math.random() * base / 2; // jitter: a fleet does not reconnect in step
   }
 
-  #connectOptions(): ConnectionOptions {
+  /**
+   * One connection to NATS. Once up, it reconnects by itself for ever with the
+   * agent's backoff; a refused credential may be fixed on the NATS side while
+   * it waits, so that too is retried.
+   */
+  #connect(): Promise<NatsConn> {
     const { servers, natsAuth, caFile } = this.#opts;
-    return {
+    return connectNats({
       servers,
       name: `rmon-agent ${this.name}`,
-      maxReconnectAttempts: -1,
-      // A refused credential may be fixed on the NATS side while we wait: keep trying.
-      ignoreAuthErrorAbort: true,
-      reconnectDelayHandler: () => this.#backoff(this.#failures++),
-      ...natsAuthOptions(natsAuth),
-      ...(caFile !== undefined ? { tls: { caFile } } : {}),
-    };
+      auth: natsAuth,
+      ...(caFile !== undefined ? { caFile } : {}),
+      reconnectDelayMs: (failedRounds) => this.#backoff(failedRounds),
+      // Thousands of agents may share a process (the benchmarks): requests are small.
+      readBufferBytes: 8 * 1024,
+    });
   }
 
   /** Log the connection's ups and downs (a NATS outage is a line, never a stack trace). */
-  async #watch(nc: NatsConnection, log: Logger): Promise<void> {
-    for await (const s of nc.status()) {
-      switch (s.type) {
-        case "disconnect":
-          log.warn(`${this.name}: lost NATS server ${s.server}; reconnecting`);
-          break;
-        case "reconnect":
-          this.#failures = 0;
-          log.info(`${this.name}: reconnected to NATS server ${s.server}`);
-          this.#announce(); // back at once, not at the next beat
-          break;
-        case "error":
-          log.warnLimited("nats", `${this.name}: NATS: ${natsReason(s.error)}; retrying`);
-          break;
-        default:
-          break;
+  #watch(nc: NatsConn, log: Logger): void {
+    nc.onStatus = (s) => {
+      if (s.type === "disconnect") {
+        log.warn(`${this.name}: lost NATS server ${s.server}; reconnecting`);
+      } else if (s.type === "reconnect") {
+        log.info(`${this.name}: reconnected to NATS server ${s.server}`);
+        this.#announce(); // back at once, not at the next beat
+      } else if (s.type === "error") {
+        log.warnLimited("nats", `${this.name}: NATS: ${natsReason(s.error)}; retrying`);
       }
-    }
+    };
   }
 
-  #onRequest(msg: Msg): void {
+  #onRequest(msg: NatsMsg): void {
     const checked = this.#guard.check(msg.subject, msg.data);
     if (!checked.ok) {
       this.#opts.log.warnLimited(
@@ -435,9 +423,7 @@ export class NatsAgent {
     let outputBytes = 0;
     // A streamed call hears its cancel on its own subject (one message for all its hosts).
     const cancels = STREAMED.has(req.method)
-      ? this.#nc?.subscribe(this.#subjects.call(req.nonce), {
-        callback: (err, msg) => err ? undefined : this.#onRequest(msg),
-      })
+      ? this.#nc?.subscribe(this.#subjects.call(req.nonce), (msg) => this.#onRequest(msg))
       : undefined;
     try {
       if (CONSOLE_ONLY.has(req.method)) {
@@ -567,7 +553,7 @@ export class NatsAgent {
     const nc = this.#nc;
     this.#nc = null;
     if (nc && !nc.isClosed()) {
-      await nc.drain().catch((err) => this.#opts.log.warn(`${this.name}: ${describeError(err)}`));
+      await nc.close().catch((err) => this.#opts.log.warn(`${this.name}: ${describeError(err)}`));
     }
     if (!this.#stopping.signal.aborted) await this.start();
   }
@@ -597,7 +583,7 @@ export class NatsAgent {
     const nc = this.#nc;
     this.#nc = null;
     if (nc && !nc.isClosed()) {
-      await nc.drain().catch((err) => this.#opts.log.warn(`${this.name}: ${describeError(err)}`));
+      await nc.close().catch((err) => this.#opts.log.warn(`${this.name}: ${describeError(err)}`));
     }
   }
 }

@@ -12,7 +12,6 @@ import { describeError } from "../protocol/errors.ts";
 import { BusKey } from "../protocol/bus_auth.ts";
 import { DEFAULT_FLEET } from "../protocol/nats_subjects.ts";
 import type { Logger } from "./log.ts";
-import { guardStraySocketErrors } from "../protocol/nats_reason.ts";
 import type { ServerOptions } from "./options.ts";
 import type { NatsAgent } from "./nats_agent.ts";
 import type { NatsAuth } from "../protocol/nats_auth.ts";
@@ -72,7 +71,6 @@ export async function startBusAgent(
   callers: BusCallers = { keys: () => null, audit: null },
 ): Promise<BusAgent> {
   const natsAuth = natsAuthFrom(opts);
-  guardStraySocketErrors((m) => log.warnLimited("nats", m));
   const mod = await import(AGENT_MODULE) as typeof import("./nats_agent.ts");
   const name = opts.name ?? Deno.hostname();
   const fleet = opts.fleet ?? DEFAULT_FLEET;
