@@ -501,9 +501,9 @@ Deno.test({
     });
 
     await t.step("TLS to NATS verified against --nats-ca; a wrong CA is one line", async () => {
-      // Deno's node:tls checks a certificate reached by IP address against "localhost" (seen here).
-      const pki = await makeCaSignedServer(["localhost"]);
-      const other = await makeCaSignedServer(["localhost"]);
+      // The certificate names 127.0.0.1 only (an IP address SAN), as the URL does.
+      const pki = await makeCaSignedServer();
+      const other = await makeCaSignedServer();
       const dir = await Deno.makeTempDir();
       await Deno.writeTextFile(`${dir}/cert.pem`, pki.certPem);
       await Deno.writeTextFile(`${dir}/key.pem`, pki.keyPem, { mode: 0o600 });
@@ -522,6 +522,19 @@ Deno.test({
       assert.equal(wrong.code, EXIT_CODES.unreachable);
       assert.equal(wrong.stderr.trim().split("\n").length, 1, wrong.stderr);
       assert.match(wrong.stderr, /Cannot connect to NATS at tls:/);
+      // The right CA, but reached by a name the certificate does not carry: refused too.
+      const byName = await bus(`tls://localhost:${secure.port}`, [
+        "--nats-ca",
+        `${dir}/ca.pem`,
+        "--",
+        "ram",
+      ]);
+      assert.equal(byName.code, EXIT_CODES.unreachable, byName.stderr);
+      assert.equal(byName.stderr.trim().split("\n").length, 1, byName.stderr);
+      assert.match(
+        byName.stderr,
+        /Cannot connect to NATS at tls:\/\/localhost:.*not valid for name/i,
+      );
       await Deno.remove(dir, { recursive: true });
     });
 
