@@ -105,6 +105,11 @@ export function parseNatsTarget(url: string): NatsTarget {
   };
 }
 
+/** Whether `host` is an IPv4 or IPv6 address rather than a name. */
+function isIpAddress(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
+}
+
 /** `host:port` of a URL, as status lines show the server. */
 function hostPort(url: string): string {
   return url.replace(/^\w+:\/\//, "");
@@ -172,6 +177,8 @@ export class NatsConn {
   #opts: NatsConnOptions;
   /** Every server known, URLs: those given, then those the cluster announced. */
   #pool: string[];
+  /** The name to verify a discovered server's certificate against, by URL (see `#addServers`). */
+  #tlsNames = new Map<string, string>();
   #wire: Wire | null = null;
   #info: NatsServerInfo = {};
   #subs = new Map<number, { subject: string; callback: (msg: NatsMsg) => void }>();
@@ -412,7 +419,8 @@ export class NatsConn {
         const caCerts = this.#opts.caFile === undefined
           ? undefined
           : [await Deno.readTextFile(this.#opts.caFile)];
-        const tls = await Deno.startTls(tcp, { hostname: target.hostname, caCerts });
+        const hostname = this.#tlsNames.get(url) ?? target.hostname;
+        const tls = await Deno.startTls(tcp, { hostname, caCerts });
         sock = tls;
         wire.sock = tls;
         await tls.handshake();
@@ -563,11 +571,22 @@ export class NatsConn {
 
   #addServers(from: string, info: NatsServerInfo): void {
     const scheme = from.startsWith("tls:") ? "tls://" : "nats://";
+    const fromName = this.#tlsNames.get(from) ?? parseNatsTarget(from).hostname;
     for (const hp of info.connect_urls ?? []) {
+      if (typeof hp !== "string") continue;
       const url = scheme + hp;
-      if (typeof hp === "string" && SUBJECT.test(hp) && !this.#pool.includes(url)) {
-        this.#pool.push(url);
+      let target: NatsTarget;
+      try {
+        target = parseNatsTarget(url);
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err;
+        continue; // not an address we could dial: the server's business, not a failure of ours
       }
+      if (this.#pool.includes(url)) continue;
+      this.#pool.push(url);
+      // A server announced by address is verified against the name we reached the cluster by,
+      // as NATS's own clients do: certificates name the servers, not their addresses.
+      if (isIpAddress(target.hostname) && !isIpAddress(fromName)) this.#tlsNames.set(url, fromName);
     }
   }
 
