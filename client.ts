@@ -113,7 +113,7 @@ async function main(args: string[]): Promise<number> {
       return EXIT_CODES.ok;
     }
     if (opts.listHosts) {
-      await listHosts(opts, writerTo(Deno.stdout, () => {}));
+      await listHosts(opts, writerTo(Deno.stdout, () => {}), writerTo(Deno.stderr, () => {}));
       return EXIT_CODES.ok;
     }
     if (opts.command === null) {

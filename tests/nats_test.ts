@@ -324,6 +324,29 @@ Deno.test({
         late.unsubscribe();
         assert.equal(r.code, EXIT_CODES.ok, r.stderr);
         assert.deepEqual(r.stdout.trim().split("\n").sort(), ["db1", "late1", "web1", "web2"]);
+        assert.doesNotMatch(r.stderr, /presence query/); // all had answered: nothing to say
+      },
+    );
+
+    await t.step(
+      "a presence query that runs out of time with agents still answering says so",
+      async () => {
+        // 80 agents answering one every 50 ms: still coming when the 2 s the query waits are up.
+        const stream = presenceOnly(nc, key, Array.from({ length: 80 }, (_, i) => `s${i}`), 50);
+        await nc.flush();
+        const r = await runClient(["--nats", b.url, "--list-hosts"], {
+          env: { RMON_TOKEN: TEST_TOKEN },
+        });
+        stream.unsubscribe();
+        assert.equal(r.code, EXIT_CODES.ok, r.stderr);
+        const heard =
+          /the presence query ended after 2 s with agents still answering \((\d+) heard\)/
+            .exec(r.stderr);
+        assert.ok(heard, r.stderr);
+        const listed = r.stdout.trim().split("\n");
+        assert.equal(Number(heard[1]), listed.length);
+        assert.ok(listed.length < 84, `all ${listed.length} heard: the query was not cut`);
+        assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
       },
     );
 
@@ -856,17 +879,32 @@ Deno.test({
 
 /**
  * A fake agent on `nc`: it answers the presence query as `name` (MACed with
- * `key`), after `delayMs`, and then nothing. Unsubscribe it when done.
+ * `key`), after `delayMs`, and then nothing. Given several names, it answers
+ * as each in turn, `delayMs` apart (agents still answering). Unsubscribe it
+ * when done.
  */
-function presenceOnly(nc: NatsConnection, key: BusKey, name: string, delayMs = 0): Subscription {
+function presenceOnly(
+  nc: NatsConnection,
+  key: BusKey,
+  name: string | string[],
+  delayMs = 0,
+): Subscription {
+  const names = typeof name === "string" ? [name] : name;
   return nc.subscribe(subjects.all, {
     callback: (_err, msg) => {
       const req = parseRequest(msg.data);
       if (req?.method !== PRESENCE_METHOD) return;
-      const presence = { name, groups: [], version: RMON_VERSION, address: "x", readOnly: false };
-      const body = JSON.stringify({ result: presence });
-      const answer = key.signReply(req.nonce, req.reply, { host: name, seq: 0, kind: "end", body });
-      setTimeout(() => nc.publish(req.reply, answer), delayMs);
+      names.forEach((name, i) => {
+        const presence = { name, groups: [], version: RMON_VERSION, address: "x", readOnly: false };
+        const body = JSON.stringify({ result: presence });
+        const answer = key.signReply(req.nonce, req.reply, {
+          host: name,
+          seq: 0,
+          kind: "end",
+          body,
+        });
+        setTimeout(() => nc.publish(req.reply, answer), delayMs * (i + 1));
+      });
     },
   });
 }

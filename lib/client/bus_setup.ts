@@ -147,6 +147,18 @@ export class BusDownError extends UsageError {
   }
 }
 
+/**
+ * One line for stderr when the presence query ended with agents still
+ * answering (see `NatsFleet.presenceCut`), else null.
+ */
+export function presenceCutNote(fleet: NatsFleet): string | null {
+  const cut = fleet.presenceCut;
+  if (cut === null) return null;
+  return `rmon: the presence query ended after ${cut.afterMs / 1000} s with agents still ` +
+    `answering (${cut.heard} heard); more may be on the bus: name the hosts, or list them in ` +
+    `an inventory, to wait for each`;
+}
+
 /** The names a target picks among the bus fleet's hosts (all without one). */
 export function busTargets(fleet: NatsFleet, target: TargetExpr | undefined): string[] {
   const hosts = fleet.hosts();

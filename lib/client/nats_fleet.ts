@@ -217,6 +217,12 @@ export class NatsFleet implements Fleet {
   #signer: string;
   /** Replies dropped because their MAC was wrong (or they were not JSON). */
   forgedReplies = 0;
+  /**
+   * Set when the presence query ran out of time (`discoverMs`) while agents
+   * were still answering: more may be present than were heard (`heard`), so
+   * an unnamed target missed them and a named one may call them unreachable.
+   */
+  presenceCut: { heard: number; afterMs: number } | null = null;
   /** Called whenever a host's state changes. */
   onChange: (member: FleetMember) => void = () => {};
   /** Live only: one line when the client's own NATS connection is lost, and when it is back. */
@@ -445,6 +451,8 @@ export class NatsFleet implements Fleet {
     const finished = new Promise<void>((resolve) => done = resolve);
     let quiet: ReturnType<typeof setTimeout> | undefined;
     const quietMs = this.#opts.quietMs ?? 200;
+    let heard = 0;
+    let lastHeard = 0;
     const sub = nc.subscribe(reply, (msg) => {
       const m = this.#key.openReply(nonce, reply, msg.data);
       if (m === null) {
@@ -455,6 +463,8 @@ export class NatsFleet implements Fleet {
       const p = parsePresence(m.body);
       if (p === null || p.name !== m.host) return;
       this.#heard(p, p.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, 0);
+      heard++;
+      lastHeard = performance.now();
       if (want) {
         if (want.has(p.name)) {
           seen++;
@@ -469,7 +479,14 @@ export class NatsFleet implements Fleet {
       const since = performance.now() - asked;
       quiet = setTimeout(done, Math.max(quietMs, since, 2 * quietMs - since));
     });
-    const cap = setTimeout(done, this.#opts.discoverMs ?? 2_000);
+    const capMs = this.#opts.discoverMs ?? 2_000;
+    const cap = setTimeout(() => {
+      // Cut short rather than over: answers were still coming when the longest wait ran out.
+      if (heard > 0 && performance.now() - lastHeard < 2 * quietMs) {
+        this.presenceCut = { heard, afterMs: capMs };
+      }
+      done();
+    }, capMs);
     const onAbort = () => done();
     signal?.addEventListener("abort", onAbort, { once: true });
     const asked = performance.now();

@@ -27,7 +27,13 @@ import { OutputFiles } from "./output_files.ts";
 import { confirmRun } from "./confirm.ts";
 import { diffExitCode, diffRecords, renderCommandDiff } from "./console_diff.ts";
 import type { Fleet as FleetInterface } from "./fleet_api.ts";
-import { BusDownError, busSettings, busTargets, openBusFleet } from "./bus_setup.ts";
+import {
+  BusDownError,
+  busSettings,
+  busTargets,
+  openBusFleet,
+  presenceCutNote,
+} from "./bus_setup.ts";
 import { listPushFiles, type PushCommand, pushFiles } from "./transfer_push.ts";
 import { type PullCommand, pullFiles } from "./transfer_pull.ts";
 import { transferViewCommand } from "./views/transfer.ts";
@@ -128,7 +134,11 @@ async function chooseHosts(
  * line, or a JSON array with `--json`. The text after `--` is a target alone
  * (`@web*`) or a whole command line whose target counts. Connects to nothing (over the bus: asks NATS who is present).
  */
-export async function listHosts(opts: ClientOptions, write: (text: string) => void): Promise<void> {
+export async function listHosts(
+  opts: ClientOptions,
+  write: (text: string) => void,
+  warn: (line: string) => void,
+): Promise<void> {
   const text = (opts.command ?? "").trim();
   let target: TargetExpr | undefined;
   if (/^@\S+$/.test(text)) {
@@ -149,6 +159,8 @@ export async function listHosts(opts: ClientOptions, write: (text: string) => vo
     // On the bus, who is there is known only by asking.
     const bus = await openBusFleet(opts, settings);
     try {
+      const note = presenceCutNote(bus);
+      if (note !== null) warn(note + "\n");
       names = busTargets(bus, target);
     } finally {
       await bus.close();
@@ -197,6 +209,8 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     }
     return EXIT_CODES.unreachable;
   }
+  const cutNote = bus ? presenceCutNote(bus) : null;
+  if (cutNote !== null) io.stderr(cutNote + "\n");
   let fleet: FleetInterface;
   /** The direct fleet (null on the bus): transfers and stdin streams need its links. */
   let direct: Fleet | null = null;
