@@ -197,6 +197,8 @@ export class NatsConn {
   #pingTimer: ReturnType<typeof setInterval>;
   #closed = false;
   #sleeping: { timer: ReturnType<typeof setTimeout>; wake: () => void } | null = null;
+  /** The connection attempt in flight, aborted by `close`. */
+  #dialing: AbortController | null = null;
   /** The last error of the link or of a reconnect attempt, for the status lines. */
   lastError: unknown = null;
   /** Publishes dropped because the link stayed down too long (see `MAX_PENDING_BYTES`). */
@@ -314,6 +316,7 @@ export class NatsConn {
       clearTimeout(this.#sleeping.timer);
       this.#sleeping.wake();
     }
+    this.#dialing?.abort();
     const wire = this.#wire;
     if (wire) {
       await this.#pumpDone;
@@ -392,13 +395,15 @@ export class NatsConn {
   async #dial(url: string): Promise<Wire> {
     const target = parseNatsTarget(url);
     const abort = new AbortController();
+    this.#dialing = abort;
     let sock: Deno.Conn | null = null;
     let timedOut = false;
     const ms = this.#opts.timeoutMs ?? 5_000;
+    // A deadline or `close` ends the attempt wherever it is: the socket's reads fail at once.
+    abort.signal.addEventListener("abort", () => sock && closeQuietly(sock), { once: true });
     const timer = setTimeout(() => {
       timedOut = true;
       abort.abort();
-      if (sock) closeQuietly(sock);
     }, ms);
     try {
       const tcp = await Deno.connect({
@@ -456,6 +461,7 @@ export class NatsConn {
       throw err;
     } finally {
       clearTimeout(timer);
+      if (this.#dialing === abort) this.#dialing = null;
     }
   }
 
@@ -605,17 +611,15 @@ export class NatsConn {
 
   async #pump(): Promise<void> {
     try {
-      let wire = this.#wire;
-      while (wire && this.#out.length > 0) {
+      // The link is read afresh each round: a write that was slow on a link since replaced
+      // goes on with the new one, whose subscriptions wait in `#out`.
+      for (let wire = this.#wire; wire && this.#out.length > 0; wire = this.#wire) {
         const batch = this.#takeOut();
         try {
           await writeAll(wire.sock, batch);
         } catch (err) {
           this.#lost(wire, err); // what this batch held is gone; hosts it was for time out
-          return;
         }
-        if (wire !== this.#wire) return;
-        wire = this.#wire;
       }
     } finally {
       this.#pumping = false;
