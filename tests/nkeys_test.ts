@@ -172,6 +172,10 @@ Deno.test("decodeUserSeed() and nkeySigner() refuse what is not a user seed", as
       assert.throws(() => decodeUserSeed(bad), SyntaxError, `${bad.length} characters`);
     }
   });
+  await t.step("one character too many (base32's spare bits hide it from the checksum)", () => {
+    // 59 characters decode to the same 36 bytes as the seed's 58: still not a seed.
+    assert.throws(() => decodeUserSeed(seed + "A"), /wrong length/);
+  });
   await t.step("blanks around a good seed are taken (a seed file's line end)", () => {
     assert.deepEqual(decodeUserSeed(` ${seed}\n`), decodeUserSeed(seed));
   });
