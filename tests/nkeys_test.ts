@@ -234,12 +234,19 @@ Deno.test("connectAuthFields() says each kind of sign-in as NATS's CONNECT wants
     );
     assert.deepEqual(seen, [seed]);
   });
-  await t.step("a creds file without its seed is a SyntaxError", async () => {
+  await t.step("a creds file without its seed, or without its JWT, is a SyntaxError", async () => {
+    const { seed } = referenceUser();
     const jwt = userJwt(nkeys.createAccount(), "UXXX");
     const noSeed = credsText(jwt, "").replace(/-----BEGIN USER NKEY SEED-----[\s\S]*$/, "");
     await assert.rejects(
       connectAuthFields({ kind: "creds", creds: encoder.encode(noSeed) }, "n"),
       /no user nkey seed/,
+    );
+    // An empty JWT block: the next line ("------END NATS USER JWT------") is not a JWT.
+    const noJwt = credsText("", seed);
+    await assert.rejects(
+      connectAuthFields({ kind: "creds", creds: encoder.encode(noJwt) }, "n"),
+      (err: unknown) => err instanceof SyntaxError && /no user JWT/.test(err.message),
     );
     await assert.rejects(
       connectAuthFields({ kind: "creds", creds: encoder.encode("hello\n") }, "n"),
