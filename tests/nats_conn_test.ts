@@ -1,0 +1,603 @@
+/**
+ * Tests of rmon's own NATS client (lib/protocol/nats_conn.ts) against real
+ * `nats-server` processes on loopback, with the NATS project's npm client as
+ * an independent peer, and against fake servers the tests script (silent,
+ * garbage, a handshake and then silence): publish and subscribe, flush,
+ * limits, token and nkey sign-in, TLS, errors of a failed connect, reconnect
+ * with publishes, subscriptions and flushes carried over, failover to a node
+ * learned from the cluster, keep-alive, and close. Sanitizers stay on: a
+ * leaked socket or timer fails the test.
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { connect as npmConnect, type NatsConnection, nkeys } from "@nats-io/transport-node";
+import {
+  connectNats,
+  MAX_PENDING_BYTES,
+  type NatsConn,
+  type NatsConnOptions,
+  type NatsMsg,
+  type NatsStatus,
+} from "../lib/protocol/nats_conn.ts";
+import { natsReason } from "../lib/protocol/nats_reason.ts";
+import {
+  AuthError,
+  ConnectionClosedError,
+  ProtocolError,
+  TimeoutError,
+} from "../lib/protocol/errors.ts";
+import { deadline, delay } from "../lib/async.ts";
+import {
+  drainConn,
+  eventually,
+  fakeNatsHandshake,
+  hasNatsServer,
+  makeCaSignedServer,
+  startFakeNats,
+  startNats,
+} from "./helpers.ts";
+
+const ignore = !hasNatsServer();
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** `connectNats` with short test timings, closed on dispose. */
+async function open(
+  opts: Partial<NatsConnOptions> & { servers: string[] },
+): Promise<NatsConn & AsyncDisposable> {
+  const conn = await connectNats({ timeoutMs: 3_000, reconnectWaitMs: 100, ...opts });
+  return Object.assign(conn, { [Symbol.asyncDispose]: () => conn.close() });
+}
+
+/** An npm NATS connection (the reference client), closed on dispose. */
+async function peer(url: string): Promise<NatsConnection & AsyncDisposable> {
+  const nc = await npmConnect({ servers: url });
+  return Object.assign(nc, { [Symbol.asyncDispose]: () => nc.close() });
+}
+
+/** Subscribe on `conn`, collecting payloads as text. */
+function collect(conn: NatsConn, subject: string): { got: string[]; msgs: NatsMsg[] } {
+  const got: string[] = [];
+  const msgs: NatsMsg[] = [];
+  conn.subscribe(subject, (m) => {
+    msgs.push(m);
+    got.push(decoder.decode(m.data));
+  });
+  return { got, msgs };
+}
+
+/** The error `p` rejects with (fails when it resolves). */
+async function failure(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  assert.fail("expected a rejection");
+}
+
+/** A loopback port nothing listens on (now). */
+function closedPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = l.addr;
+  l.close();
+  return port;
+}
+
+/** A nats-server configuration file in a temp dir; dispose removes it. */
+async function natsConfig(text: string): Promise<{ path: string } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "rmon-nats-conf-" });
+  const path = `${dir}/nats.conf`;
+  await Deno.writeTextFile(path, text);
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+Deno.test({
+  name: "NatsConn publishes and subscribes through a real nats-server",
+  ignore,
+  async fn(t) {
+    await using nats = await startNats();
+    await using conn = await open({ servers: [nats.url], name: "conn-test" });
+    await using nc = await peer(nats.url);
+    assert.equal(conn.server, `127.0.0.1:${nats.port}`);
+
+    await t.step("a round trip, with and without a reply subject", async () => {
+      const { msgs } = collect(conn, "rt.>");
+      await conn.flush();
+      conn.publish("rt.a", "one");
+      conn.publish("rt.b", encoder.encode("two"), "back.here");
+      await conn.flush();
+      assert.deepEqual(
+        msgs.map((m) => [m.subject, m.reply, decoder.decode(m.data)]),
+        [["rt.a", undefined, "one"], ["rt.b", "back.here", "two"]],
+      );
+    });
+
+    await t.step("the reference client's request is answered on its reply subject", async () => {
+      conn.subscribe("svc.echo", (m) => conn.publish(m.reply!, `echo:${decoder.decode(m.data)}`));
+      await conn.flush();
+      const answer = await nc.request("svc.echo", "hi", { timeout: 2_000 });
+      assert.equal(answer.string(), "echo:hi");
+    });
+
+    await t.step("a request to the reference client: its answer comes to our inbox", async () => {
+      const sub = nc.subscribe("svc.upper", {
+        callback: (_err, m) => void m.respond(m.string().toUpperCase()),
+      });
+      await nc.flush();
+      const { got } = collect(conn, "_INBOX.conn.1");
+      await conn.flush();
+      conn.publish("svc.upper", "shout", "_INBOX.conn.1");
+      assert.ok(await eventually(() => got.length === 1, 3_000));
+      assert.deepEqual(got, ["SHOUT"]);
+      sub.unsubscribe();
+    });
+
+    await t.step("binary payloads with CRLF and zero bytes arrive byte for byte", async () => {
+      const { msgs } = collect(conn, "bin");
+      await conn.flush();
+      const data = Uint8Array.from({ length: 70_000 }, (_, i) => [13, 10, 0, i & 255][i % 4]!);
+      conn.publish("bin", data);
+      conn.publish("bin", new Uint8Array(0));
+      await conn.flush();
+      assert.equal(msgs.length, 2);
+      assert.deepEqual(msgs[0]!.data, data);
+      assert.equal(msgs[1]!.data.length, 0);
+    });
+
+    await t.step("flush resolves after the server has seen what came before it", async () => {
+      const seen: string[] = [];
+      const sub = nc.subscribe("fl.x", { callback: (_e, m) => void seen.push(m.string()) });
+      await nc.flush();
+      for (let i = 0; i < 50; i++) conn.publish("fl.x", String(i));
+      await conn.flush();
+      // The server took all 50 before its PONG; the peer's own flush orders its side.
+      await nc.flush();
+      assert.equal(seen.length, 50);
+      // Several flushes at once all resolve.
+      await Promise.all([conn.flush(), conn.flush(), conn.flush()]);
+      sub.unsubscribe();
+    });
+
+    await t.step("unsubscribe stops delivery (and twice is harmless)", async () => {
+      const { got } = collect(conn, "un.x");
+      const other = collect(conn, "un.y");
+      let count = 0;
+      const sub = conn.subscribe("un.x", () => count++);
+      await conn.flush();
+      conn.publish("un.x", "1");
+      await conn.flush();
+      assert.equal(count, 1);
+      sub.unsubscribe();
+      sub.unsubscribe();
+      conn.publish("un.x", "2");
+      conn.publish("un.y", "y");
+      await conn.flush();
+      assert.equal(count, 1);
+      assert.deepEqual(got, ["1", "2"], "the other subscription of the subject goes on");
+      assert.deepEqual(other.got, ["y"]);
+    });
+
+    await t.step("many publishes in one turn arrive all, in order", async () => {
+      const { got } = collect(conn, "many");
+      const seen: string[] = [];
+      const sub = nc.subscribe("many", { callback: (_e, m) => void seen.push(m.string()) });
+      await nc.flush();
+      await conn.flush();
+      const n = 5_000;
+      for (let i = 0; i < n; i++) conn.publish("many", `m${i}`);
+      await conn.flush();
+      const want = Array.from({ length: n }, (_, i) => `m${i}`);
+      assert.deepEqual(got, want);
+      assert.ok(await eventually(() => seen.length === n, 5_000));
+      assert.deepEqual(seen, want);
+      sub.unsubscribe();
+    });
+
+    await t.step("a subject NATS would misread is refused, and nothing is sent", async () => {
+      const { got } = collect(conn, "inj.>");
+      const { got: all } = collect(conn, ">");
+      await conn.flush();
+      const before = all.length;
+      for (
+        const bad of [
+          "inj.a b",
+          "inj.x\r\nPUB inj.y 1\r\nz",
+          "inj.\tq",
+          "",
+          "inj.a\nb",
+          "inj.\u00a0",
+        ]
+      ) {
+        assert.throws(() => conn.publish(bad, "x"), ProtocolError, JSON.stringify(bad));
+        assert.throws(() => conn.subscribe(bad, () => {}), ProtocolError, JSON.stringify(bad));
+      }
+      assert.throws(() => conn.publish("inj.ok", "x", "re ply"), ProtocolError);
+      assert.throws(() => conn.publish("inj.ok", "x", "re\r\nply"), ProtocolError);
+      assert.throws(() => conn.publish("x".repeat(1025), "x"), ProtocolError);
+      conn.publish("inj.after", "fine");
+      await conn.flush();
+      assert.deepEqual(got, ["fine"]);
+      assert.equal(all.length, before + 1, "only the good publish went out");
+      assert.doesNotMatch(nats.log(), /\[ERR\]|Parser ERROR/);
+    });
+
+    await t.step("a subscriber that throws does not stop the others or the link", async () => {
+      const errors: unknown[] = [];
+      const onError = (e: ErrorEvent) => {
+        e.preventDefault();
+        errors.push(e.error);
+      };
+      globalThis.addEventListener("error", onError);
+      try {
+        conn.subscribe("boom", () => {
+          throw new Error("subscriber bug");
+        });
+        const { got } = collect(conn, "boom");
+        await conn.flush();
+        conn.publish("boom", "a");
+        conn.publish("boom", "b");
+        await conn.flush();
+        assert.deepEqual(got, ["a", "b"]);
+        assert.equal(errors.length, 2);
+      } finally {
+        globalThis.removeEventListener("error", onError);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "NatsConn refuses a payload over the server's max_payload, before sending it",
+  ignore,
+  async fn() {
+    await using conf = await natsConfig("max_payload: 1024\n");
+    await using nats = await startNats({ args: ["-c", conf.path] });
+    await using conn = await open({ servers: [nats.url] });
+    const { got } = collect(conn, "mp");
+    await conn.flush();
+    assert.throws(
+      () => conn.publish("mp", new Uint8Array(1025)),
+      (err: unknown) =>
+        err instanceof ProtocolError &&
+        /1025 bytes is over the server's limit of 1024/.test(err.message),
+    );
+    conn.publish("mp", "x".repeat(1024));
+    await conn.flush();
+    assert.equal(got.length, 1);
+    assert.equal(got[0]!.length, 1024);
+    assert.equal(conn.server, `127.0.0.1:${nats.port}`, "still on the same link");
+  },
+});
+
+Deno.test({
+  name: "NatsConn signs in with a token; a wrong one is an AuthError, 'credentials refused'",
+  ignore,
+  async fn() {
+    const token = "nats-secret-0123456789";
+    await using nats = await startNats({ args: ["--auth", token] });
+    await using conn = await open({ servers: [nats.url], auth: { kind: "token", token } });
+    const { got } = collect(conn, "tok");
+    await conn.flush();
+    conn.publish("tok", "in");
+    await conn.flush();
+    assert.deepEqual(got, ["in"]);
+    for (const auth of [{ kind: "token" as const, token: "wrong-0123456789" }, undefined]) {
+      const err = await failure(open({ servers: [nats.url], auth }));
+      assert.ok(err instanceof AuthError, String(err));
+      assert.equal(natsReason(err), "credentials refused");
+    }
+  },
+});
+
+Deno.test({
+  name: "NatsConn signs in as an nkey user; another user's seed is refused",
+  ignore,
+  async fn() {
+    const user = nkeys.createUser();
+    const stranger = nkeys.createUser();
+    await using conf = await natsConfig(
+      `authorization { users = [ { nkey: ${user.getPublicKey()} } ] }\n`,
+    );
+    await using nats = await startNats({ args: ["-c", conf.path] });
+    const creds = encoder.encode(decoder.decode(user.getSeed()) + "\n");
+    await using conn = await open({ servers: [nats.url], auth: { kind: "creds", creds } });
+    const { got } = collect(conn, "nk");
+    await conn.flush();
+    conn.publish("nk", "signed");
+    await conn.flush();
+    assert.deepEqual(got, ["signed"]);
+    const wrong = await failure(
+      open({ servers: [nats.url], auth: { kind: "creds", creds: stranger.getSeed() } }),
+    );
+    assert.ok(wrong instanceof AuthError, String(wrong));
+    assert.equal(natsReason(wrong), "credentials refused");
+    const none = await failure(open({ servers: [nats.url] }));
+    assert.ok(none instanceof AuthError, String(none));
+  },
+});
+
+Deno.test("NatsConn: a closed port is 'connection refused'", async () => {
+  const err = await failure(open({ servers: [`nats://127.0.0.1:${closedPort()}`] }));
+  assert.ok(err instanceof Deno.errors.ConnectionRefused, String(err));
+  assert.equal(natsReason(err), "connection refused");
+});
+
+Deno.test("NatsConn: bad arguments are refused before any connection", async () => {
+  await assert.rejects(connectNats({ servers: [] }), SyntaxError);
+  for (
+    const url of ["127.0.0.1:4222", "http://127.0.0.1:4222", "nats://a b:1", "nats://h:123456"]
+  ) {
+    await assert.rejects(connectNats({ servers: [url] }), SyntaxError, url);
+  }
+});
+
+Deno.test("NatsConn: a server that never says INFO is a TimeoutError after timeoutMs", async () => {
+  await using fake = startFakeNats((conn) => drainConn(conn));
+  const started = Date.now();
+  const err = await failure(open({ servers: [fake.url], timeoutMs: 300 }));
+  const took = Date.now() - started;
+  assert.ok(err instanceof TimeoutError, String(err));
+  assert.match(err.message, /connection timeout after 300 ms/);
+  assert.equal(natsReason(err), "timed out");
+  assert.ok(took >= 250 && took < 3_000, `${took} ms`);
+});
+
+Deno.test("NatsConn: a server that is not NATS is a ProtocolError", async (t) => {
+  for (
+    const banner of [
+      "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n",
+      "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+      "INFO not-json\r\n",
+      "\x16\x03\x01\x00\x05hello\r\n",
+    ]
+  ) {
+    await t.step(JSON.stringify(banner.slice(0, 12)), async () => {
+      await using fake = startFakeNats(async (conn) => {
+        await conn.write(encoder.encode(banner));
+        await drainConn(conn);
+      });
+      const err = await failure(open({ servers: [fake.url], timeoutMs: 2_000 }));
+      assert.ok(err instanceof ProtocolError, String(err));
+    });
+  }
+  await t.step("a server that hangs up before INFO", async () => {
+    await using fake = startFakeNats(async () => {});
+    const err = await failure(open({ servers: [fake.url], timeoutMs: 2_000 }));
+    assert.ok(err instanceof ConnectionClosedError, String(err));
+    assert.match(err.message, /before its INFO/);
+  });
+});
+
+Deno.test("NatsConn answers the server's PINGs, also one sent with the handshake's PONG", async () => {
+  const pongs: number[] = [];
+  await using fake = startFakeNats(async (conn) => {
+    await fakeNatsHandshake(conn, {}, "PING\r\n");
+    await conn.write(encoder.encode("PING\r\n"));
+    let n = 0;
+    await drainConn(conn, (text) => {
+      n += text.split("PONG\r\n").length - 1;
+      pongs[0] = n;
+    });
+  });
+  await using _conn = await open({ servers: [fake.url] });
+  assert.ok(await eventually(() => pongs[0] === 2, 3_000), `PONGs: ${pongs[0]}`);
+});
+
+Deno.test("NatsConn: tls:// to a server that offers no TLS is refused", async () => {
+  await using fake = startFakeNats(async (conn) => {
+    await fakeNatsHandshake(conn);
+    await drainConn(conn);
+  });
+  const err = await failure(open({ servers: [fake.url.replace("nats:", "tls:")] }));
+  assert.ok(err instanceof ProtocolError, String(err));
+  assert.match(err.message, /does not offer TLS/);
+});
+
+Deno.test("NatsConn tries the servers given in turn: a refused one, then one that takes it", async () => {
+  await using fake = startFakeNats(async (conn) => {
+    await fakeNatsHandshake(conn);
+    await drainConn(conn);
+  });
+  const dead = `nats://127.0.0.1:${closedPort()}`;
+  await using conn = await open({ servers: [dead, fake.url] });
+  assert.equal(conn.server, `127.0.0.1:${fake.port}`);
+});
+
+Deno.test({
+  name: "NatsConn over TLS to nats-server: verified against the CA; another CA is refused",
+  ignore,
+  async fn() {
+    const pki = await makeCaSignedServer(["localhost"]);
+    const other = await makeCaSignedServer(["localhost"]);
+    const dir = await Deno.makeTempDir({ prefix: "rmon-nats-tls-" });
+    try {
+      await Deno.writeTextFile(`${dir}/cert.pem`, pki.certPem);
+      await Deno.writeTextFile(`${dir}/key.pem`, pki.keyPem, { mode: 0o600 });
+      await Deno.writeTextFile(`${dir}/ca.pem`, pki.caPem);
+      await Deno.writeTextFile(`${dir}/other.pem`, other.caPem);
+      await using nats = await startNats({
+        args: ["--tls", "--tlscert", `${dir}/cert.pem`, "--tlskey", `${dir}/key.pem`],
+      });
+      const url = `tls://127.0.0.1:${nats.port}`;
+      for (const servers of [[url], [nats.url]]) {
+        // tls:// or nats:// with a CA: TLS either way.
+        await using conn = await open({ servers, caFile: `${dir}/ca.pem` });
+        const { got } = collect(conn, "sealed");
+        await conn.flush();
+        conn.publish("sealed", "secret");
+        await conn.flush();
+        assert.deepEqual(got, ["secret"]);
+      }
+      const wrong = await failure(open({ servers: [url], caFile: `${dir}/other.pem` }));
+      assert.match(String(wrong), /certificate|UnknownIssuer/i);
+      assert.ok(!(wrong instanceof TimeoutError));
+      // No CA given: the system's roots do not know this one either.
+      const noCa = await failure(open({ servers: [url] }));
+      assert.match(String(noCa), /certificate|UnknownIssuer/i);
+      assert.doesNotMatch(nats.log(), /secret/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "NatsConn reconnects to a restarted nats-server: publishes, subscriptions and flushes",
+  ignore,
+  async fn() {
+    let nats = await startNats();
+    const port = nats.port;
+    try {
+      await using conn = await open({ servers: [nats.url] });
+      const statuses: NatsStatus[] = [];
+      conn.onStatus = (s) => statuses.push(s);
+      const { got } = collect(conn, "rc.>");
+      await conn.flush();
+      conn.publish("rc.a", "before");
+      await conn.flush();
+      assert.deepEqual(got, ["before"]);
+
+      await nats.kill();
+      assert.ok(await eventually(() => statuses.length === 1, 5_000));
+      assert.deepEqual(statuses, [{ type: "disconnect", server: `127.0.0.1:${port}` }]);
+      assert.equal(conn.server, null);
+      // While down: publishes wait, a new subscription waits, a flush waits.
+      conn.publish("rc.a", "down-1");
+      const late = collect(conn, "late");
+      conn.publish("rc.b", "down-2", "rc.reply");
+      conn.publish("late", "for-the-new-sub");
+      let flushed = false;
+      const flush = conn.flush().then(() => flushed = true);
+      await delay(300);
+      assert.equal(flushed, false, "no flush while down");
+
+      nats = await startNats({ port });
+      await deadline(flush, 10_000, () => assert.fail("the flush made while down never resolved"));
+      assert.deepEqual(statuses[1], { type: "reconnect", server: `127.0.0.1:${port}` });
+      assert.equal(conn.server, `127.0.0.1:${port}`);
+      // The flush came after the publishes: they were seen (and echoed back) before it resolved.
+      assert.deepEqual(got, ["before", "down-1", "down-2"]);
+      assert.deepEqual(late.got, ["for-the-new-sub"]);
+      // Subscriptions made before the outage are back on the new server, for other clients too.
+      await using nc = await peer(nats.url);
+      nc.publish("rc.c", "from-peer");
+      await nc.flush();
+      assert.ok(await eventually(() => got.length === 4, 3_000));
+      assert.equal(got[3], "from-peer");
+      assert.equal(conn.dropped, 0);
+    } finally {
+      await nats.kill();
+    }
+  },
+});
+
+Deno.test({
+  name: "NatsConn keeps at most MAX_PENDING_BYTES of publishes while down, dropping the rest",
+  ignore,
+  async fn() {
+    await using nats = await startNats();
+    await using conn = await open({ servers: [nats.url] });
+    const statuses: NatsStatus[] = [];
+    conn.onStatus = (s) => statuses.push(s);
+    await nats.kill();
+    assert.ok(await eventually(() => statuses.length === 1, 5_000));
+    const chunk = new Uint8Array(100 * 1024);
+    const n = Math.ceil(MAX_PENDING_BYTES / chunk.length) + 10;
+    for (let i = 0; i < n; i++) conn.publish("big", chunk);
+    assert.ok(conn.dropped >= 10 && conn.dropped < 20, `${conn.dropped} dropped`);
+  },
+});
+
+Deno.test({
+  name: "NatsConn moves to a cluster node it learned from the server (connect_urls)",
+  ignore,
+  async fn() {
+    const a = await startNats({ cluster: true });
+    try {
+      // Connected to a alone; b joins afterwards: the server's INFO update names it.
+      await using conn = await open({ servers: [a.url] });
+      await using b = await startNats({ routes: [a.routeUrl!] });
+      assert.ok(
+        await eventually(() => /Route connection created/.test(a.log() + b.log()), 10_000),
+      );
+      const statuses: NatsStatus[] = [];
+      conn.onStatus = (s) => statuses.push(s);
+      const { got } = collect(conn, "fo");
+      await conn.flush();
+      await delay(200); // the INFO update follows the route by a moment
+      await a.kill();
+      assert.ok(await eventually(() => statuses.length === 2, 8_000), JSON.stringify(statuses));
+      assert.deepEqual(statuses, [
+        { type: "disconnect", server: `127.0.0.1:${a.port}` },
+        { type: "reconnect", server: `127.0.0.1:${b.port}` },
+      ]);
+      await using nc = await peer(b.url);
+      nc.publish("fo", "via-b");
+      await nc.flush();
+      assert.ok(await eventually(() => got.length === 1, 3_000));
+      assert.deepEqual(got, ["via-b"]);
+    } finally {
+      await a.kill();
+    }
+  },
+});
+
+Deno.test({
+  name: "NatsConn.close() while reconnecting ends at once and fails the waiting flushes",
+  ignore,
+  async fn() {
+    await using nats = await startNats();
+    const conn = await open({ servers: [nats.url] });
+    const statuses: NatsStatus[] = [];
+    conn.onStatus = (s) => statuses.push(s);
+    await nats.kill();
+    assert.ok(await eventually(() => statuses.length === 1, 5_000));
+    const flush = failure(conn.flush());
+    await delay(250); // a few reconnect rounds
+    await deadline(conn.close(), 1_000, () => assert.fail("close() hung"));
+    assert.ok((await flush) instanceof ConnectionClosedError);
+    assert.ok(conn.isClosed());
+    assert.throws(() => conn.publish("x", "y"), ConnectionClosedError);
+    assert.throws(() => conn.subscribe("x", () => {}), ConnectionClosedError);
+    await assert.rejects(conn.flush(), ConnectionClosedError);
+    await conn.close(); // twice is harmless
+    assert.equal(statuses.length, 1, "no reconnect after close");
+    // The sanitizers check that no timer or socket is left.
+  },
+});
+
+Deno.test("NatsConn: a peer that stops answering keep-alive PINGs is lost, and redialled", async () => {
+  const pings: number[] = [];
+  await using fake = startFakeNats(async (conn, n) => {
+    await fakeNatsHandshake(conn);
+    pings[n] = 0;
+    await drainConn(conn, (text) => pings[n]! += text.split("PING\r\n").length - 1);
+  });
+  await using conn = await open({ servers: [fake.url], pingIntervalMs: 100 });
+  const statuses: NatsStatus[] = [];
+  conn.onStatus = (s) => statuses.push(s);
+  assert.ok(await eventually(() => statuses.length >= 2, 5_000), JSON.stringify(statuses));
+  assert.deepEqual(statuses.slice(0, 2).map((s) => s.type), ["disconnect", "reconnect"]);
+  assert.ok(conn.lastError instanceof TimeoutError, String(conn.lastError));
+  assert.match((conn.lastError as Error).message, /keep-alive/);
+  assert.ok(pings[0]! >= 2, `${pings[0]} PINGs unanswered before the link was given up`);
+  assert.ok(fake.accepted() >= 2);
+});
+
+Deno.test("NatsConn keeps a link whose peer answers keep-alive PINGs", async () => {
+  await using fake = startFakeNats(async (conn) => {
+    await fakeNatsHandshake(conn);
+    await drainConn(conn, (text) => {
+      const n = text.split("PING\r\n").length - 1;
+      if (n > 0) void conn.write(encoder.encode("PONG\r\n".repeat(n)));
+    });
+  });
+  await using conn = await open({ servers: [fake.url], pingIntervalMs: 50 });
+  const statuses: NatsStatus[] = [];
+  conn.onStatus = (s) => statuses.push(s);
+  await delay(600); // a dozen keep-alive periods
+  assert.deepEqual(statuses, []);
+  assert.equal(fake.accepted(), 1);
+});
