@@ -568,6 +568,29 @@ Deno.test({
   },
 });
 
+Deno.test("NatsConn.close() during a reconnect attempt that hangs ends that attempt too", async () => {
+  let hungEnded = false;
+  await using fake = startFakeNats(async (conn, n) => {
+    if (n === 0) {
+      await fakeNatsHandshake(conn);
+      return; // hang up: the client reconnects
+    }
+    await drainConn(conn); // never says INFO
+    hungEnded = true;
+  });
+  const conn = await open({ servers: [fake.url], timeoutMs: 5_000 });
+  const statuses: NatsStatus[] = [];
+  conn.onStatus = (s) => statuses.push(s);
+  assert.ok(await eventually(() => fake.accepted() === 2, 3_000), "a reconnect attempt");
+  const flush = failure(conn.flush());
+  await conn.close();
+  assert.ok((await flush) instanceof ConnectionClosedError);
+  // The attempt's socket is closed now, not when its 5 s timeout fires.
+  assert.ok(await eventually(() => hungEnded, 1_000), "the hanging attempt was abandoned");
+  assert.ok(!statuses.some((s) => s.type === "reconnect"), JSON.stringify(statuses));
+  assert.equal(conn.server, null);
+});
+
 Deno.test("NatsConn: a peer that stops answering keep-alive PINGs is lost, and redialled", async () => {
   const pings: number[] = [];
   await using fake = startFakeNats(async (conn, n) => {

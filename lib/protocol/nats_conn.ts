@@ -202,6 +202,8 @@ export class NatsConn {
   #pingTimer: ReturnType<typeof setInterval>;
   #closed = false;
   #sleeping: { timer: ReturnType<typeof setTimeout>; wake: () => void } | null = null;
+  /** Ends the connection attempt under way (close() must not wait for its timeout). */
+  #cancelDial: (() => void) | null = null;
   /** The last error of the link or of a reconnect attempt, for the status lines. */
   lastError: unknown = null;
   /** Publishes dropped because the link stayed down too long (see `MAX_PENDING_BYTES`). */
@@ -319,6 +321,7 @@ export class NatsConn {
       clearTimeout(this.#sleeping.timer);
       this.#sleeping.wake();
     }
+    this.#cancelDial?.();
     const wire = this.#wire;
     if (wire) {
       await this.#pumpDone;
@@ -400,11 +403,15 @@ export class NatsConn {
     let sock: Deno.Conn | null = null;
     let timedOut = false;
     const ms = this.#opts.timeoutMs ?? 5_000;
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const cancel = () => {
       abort.abort();
       if (sock) closeQuietly(sock);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      cancel();
     }, ms);
+    this.#cancelDial = cancel;
     try {
       const tcp = await Deno.connect({
         hostname: target.hostname,
@@ -460,6 +467,7 @@ export class NatsConn {
       throw err;
     } finally {
       clearTimeout(timer);
+      if (this.#cancelDial === cancel) this.#cancelDial = null;
     }
   }
 
