@@ -591,6 +591,40 @@ Deno.test("NatsConn.close() during a reconnect attempt that hangs ends that atte
   assert.equal(conn.server, null);
 });
 
+Deno.test("NatsConn after a reconnect: subscriptions, then kept publishes, then flush PINGs", async () => {
+  let go = () => {};
+  const ready = new Promise<void>((resolve) => go = resolve);
+  let wire = "";
+  await using fake = startFakeNats(async (conn, n) => {
+    if (n === 0) {
+      await fakeNatsHandshake(conn);
+      return; // hang up: the client is down until the next connection says INFO
+    }
+    await ready;
+    await fakeNatsHandshake(conn);
+    await drainConn(conn, (text) => wire += text);
+  });
+  const conn = await open({ servers: [fake.url] });
+  await using _conn = conn;
+  conn.subscribe("s.one", () => {});
+  assert.ok(await eventually(() => conn.server === null && fake.accepted() === 2, 3_000));
+  conn.publish("p.one", "1");
+  conn.subscribe("s.two", () => {});
+  conn.publish("p.two", "2");
+  const flushed = failure(conn.flush()); // never answered by this fake: close fails it
+  go();
+  assert.ok(await eventually(() => /PING\r\n/.test(wire), 3_000), JSON.stringify(wire));
+  const at = (text: string) => wire.indexOf(text);
+  assert.ok(at("SUB s.one ") >= 0 && at("SUB s.two ") >= 0, wire);
+  // Subscriptions first: replies to the kept publishes need them.
+  assert.ok(at("SUB s.two ") < at("PUB p.one "), wire);
+  assert.ok(at("PUB p.one 1\r\n1\r\n") < at("PUB p.two 1\r\n2\r\n"), wire);
+  // The flush was asked after both publishes: its PING must follow them, or it resolves early.
+  assert.ok(at("PUB p.two ") < at("PING\r\n"), wire);
+  await conn.close();
+  assert.ok((await flushed) instanceof ConnectionClosedError);
+});
+
 Deno.test("NatsConn: a peer that stops answering keep-alive PINGs is lost, and redialled", async () => {
   const pings: number[] = [];
   await using fake = startFakeNats(async (conn, n) => {

@@ -479,18 +479,20 @@ export class NatsConn {
     this.#addServers(wire.url, this.#info);
     let lines = "PONG\r\n".repeat(wire.earlyPings);
     for (const [sid, s] of this.#subs) lines += `SUB ${s.subject} ${sid}\r\n`;
-    for (const w of this.#flushWaiting) {
-      this.#flushRejects.set(w.resolve, w.reject);
-      this.#pongQueue.push(w.resolve);
-      lines += "PING\r\n";
-    }
-    this.#flushWaiting = [];
     // Before the publishes kept while the link was down: their replies need the subscriptions.
     if (lines !== "") {
       const head = encoder.encode(lines);
       this.#out.unshift(head);
       this.#outBytes += head.length;
     }
+    // After them: a flush resolves once the server has seen what was published before it.
+    for (const w of this.#flushWaiting) {
+      this.#flushRejects.set(w.resolve, w.reject);
+      this.#pongQueue.push(w.resolve);
+      this.#out.push(PING);
+      this.#outBytes += PING.length;
+    }
+    this.#flushWaiting = [];
     if (this.#out.length > 0) this.#schedulePump();
     void this.#readLoop(wire);
   }
