@@ -395,6 +395,21 @@ Deno.test("NatsConn: tls:// to a server that offers no TLS is refused", async ()
   assert.match(err.message, /does not offer TLS/);
 });
 
+Deno.test("NatsConn ignores a connect_urls that is not a list, in the first INFO or a later one", async () => {
+  await using fake = startFakeNats(async (conn) => {
+    await fakeNatsHandshake(conn, { "connect_urls": 5 });
+    await conn.write(encoder.encode(`INFO {"connect_urls":{"a":1}}\r\nPING\r\n`));
+    await drainConn(conn);
+  });
+  await using conn = await open({ servers: [fake.url] });
+  const statuses: NatsStatus[] = [];
+  conn.onStatus = (s) => statuses.push(s);
+  await delay(200); // the later INFO is read
+  assert.deepEqual(statuses, []);
+  assert.equal(conn.server, `127.0.0.1:${fake.port}`);
+  assert.equal(conn.lastError, null);
+});
+
 Deno.test("NatsConn tries the servers given in turn: a refused one, then one that takes it", async () => {
   await using fake = startFakeNats(async (conn) => {
     await fakeNatsHandshake(conn);

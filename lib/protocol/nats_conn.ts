@@ -580,7 +580,9 @@ export class NatsConn {
 
   #addServers(from: string, info: NatsServerInfo): void {
     const scheme = from.startsWith("tls:") ? "tls://" : "nats://";
-    for (const hp of info.connect_urls ?? []) {
+    // Only a list: a number threw (ending the link), a string gave one "server" per character.
+    if (!Array.isArray(info.connect_urls)) return;
+    for (const hp of info.connect_urls) {
       const url = scheme + hp;
       if (typeof hp === "string" && SUBJECT.test(hp) && !this.#pool.includes(url)) {
         this.#pool.push(url);
