@@ -318,6 +318,37 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "NatsConn reports a server's -ERR for a denied publish, and the link goes on",
+  ignore,
+  async fn() {
+    const user = nkeys.createUser();
+    await using conf = await natsConfig(
+      `authorization { users = [ { nkey: ${user.getPublicKey()}, ` +
+        `permissions: { publish: { deny: ["deny.>"] } } } ] }\n`,
+    );
+    await using nats = await startNats({ args: ["-c", conf.path] });
+    await using conn = await open({
+      servers: [nats.url],
+      auth: { kind: "creds", creds: user.getSeed() },
+    });
+    const errors: string[] = [];
+    conn.onServerError = (text) => errors.push(text);
+    const statuses: NatsStatus[] = [];
+    conn.onStatus = (s) => statuses.push(s);
+    const { got } = collect(conn, ">");
+    await conn.flush();
+    conn.publish("deny.x", "no");
+    conn.publish("allow.x", "yes");
+    await conn.flush();
+    assert.ok(await eventually(() => errors.length === 1, 3_000));
+    assert.match(errors[0]!, /Permissions Violation for Publish to "deny\.x"/);
+    assert.ok(conn.lastError instanceof ProtocolError);
+    assert.deepEqual(got, ["yes"]);
+    assert.deepEqual(statuses, []);
+  },
+});
+
 Deno.test("NatsConn: a closed port is 'connection refused'", async () => {
   const err = await failure(open({ servers: [`nats://127.0.0.1:${closedPort()}`] }));
   assert.ok(err instanceof Deno.errors.ConnectionRefused, String(err));
@@ -342,6 +373,36 @@ Deno.test("NatsConn: a server that never says INFO is a TimeoutError after timeo
   assert.match(err.message, /connection timeout after 300 ms/);
   assert.equal(natsReason(err), "timed out");
   assert.ok(took >= 250 && took < 3_000, `${took} ms`);
+});
+
+Deno.test("NatsConn: a server that stalls later in the handshake is a TimeoutError", async (t) => {
+  await t.step("it asks for TLS, then never answers the TLS hello", async () => {
+    await using fake = startFakeNats(async (conn) => {
+      const info = { "server_id": "F", "tls_required": true };
+      await conn.write(encoder.encode(`INFO ${JSON.stringify(info)}\r\n`));
+      await drainConn(conn);
+    });
+    const err = await failure(open({ servers: [fake.url], timeoutMs: 300 }));
+    assert.ok(err instanceof TimeoutError, String(err));
+  });
+  await t.step("it takes CONNECT and PING, then never answers PONG", async () => {
+    await using fake = startFakeNats(async (conn) => {
+      await conn.write(encoder.encode(`INFO {"server_id":"F"}\r\n`));
+      await drainConn(conn);
+    });
+    const err = await failure(open({ servers: [fake.url], timeoutMs: 300 }));
+    assert.ok(err instanceof TimeoutError, String(err));
+  });
+  await t.step("it refuses CONNECT with an -ERR that is not about credentials", async () => {
+    await using fake = startFakeNats(async (conn) => {
+      await conn.write(encoder.encode(`INFO {"server_id":"F"}\r\n`));
+      await conn.read(new Uint8Array(4096));
+      await conn.write(encoder.encode("-ERR 'Maximum Connections Exceeded'\r\n"));
+    });
+    const err = await failure(open({ servers: [fake.url] }));
+    assert.ok(err instanceof ProtocolError, String(err));
+    assert.match(err.message, /Maximum Connections Exceeded/);
+  });
 });
 
 Deno.test("NatsConn: a server that is not NATS is a ProtocolError", async (t) => {
@@ -638,6 +699,26 @@ Deno.test("NatsConn after a reconnect: subscriptions, then kept publishes, then 
   assert.ok(at("PUB p.two ") < at("PING\r\n"), wire);
   await conn.close();
   assert.ok((await flushed) instanceof ConnectionClosedError);
+});
+
+Deno.test("NatsConn: a flush whose PONG never came on a lost link resolves on the next", async () => {
+  await using fake = startFakeNats(async (conn, n) => {
+    await fakeNatsHandshake(conn);
+    const buf = new Uint8Array(4096);
+    let got = "";
+    while (!got.includes("PING\r\n")) {
+      const r = await conn.read(buf);
+      if (r === null) return;
+      got += decoder.decode(buf.subarray(0, r));
+    }
+    if (n === 0) return; // hang up without answering the flush's PING
+    await conn.write(encoder.encode("PONG\r\n"));
+    await drainConn(conn);
+  });
+  await using conn = await open({ servers: [fake.url] });
+  await deadline(conn.flush(), 5_000, () => assert.fail("the flush never resolved"));
+  assert.equal(fake.accepted(), 2);
+  assert.equal(conn.server, `127.0.0.1:${fake.port}`);
 });
 
 Deno.test("NatsConn: a peer that stops answering keep-alive PINGs is lost, and redialled", async () => {
