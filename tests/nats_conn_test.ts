@@ -229,6 +229,18 @@ Deno.test({
       assert.doesNotMatch(nats.log(), /\[ERR\]|Parser ERROR/);
     });
 
+    await t.step("close() sends what was published before it", async () => {
+      const seen: string[] = [];
+      const sub = nc.subscribe("last", { callback: (_e, m) => void seen.push(m.string()) });
+      await nc.flush();
+      const other = await open({ servers: [nats.url] });
+      for (let i = 0; i < 100; i++) other.publish("last", `l${i}`);
+      await other.close();
+      assert.ok(await eventually(() => seen.length === 100, 3_000), `${seen.length} arrived`);
+      assert.equal(seen[99], "l99");
+      sub.unsubscribe();
+    });
+
     await t.step("a subscriber that throws does not stop the others or the link", async () => {
       const errors: unknown[] = [];
       const onError = (e: ErrorEvent) => {
@@ -768,6 +780,26 @@ Deno.test("NatsConn.close() during a reconnect attempt that hangs ends that atte
   assert.ok(await eventually(() => hungEnded, 1_000), "the hanging attempt was abandoned");
   assert.ok(!statuses.some((s) => s.type === "reconnect"), JSON.stringify(statuses));
   assert.equal(conn.server, null);
+});
+
+Deno.test("NatsConn.close() gives up on a peer that stopped reading, after timeoutMs", async () => {
+  let release = () => {};
+  const frozen = new Promise<void>((resolve) => release = resolve);
+  await using fake = startFakeNats(async (conn) => {
+    await fakeNatsHandshake(conn, { "max_payload": 4 << 20 });
+    await frozen; // reads nothing more: the client's writes fill the socket buffers and wait
+  });
+  try {
+    const conn = await open({ servers: [fake.url], timeoutMs: 500 });
+    const big = new Uint8Array(4 << 20);
+    for (let i = 0; i < 16; i++) conn.publish("big", big); // 64 MiB: more than the buffers take
+    await delay(100);
+    const closed = await deadline(conn.close().then(() => true), 5_000, () => false);
+    assert.ok(closed, "close() still waiting on the frozen peer");
+    assert.ok(conn.isClosed());
+  } finally {
+    release();
+  }
 });
 
 Deno.test("NatsConn after a reconnect: subscriptions, then kept publishes, then flush PINGs", async () => {

@@ -25,6 +25,7 @@ import type { NatsAuth } from "./nats_auth.ts";
 import { type NkeySigner, nkeySigner } from "./nkeys.ts";
 import { natsCredsKind } from "./nats_url.ts";
 import { RMON_VERSION } from "./constants.ts";
+import { deadline } from "../async.ts";
 
 /** How to reach NATS. */
 export interface NatsConnOptions {
@@ -312,7 +313,10 @@ export class NatsConn {
     });
   }
 
-  /** Send what is queued, then close; outstanding flushes fail. Safe to call twice. */
+  /**
+   * Send what is queued (waiting at most `timeoutMs` for a server that does not
+   * read), then close; outstanding flushes fail. Safe to call twice.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -324,10 +328,18 @@ export class NatsConn {
     this.#cancelDial?.();
     const wire = this.#wire;
     if (wire) {
-      await this.#pumpDone;
-      if (this.#out.length > 0 && this.#wire === wire) {
-        await writeAll(wire.sock, this.#takeOut()).catch((err) => this.lastError = err);
-      }
+      const drained = (async () => {
+        await this.#pumpDone;
+        if (this.#out.length > 0 && this.#wire === wire) {
+          await writeAll(wire.sock, this.#takeOut()).catch((err) => this.lastError = err);
+        }
+      })();
+      // A peer that stopped reading would hold a write, and so close(), forever: give it the
+      // connect timeout, then close the socket under the write (which ends it).
+      const ms = this.#opts.timeoutMs ?? 5_000;
+      await deadline(drained, ms, () => {
+        this.lastError = new TimeoutError(`NATS did not take the last writes in ${ms} ms`);
+      });
       this.#wire = null;
       closeQuietly(wire.sock);
     }
