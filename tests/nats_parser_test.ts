@@ -145,6 +145,16 @@ Deno.test("NatsParser hands over each op, with its fields", async (t) => {
       { op: "msg", subject: "a", sid: 1, reply: undefined, data: "ok" },
     ]);
   });
+  await t.step(
+    "a tab after the op name (the protocol's fields are split by spaces or tabs)",
+    () => {
+      assert.deepEqual(parseAll("MSG\tt.a\t1\t2\r\nok\r\nINFO\t{\"a\":1}\r\n-ERR\t'x'\r\n"), [
+        { op: "msg", subject: "t.a", sid: 1, reply: undefined, data: "ok" },
+        { op: "info", info: { a: 1 } },
+        { op: "err", text: "x" },
+      ]);
+    },
+  );
   await t.step("nothing is handed over before an op is whole", () => {
     const r = recorder();
     r.parser.feed(encoder.encode("MSG a 1 5\r\nhel"));
