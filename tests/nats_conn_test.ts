@@ -818,7 +818,9 @@ Deno.test("NatsConn after a reconnect: subscriptions, then kept publishes, then 
   const conn = await open({ servers: [fake.url] });
   await using _conn = conn;
   conn.subscribe("s.one", () => {});
+  const gone = conn.subscribe("s.gone", () => {});
   assert.ok(await eventually(() => conn.server === null && fake.accepted() === 2, 3_000));
+  gone.unsubscribe(); // while down: not made again
   conn.publish("p.one", "1");
   conn.subscribe("s.two", () => {});
   conn.publish("p.two", "2");
@@ -827,6 +829,8 @@ Deno.test("NatsConn after a reconnect: subscriptions, then kept publishes, then 
   assert.ok(await eventually(() => /PING\r\n/.test(wire), 3_000), JSON.stringify(wire));
   const at = (text: string) => wire.indexOf(text);
   assert.ok(at("SUB s.one ") >= 0 && at("SUB s.two ") >= 0, wire);
+  assert.equal(at("s.gone"), -1, wire);
+  assert.equal(at("UNSUB"), -1, wire);
   // Subscriptions first: replies to the kept publishes need them.
   assert.ok(at("SUB s.two ") < at("PUB p.one "), wire);
   assert.ok(at("PUB p.one 1\r\n1\r\n") < at("PUB p.two 1\r\n2\r\n"), wire);
