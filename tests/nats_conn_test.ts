@@ -572,15 +572,17 @@ Deno.test("NatsConn: tls:// to a server that offers no TLS is refused", async ()
 });
 
 Deno.test("NatsConn ignores a connect_urls that is not a list, in the first INFO or a later one", async () => {
+  let answered = false;
   await using fake = startFakeNats(async (conn) => {
     await fakeNatsHandshake(conn, { "connect_urls": 5 });
     await conn.write(encoder.encode(`INFO {"connect_urls":{"a":1}}\r\nPING\r\n`));
-    await drainConn(conn);
+    // The PING after the INFO answered: the client has read the INFO.
+    await drainConn(conn, (text) => answered ||= text.includes("PONG\r\n"));
   });
   await using conn = await open({ servers: [fake.url] });
   const statuses: NatsStatus[] = [];
   conn.onStatus = (s) => statuses.push(s);
-  await delay(200); // the later INFO is read
+  assert.ok(await eventually(() => answered, 3_000));
   assert.deepEqual(statuses, []);
   assert.equal(conn.server, `127.0.0.1:${fake.port}`);
   assert.equal(conn.lastError, null);
@@ -886,10 +888,10 @@ Deno.test("NatsConn keeps a link whose peer answers keep-alive PINGs", async () 
       if (n > 0) void conn.write(encoder.encode("PONG\r\n".repeat(n)));
     });
   });
-  await using conn = await open({ servers: [fake.url], pingIntervalMs: 50 });
+  await using conn = await open({ servers: [fake.url], pingIntervalMs: 150 });
   const statuses: NatsStatus[] = [];
   conn.onStatus = (s) => statuses.push(s);
-  await delay(600); // a dozen keep-alive periods
+  await delay(1_200); // eight keep-alive periods: lost after three unanswered
   assert.deepEqual(statuses, []);
   assert.equal(fake.accepted(), 1);
 });
