@@ -1361,6 +1361,109 @@ export async function startNats(
   };
 }
 
+/** A fake NATS server on a loopback port, each connection handled by a script of the test. */
+export interface FakeNats extends AsyncDisposable {
+  port: number;
+  /** `nats://127.0.0.1:PORT`. */
+  url: string;
+  /** Connections accepted so far. */
+  accepted(): number;
+  /** Stop accepting, close every connection and wait for the scripts to end. */
+  close(): Promise<void>;
+}
+
+/**
+ * Listen on a free loopback port and run `script(conn, n)` for the n-th
+ * connection (from 0): a peer that misbehaves as a test wants (never says
+ * INFO, sends garbage, goes silent after the handshake). Each connection is
+ * closed when its script ends (unless the script closed it) and on dispose.
+ */
+export function startFakeNats(script: (conn: Deno.Conn, n: number) => Promise<void>): FakeNats {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const scripts: Promise<void>[] = [];
+  let accepted = 0;
+  const loop = (async () => {
+    for await (const conn of listener) {
+      conns.add(conn);
+      const n = accepted++;
+      scripts.push(
+        script(conn, n).catch((err) => {
+          // The test closing the peer (or the client hanging up) ends a script: expected.
+          if (!isSocketEnd(err)) throw err;
+        }).finally(() => {
+          conns.delete(conn);
+          closeQuietly(conn);
+        }),
+      );
+    }
+  })();
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    closing ??= (async () => {
+      closeQuietly(listener);
+      await loop.catch((err) => {
+        if (!(err instanceof Deno.errors.BadResource)) throw err;
+      });
+      for (const c of conns) closeQuietly(c);
+      await Promise.all(scripts);
+    })();
+  const { port } = listener.addr;
+  return {
+    port,
+    url: `nats://127.0.0.1:${port}`,
+    accepted: () => accepted,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Whether `err` is a socket ending under a script (closed, reset, interrupted). */
+function isSocketEnd(err: unknown): boolean {
+  return err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted ||
+    err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.BrokenPipe ||
+    err instanceof Deno.errors.UnexpectedEof;
+}
+
+/**
+ * A fake NATS server's side of the handshake on `conn`: send `INFO` (with
+ * `info` fields), read until the client's `CONNECT` and `PING`, answer `PONG`
+ * (and `afterPong` in the same write). Resolves with what the client sent.
+ */
+export async function fakeNatsHandshake(
+  conn: Deno.Conn,
+  info: Record<string, unknown> = {},
+  afterPong = "",
+): Promise<string> {
+  const all = {
+    "server_id": "FAKE",
+    version: "2.9.10",
+    proto: 1,
+    "max_payload": 1048576,
+    ...info,
+  };
+  await writeAll(conn, new TextEncoder().encode(`INFO ${JSON.stringify(all)}\r\n`));
+  let got = "";
+  const buf = new Uint8Array(4096);
+  while (!/^CONNECT [^\r\n]*\r\nPING\r\n/.test(got)) {
+    const n = await conn.read(buf);
+    if (n === null) throw new Deno.errors.UnexpectedEof("the client left during the handshake");
+    got += decoder.decode(buf.subarray(0, n));
+  }
+  await writeAll(conn, new TextEncoder().encode(`PONG\r\n${afterPong}`));
+  return got;
+}
+
+/** Read and drop everything `conn` sends until it ends (a peer that never answers). */
+export async function drainConn(conn: Deno.Conn, seen?: (text: string) => void): Promise<void> {
+  const buf = new Uint8Array(4096);
+  for (;;) {
+    const n = await conn.read(buf);
+    if (n === null) return;
+    seen?.(decoder.decode(buf.subarray(0, n)));
+  }
+}
+
 /** An `rmon-server` agent in bus mode (`--nats`), started as the build runs it. */
 export interface AgentProcess extends AsyncDisposable {
   pid: number;
@@ -1434,10 +1537,13 @@ export async function startAgent(
 }
 
 /**
- * A CA and a server certificate it signed for 127.0.0.1 (and `dnsNames`), all
- * PEM (TLS tests, rmon and NATS).
+ * A CA and a server certificate it signed for 127.0.0.1 (unless `ipAddress`
+ * is false) and `dnsNames`, all PEM (TLS tests, rmon and NATS).
  */
-export async function makeCaSignedServer(dnsNames: readonly string[] = []): Promise<
+export async function makeCaSignedServer(
+  dnsNames: readonly string[] = [],
+  opts: { ipAddress?: boolean } = {},
+): Promise<
   { caPem: string; certPem: string; keyPem: string }
 > {
   x509.cryptoProvider.set(crypto);
@@ -1469,7 +1575,7 @@ export async function makeCaSignedServer(dnsNames: readonly string[] = []): Prom
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.SubjectAlternativeNameExtension([
-        { type: "ip", value: "127.0.0.1" },
+        ...(opts.ipAddress === false ? [] : [{ type: "ip" as const, value: "127.0.0.1" }]),
         ...dnsNames.map((value) => ({ type: "dns" as const, value })),
       ]),
     ],

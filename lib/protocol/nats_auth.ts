@@ -31,7 +31,8 @@ export async function connectAuthFields(
   const signer = await signerOf(seed);
   const sig: Record<string, string> = nonce === undefined ? {} : { sig: await signer.sign(nonce) };
   if (what.kind === "seed") return { nkey: signer.publicKey, ...sig };
-  const jwt = /-{3,}BEGIN NATS USER JWT-{3,}\s+(\S+)/.exec(text)?.[1];
+  // A JWT is three base64url parts: an empty block's next line ("------END …") is none.
+  const jwt = /-{3,}BEGIN NATS USER JWT-{3,}\s+([\w-]+\.[\w-]+\.[\w-]+)(?!\S)/.exec(text)?.[1];
   if (jwt === undefined) throw new SyntaxError("the creds file holds no user JWT");
   return { jwt, ...sig };
 }

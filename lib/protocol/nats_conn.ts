@@ -23,6 +23,7 @@ import { AuthError, ConnectionClosedError, ProtocolError, TimeoutError } from ".
 import { type NatsOpHandler, NatsParser, type NatsServerInfo } from "./nats_parser.ts";
 import { connectAuthFields, type NatsAuth } from "./nats_auth.ts";
 import { RMON_VERSION } from "./constants.ts";
+import { deadline } from "../async.ts";
 
 /** How to reach NATS. */
 export interface NatsConnOptions {
@@ -307,7 +308,10 @@ export class NatsConn {
     });
   }
 
-  /** Send what is queued, then close; outstanding flushes fail. Safe to call twice. */
+  /**
+   * Send what is queued (waiting at most `timeoutMs` for a server that does not
+   * read), then close; outstanding flushes fail. Safe to call twice.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -319,10 +323,18 @@ export class NatsConn {
     this.#dialing?.abort();
     const wire = this.#wire;
     if (wire) {
-      await this.#pumpDone;
-      if (this.#out.length > 0 && this.#wire === wire) {
-        await writeAll(wire.sock, this.#takeOut()).catch((err) => this.lastError = err);
-      }
+      const drained = (async () => {
+        await this.#pumpDone;
+        if (this.#out.length > 0 && this.#wire === wire) {
+          await writeAll(wire.sock, this.#takeOut()).catch((err) => this.lastError = err);
+        }
+      })();
+      // A peer that stopped reading would hold a write, and so close(), forever: give it the
+      // connect timeout, then close the socket under the write (which ends it).
+      const ms = this.#opts.timeoutMs ?? 5_000;
+      await deadline(drained, ms, () => {
+        this.lastError = new TimeoutError(`NATS did not take the last writes in ${ms} ms`);
+      });
       this.#wire = null;
       closeQuietly(wire.sock);
     }
@@ -473,18 +485,20 @@ export class NatsConn {
     this.#addServers(wire.url, this.#info);
     let lines = "PONG\r\n".repeat(wire.earlyPings);
     for (const [sid, s] of this.#subs) lines += `SUB ${s.subject} ${sid}\r\n`;
-    for (const w of this.#flushWaiting) {
-      this.#flushRejects.set(w.resolve, w.reject);
-      this.#pongQueue.push(w.resolve);
-      lines += "PING\r\n";
-    }
-    this.#flushWaiting = [];
     // Before the publishes kept while the link was down: their replies need the subscriptions.
     if (lines !== "") {
       const head = encoder.encode(lines);
       this.#out.unshift(head);
       this.#outBytes += head.length;
     }
+    // After them: a flush resolves once the server has seen what was published before it.
+    for (const w of this.#flushWaiting) {
+      this.#flushRejects.set(w.resolve, w.reject);
+      this.#pongQueue.push(w.resolve);
+      this.#out.push(PING);
+      this.#outBytes += PING.length;
+    }
+    this.#flushWaiting = [];
     if (this.#out.length > 0) this.#schedulePump();
     void this.#readLoop(wire);
   }
@@ -578,7 +592,9 @@ export class NatsConn {
   #addServers(from: string, info: NatsServerInfo): void {
     const scheme = from.startsWith("tls:") ? "tls://" : "nats://";
     const fromName = this.#tlsNames.get(from) ?? parseNatsTarget(from).hostname;
-    for (const hp of info.connect_urls ?? []) {
+    // Only a list: a number threw (ending the link), a string gave one "server" per character.
+    if (!Array.isArray(info.connect_urls)) return;
+    for (const hp of info.connect_urls) {
       if (typeof hp !== "string") continue;
       const url = scheme + hp;
       let target: NatsTarget;

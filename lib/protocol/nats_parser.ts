@@ -127,7 +127,7 @@ export class NatsParser {
     const lineEnd = eol > pos && data[eol - 1] === CR ? eol - 1 : eol;
     const line = utf8.decode(data.subarray(pos, lineEnd));
     const lineBytes = eol + 1 - pos;
-    const space = line.indexOf(" ");
+    const space = line.search(/[ \t]/); // the protocol splits fields by spaces or tabs
     const op = (space < 0 ? line : line.slice(0, space)).toUpperCase();
     const rest = space < 0 ? "" : line.slice(space + 1).trim();
     switch (op) {

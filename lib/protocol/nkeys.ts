@@ -101,8 +101,10 @@ function withChecksum(bytes: Uint8Array): string {
  * is not one (bad characters, length, checksum, or another key type).
  */
 export function decodeUserSeed(seed: string): Uint8Array {
-  const raw = base32Decode(seed.trim());
-  if (raw.length !== 36) throw new SyntaxError("Cannot read the nkey seed: wrong length");
+  const text = seed.trim();
+  // 58 characters exactly: base32 drops the spare bits of a 59th, which the checksum never sees.
+  if (text.length !== 58) throw new SyntaxError("Cannot read the nkey seed: wrong length");
+  const raw = base32Decode(text);
   const body = raw.subarray(0, 34);
   const crc = raw[34]! | (raw[35]! << 8);
   if (crc16(body) !== crc) throw new SyntaxError("Cannot read the nkey seed: bad checksum");
