@@ -685,6 +685,37 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "NatsConn: a status callback that throws is an uncaught error, and the link still comes back",
+  ignore,
+  async fn() {
+    let nats = await startNats();
+    const port = nats.port;
+    const uncaught: unknown[] = [];
+    const onError = (e: ErrorEvent) => {
+      e.preventDefault(); // recorded here instead of failing the test run
+      uncaught.push(e.error);
+    };
+    globalThis.addEventListener("error", onError);
+    try {
+      await using conn = await open({ servers: [nats.url] });
+      conn.onStatus = (s) => {
+        if (s.type === "disconnect") throw new Error("a buggy status callback");
+      };
+      await nats.kill();
+      assert.ok(await eventually(() => uncaught.length === 1, 5_000));
+      assert.match(String(uncaught[0]), /a buggy status callback/);
+      nats = await startNats({ port });
+      assert.ok(await eventually(() => conn.server !== null, 10_000), "never reconnected");
+      await conn.flush();
+    } finally {
+      globalThis.removeEventListener("error", onError);
+      await nats.kill();
+    }
+  },
+});
+
+Deno.test({
   name: "NatsConn reconnects to a restarted nats-server: publishes, subscriptions and flushes",
   ignore,
   async fn() {

@@ -303,3 +303,14 @@ Deno.test("NatsParser refuses what is not the protocol with ProtocolError", asyn
     assertProtocolError(() => h.parser.feed(encoder.encode("HMSG a 1 2 11\r\n")), /refused/);
   });
 });
+
+Deno.test("NatsParser takes a new payload limit (a server's INFO) for what follows", () => {
+  const { parser, ops } = recorder();
+  const big = "x".repeat(200);
+  parser.feed(encoder.encode(`MSG a 1 200\r\n${big}\r\n`));
+  assert.equal(ops.length, 1);
+  parser.maxPayload = 100;
+  parser.feed(encoder.encode(`MSG a 1 100\r\n${big.slice(0, 100)}\r\n`));
+  assert.equal(ops.length, 2);
+  assertProtocolError(() => parser.feed(encoder.encode(`MSG a 1 200\r\n${big}\r\n`)), /200 bytes/);
+});

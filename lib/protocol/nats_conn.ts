@@ -141,6 +141,11 @@ class Wire implements NatsOpHandler {
   }
   info(info: NatsServerInfo): void {
     this.serverInfo = info;
+    const max = info.max_payload;
+    if (typeof max === "number" && max > 0) {
+      // Twice the limit, at least 1 MiB: room for headers and for a cluster's nodes that differ.
+      this.parser.maxPayload = Math.min(Math.max(2 * max, 1024 * 1024), 64 * 1024 * 1024);
+    }
     this.owner?.learn(this, info);
   }
   ping(): void {
@@ -360,12 +365,7 @@ export class NatsConn {
     if (wire !== this.#wire) return;
     const sub = this.#subs.get(sid);
     if (!sub) return; // unsubscribed while the message was on its way
-    try {
-      sub.callback({ subject, reply, data });
-    } catch (err) {
-      // A subscriber's bug, not the link's: surfaced as an uncaught error, the link goes on.
-      reportError(err);
-    }
+    guarded(() => sub.callback({ subject, reply, data }));
   }
 
   /** @internal An `INFO` after the handshake: servers of the cluster to reconnect to. */
@@ -395,7 +395,7 @@ export class NatsConn {
   serverError(wire: Wire, text: string): void {
     if (wire !== this.#wire) return;
     this.lastError = new ProtocolError(`NATS: ${text}`);
-    this.onServerError(text);
+    guarded(() => this.onServerError(text));
   }
 
   // ---- the link ----
@@ -535,7 +535,7 @@ export class NatsConn {
     this.#out = this.#out.filter(isPublish);
     this.#outBytes = this.#out.reduce((n, b) => n + b.length, 0);
     if (this.#closed) return;
-    this.onStatus({ type: "disconnect", server: hostPort(wire.url) });
+    guarded(() => this.onStatus({ type: "disconnect", server: hostPort(wire.url) }));
     void this.#reconnect(wire.url);
   }
 
@@ -554,14 +554,16 @@ export class NatsConn {
             return;
           }
           this.#adopt(wire);
-          this.onStatus({ type: "reconnect", server: hostPort(url) });
+          guarded(() => this.onStatus({ type: "reconnect", server: hostPort(url) }));
           return;
         } catch (err) {
           this.lastError = err; // said by the status line's caller if it wants; we go on trying
         }
       }
       if (this.#closed) return;
-      this.onStatus({ type: "error", server: hostPort(last), error: this.lastError });
+      guarded(() =>
+        this.onStatus({ type: "error", server: hostPort(last), error: this.lastError })
+      );
       const delay = this.#opts.reconnectDelayMs;
       await this.#sleep(delay ? delay(failedRounds) : this.#opts.reconnectWaitMs ?? 500);
     }
@@ -666,6 +668,18 @@ export class NatsConn {
  */
 export function connectNats(opts: NatsConnOptions): Promise<NatsConn> {
   return NatsConn.open(opts);
+}
+
+/**
+ * Call back into the connection's user: a bug there (a throwing subscriber or
+ * status callback) is surfaced as an uncaught error, and the link goes on.
+ */
+function guarded(call: () => void): void {
+  try {
+    call();
+  } catch (err) {
+    reportError(err);
+  }
 }
 
 /** Throw `ProtocolError` for a subject NATS would misread (empty, spaces, line breaks). */

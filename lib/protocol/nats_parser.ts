@@ -43,6 +43,9 @@ export interface NatsOpHandler {
 /** Longest control line taken: an `INFO` of a large cluster lists many URLs. */
 export const MAX_CONTROL_LINE = 64 * 1024;
 
+/** A leftover buffer larger than this is let go once it is empty. */
+const KEEP_BUFFER_BYTES = 1024 * 1024;
+
 const CR = 13;
 const LF = 10;
 const utf8 = new TextDecoder();
@@ -60,6 +63,11 @@ export class NatsParser {
   constructor(handler: NatsOpHandler, maxPayload = 64 * 1024 * 1024) {
     this.#handler = handler;
     this.#maxPayload = maxPayload;
+  }
+
+  /** Payloads over this many bytes are refused (a server's `max_payload`, with room for headers). */
+  set maxPayload(bytes: number) {
+    this.#maxPayload = bytes;
   }
 
   /**
@@ -88,6 +96,8 @@ export class NatsParser {
     const rest = end - pos;
     if (rest === 0) {
       this.#len = 0;
+      // One large message must not keep its buffer for the life of the connection.
+      if (this.#buf.length > KEEP_BUFFER_BYTES) this.#buf = new Uint8Array(0);
     } else if (data === this.#buf) {
       this.#buf.copyWithin(0, pos, end);
       this.#len = rest;
