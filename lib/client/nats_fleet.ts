@@ -54,6 +54,7 @@ import type { RemoteSpec } from "../grammar/spec.ts";
 import type { HostResult, HostStatus, RunOptions } from "./fleet.ts";
 import type { Fleet, FleetMember } from "./fleet_api.ts";
 import type { LinkSecurity, LinkState, LinkStatus } from "./host_link.ts";
+import { releaseAfterFanout } from "./heap_release.ts";
 
 /** Settings of a bus fleet. */
 export interface NatsFleetOptions {
@@ -762,6 +763,7 @@ export class NatsFleet implements Fleet {
       opts.stopWaiting?.removeEventListener("abort", onStop);
       sub.unsubscribe();
     }
+    releaseAfterFanout(names.length);
     return names.map((n) => results.get(n)!);
   }
 
