@@ -25,6 +25,7 @@ import type { Dialer, Endpoint } from "../protocol/transport.ts";
 import { serverKey } from "./server_key.ts";
 import type { Fleet as FleetInterface } from "./fleet_api.ts";
 import { type CapturedOutput, type CaptureOptions, OutputCapture } from "./output_capture.ts";
+import { releaseAfterFanout } from "./heap_release.ts";
 
 /** The terminal status of one host's part in a fan-out (stable `--json` values). */
 export type HostStatus =
@@ -350,6 +351,8 @@ export class Fleet implements FleetInterface {
       });
     } finally {
       stop?.dispose();
+      // A one-shot's pipeline (connectEach) ends with the process: nothing to give back.
+      if (!opts.connectEach) releaseAfterFanout(names.length);
     }
   }
 
