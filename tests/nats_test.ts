@@ -659,6 +659,15 @@ Deno.test({
     assert.doesNotMatch(out.stderr, /lost/);
     assert.ok(await eventually(() => /web1 bus exec: Command cancelled/.test(agent.stderr())));
     assert.doesNotMatch(nats.log(), /Permissions Violation/);
+    // The client with an agent's credentials: NATS refuses its subjects, and it says so.
+    const denied = await bus(nats.url, ["--nats-creds", web1.file, "web1", "--", "ram"]);
+    assert.equal(denied.code, EXIT_CODES.unreachable, denied.stderr);
+    assert.deepEqual(statuses(denied.stdout), { web1: "unreachable" });
+    assert.match(
+      denied.stderr,
+      /^rmon: NATS refused: Permissions Violation for (Publish|Subscription) to "?rmon\.v1\./m,
+    );
+    assert.doesNotMatch(denied.stderr, /\n\s+at /); // no stack trace
     // An agent's credentials cannot publish a request, not even one with the right token.
     const nc = await connect({
       servers: nats.url,

@@ -148,6 +148,17 @@ export class BusDownError extends UsageError {
 }
 
 /**
+ * Say on `warn` what NATS has refused the fleet so far, and from now on each
+ * new refusal, one line each (`rmon: NATS refused: Permissions Violation for
+ * Publish to "…"`).
+ */
+export function sayRefusals(fleet: NatsFleet, warn: (line: string) => void): void {
+  const say = (text: string) => warn(`rmon: NATS refused: ${text}\n`);
+  fleet.refusals.forEach(say);
+  fleet.onRefusal = say;
+}
+
+/**
  * One line for stderr when the presence query ended with agents still
  * answering (see `NatsFleet.presenceCut`), else null.
  */

@@ -97,7 +97,12 @@ export class ConsoleContext {
       ? null
       : new DirectFleet({ connectTimeoutMs: opts.connectTimeoutMs }, opts.fanout);
     this.fleet = bus ?? this.direct!;
-    if (bus) bus.onBusNotice = (text) => this.notice(text);
+    if (bus) {
+      bus.onBusNotice = (text) => this.notice(text);
+      const refused = (text: string) => this.notice(`NATS refused: ${text}`);
+      bus.refusals.forEach(refused);
+      bus.onRefusal = refused;
+    }
     this.fleet.onChange = (link) => {
       this.web?.linkChanged(link);
       const text = this.notices.changed(link.status());

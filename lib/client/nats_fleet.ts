@@ -111,6 +111,9 @@ export class BusUnavailableError extends Error {
 /** How often a live fleet looks for hosts whose heartbeats stopped. */
 const LAPSE_CHECK_MS = 1_000;
 
+/** Distinct refusals kept and said (see `NatsFleet.refusals`). */
+const MAX_REFUSALS = 10;
+
 /** How often a cancel is said again while hosts have not answered it (see `run`). */
 const CANCEL_REPEAT_MS = 500;
 
@@ -228,6 +231,15 @@ export class NatsFleet implements Fleet {
   onChange: (member: FleetMember) => void = () => {};
   /** Live only: one line when the client's own NATS connection is lost, and when it is back. */
   onBusNotice: (text: string) => void = () => {};
+  /**
+   * What NATS refused us and said so without ending the link (a permissions
+   * violation: a subject this user may not publish or subscribe to), each
+   * text once; the hosts concerned then time out or stay unheard, and this
+   * says why.
+   */
+  readonly refusals: string[] = [];
+  /** Called with each new entry of `refusals`. */
+  onRefusal: (text: string) => void = () => {};
 
   /** A fleet, not yet connected. */
   constructor(opts: NatsFleetOptions) {
@@ -354,6 +366,12 @@ export class NatsFleet implements Fleet {
   ): Promise<void> {
     if (this.#nc === null) {
       this.#nc = await this.#dial();
+      this.#nc.onServerError = (text) => {
+        // Bounded: a client denied every subject would otherwise collect one per host.
+        if (this.refusals.includes(text) || this.refusals.length >= MAX_REFUSALS) return;
+        this.refusals.push(text);
+        this.onRefusal(text);
+      };
       if (this.#opts.live) {
         // Subscribed before the query, so no announcement falls between the two.
         this.#nc.subscribe(this.#subjects.presenceAll, (msg) => this.#onAnnouncement(msg));

@@ -33,6 +33,7 @@ import {
   busTargets,
   openBusFleet,
   presenceCutNote,
+  sayRefusals,
 } from "./bus_setup.ts";
 import { listPushFiles, type PushCommand, pushFiles } from "./transfer_push.ts";
 import { type PullCommand, pullFiles } from "./transfer_pull.ts";
@@ -159,6 +160,7 @@ export async function listHosts(
     // On the bus, who is there is known only by asking.
     const bus = await openBusFleet(opts, settings);
     try {
+      sayRefusals(bus, warn);
       const note = presenceCutNote(bus);
       if (note !== null) warn(note + "\n");
       names = busTargets(bus, target);
@@ -209,6 +211,7 @@ export async function runOneShot(opts: ClientOptions, io: OneShotIo): Promise<nu
     }
     return EXIT_CODES.unreachable;
   }
+  if (bus) sayRefusals(bus, io.stderr);
   const cutNote = bus ? presenceCutNote(bus) : null;
   if (cutNote !== null) io.stderr(cutNote + "\n");
   let fleet: FleetInterface;
