@@ -19,6 +19,7 @@ import {
 } from "@nats-io/transport-node";
 import {
   connectNats,
+  LAME_DUCK_SPREAD_MS,
   MAX_PENDING_BYTES,
   type NatsConn,
   type NatsConnOptions,
@@ -632,6 +633,43 @@ Deno.test({
       assert.doesNotMatch(nats.log(), /secret/);
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "NatsConn leaves a node entering lame-duck mode for another, before the node closes it",
+  ignore,
+  async fn() {
+    const a = await startNats({ cluster: true });
+    try {
+      await using conn = await open({ servers: [a.url] });
+      await using b = await startNats({ routes: [a.routeUrl!] });
+      assert.ok(
+        await eventually(() => /Route connection created/.test(a.log() + b.log()), 10_000),
+      );
+      await delay(200); // the INFO update naming b follows the route by a moment
+      const statuses: NatsStatus[] = [];
+      conn.onStatus = (s) => void (s.type !== "error" && statuses.push(s));
+      const { got } = collect(conn, "ldm");
+      await conn.flush();
+      // SIGUSR2: lame duck. nats-server waits its 10 s grace period before closing clients, so a
+      // move within a few seconds is the client's own.
+      Deno.kill(a.pid, "SIGUSR2");
+      assert.ok(
+        await eventually(() => statuses.length === 2, LAME_DUCK_SPREAD_MS + 3_000),
+        JSON.stringify(statuses) + a.log().slice(-400),
+      );
+      assert.deepEqual(statuses.map((s) => [s.type, s.server]), [
+        ["disconnect", `127.0.0.1:${a.port}`],
+        ["reconnect", `127.0.0.1:${b.port}`],
+      ]);
+      await using nc = await peer(b.url);
+      nc.publish("ldm", "on-b");
+      await nc.flush();
+      assert.ok(await eventually(() => got.length === 1, 3_000));
+    } finally {
+      await a.kill();
     }
   },
 });

@@ -78,6 +78,9 @@ export interface NatsSubscription {
 /** Publishes kept while the link is down, at most (then dropped). */
 export const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
+/** A client leaves a server in lame-duck mode within this long (a random moment in it). */
+export const LAME_DUCK_SPREAD_MS = 2_000;
+
 /** Unanswered keep-alive pings after which the link counts as dead (as NATS's own clients). */
 const MAX_PINGS_OUT = 2;
 
@@ -125,6 +128,8 @@ class Wire implements NatsOpHandler {
   /** Handshake state: the server's first PONG, or its refusal. */
   ponged = false;
   refusal: string | null = null;
+  /** Set once its server said it is shutting down (lame duck): the move is planned. */
+  leaving = false;
   /** PINGs the server sent before the link was adopted: answered then. */
   earlyPings = 0;
   /** The connection once this wire carries it. */
@@ -203,6 +208,8 @@ export class NatsConn {
   #pingTimer: ReturnType<typeof setInterval>;
   #closed = false;
   #sleeping: { timer: ReturnType<typeof setTimeout>; wake: () => void } | null = null;
+  /** Moves off servers in lame-duck mode, not yet made (cleared by `close`). */
+  #leaving = new Set<ReturnType<typeof setTimeout>>();
   /** The connection attempt in flight, aborted by `close`. */
   #dialing: AbortController | null = null;
   /** The last error of the link or of a reconnect attempt, for the status lines. */
@@ -326,6 +333,8 @@ export class NatsConn {
       this.#sleeping.wake();
     }
     this.#dialing?.abort();
+    for (const timer of this.#leaving) clearTimeout(timer);
+    this.#leaving.clear();
     const wire = this.#wire;
     if (wire) {
       const drained = (async () => {
@@ -368,11 +377,27 @@ export class NatsConn {
     guarded(() => sub.callback({ subject, reply, data }));
   }
 
-  /** @internal An `INFO` after the handshake: servers of the cluster to reconnect to. */
+  /**
+   * @internal An `INFO` after the handshake: servers of the cluster to
+   * reconnect to, or this server entering lame-duck mode (it is about to shut
+   * down): then, with another server to go to, move there now, at a random
+   * moment within `LAME_DUCK_SPREAD_MS` so that a fleet does not move at once.
+   */
   learn(wire: Wire, info: NatsServerInfo): void {
     if (wire !== this.#wire) return;
     this.#info = info;
     this.#addServers(wire.url, info);
+    if (info.ldm === true && this.#pool.some((u) => u !== wire.url) && !wire.leaving) {
+      wire.leaving = true;
+      const timer = setTimeout(() => {
+        this.#leaving.delete(timer);
+        this.#lost(
+          wire,
+          new ConnectionClosedError(`NATS at ${hostPort(wire.url)} is shutting down (lame duck)`),
+        );
+      }, Math.random() * LAME_DUCK_SPREAD_MS);
+      this.#leaving.add(timer);
+    }
   }
 
   /** @internal */
